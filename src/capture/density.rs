@@ -1,0 +1,78 @@
+//! Resolution stated in a file, and the resolution sohoa assumes when none is usable.
+//!
+//! Written by hand because `image` does not expose pixel density: a PNG `pHYs` chunk
+//! and a JPEG JFIF `APP0` segment are a few fixed-layout bytes each.
+
+/// Long side of an A4 page in inches: the paper size assumed when no usable density is stated.
+const A4_LONG_SIDE_IN: f32 = 11.69;
+
+/// Resolution in dots per inch stated by the file, if any.
+pub fn stated_dpi(bytes: &[u8]) -> Option<f32> {
+    png_dpi(bytes).or_else(|| jfif_dpi(bytes))
+}
+
+/// The resolution to use for a page of `width`×`height` pixels: the stated one when it
+/// gives a plausible paper size (3 to 20 inches on the long side), else the one that
+/// makes the long side as long as A4. Phone photos typically state 72 dpi, which would
+/// make a 4000-pixel page 55 inches long.
+pub fn effective_dpi(stated: Option<f32>, width: u32, height: u32) -> f32 {
+    let long_side = width.max(height) as f32;
+    match stated {
+        Some(dpi) if dpi > 0.0 && (3.0..=20.0).contains(&(long_side / dpi)) => dpi,
+        _ => (long_side / A4_LONG_SIDE_IN).round(),
+    }
+}
+
+fn png_dpi(bytes: &[u8]) -> Option<f32> {
+    let mut pos = 8; // after the signature
+    if bytes.get(..8)? != b"\x89PNG\r\n\x1a\n" {
+        return None;
+    }
+    while pos + 8 <= bytes.len() {
+        let len = u32::from_be_bytes(bytes[pos..pos + 4].try_into().ok()?) as usize;
+        let kind = &bytes[pos + 4..pos + 8];
+        let data = bytes.get(pos + 8..pos.checked_add(8)?.checked_add(len)?)?;
+        match kind {
+            b"pHYs" if len == 9 && data[8] == 1 => {
+                let per_metre = u32::from_be_bytes(data[..4].try_into().ok()?);
+                return Some(per_metre as f32 * 0.0254);
+            }
+            b"IDAT" | b"IEND" => return None,
+            _ => pos += 12 + len,
+        }
+    }
+    None
+}
+
+fn jfif_dpi(bytes: &[u8]) -> Option<f32> {
+    // SOI, then APP0 "JFIF\0", version (2), units (1), Xdensity (2), Ydensity (2).
+    if bytes.get(..4)? != [0xFF, 0xD8, 0xFF, 0xE0] || bytes.get(6..11)? != b"JFIF\0" {
+        return None;
+    }
+    let units = *bytes.get(13)?;
+    let x = f32::from(u16::from_be_bytes([*bytes.get(14)?, *bytes.get(15)?]));
+    match units {
+        1 => Some(x),
+        2 => Some(x * 2.54),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn implausible_density_falls_back_to_a4() {
+        assert_eq!(effective_dpi(Some(300.0), 2480, 3508), 300.0);
+        assert_eq!(effective_dpi(Some(72.0), 3000, 4000), 342.0);
+        assert_eq!(effective_dpi(None, 1240, 1754), 150.0);
+    }
+
+    #[test]
+    fn jfif_density_is_read() {
+        let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0, 0, 16];
+        jpeg.extend_from_slice(b"JFIF\0\x01\x01\x01\x01\x2C\x01\x2C");
+        assert_eq!(stated_dpi(&jpeg), Some(300.0));
+    }
+}

@@ -1,0 +1,198 @@
+//! Skew detection by projection profiles, coarse to fine, and rotation back.
+//!
+//! Dark pixels of a binarised copy are projected onto the axis perpendicular to a
+//! candidate text direction; the profile is sharpest (largest sum of squared bin counts)
+//! when the candidate matches the text lines. A coarse search over the whole range runs
+//! on a small copy, then two refinements run on larger copies over a narrow window.
+
+use image::{GrayImage, Luma, RgbImage};
+
+use super::rotate::rotate_bicubic;
+use super::Raster;
+
+/// Largest skew searched, in degrees either way.
+pub const MAX_SKEW_DEGREES: f32 = 15.0;
+/// Skews smaller than this are left uncorrected: the page is not resampled.
+pub const MIN_CORRECTION_DEGREES: f32 = 0.05;
+
+/// One search pass: long side of the working copy, half-width of the window, step.
+struct Pass {
+    long_side: u32,
+    half_range: f32,
+    step: f32,
+}
+
+const PASSES: [Pass; 3] = [
+    Pass {
+        long_side: 900,
+        half_range: MAX_SKEW_DEGREES,
+        step: 0.25,
+    },
+    Pass {
+        long_side: 1800,
+        half_range: 0.4,
+        step: 0.025,
+    },
+    Pass {
+        long_side: 3600,
+        half_range: 0.04,
+        step: 0.005,
+    },
+];
+
+/// Skew of the text on a page in degrees; positive when the content is rotated
+/// counter-clockwise as displayed. Zero for a page without dark content.
+pub fn estimate_skew(gray: &GrayImage) -> f32 {
+    let mut centre = 0.0;
+    for pass in &PASSES {
+        let points = DarkPoints::sample(gray, pass.long_side);
+        if points.xy.is_empty() {
+            return 0.0;
+        }
+        let lo = (centre - pass.half_range).max(-MAX_SKEW_DEGREES - pass.step);
+        let hi = (centre + pass.half_range).min(MAX_SKEW_DEGREES + pass.step);
+        centre = points.best_angle(lo, hi, pass.step);
+    }
+    centre
+}
+
+/// Rotates the page clockwise by `skew_degrees` (undoing a counter-clockwise skew) with
+/// bicubic interpolation on a canvas of the same size, filling uncovered corners white.
+pub fn rotate(raster: &Raster, skew_degrees: f32) -> Raster {
+    let gray = |g: &GrayImage| {
+        let pixels = rotate_bicubic(g.as_raw(), g.width(), g.height(), 1, skew_degrees);
+        GrayImage::from_raw(g.width(), g.height(), pixels).expect("same dimensions")
+    };
+    match raster {
+        Raster::Bilevel(g) => Raster::Bilevel(rethreshold(gray(g))),
+        Raster::Gray(g) => Raster::Gray(gray(g)),
+        Raster::Rgb(c) => {
+            let pixels = rotate_bicubic(c.as_raw(), c.width(), c.height(), 3, skew_degrees);
+            Raster::Rgb(RgbImage::from_raw(c.width(), c.height(), pixels).expect("same dimensions"))
+        }
+    }
+}
+
+/// Keeps a rotated bitonal page bitonal.
+fn rethreshold(mut gray: GrayImage) -> GrayImage {
+    for p in gray.pixels_mut() {
+        p.0[0] = if p.0[0] < 128 { 0 } else { 255 };
+    }
+    gray
+}
+
+/// Dark pixel positions of a reduced, binarised copy, relative to its centre.
+struct DarkPoints {
+    xy: Vec<(f32, f32)>,
+    diagonal: f32,
+}
+
+impl DarkPoints {
+    fn sample(gray: &GrayImage, long_side: u32) -> DarkPoints {
+        let factor = gray.width().max(gray.height()).div_ceil(long_side).max(1);
+        let small = reduce(gray, factor);
+        let threshold = imageproc::contrast::otsu_level(&small);
+        let (cx, cy) = (small.width() as f32 / 2.0, small.height() as f32 / 2.0);
+        let xy = small
+            .enumerate_pixels()
+            .filter(|(_, _, p)| p.0[0] <= threshold)
+            .map(|(x, y, _)| (x as f32 - cx, y as f32 - cy))
+            .collect();
+        DarkPoints {
+            xy,
+            diagonal: (cx * cx + cy * cy).sqrt() * 2.0,
+        }
+    }
+
+    /// Sum of squared bin counts of the projection at `degrees`.
+    fn sharpness(&self, degrees: f32, bins: &mut Vec<u32>) -> f64 {
+        let (sin, cos) = degrees.to_radians().sin_cos();
+        let offset = self.diagonal / 2.0 + 1.0;
+        bins.clear();
+        bins.resize(self.diagonal as usize + 3, 0);
+        for &(x, y) in &self.xy {
+            let index = (y * cos + x * sin + offset) as usize;
+            bins[index] += 1;
+        }
+        bins.iter().map(|&c| f64::from(c) * f64::from(c)).sum()
+    }
+
+    /// Angle in `[lo, hi]` with the sharpest profile, refined by a parabola through the
+    /// best sample and its neighbours.
+    fn best_angle(&self, lo: f32, hi: f32, step: f32) -> f32 {
+        let mut bins = Vec::new();
+        let steps = ((hi - lo) / step).round() as usize;
+        let scores: Vec<f64> = (0..=steps)
+            .map(|i| self.sharpness(lo + i as f32 * step, &mut bins))
+            .collect();
+        let best = (0..scores.len())
+            .max_by(|&a, &b| scores[a].total_cmp(&scores[b]))
+            .unwrap_or(0);
+        let mut angle = lo + best as f32 * step;
+        if best > 0 && best + 1 < scores.len() {
+            let (l, c, r) = (scores[best - 1], scores[best], scores[best + 1]);
+            let denominator = l - 2.0 * c + r;
+            if denominator < 0.0 {
+                angle += (0.5 * (l - r) / denominator) as f32 * step;
+            }
+        }
+        angle
+    }
+}
+
+/// Box-filter reduction by an integer factor (area average).
+pub(crate) fn reduce(gray: &GrayImage, factor: u32) -> GrayImage {
+    if factor <= 1 {
+        return gray.clone();
+    }
+    let (w, h) = (gray.width() / factor, gray.height() / factor);
+    let area = factor * factor;
+    GrayImage::from_fn(w.max(1), h.max(1), |x, y| {
+        let mut sum = 0u32;
+        for dy in 0..factor {
+            for dx in 0..factor {
+                sum += u32::from(gray.get_pixel(x * factor + dx, y * factor + dy).0[0]);
+            }
+        }
+        Luma([(sum / area) as u8])
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A page of dark horizontal bars (stand-ins for text lines) on white.
+    fn striped_page() -> GrayImage {
+        GrayImage::from_fn(1200, 1600, |x, y| {
+            let in_margin = !(150..1050).contains(&x) || !(150..1450).contains(&y);
+            let on_line = (y / 20) % 3 == 0 && (x / 37) % 7 != 0;
+            Luma([if !in_margin && on_line { 0 } else { 255 }])
+        })
+    }
+
+    #[test]
+    fn blank_page_has_no_skew() {
+        assert_eq!(
+            estimate_skew(&GrayImage::from_pixel(800, 1000, Luma([255]))),
+            0.0
+        );
+    }
+
+    #[test]
+    fn rotation_then_estimate_recovers_the_angle() {
+        let page = striped_page();
+        for &angle in &[-9.3f32, 3.7] {
+            // Rotating clockwise by -angle is rotating counter-clockwise by angle.
+            let skewed = match rotate(&Raster::Gray(page.clone()), -angle) {
+                Raster::Gray(g) => g,
+                _ => unreachable!(),
+            };
+            let found = estimate_skew(&skewed);
+            assert!(
+                (found - angle).abs() < 0.1,
+                "expected {angle}, found {found}"
+            );
+        }
+    }
+}

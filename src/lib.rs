@@ -1,0 +1,27 @@
+//! sohoa: scans and phone photos of Vietnamese documents to searchable, certifiable PDF/A.
+//!
+//! The pipeline is one module per stage, each a transformation between typed artifacts;
+//! files and networks stay at the edges (the binary):
+//!
+//! ```text
+//! bytes ─ capture ─▶ Page ─ ocr ─▶ RecognizedPage ─ pdf ─▶ PDF/A-2b bytes
+//! ```
+//!
+//! [`digitize::digitize`] runs the whole chain on a set of inputs, pages in parallel:
+//!
+//! ```no_run
+//! use sohoa::digitize::{digitize, DigitizeOptions, Source};
+//!
+//! let bytes = std::fs::read("fixtures/samples/page1.png").unwrap();
+//! let sources = [Source { name: "page1.png".into(), bytes }];
+//! let result = digitize(&sources, &DigitizeOptions::default()).unwrap();
+//! std::fs::write("page1.pdf", &result.pdf).unwrap();
+//! println!("{}", result.text());
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod capture;
+pub mod digitize;
+pub mod ocr;
+pub mod pdf;
