@@ -157,6 +157,9 @@ fn decode_with_image(
     format: Format,
     limits: &DecodeLimits,
 ) -> Result<Frame, CaptureError> {
+    if format == Format::Jpeg {
+        check_jpeg_complete(bytes)?;
+    }
     let image_format = if format == Format::Jpeg {
         ImageFormat::Jpeg
     } else {
@@ -178,6 +181,42 @@ fn decode_with_image(
         stated_dpi: density::stated_dpi(bytes),
         lossy: format == Format::Jpeg,
     })
+}
+
+/// Refuses a JPEG whose entropy-coded data does not end in an end-of-image marker.
+///
+/// `image`'s JPEG decoder pads a truncated scan with gray and reports success, so a
+/// half-transferred photo would become a half-gray page. Segments are walked up to the
+/// first start-of-scan (skipping EXIF thumbnails, which carry markers of their own);
+/// after it, byte stuffing guarantees that `FF D9` can only be the end-of-image marker.
+fn check_jpeg_complete(bytes: &[u8]) -> Result<(), CaptureError> {
+    let truncated = || CaptureError::Corrupt("truncated JPEG: no end-of-image marker".into());
+    let mut pos = 2;
+    loop {
+        while bytes.get(pos) == Some(&0xFF) && bytes.get(pos + 1) == Some(&0xFF) {
+            pos += 1; // fill bytes
+        }
+        let (Some(0xFF), Some(&marker)) = (bytes.get(pos), bytes.get(pos + 1)) else {
+            return Err(truncated());
+        };
+        if marker == 0xDA {
+            break;
+        }
+        if matches!(marker, 0x01 | 0xD0..=0xD7) {
+            pos += 2;
+            continue;
+        }
+        let length = match (bytes.get(pos + 2), bytes.get(pos + 3)) {
+            (Some(&hi), Some(&lo)) => usize::from(u16::from_be_bytes([hi, lo])),
+            _ => return Err(truncated()),
+        };
+        pos += 2 + length;
+    }
+    if bytes[pos..].windows(2).any(|w| w == [0xFF, 0xD9]) {
+        Ok(())
+    } else {
+        Err(truncated())
+    }
 }
 
 /// Reduces any decoded image to 8-bit gray or RGB (alpha composited on white).

@@ -1,0 +1,92 @@
+//! Helpers shared by the integration tests: generated pages, the real binary, and the
+//! independent tools (poppler, qpdf) that check its output.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use image::GrayImage;
+
+/// A generated page written to disk, with its ground truth.
+pub struct PageFile {
+    pub path: PathBuf,
+    pub truth: String,
+}
+
+/// Renders page `seed` with `lines` lines, rotated by `degrees` (positive = CCW).
+pub fn render(seed: u64, lines: usize, degrees: f32) -> (GrayImage, String) {
+    let page = sohoa_fixtures::render_page(seed, lines)
+        .expect("DejaVu Serif is installed (fonts-dejavu-core)");
+    let image = if degrees == 0.0 {
+        page.image
+    } else {
+        sohoa_fixtures::rotate(&page.image, degrees)
+    };
+    (image, page.text)
+}
+
+/// Renders a page and saves it as PNG in `dir`.
+pub fn page_png(dir: &Path, name: &str, seed: u64, lines: usize, degrees: f32) -> PageFile {
+    let (image, truth) = render(seed, lines, degrees);
+    let path = dir.join(name);
+    image.save(&path).expect("write PNG");
+    PageFile { path, truth }
+}
+
+/// The sohoa binary under test.
+pub fn sohoa() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_sohoa"))
+}
+
+/// Runs a command and returns its output; panics when it cannot start (a missing tool
+/// must fail the suite, not skip it).
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+/// Text of page `page` (1-based) as poppler's pdftotext extracts it.
+pub fn pdftotext(pdf: &Path, page: usize) -> String {
+    let p = page.to_string();
+    let out = run(Command::new("pdftotext")
+        .args(["-f", &p, "-l", &p, "-enc", "UTF-8"])
+        .arg(pdf)
+        .arg("-"));
+    assert!(
+        out.status.success(),
+        "pdftotext failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("pdftotext gives UTF-8")
+}
+
+/// Asserts that `qpdf --check` finds no error (exit 0) and no warning.
+pub fn assert_qpdf_check(pdf: &Path) {
+    let out = run(Command::new("qpdf").arg("--check").arg(pdf));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "qpdf --check: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("No syntax or stream encoding errors"),
+        "{stdout}"
+    );
+}
+
+/// Page count reported by pdfinfo.
+pub fn pdf_pages(pdf: &Path) -> usize {
+    let out = run(Command::new("pdfinfo").arg(pdf));
+    let info = String::from_utf8_lossy(&out.stdout);
+    info.lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no page count in pdfinfo output: {info}"))
+}
+
+/// Character error rate of `text` against `truth`, per DESIGN.md §7.
+pub fn cer(text: &str, truth: &str) -> f64 {
+    sohoa_fixtures::cer(text, truth)
+}

@@ -1,0 +1,188 @@
+//! End to end: generated Vietnamese pages → `sohoa digitize` → poppler and qpdf.
+
+mod common;
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use common::{assert_qpdf_check, cer, page_png, pdf_pages, pdftotext, run, sohoa};
+use unicode_normalization::UnicodeNormalization;
+
+/// Skews of the four pages of the shared run (positive = counter-clockwise).
+const SKEWS: [f32; 4] = [0.0, 10.0, -10.0, 2.5];
+
+struct Run {
+    _dir: tempfile::TempDir,
+    pdf: PathBuf,
+    text: String,
+    report: serde_json::Value,
+    truths: Vec<String>,
+}
+
+/// One digitize run over a clean page and pages skewed by ±10° and 2.5°, shared by the tests.
+fn shared_run() -> &'static Run {
+    static RUN: OnceLock<Run> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let pages: Vec<_> = SKEWS
+            .iter()
+            .enumerate()
+            .map(|(i, &deg)| page_png(dir.path(), &format!("p{i}.png"), 20 + i as u64, 16, deg))
+            .collect();
+        let (pdf, txt, json) = (
+            dir.path().join("out.pdf"),
+            dir.path().join("out.txt"),
+            dir.path().join("out.json"),
+        );
+        let out = run(sohoa()
+            .args(["digitize", "--jobs", "2", "-o"])
+            .arg(&pdf)
+            .arg("--text")
+            .arg(&txt)
+            .arg("--report")
+            .arg(&json)
+            .args(pages.iter().map(|p| &p.path)));
+        assert!(
+            out.status.success(),
+            "digitize failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Run {
+            pdf,
+            text: std::fs::read_to_string(&txt).unwrap(),
+            report: serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap(),
+            truths: pages.into_iter().map(|p| p.truth).collect(),
+            _dir: dir,
+        }
+    })
+}
+
+#[test]
+fn pdftotext_reads_clean_and_skewed_pages_within_two_percent() {
+    let run = shared_run();
+    assert_eq!(pdf_pages(&run.pdf), SKEWS.len());
+    for (i, truth) in run.truths.iter().enumerate() {
+        let text = pdftotext(&run.pdf, i + 1);
+        let rate = cer(&text, truth);
+        assert!(
+            rate <= 0.02,
+            "page {} (skew {}°): CER {:.2}%\n{text}",
+            i + 1,
+            SKEWS[i],
+            rate * 100.0
+        );
+    }
+}
+
+#[test]
+fn text_layer_round_trips_vietnamese_diacritics_in_nfc() {
+    let run = shared_run();
+    let text = pdftotext(&run.pdf, 1);
+    assert_eq!(
+        text,
+        text.nfc().collect::<String>(),
+        "pdftotext output is not NFC"
+    );
+    for letter in ['đ', 'ư', 'ơ', 'ạ', 'ế', 'ộ'] {
+        if run.truths[0].contains(letter) {
+            assert!(text.contains(letter), "'{letter}' lost in the text layer");
+        }
+    }
+}
+
+#[test]
+fn output_passes_qpdf_and_carries_pdfa_identification() {
+    let run = shared_run();
+    assert_qpdf_check(&run.pdf);
+    let meta = common::run(
+        std::process::Command::new("pdfinfo")
+            .arg("-meta")
+            .arg(&run.pdf),
+    );
+    let xmp = String::from_utf8_lossy(&meta.stdout);
+    assert!(xmp.contains("<pdfaid:part>2</pdfaid:part>"), "{xmp}");
+    assert!(
+        xmp.contains("<pdfaid:conformance>B</pdfaid:conformance>"),
+        "{xmp}"
+    );
+
+    let doc = lopdf::Document::load(&run.pdf).unwrap();
+    assert!(doc.trailer.get(b"ID").is_ok(), "trailer /ID missing");
+    assert!(
+        doc.trailer.get(b"Encrypt").is_err(),
+        "must not be encrypted"
+    );
+    let intents = doc
+        .catalog()
+        .unwrap()
+        .get(b"OutputIntents")
+        .unwrap()
+        .as_array()
+        .unwrap();
+    let intent = doc.dereference(&intents[0]).unwrap().1.as_dict().unwrap();
+    assert_eq!(intent.get(b"S").unwrap().as_name().unwrap(), b"GTS_PDFA1");
+    let profile = doc
+        .dereference(intent.get(b"DestOutputProfile").unwrap())
+        .unwrap()
+        .1
+        .as_stream()
+        .unwrap();
+    assert_eq!(profile.dict.get(b"N").unwrap().as_i64().unwrap(), 3);
+    // Every font is embedded.
+    for object in doc.objects.values() {
+        if let Ok(dict) = object.as_dict() {
+            if dict.get(b"Type").and_then(|t| t.as_name()).ok() == Some(b"FontDescriptor") {
+                assert!(
+                    dict.get(b"FontFile2").is_ok(),
+                    "font not embedded: {dict:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn report_describes_every_page_and_finds_the_skew() {
+    let run = shared_run();
+    let pages = run.report.as_array().expect("report is a JSON array");
+    assert_eq!(pages.len(), SKEWS.len());
+    for (i, page) in pages.iter().enumerate() {
+        assert!(page["source"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("p{i}.png")));
+        assert_eq!(page["frame"], 0);
+        assert_eq!(
+            (page["width_px"].as_u64(), page["height_px"].as_u64()),
+            (Some(2480), Some(3508))
+        );
+        assert!((page["dpi"].as_f64().unwrap() - 300.0).abs() < 1.0);
+        let skew = page["skew_degrees"].as_f64().unwrap();
+        assert!(
+            (skew - f64::from(SKEWS[i])).abs() < 0.1,
+            "page {i}: skew {skew}, expected {}",
+            SKEWS[i]
+        );
+        assert_eq!(page["orientation_degrees"], 0);
+        assert!(page["corners"].is_null());
+        assert!(page["mean_confidence"].as_f64().unwrap() > 80.0);
+        for stage in ["decode", "capture", "ocr", "encode"] {
+            assert!(
+                page["timings_ms"][stage].is_u64(),
+                "timings_ms.{stage} missing"
+            );
+        }
+        assert_eq!(page["ocr_model"]["language"], "vie");
+        assert_eq!(page["ocr_model"]["sha256"].as_str().unwrap().len(), 64);
+    }
+}
+
+#[test]
+fn text_output_separates_pages_with_a_form_feed_line() {
+    let run = shared_run();
+    let pages: Vec<&str> = run.text.split("\n\x0c\n").collect();
+    assert_eq!(pages.len(), SKEWS.len());
+    for (text, truth) in pages.iter().zip(&run.truths) {
+        assert!(cer(text, truth) <= 0.02);
+    }
+}

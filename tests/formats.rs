@@ -1,0 +1,225 @@
+//! Input formats through the real binary: CMYK JPEG, 16-bit gray PNG, 1-bit TIFF,
+//! multi-page TIFF and EXIF-rotated JPEG all come out upright and readable, in argument order.
+
+mod common;
+
+use std::io::Cursor;
+use std::path::PathBuf;
+
+use common::{cer, pdftotext, run, sohoa};
+use image::{DynamicImage, GrayImage, ImageBuffer, Luma};
+use sohoa::capture::{decode_frame, DecodeLimits, Raster};
+
+const LINES: usize = 8;
+
+/// Regular (non-inverted) CMYK: paper is no ink, text is black ink.
+fn cmyk_jpeg(page: &GrayImage) -> Vec<u8> {
+    let cmyk: Vec<u8> = page
+        .pixels()
+        .flat_map(|p| [0, 0, 0, 255 - p.0[0]])
+        .collect();
+    let mut bytes = Vec::new();
+    jpeg_encoder::Encoder::new(&mut bytes, 90)
+        .encode(
+            &cmyk,
+            page.width() as u16,
+            page.height() as u16,
+            jpeg_encoder::ColorType::Cmyk,
+        )
+        .unwrap();
+    bytes
+}
+
+fn gray16_png(page: &GrayImage) -> Vec<u8> {
+    let wide: ImageBuffer<Luma<u16>, Vec<u16>> =
+        ImageBuffer::from_fn(page.width(), page.height(), |x, y| {
+            Luma([u16::from(page.get_pixel(x, y).0[0]) * 257])
+        });
+    let mut bytes = Vec::new();
+    DynamicImage::ImageLuma16(wide)
+        .write_to(&mut Cursor::new(&mut bytes), image::ImageFormat::Png)
+        .unwrap();
+    bytes
+}
+
+/// An uncompressed 1-bit TIFF, WhiteIsZero as fax scanners write it (1 = black).
+fn bilevel_tiff(page: &GrayImage) -> Vec<u8> {
+    let (w, h) = page.dimensions();
+    let row = (w as usize).div_ceil(8);
+    let mut bits = vec![0u8; row * h as usize];
+    for (x, y, p) in page.enumerate_pixels() {
+        if p.0[0] < 128 {
+            bits[y as usize * row + x as usize / 8] |= 0x80 >> (x % 8);
+        }
+    }
+    let entries: [(u16, u16, u32); 9] = [
+        (256, 4, w),                 // ImageWidth
+        (257, 4, h),                 // ImageLength
+        (258, 3, 1),                 // BitsPerSample
+        (259, 3, 1),                 // Compression: none
+        (262, 3, 0),                 // PhotometricInterpretation: WhiteIsZero
+        (273, 4, 8),                 // StripOffsets: right after the header
+        (277, 3, 1),                 // SamplesPerPixel
+        (278, 4, h),                 // RowsPerStrip
+        (279, 4, bits.len() as u32), // StripByteCounts
+    ];
+    let mut tiff = b"II*\0".to_vec();
+    tiff.extend_from_slice(&(8 + bits.len() as u32).to_le_bytes());
+    tiff.extend_from_slice(&bits);
+    tiff.extend_from_slice(&(entries.len() as u16).to_le_bytes());
+    for (tag, kind, value) in entries {
+        tiff.extend_from_slice(&tag.to_le_bytes());
+        tiff.extend_from_slice(&kind.to_le_bytes());
+        tiff.extend_from_slice(&1u32.to_le_bytes());
+        if kind == 3 {
+            tiff.extend_from_slice(&(value as u16).to_le_bytes());
+            tiff.extend_from_slice(&[0, 0]);
+        } else {
+            tiff.extend_from_slice(&value.to_le_bytes());
+        }
+    }
+    tiff.extend_from_slice(&0u32.to_le_bytes());
+    tiff
+}
+
+fn multi_page_tiff(pages: &[&GrayImage]) -> Vec<u8> {
+    let mut bytes = Cursor::new(Vec::new());
+    let mut encoder = tiff::encoder::TiffEncoder::new(&mut bytes).unwrap();
+    for page in pages {
+        encoder
+            .write_image::<tiff::encoder::colortype::Gray8>(
+                page.width(),
+                page.height(),
+                page.as_raw(),
+            )
+            .unwrap();
+    }
+    bytes.into_inner()
+}
+
+/// A JPEG stored turned a quarter counter-clockwise with EXIF orientation 6 ("rotate 90°
+/// clockwise to display"), as phones write portrait photos.
+fn exif_rotated_jpeg(page: &GrayImage) -> Vec<u8> {
+    let stored = image::imageops::rotate270(page);
+    let mut jpeg = Vec::new();
+    stored
+        .write_to(&mut Cursor::new(&mut jpeg), image::ImageFormat::Jpeg)
+        .unwrap();
+    let mut exif = b"Exif\0\0II*\0\x08\0\0\0\x01\0".to_vec();
+    exif.extend_from_slice(&[0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0]);
+    let mut out = jpeg[..2].to_vec();
+    out.extend_from_slice(&[0xFF, 0xE1]);
+    out.extend_from_slice(&((exif.len() + 2) as u16).to_be_bytes());
+    out.extend_from_slice(&exif);
+    out.extend_from_slice(&jpeg[2..]);
+    out
+}
+
+#[test]
+fn cmyk_jpeg_decodes_dark_text_on_light_paper() {
+    let (page, _) = common::render(60, LINES, 0.0);
+    let frame = decode_frame(&cmyk_jpeg(&page), 0, &DecodeLimits::default()).unwrap();
+    let gray = frame.raster.to_gray();
+    let mean = gray.pixels().map(|p| f64::from(p.0[0])).sum::<f64>() / gray.len() as f64;
+    assert!(mean > 200.0, "paper is not light (mean {mean})");
+    assert!(gray.pixels().any(|p| p.0[0] < 60), "no dark text");
+}
+
+#[test]
+fn one_bit_tiff_stays_bitonal() {
+    let (page, _) = common::render(61, 4, 0.0);
+    let frame = decode_frame(&bilevel_tiff(&page), 0, &DecodeLimits::default()).unwrap();
+    let Raster::Bilevel(gray) = frame.raster else {
+        panic!("1-bit TIFF not kept bitonal")
+    };
+    assert_eq!(
+        gray.get_pixel(5, 5).0[0],
+        255,
+        "WhiteIsZero paper must decode white"
+    );
+}
+
+#[test]
+fn every_format_reads_back_in_argument_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let pages: Vec<(GrayImage, String)> =
+        (0..6).map(|i| common::render(70 + i, LINES, 0.0)).collect();
+    let files: [(&str, Vec<u8>); 5] = [
+        ("cmyk.jpg", cmyk_jpeg(&pages[0].0)),
+        ("gray16.png", gray16_png(&pages[1].0)),
+        ("fax.tif", bilevel_tiff(&pages[2].0)),
+        ("multi.tif", multi_page_tiff(&[&pages[3].0, &pages[4].0])),
+        ("portrait.jpg", exif_rotated_jpeg(&pages[5].0)),
+    ];
+    let paths: Vec<PathBuf> = files
+        .iter()
+        .map(|(name, bytes)| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            path
+        })
+        .collect();
+    let (pdf, report) = (dir.path().join("all.pdf"), dir.path().join("all.json"));
+    let out = run(sohoa()
+        .args(["digitize", "-o"])
+        .arg(&pdf)
+        .arg("--report")
+        .arg(&report)
+        .args(&paths));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let frames: Vec<(String, u64)> = report
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let source = p["source"].as_str().unwrap();
+            (
+                source.rsplit('/').next().unwrap().to_string(),
+                p["frame"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let expected = [
+        "cmyk.jpg",
+        "gray16.png",
+        "fax.tif",
+        "multi.tif",
+        "multi.tif",
+        "portrait.jpg",
+    ];
+    assert_eq!(
+        frames,
+        expected
+            .iter()
+            .zip([0, 0, 0, 0, 1, 0])
+            .map(|(n, f)| (n.to_string(), f))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        (
+            report[5]["width_px"].as_u64(),
+            report[5]["height_px"].as_u64()
+        ),
+        (Some(2480), Some(3508))
+    );
+
+    for (i, (_, truth)) in pages.iter().enumerate() {
+        let text = pdftotext(&pdf, i + 1);
+        let rate = cer(&text, truth);
+        assert!(
+            rate <= 0.02,
+            "{} page {}: CER {:.2}%\n{text}",
+            expected[i],
+            i + 1,
+            rate * 100.0
+        );
+    }
+    common::assert_qpdf_check(&pdf);
+}
