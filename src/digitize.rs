@@ -280,7 +280,7 @@ fn process(
     timings.ocr = elapsed_ms(clock);
 
     let clock = Instant::now();
-    let image = pdf::encode(&page.raster, page.lossy_source).map_err(|e| fail(e.into()))?;
+    let image = pdf::encode(&page).map_err(|e| fail(e.into()))?;
     timings.encode = elapsed_ms(clock);
 
     let (width_px, height_px) = page.raster.dimensions();

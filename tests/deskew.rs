@@ -35,6 +35,7 @@ fn a_straight_page_is_left_untouched() {
         raster: Raster::Gray(page.clone()),
         stated_dpi: Some(300.0),
         lossy: false,
+        original: None,
     };
     let captured = capture(frame);
     assert!(captured.geometry.skew_degrees.abs() < deskew::MIN_CORRECTION_DEGREES);
@@ -51,6 +52,7 @@ fn corrected_page_has_no_residual_skew() {
         raster: Raster::Gray(sohoa_fixtures::rotate(&page, -6.0)),
         stated_dpi: None,
         lossy: false,
+        original: None,
     };
     let captured = capture(frame);
     assert!((captured.geometry.skew_degrees + 6.0).abs() < 0.1);

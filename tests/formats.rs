@@ -223,3 +223,66 @@ fn every_format_reads_back_in_argument_order() {
     }
     common::assert_qpdf_check(&pdf);
 }
+
+/// The raw content of the image XObject on page `page` (1-based).
+fn page_image(doc: &lopdf::Document, page: u32) -> lopdf::Stream {
+    let page_id = doc.get_pages()[&page];
+    let resources = doc
+        .get_dictionary(page_id)
+        .unwrap()
+        .get(b"Resources")
+        .unwrap()
+        .as_dict()
+        .unwrap();
+    let xobjects = resources.get(b"XObject").unwrap().as_dict().unwrap();
+    let image_ref = xobjects.get(b"Im0").unwrap().as_reference().unwrap();
+    doc.get_object(image_ref)
+        .unwrap()
+        .as_stream()
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn straight_scans_are_embedded_without_recompression() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = common::page_png(dir.path(), "scan.png", 80, 3, 0.0);
+    let (page, _) = common::render(81, 3, 0.0);
+    let jpeg_path = dir.path().join("scan.jpg");
+    page.save(&jpeg_path).unwrap();
+    let skewed = common::page_png(dir.path(), "skewed.png", 82, 3, 3.0);
+    let pdf = dir.path().join("out.pdf");
+    let out =
+        run(sohoa()
+            .args(["digitize", "-o"])
+            .arg(&pdf)
+            .args([&png.path, &jpeg_path, &skewed.path]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let doc = lopdf::Document::load(&pdf).unwrap();
+    let jpeg = page_image(&doc, 2);
+    assert_eq!(
+        jpeg.content,
+        std::fs::read(&jpeg_path).unwrap(),
+        "JPEG was re-encoded"
+    );
+    let png_image = page_image(&doc, 1);
+    let parms = png_image
+        .dict
+        .get(b"DecodeParms")
+        .unwrap()
+        .as_dict()
+        .unwrap();
+    assert_eq!(parms.get(b"Predictor").unwrap().as_i64().unwrap(), 15);
+    assert!(png_image.content.len() < std::fs::metadata(&png.path).unwrap().len() as usize);
+    // A resampled page cannot reuse its source and is compressed anew, still losslessly.
+    let resampled = page_image(&doc, 3);
+    assert_eq!(
+        resampled.dict.get(b"Filter").unwrap().as_name().unwrap(),
+        b"FlateDecode"
+    );
+}

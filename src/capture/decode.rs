@@ -45,6 +45,19 @@ pub struct Frame {
     pub stated_dpi: Option<f32>,
     /// True when the source was lossy (JPEG): the PDF then keeps JPEG compression.
     pub lossy: bool,
+    /// The source's compressed pixels, when a PDF can embed them as they are.
+    pub original: Option<Original>,
+}
+
+/// A source's own compressed pixels, reusable in the PDF while the page is not resampled:
+/// no generation loss, no encoding time, no growth in size.
+#[derive(Debug, Clone)]
+pub enum Original {
+    /// A whole JPEG file of gray or YCbCr pixels, stored upright.
+    Jpeg(Vec<u8>),
+    /// The zlib stream of a non-interlaced 8-bit gray or RGB, or 1-bit gray PNG (its
+    /// IDAT data; rows carry PNG filter bytes).
+    PngIdat(Vec<u8>),
 }
 
 /// Pixels of a page: bitonal scans stay marked as such so the PDF can keep them lossless and small.
@@ -173,13 +186,29 @@ fn decode_with_image(
     let (w, h) = decoder.dimensions();
     check_size(w, h, limits)?;
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-    let bilevel = matches!(decoder.original_color_type(), image::ExtendedColorType::L1);
+    let source_color = decoder.original_color_type();
+    let bilevel = source_color == image::ExtendedColorType::L1;
     let mut image = DynamicImage::from_decoder(decoder).map_err(image_error)?;
     image.apply_orientation(orientation);
+    let upright = orientation == Orientation::NoTransforms;
+    let original = match format {
+        Format::Jpeg
+            if upright
+                && matches!(
+                    source_color,
+                    image::ExtendedColorType::L8 | image::ExtendedColorType::Rgb8
+                ) =>
+        {
+            Some(Original::Jpeg(bytes.to_vec()))
+        }
+        Format::Png if upright => png_idat(bytes).map(Original::PngIdat),
+        _ => None,
+    };
     Ok(Frame {
         raster: to_raster(image, bilevel),
         stated_dpi: density::stated_dpi(bytes),
         lossy: format == Format::Jpeg,
+        original,
     })
 }
 
@@ -217,6 +246,33 @@ fn check_jpeg_complete(bytes: &[u8]) -> Result<(), CaptureError> {
     } else {
         Err(truncated())
     }
+}
+
+/// The concatenated IDAT data of a PNG whose pixels a PDF can read directly (PNG
+/// predictors): non-interlaced 8-bit gray or RGB, or 1-bit gray. Parsed by hand because
+/// `image` does not hand out the compressed stream.
+fn png_idat(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut pos = 8;
+    let mut idat = Vec::new();
+    while pos + 8 <= bytes.len() {
+        let len = u32::from_be_bytes(bytes[pos..pos + 4].try_into().ok()?) as usize;
+        let kind = &bytes[pos + 4..pos + 8];
+        let data = bytes.get(pos + 8..(pos + 8).checked_add(len)?)?;
+        match kind {
+            b"IHDR" => {
+                let (bits, color, interlace) = (*data.get(8)?, *data.get(9)?, *data.get(12)?);
+                let readable = matches!((color, bits), (0, 8) | (0, 1) | (2, 8));
+                if !readable || interlace != 0 {
+                    return None;
+                }
+            }
+            b"IDAT" => idat.extend_from_slice(data),
+            b"IEND" => break,
+            _ => {}
+        }
+        pos += 12 + len;
+    }
+    (!idat.is_empty()).then_some(idat)
 }
 
 /// Reduces any decoded image to 8-bit gray or RGB (alpha composited on white).
@@ -272,6 +328,7 @@ fn decode_tiff_frame(
         raster: to_raster(image, color == TiffColor::Gray(1)),
         stated_dpi,
         lossy: false,
+        original: None,
     })
 }
 

@@ -5,7 +5,7 @@
 //! when the candidate matches the text lines. A coarse search over the whole range runs
 //! on a small copy, then two refinements run on larger copies over a narrow window.
 
-use image::{GrayImage, Luma, RgbImage};
+use image::{GrayImage, RgbImage};
 
 use super::rotate::rotate_bicubic;
 use super::Raster;
@@ -34,7 +34,7 @@ const PASSES: [Pass; 3] = [
         step: 0.025,
     },
     Pass {
-        long_side: 3600,
+        long_side: 1800,
         half_range: 0.04,
         step: 0.005,
     },
@@ -44,14 +44,18 @@ const PASSES: [Pass; 3] = [
 /// counter-clockwise as displayed. Zero for a page without dark content.
 pub fn estimate_skew(gray: &GrayImage) -> f32 {
     let mut centre = 0.0;
+    let mut points: Option<(u32, DarkPoints)> = None;
     for pass in &PASSES {
-        let points = DarkPoints::sample(gray, pass.long_side);
-        if points.xy.is_empty() {
+        if points.as_ref().map(|(side, _)| *side) != Some(pass.long_side) {
+            points = Some((pass.long_side, DarkPoints::sample(gray, pass.long_side)));
+        }
+        let Some((_, dark)) = &points else { return 0.0 };
+        if dark.xy.is_empty() {
             return 0.0;
         }
         let lo = (centre - pass.half_range).max(-MAX_SKEW_DEGREES - pass.step);
         let hi = (centre + pass.half_range).min(MAX_SKEW_DEGREES + pass.step);
-        centre = points.best_angle(lo, hi, pass.step);
+        centre = dark.best_angle(lo, hi, pass.step);
     }
     centre
 }
@@ -145,22 +149,30 @@ pub(crate) fn reduce(gray: &GrayImage, factor: u32) -> GrayImage {
     if factor <= 1 {
         return gray.clone();
     }
-    let (w, h) = (gray.width() / factor, gray.height() / factor);
-    let area = factor * factor;
-    GrayImage::from_fn(w.max(1), h.max(1), |x, y| {
-        let mut sum = 0u32;
-        for dy in 0..factor {
-            for dx in 0..factor {
-                sum += u32::from(gray.get_pixel(x * factor + dx, y * factor + dy).0[0]);
+    let (w, f) = (gray.width() as usize, factor as usize);
+    let (out_w, out_h) = (
+        (gray.width() / factor).max(1) as usize,
+        (gray.height() / factor).max(1) as usize,
+    );
+    let area = (f * f) as u32;
+    let mut sums = vec![0u32; out_w];
+    let mut out = Vec::with_capacity(out_w * out_h);
+    for band in gray.as_raw().chunks_exact(w * f).take(out_h) {
+        sums.fill(0);
+        for row in band.chunks_exact(w) {
+            for (sum, cell) in sums.iter_mut().zip(row.chunks_exact(f)) {
+                *sum += cell.iter().map(|&v| u32::from(v)).sum::<u32>();
             }
         }
-        Luma([(sum / area) as u8])
-    })
+        out.extend(sums.iter().map(|&s| (s / area) as u8));
+    }
+    GrayImage::from_raw(out_w as u32, out_h as u32, out).unwrap_or_else(|| GrayImage::new(1, 1))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use image::Luma;
 
     /// A page of dark horizontal bars (stand-ins for text lines) on white.
     fn striped_page() -> GrayImage {

@@ -5,7 +5,7 @@ mod density;
 pub mod deskew;
 mod rotate;
 
-pub use decode::{decode_frame, frame_count, DecodeLimits, Frame, Raster};
+pub use decode::{decode_frame, frame_count, DecodeLimits, Frame, Original, Raster};
 pub use density::effective_dpi;
 
 use serde::Serialize;
@@ -72,6 +72,8 @@ pub struct Page {
     pub dpi: f32,
     /// True when the source was lossy (JPEG).
     pub lossy_source: bool,
+    /// The source's compressed pixels, kept only while the page was not resampled.
+    pub original: Option<Original>,
     /// What was corrected.
     pub geometry: Geometry,
 }
@@ -81,15 +83,16 @@ pub fn capture(frame: Frame) -> Page {
     let (w, h) = frame.raster.dimensions();
     let dpi = effective_dpi(frame.stated_dpi, w, h);
     let skew = deskew::estimate_skew(&frame.raster.to_gray());
-    let raster = if skew.abs() >= deskew::MIN_CORRECTION_DEGREES {
-        deskew::rotate(&frame.raster, skew)
+    let (raster, original) = if skew.abs() >= deskew::MIN_CORRECTION_DEGREES {
+        (deskew::rotate(&frame.raster, skew), None)
     } else {
-        frame.raster
+        (frame.raster, frame.original)
     };
     Page {
         raster,
         dpi,
         lossy_source: frame.lossy,
+        original,
         geometry: Geometry {
             skew_degrees: skew,
             orientation_degrees: 0,

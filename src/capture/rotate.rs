@@ -65,6 +65,10 @@ fn weight_table() -> [[i32; 4]; PHASES] {
         for (dst, v) in row.iter_mut().zip(w) {
             *dst = (v * (1 << WEIGHT_BITS) as f32).round() as i32;
         }
+        // Rounding must not change the sum, or white paper turns into 254s and noise.
+        let sum: i32 = row.iter().sum();
+        let largest = if row[1] >= row[2] { 1 } else { 2 };
+        row[largest] += (1 << WEIGHT_BITS) - sum;
     }
     table
 }
@@ -126,6 +130,14 @@ fn sample<const C: usize>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn white_stays_exactly_white() {
+        let src = vec![255u8; 50 * 40];
+        assert!(rotate_bicubic(&src, 50, 40, 1, 3.3)
+            .iter()
+            .all(|&v| v == 255));
+    }
 
     #[test]
     fn zero_rotation_is_identity() {

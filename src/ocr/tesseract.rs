@@ -31,6 +31,9 @@ impl TesseractEngine {
             TessOcrEngineMode_OEM_LSTM_ONLY,
         )
         .map_err(|_| OcrError::Engine(format!("could not load {}", model.path.display())))?;
+        // Tesseract's diagnostics would break the one-line error contract on stderr.
+        api.set_variable(&cstring("debug_file")?, &cstring("/dev/null")?)
+            .map_err(|_| OcrError::Engine("cannot silence diagnostics".into()))?;
         Ok(TesseractEngine { api, model })
     }
 }
@@ -46,7 +49,9 @@ impl OcrEngine for TesseractEngine {
         self.api
             .set_image(page.as_raw(), w, h, 1, w)
             .map_err(|e| OcrError::Engine(format!("image rejected: {e:?}")))?;
-        self.api.set_source_resolution(to_c_int(dpi)?);
+        // Tesseract rejects resolutions outside 70–2400 dpi with a warning and guesses.
+        self.api
+            .set_source_resolution(to_c_int(dpi.clamp(70, 2400))?);
         self.api
             .recognize()
             .map_err(|_| OcrError::Engine("recognition failed".into()))?;

@@ -8,7 +8,7 @@ use flate2::Compression;
 use image::{GrayImage, RgbImage};
 use jpeg_encoder::{ColorType, Encoder};
 
-use crate::capture::Raster;
+use crate::capture::{Original, Page, Raster};
 
 use super::PdfError;
 
@@ -51,13 +51,44 @@ pub struct EncodedImage {
     pub color: ImageColor,
     /// Compression.
     pub filter: ImageFilter,
+    /// Flate data whose rows start with a PNG filter byte (`/Predictor 15`).
+    pub png_rows: bool,
     /// The compressed samples.
     pub data: Vec<u8>,
 }
 
-/// Compresses a page: colour pages and gray pages from lossy sources as JPEG, other gray
-/// pages as Flate, bitonal pages as 1-bit Flate.
-pub fn encode(raster: &Raster, lossy_source: bool) -> Result<EncodedImage, PdfError> {
+/// Compresses a page. The source's own compressed pixels are reused when capture kept
+/// them (the page was not resampled); otherwise colour pages and gray pages from lossy
+/// sources become JPEG, other gray pages Flate, bitonal pages 1-bit Flate.
+pub fn encode(page: &Page) -> Result<EncodedImage, PdfError> {
+    let (width, height) = page.raster.dimensions();
+    let color = match &page.raster {
+        Raster::Bilevel(_) => ImageColor::Bilevel,
+        Raster::Gray(_) => ImageColor::Gray,
+        Raster::Rgb(_) => ImageColor::Rgb,
+    };
+    match &page.original {
+        Some(Original::Jpeg(data)) => Ok(EncodedImage {
+            width,
+            height,
+            color,
+            filter: ImageFilter::Dct,
+            png_rows: false,
+            data: data.clone(),
+        }),
+        Some(Original::PngIdat(data)) => Ok(EncodedImage {
+            width,
+            height,
+            color,
+            filter: ImageFilter::Flate,
+            png_rows: true,
+            data: data.clone(),
+        }),
+        None => compress(&page.raster, page.lossy_source),
+    }
+}
+
+fn compress(raster: &Raster, lossy_source: bool) -> Result<EncodedImage, PdfError> {
     match raster {
         Raster::Bilevel(g) => Ok(flate_bilevel(g)),
         Raster::Gray(g) if lossy_source => {
@@ -65,7 +96,7 @@ pub fn encode(raster: &Raster, lossy_source: bool) -> Result<EncodedImage, PdfEr
         }
         Raster::Gray(g) => Ok(flate_gray(g)),
         Raster::Rgb(c) if has_colour(c) => jpeg(c.as_raw(), c.width(), c.height(), ImageColor::Rgb),
-        Raster::Rgb(c) => encode(
+        Raster::Rgb(c) => compress(
             &Raster::Gray(image::DynamicImage::ImageRgb8(c.clone()).into_luma8()),
             lossy_source,
         ),
@@ -111,6 +142,7 @@ fn jpeg(
         height,
         color,
         filter: ImageFilter::Dct,
+        png_rows: false,
         data,
     })
 }
@@ -121,7 +153,8 @@ fn flate_gray(gray: &GrayImage) -> EncodedImage {
         height: gray.height(),
         color: ImageColor::Gray,
         filter: ImageFilter::Flate,
-        data: zlib(gray.as_raw()),
+        png_rows: true,
+        data: zlib(&png_up_rows(gray.as_raw(), gray.width() as usize)),
     }
 }
 
@@ -145,8 +178,26 @@ fn flate_bilevel(gray: &GrayImage) -> EncodedImage {
         height: gray.height(),
         color: ImageColor::Bilevel,
         filter: ImageFilter::Flate,
-        data: zlib(&packed),
+        png_rows: true,
+        data: zlib(&png_up_rows(&packed, row_bytes)),
     }
+}
+
+/// Prefixes every row with PNG filter type 2 ("Up": each byte minus the byte above), which
+/// turns the white paper of a scan into runs of zeros that zlib compresses fast and small.
+fn png_up_rows(samples: &[u8], row_bytes: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(samples.len() + samples.len() / row_bytes.max(1));
+    let mut previous: &[u8] = &[];
+    for row in samples.chunks(row_bytes) {
+        out.push(2);
+        if previous.is_empty() {
+            out.extend_from_slice(row);
+        } else {
+            out.extend(row.iter().zip(previous).map(|(&v, &up)| v.wrapping_sub(up)));
+        }
+        previous = row;
+    }
+    out
 }
 
 /// Zlib at a fast level: page images are mostly white and compress well anyway.
@@ -165,12 +216,12 @@ mod tests {
     #[test]
     fn gray_scans_stay_lossless_and_photos_become_jpeg() {
         let gray = GrayImage::from_fn(100, 80, |x, _| image::Luma([(x * 2) as u8]));
-        let lossless = encode(&Raster::Gray(gray.clone()), false).unwrap();
+        let lossless = compress(&Raster::Gray(gray.clone()), false).unwrap();
         assert_eq!(
             (lossless.filter, lossless.color),
             (ImageFilter::Flate, ImageColor::Gray)
         );
-        let photo = encode(&Raster::Gray(gray), true).unwrap();
+        let photo = compress(&Raster::Gray(gray), true).unwrap();
         assert_eq!(photo.filter, ImageFilter::Dct);
     }
 
@@ -178,7 +229,7 @@ mod tests {
     fn a_red_stamp_keeps_colour_and_a_gray_rgb_page_does_not() {
         let mut rgb = RgbImage::from_pixel(200, 200, image::Rgb([250, 250, 250]));
         assert_eq!(
-            encode(&Raster::Rgb(rgb.clone()), true).unwrap().color,
+            compress(&Raster::Rgb(rgb.clone()), true).unwrap().color,
             ImageColor::Gray
         );
         for x in 0..40 {
@@ -187,9 +238,14 @@ mod tests {
             }
         }
         assert_eq!(
-            encode(&Raster::Rgb(rgb), true).unwrap().color,
+            compress(&Raster::Rgb(rgb), true).unwrap().color,
             ImageColor::Rgb
         );
+    }
+
+    #[test]
+    fn up_filter_stores_row_differences() {
+        assert_eq!(png_up_rows(&[5, 7, 6, 9], 2), vec![2, 5, 7, 2, 1, 2]);
     }
 
     #[test]
@@ -201,6 +257,6 @@ mod tests {
         let mut raw = Vec::new();
         std::io::Read::read_to_end(&mut flate2::read::ZlibDecoder::new(&img.data[..]), &mut raw)
             .unwrap();
-        assert_eq!(raw, vec![0b1000_0000, 0b1000_0000]);
+        assert_eq!(raw, vec![2, 0b1000_0000, 0b1000_0000]);
     }
 }

@@ -136,7 +136,7 @@ fn image_xobject(image: &EncodedImage) -> Stream {
         ImageFilter::Dct => "DCTDecode",
         ImageFilter::Flate => "FlateDecode",
     };
-    let dict = dictionary! {
+    let mut dict = dictionary! {
         "Type" => "XObject",
         "Subtype" => "Image",
         "Width" => image.width as i64,
@@ -145,6 +145,13 @@ fn image_xobject(image: &EncodedImage) -> Stream {
         "BitsPerComponent" => bits,
         "Filter" => filter,
     };
+    if image.png_rows {
+        let colors = if image.color == ImageColor::Rgb { 3 } else { 1 };
+        dict.set(
+            "DecodeParms",
+            dictionary! { "Predictor" => 15, "Colors" => colors, "BitsPerComponent" => bits, "Columns" => image.width as i64 },
+        );
+    }
     Stream::new(dict, image.data.clone()).with_compression(false)
 }
 
@@ -324,8 +331,14 @@ mod tests {
     #[test]
     fn assembled_document_has_pdfa_parts_and_parses_back() {
         let gray = ::image::GrayImage::from_pixel(300, 400, ::image::Luma([255]));
+        let captured = crate::capture::capture(crate::capture::Frame {
+            raster: crate::capture::Raster::Gray(gray),
+            stated_dpi: Some(100.0),
+            lossy: false,
+            original: None,
+        });
         let page = PdfPage {
-            image: encode(&crate::capture::Raster::Gray(gray), false).unwrap(),
+            image: encode(&captured).unwrap(),
             dpi: 100.0,
             text: RecognizedPage::default(),
         };
