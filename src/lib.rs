@@ -22,6 +22,7 @@
 #![deny(missing_docs)]
 
 pub mod capture;
+pub mod certify;
 pub mod digitize;
 pub mod ocr;
 pub mod pdf;

@@ -1,11 +1,11 @@
-//! The `sohoa` command line: parses arguments, reads and writes files, calls the library.
+//! The `sohoa` command line: parses arguments and hands over to one module per command;
+//! files are read and written here, the work is done by the library.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+mod cli;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use sohoa::digitize::{digitize, DigitizeOptions, Source};
 
 #[derive(Parser)]
 #[command(
@@ -21,29 +21,11 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Turn scans and photos (JPEG, PNG, TIFF) into one searchable PDF/A-2b.
-    Digitize(DigitizeArgs),
-}
-
-#[derive(clap::Args)]
-struct DigitizeArgs {
-    /// Input images, in page order; a multi-page TIFF gives one page per frame.
-    #[arg(required = true)]
-    inputs: Vec<PathBuf>,
-    /// The PDF/A file to write.
-    #[arg(short, long)]
-    output: PathBuf,
-    /// Also write the recognised text, pages separated by a form-feed line.
-    #[arg(long)]
-    text: Option<PathBuf>,
-    /// Also write a JSON report, one object per page.
-    #[arg(long)]
-    report: Option<PathBuf>,
-    /// Pages processed in parallel (default: number of cores).
-    #[arg(long, short)]
-    jobs: Option<usize>,
-    /// Folder searched first for OCR models (default: ./models).
-    #[arg(long)]
-    models: Option<PathBuf>,
+    Digitize(cli::digitize::Args),
+    /// Issue an electronic certified copy: stamp, register number, PAdES signature.
+    Certify(Box<cli::certify::Args>),
+    /// Verify the signatures of a PDF (exit 0 only when all are valid).
+    Verify(cli::verify::Args),
 }
 
 fn main() -> ExitCode {
@@ -54,12 +36,14 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Digitize(args) => run_digitize(args),
+    let result = match Cli::parse().command {
+        Command::Digitize(args) => cli::digitize::run(args).map(|()| true),
+        Command::Certify(args) => cli::certify::run(*args).map(|()| true),
+        Command::Verify(args) => cli::verify::run(args),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
         Err(message) => {
             eprintln!("sohoa: error: {message}");
             ExitCode::FAILURE
@@ -82,54 +66,5 @@ fn limit_openmp_threads() {
         .args(std::env::args_os().skip(1))
         .env("OMP_THREAD_LIMIT", "1")
         .exec();
-    tracing::debug!("could not re-execute with OMP_THREAD_LIMIT=1: {error}");
-}
-
-fn run_digitize(args: DigitizeArgs) -> Result<(), String> {
-    let sources = args
-        .inputs
-        .iter()
-        .map(|path| read_source(path))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut options = DigitizeOptions {
-        models_dir: args.models,
-        ..DigitizeOptions::default()
-    };
-    if let Some(jobs) = args.jobs {
-        options.jobs = jobs.max(1);
-    }
-    let result = digitize(&sources, &options).map_err(|e| e.to_string())?;
-    write_atomically(&args.output, &result.pdf)?;
-    if let Some(path) = &args.text {
-        write_atomically(path, result.text().as_bytes())?;
-    }
-    if let Some(path) = &args.report {
-        let json = serde_json::to_vec_pretty(&result.pages).map_err(|e| e.to_string())?;
-        write_atomically(path, &json)?;
-    }
-    println!("{} ({} pages)", args.output.display(), result.pages.len());
-    Ok(())
-}
-
-fn read_source(path: &Path) -> Result<Source, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-    Ok(Source {
-        name: path.display().to_string(),
-        bytes,
-    })
-}
-
-/// Writes through a temporary file in the same folder, synced, then renamed over `path`:
-/// readers see the old file or the whole new one, never a part.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let fail = |e: std::io::Error| format!("{}: cannot write: {e}", path.display());
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
-    file.write_all(bytes).map_err(fail)?;
-    file.as_file().sync_all().map_err(fail)?;
-    file.persist(path).map_err(|e| fail(e.error))?;
-    Ok(())
+    eprintln!("sohoa: warning: could not re-execute with OMP_THREAD_LIMIT=1: {error}");
 }

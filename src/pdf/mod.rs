@@ -5,6 +5,7 @@
 //! an embedded ICC profile; every font embedded (the glyphless font of the text layer);
 //! a trailer `/ID`; no encryption, no JavaScript, no transparency, no LZW or JBIG2.
 
+pub mod font;
 mod image;
 pub mod text_layer;
 
@@ -36,6 +37,9 @@ pub enum PdfError {
     /// An encoder failed.
     #[error("image encoding failed: {0}")]
     Encode(String),
+    /// A font could not be read or subset.
+    #[error("font: {0}")]
+    Font(String),
     /// lopdf could not serialise the document.
     #[error("PDF writing failed: {0}")]
     Write(String),

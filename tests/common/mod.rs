@@ -90,3 +90,5 @@ pub fn pdf_pages(pdf: &Path) -> usize {
 pub fn cer(text: &str, truth: &str) -> f64 {
     sohoa_fixtures::cer(text, truth)
 }
+
+pub mod pki;

@@ -1,0 +1,142 @@
+//! Making one electronic certified copy: check the certificate, stamp the statement with
+//! its register number and QR reference, sign as PAdES B-B. Pure: bytes in, bytes out.
+
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use super::certificate::{self, CertError};
+use super::cms::{self, CmsError};
+use super::key::{KeyError, SigningKey};
+use super::pades::{self, PadesError, Placement, SignatureInfo};
+use super::stamp::{self, StampText, STATEMENT};
+
+/// Why a copy could not be certified.
+#[derive(Debug, thiserror::Error)]
+pub enum CertifyError {
+    /// The signing certificate cannot sign now.
+    #[error(transparent)]
+    Certificate(#[from] CertError),
+    /// The key failed.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// The input PDF cannot take a signature.
+    #[error(transparent)]
+    Pdf(#[from] PadesError),
+    /// The CMS signature could not be built.
+    #[error(transparent)]
+    Cms(#[from] CmsError),
+}
+
+/// Who certifies what, when, in which register book.
+#[derive(Debug, Clone)]
+pub struct CertifyRequest {
+    /// The certifying official (người chứng thực).
+    pub certifier: String,
+    /// The certifying agency.
+    pub agency: String,
+    /// Register book (quyển số), e.g. `01`.
+    pub book: String,
+    /// Certification time (signature `/M` and the stamp's date).
+    pub time: OffsetDateTime,
+    /// Where the stamp goes.
+    pub placement: Placement,
+}
+
+/// A signed certified copy.
+#[derive(Debug, Clone)]
+pub struct CertifiedCopy {
+    /// The signed PDF.
+    pub pdf: Vec<u8>,
+    /// SHA-256 of `pdf`, hex.
+    pub sha256: String,
+    /// SHA-256 of the input, hex.
+    pub input_sha256: String,
+    /// The verification reference in the QR code.
+    pub reference: String,
+    /// Subject of the signing certificate.
+    pub signer: String,
+}
+
+/// The verification reference printed in the QR code: register entry and a prefix of
+/// the certified document's SHA-256, e.g. `SOHOA1:2026-01-42:0123456789abcdef`.
+pub fn reference(year: i32, book: &str, number: u64, input_sha256: &str) -> String {
+    format!("SOHOA1:{year}-{book}-{number}:{}", &input_sha256[..16])
+}
+
+/// Certifies `input` under register `number` with `key`.
+pub fn certify_copy(
+    input: &[u8],
+    request: &CertifyRequest,
+    number: u64,
+    key: &dyn SigningKey,
+) -> Result<CertifiedCopy, CertifyError> {
+    let info = certificate::check_signing(key.certificate(), request.time)?;
+    let input_sha256 = hex::encode(Sha256::digest(input));
+    let year = request.time.year();
+    let reference = reference(year, &request.book, number, &input_sha256);
+    let text = StampText {
+        number,
+        book: format!("{}/{year}", request.book),
+        date: format!(
+            "{:02}/{:02}/{year}",
+            request.time.day(),
+            request.time.month() as u8
+        ),
+        certifier: request.certifier.clone(),
+        agency: request.agency.clone(),
+        signer: common_name(&info.subject),
+        reference: reference.clone(),
+    };
+    let signature = SignatureInfo {
+        time: request.time,
+        name: text.signer.clone(),
+        reason: STATEMENT.to_string(),
+        location: request.agency.clone(),
+        field_name: format!("ChungThuc-{year}-{}-{number}", request.book),
+    };
+    let prepared = pades::prepare(input, request.placement, &signature, |doc| {
+        stamp::stamp_appearance(doc, &text).map_err(|e| PadesError::Malformed(e.to_string()))
+    })?;
+    let digest = cms::digest_for(key.scheme()).digest(&prepared.signed_parts());
+    let der = cms::sign_detached(key, &digest)?;
+    let pdf = prepared.embed(&der)?;
+    Ok(CertifiedCopy {
+        sha256: hex::encode(Sha256::digest(&pdf)),
+        pdf,
+        input_sha256,
+        reference,
+        signer: info.subject,
+    })
+}
+
+/// The `CN=` part of a subject, or the whole subject when it has none.
+fn common_name(subject: &str) -> String {
+    subject
+        .split(',')
+        .map(str::trim)
+        .find_map(|part| part.strip_prefix("CN="))
+        .unwrap_or(subject)
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn common_name_is_taken_from_the_subject() {
+        assert_eq!(
+            common_name("CN=Nguyễn Văn An, O=UBND xã Thử Nghiệm"),
+            "Nguyễn Văn An"
+        );
+        assert_eq!(common_name("O=Only"), "O=Only");
+    }
+
+    #[test]
+    fn reference_names_the_entry_and_the_document() {
+        assert_eq!(
+            reference(2026, "01", 7, &"ab".repeat(32)),
+            "SOHOA1:2026-01-7:abababababababab"
+        );
+    }
+}

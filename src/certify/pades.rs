@@ -1,0 +1,430 @@
+//! PAdES signature as an incremental update: the original file is kept byte for byte and
+//! followed by the new objects (stamp appearance, signature widget, signature dictionary,
+//! updated page and catalog), a cross-reference section and a trailer.
+//!
+//! The incremental section is written by hand (with lopdf serialising ordinary objects)
+//! because the signature dictionary needs a fixed-size `/Contents` placeholder and a
+//! `/ByteRange` patched in place once the offsets are known.
+
+use std::fmt::Write as _;
+
+use lopdf::{dictionary, Dictionary, Document, Object, ObjectId};
+use time::OffsetDateTime;
+
+use super::stamp::{STAMP_HEIGHT, STAMP_WIDTH};
+
+/// Bytes reserved for the CMS signature (hex-encoded twice as long in the file). Room for
+/// a chain of several 4096-bit certificates and, later, a timestamp token.
+pub const SIGNATURE_CAPACITY: usize = 16384;
+/// Width of each patched `/ByteRange` number.
+const RANGE_DIGITS: usize = 10;
+/// Distance of the stamp from the page edges, in points.
+const MARGIN: f32 = 24.0;
+
+/// Why a PDF could not be prepared for signing or completed.
+#[derive(Debug, thiserror::Error)]
+pub enum PadesError {
+    /// The input is not a readable PDF.
+    #[error("not a readable PDF: {0}")]
+    Unreadable(String),
+    /// The input is encrypted; PDF/A forbids encryption and sohoa does not decrypt.
+    #[error("the PDF is encrypted; certified copies must not be")]
+    Encrypted,
+    /// The input has no page to stamp, or the requested page does not exist.
+    #[error("the PDF has no page {0}")]
+    NoSuchPage(usize),
+    /// A structural element is missing or malformed.
+    #[error("malformed PDF: {0}")]
+    Malformed(String),
+    /// The CMS signature does not fit the reserved space.
+    #[error("the signature ({0} bytes) exceeds the reserved {SIGNATURE_CAPACITY} bytes")]
+    SignatureTooLarge(usize),
+}
+
+/// Which corner of the page carries the stamp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Corner {
+    /// Bottom right (default).
+    #[default]
+    BottomRight,
+    /// Bottom left.
+    BottomLeft,
+    /// Top right.
+    TopRight,
+    /// Top left.
+    TopLeft,
+}
+
+/// Where the stamp goes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Placement {
+    /// 1-based page number; `None` for the last page.
+    pub page: Option<usize>,
+    /// Corner of that page.
+    pub corner: Corner,
+}
+
+/// Text fields of the signature dictionary.
+#[derive(Debug, Clone)]
+pub struct SignatureInfo {
+    /// Signing time, written as `/M`.
+    pub time: OffsetDateTime,
+    /// Signer's name (`/Name`).
+    pub name: String,
+    /// Reason (`/Reason`).
+    pub reason: String,
+    /// Location, the agency (`/Location`).
+    pub location: String,
+    /// Field name (`/T`), unique in the document.
+    pub field_name: String,
+}
+
+/// A PDF with an empty signature: `byte_range` marks everything but the placeholder.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The whole file with the placeholder.
+    pub bytes: Vec<u8>,
+    /// `[0, a, b, c]`: bytes `0..a` and `b..b+c` are signed.
+    pub byte_range: [usize; 4],
+}
+
+impl Prepared {
+    /// The two signed parts of the file.
+    pub fn signed_parts(&self) -> [&[u8]; 2] {
+        let [_, a, b, c] = self.byte_range;
+        [&self.bytes[..a], &self.bytes[b..b + c]]
+    }
+
+    /// Puts the DER CMS signature into the placeholder and returns the signed file.
+    pub fn embed(mut self, cms: &[u8]) -> Result<Vec<u8>, PadesError> {
+        if cms.len() > SIGNATURE_CAPACITY {
+            return Err(PadesError::SignatureTooLarge(cms.len()));
+        }
+        let start = self.byte_range[1] + 1; // after '<'
+        let hex = hex::encode_upper(cms);
+        self.bytes[start..start + hex.len()].copy_from_slice(hex.as_bytes());
+        Ok(self.bytes)
+    }
+}
+
+/// The original document's facts the update needs.
+struct Original {
+    doc: Document,
+    startxref: usize,
+    root: ObjectId,
+}
+
+fn load(input: &[u8]) -> Result<Original, PadesError> {
+    let doc = Document::load_mem(input).map_err(|e| PadesError::Unreadable(e.to_string()))?;
+    if doc.is_encrypted() || doc.trailer.has(b"Encrypt") {
+        return Err(PadesError::Encrypted);
+    }
+    let root = doc
+        .trailer
+        .get(b"Root")
+        .and_then(Object::as_reference)
+        .map_err(|_| PadesError::Malformed("trailer has no /Root".into()))?;
+    Ok(Original {
+        startxref: last_startxref(input)?,
+        doc,
+        root,
+    })
+}
+
+/// Offset given by the last `startxref` of the file.
+fn last_startxref(input: &[u8]) -> Result<usize, PadesError> {
+    let tail_start = input.len().saturating_sub(2048);
+    let tail = &input[tail_start..];
+    let at = tail
+        .windows(9)
+        .rposition(|w| w == b"startxref")
+        .ok_or_else(|| PadesError::Malformed("no startxref".into()))?;
+    let rest = String::from_utf8_lossy(&tail[at + 9..]);
+    rest.split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| PadesError::Malformed("unreadable startxref".into()))
+}
+
+/// Appends a signature field with the stamp `appearance` (built by `draw` into the new
+/// objects' document) and an empty signature, ready for [`Prepared::embed`].
+pub fn prepare(
+    input: &[u8],
+    placement: Placement,
+    info: &SignatureInfo,
+    draw: impl FnOnce(&mut Document) -> Result<ObjectId, PadesError>,
+) -> Result<Prepared, PadesError> {
+    let original = load(input)?;
+    let pages = original.doc.get_pages();
+    let number = placement.page.unwrap_or(pages.len());
+    let page_id = *pages
+        .get(&(number as u32))
+        .ok_or(PadesError::NoSuchPage(number))?;
+
+    // New objects get ids after the original's highest.
+    let mut new = Document::with_version("1.7");
+    new.max_id = original.doc.max_id;
+    let appearance = draw(&mut new)?;
+    let signature_id = new.new_object_id();
+    let rect = stamp_rect(&original.doc, page_id, placement.corner)?;
+    let widget = new.add_object(dictionary! {
+        "Type" => "Annot",
+        "Subtype" => "Widget",
+        "FT" => "Sig",
+        "T" => text_string(&info.field_name),
+        "V" => signature_id,
+        "F" => 4,
+        "P" => page_id,
+        "Rect" => rect.iter().map(|&v| Object::Real(v)).collect::<Vec<_>>(),
+        "AP" => dictionary! { "N" => appearance },
+    });
+    new.objects.insert(
+        page_id,
+        Object::Dictionary(page_with_annotation(&original.doc, page_id, widget)?),
+    );
+    new.objects.insert(
+        original.root,
+        Object::Dictionary(catalog_with_field(&original.doc, original.root, widget)?),
+    );
+
+    let mut out = input.to_vec();
+    if !out.ends_with(b"\n") {
+        out.push(b'\n');
+    }
+    let mut offsets = Vec::new();
+    for (&id, object) in &new.objects {
+        offsets.push((id.0, out.len()));
+        write_object(&mut out, id, object)?;
+    }
+    offsets.push((signature_id.0, out.len()));
+    let (contents_at, range_at) = write_signature_placeholder(&mut out, signature_id, info);
+    write_xref_and_trailer(&mut out, &original, &mut offsets, new.max_id);
+
+    let contents_end = contents_at + 2 * SIGNATURE_CAPACITY + 2;
+    let byte_range = [0, contents_at, contents_end, out.len() - contents_end];
+    let patched = format!("0 {} {} {}", byte_range[1], byte_range[2], byte_range[3]);
+    let width = 3 * (RANGE_DIGITS + 1) + 1;
+    out[range_at..range_at + width].copy_from_slice(format!("{patched:<width$}").as_bytes());
+    Ok(Prepared {
+        bytes: out,
+        byte_range,
+    })
+}
+
+fn write_object(out: &mut Vec<u8>, id: ObjectId, object: &Object) -> Result<(), PadesError> {
+    out.extend_from_slice(format!("{} {} obj\n", id.0, id.1).as_bytes());
+    lopdf::Writer::write_object(out, object).map_err(|e| PadesError::Malformed(e.to_string()))?;
+    out.extend_from_slice(b"\nendobj\n");
+    Ok(())
+}
+
+/// Writes the signature dictionary; returns the offsets of the `<` of `/Contents` and of
+/// the first character inside the `/ByteRange` brackets.
+fn write_signature_placeholder(
+    out: &mut Vec<u8>,
+    id: ObjectId,
+    info: &SignatureInfo,
+) -> (usize, usize) {
+    let mut head = format!(
+        "{} 0 obj\n<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached /M {} /Name {} /Reason {} /Location {}\n/ByteRange [",
+        id.0,
+        literal(&pdf_date(info.time)),
+        hex_text(&info.name),
+        hex_text(&info.reason),
+        hex_text(&info.location),
+    );
+    let range_at = out.len() + head.len();
+    let _ = write!(
+        head,
+        "{}] /Contents ",
+        " ".repeat(3 * (RANGE_DIGITS + 1) + 1)
+    );
+    out.extend_from_slice(head.as_bytes());
+    let contents_at = out.len();
+    out.push(b'<');
+    out.extend(std::iter::repeat_n(b'0', 2 * SIGNATURE_CAPACITY));
+    out.extend_from_slice(b">\n>>\nendobj\n");
+    (contents_at, range_at)
+}
+
+fn write_xref_and_trailer(
+    out: &mut Vec<u8>,
+    original: &Original,
+    offsets: &mut [(u32, usize)],
+    max_id: u32,
+) {
+    offsets.sort_unstable();
+    let xref_at = out.len();
+    let mut xref = String::from("xref\n");
+    for run in offsets.chunk_by(|a, b| b.0 == a.0 + 1) {
+        let _ = writeln!(xref, "{} {}", run[0].0, run.len());
+        for (_, offset) in run {
+            let _ = write!(xref, "{offset:010} 00000 n\r\n");
+        }
+    }
+    out.extend_from_slice(xref.as_bytes());
+    let mut trailer = dictionary! {
+        "Size" => i64::from(max_id) + 1,
+        "Root" => original.root,
+        "Prev" => original.startxref as i64,
+    };
+    for key in [b"Info".as_slice(), b"ID"] {
+        if let Ok(value) = original.doc.trailer.get(key) {
+            trailer.set(key, value.clone());
+        }
+    }
+    out.extend_from_slice(b"trailer\n");
+    let _ = lopdf::Writer::write_object(out, &Object::Dictionary(trailer));
+    out.extend_from_slice(format!("\nstartxref\n{xref_at}\n%%EOF\n").as_bytes());
+}
+
+/// The page's crop or media box, followed up the page tree when inherited.
+fn page_box(doc: &Document, page_id: ObjectId) -> Result<[f32; 4], PadesError> {
+    let mut node = doc
+        .get_dictionary(page_id)
+        .map_err(|e| PadesError::Malformed(e.to_string()))?;
+    for _ in 0..32 {
+        if let Ok(array) = node.get(b"CropBox").or_else(|_| node.get(b"MediaBox")) {
+            let array = doc
+                .dereference(array)
+                .map_err(|e| PadesError::Malformed(e.to_string()))?
+                .1;
+            let values: Vec<f32> = array
+                .as_array()
+                .map(|a| a.iter().filter_map(|v| v.as_float().ok()).collect())
+                .unwrap_or_default();
+            if let [x0, y0, x1, y1] = values[..] {
+                return Ok([x0.min(x1), y0.min(y1), x0.max(x1), y0.max(y1)]);
+            }
+        }
+        let parent = node
+            .get(b"Parent")
+            .and_then(Object::as_reference)
+            .map_err(|_| PadesError::Malformed("page without a MediaBox".into()))?;
+        node = doc
+            .get_dictionary(parent)
+            .map_err(|e| PadesError::Malformed(e.to_string()))?;
+    }
+    Err(PadesError::Malformed("page tree too deep".into()))
+}
+
+fn stamp_rect(doc: &Document, page_id: ObjectId, corner: Corner) -> Result<[f32; 4], PadesError> {
+    let [x0, y0, x1, y1] = page_box(doc, page_id)?;
+    let left = match corner {
+        Corner::BottomLeft | Corner::TopLeft => x0 + MARGIN,
+        Corner::BottomRight | Corner::TopRight => (x1 - MARGIN - STAMP_WIDTH).max(x0),
+    };
+    let bottom = match corner {
+        Corner::BottomLeft | Corner::BottomRight => y0 + MARGIN,
+        Corner::TopLeft | Corner::TopRight => (y1 - MARGIN - STAMP_HEIGHT).max(y0),
+    };
+    Ok([left, bottom, left + STAMP_WIDTH, bottom + STAMP_HEIGHT])
+}
+
+fn page_with_annotation(
+    doc: &Document,
+    page_id: ObjectId,
+    widget: ObjectId,
+) -> Result<Dictionary, PadesError> {
+    let mut page = doc
+        .get_dictionary(page_id)
+        .map_err(|e| PadesError::Malformed(e.to_string()))?
+        .clone();
+    let mut annots = match page.get(b"Annots") {
+        Ok(value) => doc
+            .dereference(value)
+            .ok()
+            .and_then(|(_, v)| v.as_array().ok().cloned())
+            .unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
+    annots.push(widget.into());
+    page.set("Annots", annots);
+    Ok(page)
+}
+
+fn catalog_with_field(
+    doc: &Document,
+    root: ObjectId,
+    widget: ObjectId,
+) -> Result<Dictionary, PadesError> {
+    let mut catalog = doc
+        .get_dictionary(root)
+        .map_err(|e| PadesError::Malformed(e.to_string()))?
+        .clone();
+    let mut form = match catalog.get(b"AcroForm") {
+        Ok(value) => doc
+            .dereference(value)
+            .ok()
+            .and_then(|(_, v)| v.as_dict().ok().cloned())
+            .unwrap_or_default(),
+        Err(_) => Dictionary::new(),
+    };
+    let mut fields = match form.get(b"Fields") {
+        Ok(value) => doc
+            .dereference(value)
+            .ok()
+            .and_then(|(_, v)| v.as_array().ok().cloned())
+            .unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
+    fields.push(widget.into());
+    form.set("Fields", fields);
+    form.set("SigFlags", 3);
+    form.remove(b"NeedAppearances");
+    catalog.set("AcroForm", form);
+    Ok(catalog)
+}
+
+/// `D:YYYYMMDDHHmmSS+00'00'` in UTC.
+pub fn pdf_date(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "D:{:04}{:02}{:02}{:02}{:02}{:02}+00'00'",
+        t.year(),
+        t.month() as u8,
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+fn literal(ascii: &str) -> String {
+    format!("({ascii})")
+}
+
+/// A PDF text string: UTF-16BE with a byte-order mark, hex-encoded.
+fn hex_text(text: &str) -> String {
+    let mut hex = String::from("<FEFF");
+    for unit in text.encode_utf16() {
+        let _ = write!(hex, "{unit:04X}");
+    }
+    hex.push('>');
+    hex
+}
+
+fn text_string(text: &str) -> Object {
+    let mut bytes = vec![0xFE, 0xFF];
+    bytes.extend(text.encode_utf16().flat_map(u16::to_be_bytes));
+    Object::String(bytes, lopdf::StringFormat::Hexadecimal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn startxref_is_found_at_the_end() {
+        assert_eq!(
+            last_startxref(b"%PDF-1.7\n...\nstartxref\n1234\n%%EOF\n").unwrap(),
+            1234
+        );
+        assert!(last_startxref(b"garbage").is_err());
+    }
+
+    #[test]
+    fn text_strings_are_utf16_with_bom() {
+        assert_eq!(hex_text("Đ"), "<FEFF0110>");
+    }
+}

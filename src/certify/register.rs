@@ -1,0 +1,245 @@
+//! The certification register (sổ chứng thực): numbers per book and year, unique and
+//! gapless across processes, in SQLite (WAL mode).
+//!
+//! A number is taken inside an immediate (write-locking) transaction that stays open
+//! while the copy is stamped and signed; the entry is inserted and committed only when
+//! that work succeeded, so a failed signing burns no number, and two clerks (two
+//! processes) never get the same one. If the signed file then cannot be put in place,
+//! the entry is marked void with the reason: the gap is recorded, never silent.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{params, Connection, TransactionBehavior};
+use serde::Serialize;
+
+/// File name of the register database inside the register folder.
+pub const REGISTER_FILE: &str = "register.sqlite";
+
+/// Why the register could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterError {
+    /// SQLite failed (locked for too long, disk full, corrupt file…).
+    #[error("register: {0}")]
+    Database(#[from] rusqlite::Error),
+    /// The register folder could not be created.
+    #[error("register folder {0}: {1}")]
+    Folder(String, std::io::Error),
+}
+
+/// One certification as recorded.
+#[derive(Debug, Clone, Serialize)]
+pub struct Entry {
+    /// Year of the book.
+    pub year: i32,
+    /// Book (quyển số).
+    pub book: String,
+    /// Number in the book.
+    pub number: u64,
+    /// `issued` or `void`.
+    pub status: String,
+    /// When it was certified (RFC 3339).
+    pub certified_at: String,
+    /// The certifying official.
+    pub certifier: String,
+    /// The agency.
+    pub agency: String,
+    /// Subject of the signing certificate.
+    pub signer: String,
+    /// SHA-256 of the document that was certified.
+    pub input_sha256: String,
+    /// SHA-256 of the certified copy.
+    pub output_sha256: String,
+    /// Verification reference printed in the QR code.
+    pub reference: String,
+    /// Why an entry is void.
+    pub note: Option<String>,
+}
+
+/// The register database.
+pub struct Register {
+    conn: Connection,
+}
+
+impl Register {
+    /// Opens (creating when needed) the register in `dir`.
+    pub fn open(dir: &Path) -> Result<Register, RegisterError> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| RegisterError::Folder(dir.display().to_string(), e))?;
+        let conn = Connection::open(dir.join(REGISTER_FILE))?;
+        conn.busy_timeout(Duration::from_secs(60))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS certification (
+                year INTEGER NOT NULL,
+                book TEXT NOT NULL,
+                number INTEGER NOT NULL,
+                status TEXT NOT NULL CHECK (status IN ('issued', 'void')),
+                certified_at TEXT NOT NULL,
+                certifier TEXT NOT NULL,
+                agency TEXT NOT NULL,
+                signer TEXT NOT NULL,
+                input_sha256 TEXT NOT NULL,
+                output_sha256 TEXT NOT NULL,
+                reference TEXT NOT NULL,
+                note TEXT,
+                PRIMARY KEY (year, book, number)
+            );",
+        )?;
+        Ok(Register { conn })
+    }
+
+    /// Takes the next number of `book` in `year` and runs `issue` with it while holding
+    /// the register's write lock. The entry `issue` returns is recorded only when it
+    /// succeeds (its year, book and number are set to the ones taken); on error nothing
+    /// is recorded and the number stays free.
+    pub fn issue_next<T, E>(
+        &mut self,
+        year: i32,
+        book: &str,
+        issue: impl FnOnce(u64) -> Result<(T, Entry), E>,
+    ) -> Result<Result<T, E>, RegisterError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let last: Option<i64> = tx.query_row(
+            "SELECT MAX(number) FROM certification WHERE year = ?1 AND book = ?2",
+            params![year, book],
+            |r| r.get(0),
+        )?;
+        let number = last.map_or(1, |n| n as u64 + 1);
+        match issue(number) {
+            Ok((value, mut entry)) => {
+                (entry.year, entry.book, entry.number) = (year, book.to_string(), number);
+                insert(&tx, &entry)?;
+                tx.commit()?;
+                Ok(Ok(value))
+            }
+            Err(e) => Ok(Err(e)), // the transaction rolls back when dropped
+        }
+    }
+
+    /// Marks an issued entry void, keeping it in the register with the reason.
+    pub fn void(
+        &self,
+        year: i32,
+        book: &str,
+        number: u64,
+        reason: &str,
+    ) -> Result<(), RegisterError> {
+        self.conn.execute(
+            "UPDATE certification SET status = 'void', note = ?4 WHERE year = ?1 AND book = ?2 AND number = ?3",
+            params![year, book, number as i64, reason],
+        )?;
+        Ok(())
+    }
+
+    /// All entries of a book in a year, by number.
+    pub fn entries(&self, year: i32, book: &str) -> Result<Vec<Entry>, RegisterError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT year, book, number, status, certified_at, certifier, agency, signer, input_sha256,
+                    output_sha256, reference, note
+             FROM certification WHERE year = ?1 AND book = ?2 ORDER BY number",
+        )?;
+        let rows = stmt.query_map(params![year, book], |r| {
+            Ok(Entry {
+                year: r.get(0)?,
+                book: r.get(1)?,
+                number: r.get::<_, i64>(2)? as u64,
+                status: r.get(3)?,
+                certified_at: r.get(4)?,
+                certifier: r.get(5)?,
+                agency: r.get(6)?,
+                signer: r.get(7)?,
+                input_sha256: r.get(8)?,
+                output_sha256: r.get(9)?,
+                reference: r.get(10)?,
+                note: r.get(11)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+fn insert(tx: &rusqlite::Transaction<'_>, e: &Entry) -> Result<(), RegisterError> {
+    tx.execute(
+        "INSERT INTO certification (year, book, number, status, certified_at, certifier, agency, signer,
+                                    input_sha256, output_sha256, reference, note)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        params![
+            e.year,
+            e.book,
+            e.number as i64,
+            e.status,
+            e.certified_at,
+            e.certifier,
+            e.agency,
+            e.signer,
+            e.input_sha256,
+            e.output_sha256,
+            e.reference,
+            e.note
+        ],
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(number: u64) -> Entry {
+        Entry {
+            year: 2026,
+            book: "01".into(),
+            number,
+            status: "issued".into(),
+            certified_at: "2026-11-26T10:00:00Z".into(),
+            certifier: "Nguyễn Văn An".into(),
+            agency: "UBND xã Thử Nghiệm".into(),
+            signer: "CN=Nguyễn Văn An".into(),
+            input_sha256: "00".repeat(32),
+            output_sha256: "11".repeat(32),
+            reference: format!("SOHOA1:2026-01-{number}"),
+            note: None,
+        }
+    }
+
+    #[test]
+    fn numbers_are_gapless_and_a_failure_burns_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut register = Register::open(dir.path()).unwrap();
+        let first = register
+            .issue_next(2026, "01", |n| Ok::<_, String>((n, entry(n))))
+            .unwrap()
+            .unwrap();
+        let failed = register
+            .issue_next(2026, "01", |_| {
+                Err::<(u64, Entry), _>("signing failed".to_string())
+            })
+            .unwrap();
+        let second = register
+            .issue_next(2026, "01", |n| Ok::<_, String>((n, entry(n))))
+            .unwrap()
+            .unwrap();
+        assert_eq!((first, second), (1, 2));
+        assert!(failed.is_err());
+        let other_book = register
+            .issue_next(2026, "02", |n| Ok::<_, String>((n, entry(n))))
+            .unwrap()
+            .unwrap();
+        assert_eq!(other_book, 1);
+        register
+            .void(2026, "01", 2, "file could not be written")
+            .unwrap();
+        let entries = register.entries(2026, "01").unwrap();
+        assert_eq!(
+            entries
+                .iter()
+                .map(|e| (e.number, e.status.as_str()))
+                .collect::<Vec<_>>(),
+            vec![(1, "issued"), (2, "void")]
+        );
+    }
+}

@@ -1,0 +1,374 @@
+//! Verification of the signatures in a PDF: byte range, CMS signature, certificate
+//! validity at signing time, key usage, chain to trust anchors, and changes appended
+//! after signing. Results in English and Vietnamese.
+
+use lopdf::{Dictionary, Document, Object};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use super::certificate;
+use super::cms;
+
+/// What the verifier trusts.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOptions {
+    /// Trust anchors (DER certificates). Without any, chains are not checked.
+    pub trust_anchors: Vec<Vec<u8>>,
+}
+
+/// The verdict on one signature.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignatureReport {
+    /// Name of the signature field.
+    pub field: String,
+    /// Subject of the signer's certificate.
+    pub signer: String,
+    /// Signing time from `/M`, RFC 3339.
+    pub signed_at: Option<String>,
+    /// Signature algorithm.
+    pub algorithm: String,
+    /// The byte range covers the whole file except the signature itself.
+    pub covers_whole_document: bool,
+    /// Bytes were appended after the signed revision.
+    pub modified_after_signing: bool,
+    /// The certificate chains to a trust anchor (false when none was given).
+    pub chain_trusted: bool,
+    /// The signature and the digest of the signed bytes check out.
+    pub cryptographically_valid: bool,
+    /// The certificate was valid at signing time, with a suitable key usage.
+    pub certificate_ok: bool,
+    /// Everything above that is required holds.
+    pub valid: bool,
+    /// What is wrong, in English.
+    pub errors: Vec<String>,
+}
+
+/// The verdict on a file.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    /// True only when there is at least one signature and every one is valid.
+    pub valid: bool,
+    /// One entry per signature.
+    pub signatures: Vec<SignatureReport>,
+    /// Summary in Vietnamese.
+    pub message_vi: String,
+    /// Summary in English.
+    pub message_en: String,
+}
+
+/// Verifies every signature of `pdf`. Never fails: an unreadable file is reported invalid.
+pub fn verify_pdf(pdf: &[u8], options: &VerifyOptions) -> VerifyReport {
+    let signatures = match Document::load_mem(pdf) {
+        Ok(doc) => signature_dictionaries(&doc)
+            .into_iter()
+            .map(|(field, sig)| verify_one(pdf, &field, &sig, options))
+            .collect(),
+        Err(e) => return summary(Vec::new(), Some(format!("not a readable PDF: {e}"))),
+    };
+    summary(signatures, None)
+}
+
+fn summary(signatures: Vec<SignatureReport>, problem: Option<String>) -> VerifyReport {
+    let valid = problem.is_none() && !signatures.is_empty() && signatures.iter().all(|s| s.valid);
+    let (message_vi, message_en) = if let Some(problem) = problem {
+        ("Không đọc được tệp PDF.".to_string(), problem)
+    } else if signatures.is_empty() {
+        (
+            "Tài liệu không có chữ ký số.".into(),
+            "The document has no digital signature.".into(),
+        )
+    } else if valid {
+        (
+            "Chữ ký số hợp lệ; tài liệu không bị thay đổi sau khi ký.".into(),
+            "The signature is valid; the document has not been changed since it was signed.".into(),
+        )
+    } else if signatures.iter().any(|s| s.modified_after_signing) {
+        (
+            "Chữ ký số không hợp lệ: tài liệu đã bị thay đổi sau khi ký.".into(),
+            "Invalid signature: the document was changed after signing.".into(),
+        )
+    } else {
+        (
+            "Chữ ký số không hợp lệ.".into(),
+            "The signature is not valid.".into(),
+        )
+    };
+    VerifyReport {
+        valid,
+        signatures,
+        message_vi,
+        message_en,
+    }
+}
+
+/// Signature dictionaries with their field names, from signature fields (`/FT /Sig`).
+fn signature_dictionaries(doc: &Document) -> Vec<(String, Dictionary)> {
+    let mut found = Vec::new();
+    for object in doc.objects.values() {
+        let Ok(field) = object.as_dict() else {
+            continue;
+        };
+        if field.get(b"FT").and_then(Object::as_name).ok() != Some(b"Sig") {
+            continue;
+        }
+        let Ok(value) = field.get(b"V") else { continue };
+        let Ok((_, sig)) = doc.dereference(value) else {
+            continue;
+        };
+        if let Ok(sig) = sig.as_dict() {
+            let name = field
+                .get(b"T")
+                .ok()
+                .and_then(|t| t.as_str().ok())
+                .map(decode_text)
+                .unwrap_or_default();
+            found.push((name, sig.clone()));
+        }
+    }
+    found.sort_by_key(|(_, sig)| byte_range(sig).map(|r| r[2] + r[3]).unwrap_or(0));
+    found
+}
+
+fn decode_text(bytes: &[u8]) -> String {
+    match bytes {
+        [0xFE, 0xFF, rest @ ..] => String::from_utf16_lossy(
+            &rest
+                .chunks(2)
+                .map(|c| u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]))
+                .collect::<Vec<_>>(),
+        ),
+        _ => String::from_utf8_lossy(bytes).into_owned(),
+    }
+}
+
+fn byte_range(sig: &Dictionary) -> Option<[usize; 4]> {
+    let values: Vec<usize> = sig
+        .get(b"ByteRange")
+        .ok()?
+        .as_array()
+        .ok()?
+        .iter()
+        .filter_map(|v| v.as_i64().ok())
+        .filter_map(|v| usize::try_from(v).ok())
+        .collect();
+    values.try_into().ok()
+}
+
+fn verify_one(
+    pdf: &[u8],
+    field: &str,
+    sig: &Dictionary,
+    options: &VerifyOptions,
+) -> SignatureReport {
+    let mut report = SignatureReport {
+        field: field.to_string(),
+        signer: String::new(),
+        signed_at: None,
+        algorithm: String::new(),
+        covers_whole_document: false,
+        modified_after_signing: false,
+        chain_trusted: false,
+        cryptographically_valid: false,
+        certificate_ok: false,
+        valid: false,
+        errors: Vec::new(),
+    };
+    let signed_at = sig
+        .get(b"M")
+        .ok()
+        .and_then(|m| m.as_str().ok())
+        .and_then(parse_pdf_date);
+    report.signed_at = signed_at.and_then(|t| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .ok()
+    });
+    let Some(range) = checked_range(pdf, sig, &mut report.errors) else {
+        return report;
+    };
+    report.covers_whole_document = range[2] + range[3] == pdf.len();
+    report.modified_after_signing = !report.covers_whole_document;
+    if report.modified_after_signing {
+        report.errors.push(format!(
+            "{} bytes were appended after the signed revision",
+            pdf.len() - range[2] - range[3]
+        ));
+    }
+    let Some(der) = contents_der(&pdf[range[1] + 1..range[2] - 1]) else {
+        report
+            .errors
+            .push("/Contents is not a DER signature".into());
+        return report;
+    };
+    let parts = [&pdf[..range[1]], &pdf[range[2]..range[2] + range[3]]];
+    match cms::verify_detached(&der, &parts) {
+        Ok(cms) => check_cms(&mut report, cms, signed_at, options),
+        Err(e) => report.errors.push(format!("CMS: {e}")),
+    }
+    report.valid = report.cryptographically_valid
+        && report.certificate_ok
+        && !report.modified_after_signing
+        && (options.trust_anchors.is_empty() || report.chain_trusted);
+    report
+}
+
+fn check_cms(
+    report: &mut SignatureReport,
+    cms: cms::CmsReport,
+    signed_at: Option<OffsetDateTime>,
+    options: &VerifyOptions,
+) {
+    report.algorithm = cms.algorithm.clone();
+    report.errors.extend(cms.errors.iter().cloned());
+    report.cryptographically_valid =
+        cms.digest_matches && cms.signature_valid && cms.signing_certificate_matches;
+    if !cms.digest_matches {
+        report
+            .errors
+            .push("the signed bytes do not match the signature's message digest".into());
+    }
+    let at = signed_at.unwrap_or_else(OffsetDateTime::now_utc);
+    if signed_at.is_none() {
+        report
+            .errors
+            .push("no signing time (/M); certificate checked at the current time".into());
+    }
+    match certificate::check_signing(&cms.signer_certificate, at) {
+        Ok(info) => {
+            report.signer = info.subject;
+            report.certificate_ok = true;
+        }
+        Err(e) => {
+            report.signer = certificate::inspect(&cms.signer_certificate)
+                .map(|i| i.subject)
+                .unwrap_or_default();
+            report.errors.push(e.to_string());
+        }
+    }
+    if !options.trust_anchors.is_empty() {
+        let others: Vec<Vec<u8>> = cms
+            .certificates
+            .iter()
+            .filter(|c| **c != cms.signer_certificate)
+            .cloned()
+            .collect();
+        match certificate::verify_chain(
+            &cms.signer_certificate,
+            &others,
+            &options.trust_anchors,
+            at,
+        ) {
+            Ok(_) => report.chain_trusted = true,
+            Err(e) => report.errors.push(format!("chain: {e}")),
+        }
+    }
+}
+
+/// Validates the byte range against the file: starts at 0, a gap holding exactly the
+/// hex `/Contents`, nothing beyond the end.
+fn checked_range(pdf: &[u8], sig: &Dictionary, errors: &mut Vec<String>) -> Option<[usize; 4]> {
+    let Some(range) = byte_range(sig) else {
+        errors.push("missing or malformed /ByteRange".into());
+        return None;
+    };
+    let [a, b, c, d] = range;
+    let fits = a == 0 && b > 0 && c > b + 1 && c.checked_add(d).is_some_and(|end| end <= pdf.len());
+    if !fits
+        || pdf[b] != b'<'
+        || pdf[c - 1] != b'>'
+        || !pdf[b + 1..c - 1].iter().all(u8::is_ascii_hexdigit)
+    {
+        errors.push(format!(
+            "/ByteRange {range:?} does not frame the signature exactly"
+        ));
+        return None;
+    }
+    Some(range)
+}
+
+/// Decodes the hex `/Contents` and trims the zero padding after the DER value.
+fn contents_der(hex_digits: &[u8]) -> Option<Vec<u8>> {
+    let bytes = hex::decode(hex_digits).ok()?;
+    let length = der_length(&bytes)?;
+    bytes.get(..length).map(<[u8]>::to_vec)
+}
+
+/// Total length of the DER value at the start of `bytes` (tag, length, content).
+fn der_length(bytes: &[u8]) -> Option<usize> {
+    let first = *bytes.get(1)?;
+    if first < 0x80 {
+        return Some(2 + usize::from(first));
+    }
+    let count = usize::from(first & 0x7F);
+    if count == 0 || count > 4 {
+        return None;
+    }
+    let len = bytes
+        .get(2..2 + count)?
+        .iter()
+        .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+    Some(2 + count + len)
+}
+
+/// Parses `D:YYYYMMDDHHmmSS` with an optional `Z` or `±HH'mm'` offset.
+pub fn parse_pdf_date(bytes: &[u8]) -> Option<OffsetDateTime> {
+    let s = std::str::from_utf8(bytes).ok()?.strip_prefix("D:")?;
+    let num = |r: std::ops::Range<usize>| s.get(r).and_then(|v| v.parse::<i32>().ok());
+    let date = time::Date::from_calendar_date(
+        num(0..4)?,
+        time::Month::try_from(num(4..6).unwrap_or(1) as u8).ok()?,
+        num(6..8).unwrap_or(1) as u8,
+    )
+    .ok()?;
+    let clock = time::Time::from_hms(
+        num(8..10).unwrap_or(0) as u8,
+        num(10..12).unwrap_or(0) as u8,
+        num(12..14).unwrap_or(0) as u8,
+    )
+    .ok()?;
+    let offset = match s.get(14..15) {
+        Some(sign @ ("+" | "-")) => {
+            let minutes = num(15..17)? * 60 + num(18..20).unwrap_or(0);
+            time::UtcOffset::from_whole_seconds(if sign == "-" {
+                -minutes * 60
+            } else {
+                minutes * 60
+            })
+            .ok()?
+        }
+        _ => time::UtcOffset::UTC,
+    };
+    Some(time::PrimitiveDateTime::new(date, clock).assume_offset(offset))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pdf_dates_parse_with_offsets() {
+        let t = parse_pdf_date(b"D:20261126140000+07'00'").unwrap();
+        assert_eq!(
+            t.unix_timestamp(),
+            parse_pdf_date(b"D:20261126070000Z")
+                .unwrap()
+                .unix_timestamp()
+        );
+        assert!(parse_pdf_date(b"garbage").is_none());
+    }
+
+    #[test]
+    fn der_padding_is_trimmed() {
+        assert_eq!(
+            contents_der(b"3003020101000000").unwrap(),
+            vec![0x30, 0x03, 0x02, 0x01, 0x01]
+        );
+        assert_eq!(der_length(&[0x30, 0x82, 0x01, 0x00]), Some(260));
+    }
+
+    #[test]
+    fn a_file_without_signatures_is_not_valid() {
+        let report = verify_pdf(b"not a pdf", &VerifyOptions::default());
+        assert!(!report.valid);
+        assert!(!report.message_vi.is_empty() && !report.message_en.is_empty());
+    }
+}

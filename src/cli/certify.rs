@@ -1,0 +1,244 @@
+//! `sohoa certify`: an electronic certified copy, numbered in the register and signed.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use sohoa::certify::copy::{certify_copy, CertifyRequest};
+use sohoa::certify::key::{RsaPadding, SigningKey};
+use sohoa::certify::pades::{Corner, Placement};
+use sohoa::certify::register::{Entry, Register};
+use sohoa::certify::{pem, pkcs11, pkcs12};
+use time::OffsetDateTime;
+
+use super::files::{read, write_atomically, Staged};
+
+/// Arguments of `sohoa certify`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The PDF to certify (usually from `sohoa digitize`).
+    input: PathBuf,
+    /// The certified copy to write.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// The certifying official (người chứng thực).
+    #[arg(long)]
+    certifier: String,
+    /// The certifying agency, e.g. "UBND xã …".
+    #[arg(long)]
+    agency: String,
+    /// PKCS#12 file (.p12/.pfx) holding the key and certificate.
+    #[arg(long, group = "key_source", requires = "password_env")]
+    p12: Option<PathBuf>,
+    /// Environment variable holding the PKCS#12 password.
+    #[arg(long)]
+    password_env: Option<String>,
+    /// Certificate (PEM); with --key.
+    #[arg(long, group = "key_source", requires = "key")]
+    cert: Option<PathBuf>,
+    /// Private key (PEM, PKCS#8, PKCS#1 or SEC1); with --cert.
+    #[arg(long)]
+    key: Option<PathBuf>,
+    /// PKCS#11 module of the USB token (e.g. /usr/lib/softhsm/libsofthsm2.so).
+    #[arg(long, group = "key_source", requires_all = ["token_label", "key_label", "pin_env"])]
+    pkcs11: Option<PathBuf>,
+    /// Label of the token.
+    #[arg(long)]
+    token_label: Option<String>,
+    /// Label of the key (and its certificate) on the token.
+    #[arg(long)]
+    key_label: Option<String>,
+    /// Environment variable holding the token PIN.
+    #[arg(long)]
+    pin_env: Option<String>,
+    /// Intermediate certificates to embed (PEM).
+    #[arg(long)]
+    chain: Option<PathBuf>,
+    /// Register folder (sổ chứng thực).
+    #[arg(long, default_value = "register")]
+    register: PathBuf,
+    /// Register book number.
+    #[arg(long, default_value_t = 1)]
+    book: u32,
+    /// RSA signature padding (PSS by default; PKCS#1 v1.5 for tokens that lack PSS).
+    #[arg(long, value_enum, default_value = "pss")]
+    rsa_padding: Padding,
+    /// Page that carries the stamp, 1-based (default: the last page).
+    #[arg(long)]
+    stamp_page: Option<usize>,
+    /// Corner of that page.
+    #[arg(long, value_enum, default_value = "bottom-right")]
+    stamp_corner: StampCorner,
+    /// Also write a JSON report (number, book, date, signer, sha256).
+    #[arg(long)]
+    report: Option<PathBuf>,
+}
+
+/// RSA padding choices.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Padding {
+    /// RSASSA-PSS.
+    Pss,
+    /// RSASSA-PKCS1-v1_5.
+    Pkcs1,
+}
+
+/// Stamp corners.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum StampCorner {
+    /// Bottom right.
+    BottomRight,
+    /// Bottom left.
+    BottomLeft,
+    /// Top right.
+    TopRight,
+    /// Top left.
+    TopLeft,
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    number: u64,
+    book: String,
+    date: String,
+    signer: &'a str,
+    sha256: &'a str,
+    reference: &'a str,
+    output: String,
+}
+
+fn secret(var: &Option<String>, what: &str) -> Result<String, String> {
+    let var = var
+        .as_deref()
+        .ok_or_else(|| format!("--{what}-env is required"))?;
+    std::env::var(var).map_err(|_| format!("environment variable {var} (the {what}) is not set"))
+}
+
+fn load_key(args: &Args) -> Result<Box<dyn SigningKey>, String> {
+    let padding = match args.rsa_padding {
+        Padding::Pss => RsaPadding::Pss,
+        Padding::Pkcs1 => RsaPadding::Pkcs1,
+    };
+    let chain = args.chain.as_deref().map(read).transpose()?;
+    let key: Box<dyn SigningKey> = if let Some(p12) = &args.p12 {
+        let password = secret(&args.password_env, "password")?;
+        Box::new(
+            pkcs12::load_pkcs12(&read(p12)?, &password, padding)
+                .map_err(|e| format!("{}: {e}", p12.display()))?,
+        )
+    } else if let (Some(cert), Some(key)) = (&args.cert, &args.key) {
+        Box::new(
+            pem::load_pem(&read(cert)?, &read(key)?, chain.as_deref(), padding)
+                .map_err(|e| format!("{}: {e}", key.display()))?,
+        )
+    } else if let Some(module) = &args.pkcs11 {
+        let pin = secret(&args.pin_env, "pin")?;
+        let (token, label) = (
+            args.token_label.as_deref().unwrap_or_default(),
+            args.key_label.as_deref().unwrap_or_default(),
+        );
+        Box::new(
+            pkcs11::open_pkcs11(module, token, label, &pin, padding)
+                .map_err(|e| format!("{}: {e}", module.display()))?,
+        )
+    } else {
+        return Err("no signing key: give --p12, --cert with --key, or --pkcs11".into());
+    };
+    Ok(key)
+}
+
+/// Runs the command.
+pub fn run(args: Args) -> Result<(), String> {
+    let key = load_key(&args)?;
+    let input = read(&args.input)?;
+    let request = CertifyRequest {
+        certifier: args.certifier.clone(),
+        agency: args.agency.clone(),
+        book: format!("{:02}", args.book),
+        time: OffsetDateTime::now_utc(),
+        placement: Placement {
+            page: args.stamp_page,
+            corner: corner(args.stamp_corner),
+        },
+    };
+    let mut register = Register::open(&args.register).map_err(|e| e.to_string())?;
+    let year = request.time.year();
+    let issued = register
+        .issue_next(year, &request.book, |number| {
+            let copy = certify_copy(&input, &request, number, key.as_ref())
+                .map_err(|e| format!("{}: {e}", args.input.display()))?;
+            let staged = Staged::write(&args.output, &copy.pdf)?;
+            let entry = entry(&request, number, &copy);
+            Ok::<_, String>(((staged, copy, number), entry))
+        })
+        .map_err(|e| e.to_string())?;
+    let (staged, copy, number) = issued?;
+    if let Err(e) = staged.commit() {
+        let _ = register.void(
+            year,
+            &request.book,
+            number,
+            &format!("output not written: {e}"),
+        );
+        return Err(e);
+    }
+    let report = Report {
+        number,
+        book: format!("{}/{year}", request.book),
+        date: request.time.date().to_string(),
+        signer: &copy.signer,
+        sha256: &copy.sha256,
+        reference: &copy.reference,
+        output: args.output.display().to_string(),
+    };
+    print_report(&report);
+    if let Some(path) = &args.report {
+        write_atomically(
+            path,
+            &serde_json::to_vec_pretty(&report).map_err(|e| e.to_string())?,
+        )?;
+    }
+    Ok(())
+}
+
+fn entry(
+    request: &CertifyRequest,
+    number: u64,
+    copy: &sohoa::certify::copy::CertifiedCopy,
+) -> Entry {
+    Entry {
+        year: request.time.year(),
+        book: request.book.clone(),
+        number,
+        status: "issued".into(),
+        certified_at: request
+            .time
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+        certifier: request.certifier.clone(),
+        agency: request.agency.clone(),
+        signer: copy.signer.clone(),
+        input_sha256: copy.input_sha256.clone(),
+        output_sha256: copy.sha256.clone(),
+        reference: copy.reference.clone(),
+        note: None,
+    }
+}
+
+fn corner(c: StampCorner) -> Corner {
+    match c {
+        StampCorner::BottomRight => Corner::BottomRight,
+        StampCorner::BottomLeft => Corner::BottomLeft,
+        StampCorner::TopRight => Corner::TopRight,
+        StampCorner::TopLeft => Corner::TopLeft,
+    }
+}
+
+fn print_report(report: &Report<'_>) {
+    println!("Số chứng thực / number: {}", report.number);
+    println!("Quyển số / book:        {}", report.book);
+    println!("Ngày / date:            {}", report.date);
+    println!("Người ký / signer:      {}", report.signer);
+    println!("SHA-256:                {}", report.sha256);
+    println!("Mã xác minh / reference: {}", report.reference);
+    println!("{}", Path::new(&report.output).display());
+}

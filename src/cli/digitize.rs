@@ -1,0 +1,62 @@
+//! `sohoa digitize`: scans and photos to one searchable PDF/A.
+
+use std::path::PathBuf;
+
+use sohoa::digitize::{digitize, DigitizeOptions, Source};
+
+use super::files::{read, write_atomically};
+
+/// Arguments of `sohoa digitize`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Input images, in page order; a multi-page TIFF gives one page per frame.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// The PDF/A file to write.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Also write the recognised text, pages separated by a form-feed line.
+    #[arg(long)]
+    text: Option<PathBuf>,
+    /// Also write a JSON report, one object per page.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Pages processed in parallel (default: number of cores).
+    #[arg(long, short)]
+    jobs: Option<usize>,
+    /// Folder searched first for OCR models (default: ./models).
+    #[arg(long)]
+    models: Option<PathBuf>,
+}
+
+/// Runs the command.
+pub fn run(args: Args) -> Result<(), String> {
+    let sources = args
+        .inputs
+        .iter()
+        .map(|path| {
+            Ok(Source {
+                name: path.display().to_string(),
+                bytes: read(path)?,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let mut options = DigitizeOptions {
+        models_dir: args.models,
+        ..DigitizeOptions::default()
+    };
+    if let Some(jobs) = args.jobs {
+        options.jobs = jobs.max(1);
+    }
+    let result = digitize(&sources, &options).map_err(|e| e.to_string())?;
+    write_atomically(&args.output, &result.pdf)?;
+    if let Some(path) = &args.text {
+        write_atomically(path, result.text().as_bytes())?;
+    }
+    if let Some(path) = &args.report {
+        let json = serde_json::to_vec_pretty(&result.pages).map_err(|e| e.to_string())?;
+        write_atomically(path, &json)?;
+    }
+    println!("{} ({} pages)", args.output.display(), result.pages.len());
+    Ok(())
+}

@@ -1,0 +1,48 @@
+//! File edges of the CLI: reading inputs with their names in errors, atomic writes.
+
+use std::io::Write;
+use std::path::Path;
+
+/// Reads a whole file; the error names it.
+pub fn read(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))
+}
+
+/// A file written next to its destination, to be put in place by [`Staged::commit`].
+pub struct Staged {
+    file: tempfile::NamedTempFile,
+    path: std::path::PathBuf,
+}
+
+impl Staged {
+    /// Writes `bytes` to a synced temporary file in `path`'s folder.
+    pub fn write(path: &Path, bytes: &[u8]) -> Result<Staged, String> {
+        let fail = |e: std::io::Error| format!("{}: cannot write: {e}", path.display());
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let mut file = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
+        file.write_all(bytes).map_err(fail)?;
+        file.as_file().sync_all().map_err(fail)?;
+        Ok(Staged {
+            file,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Renames the temporary file over the destination.
+    pub fn commit(self) -> Result<(), String> {
+        let path = self.path;
+        self.file
+            .persist(&path)
+            .map_err(|e| format!("{}: cannot write: {}", path.display(), e.error))?;
+        Ok(())
+    }
+}
+
+/// Writes through a temporary file in the same folder, synced, then renamed over `path`:
+/// readers see the old file or the whole new one, never a part.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    Staged::write(path, bytes)?.commit()
+}

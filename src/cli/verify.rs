@@ -1,0 +1,70 @@
+//! `sohoa verify`: check every signature of a PDF.
+
+use std::path::PathBuf;
+
+use sohoa::certify::verify::{verify_pdf, VerifyOptions};
+
+use super::files::read;
+
+/// Arguments of `sohoa verify`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The signed PDF.
+    file: PathBuf,
+    /// Trust anchor certificates (PEM or DER); repeatable.
+    #[arg(long)]
+    trust: Vec<PathBuf>,
+    /// Print the full result as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs the command; `Ok(false)` when the file is not validly signed.
+pub fn run(args: Args) -> Result<bool, String> {
+    let mut trust_anchors = Vec::new();
+    for path in &args.trust {
+        trust_anchors
+            .extend(certificates(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?);
+    }
+    let report = verify_pdf(&read(&args.file)?, &VerifyOptions { trust_anchors });
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+        );
+    } else {
+        println!("{}", report.message_vi);
+        println!("{}", report.message_en);
+        for s in &report.signatures {
+            let verdict = if s.valid { "valid" } else { "INVALID" };
+            println!(
+                "- {} [{verdict}] signer: {}; signed at: {}; {}",
+                s.field,
+                s.signer,
+                s.signed_at.as_deref().unwrap_or("?"),
+                s.algorithm
+            );
+            for e in &s.errors {
+                println!("    {e}");
+            }
+        }
+    }
+    Ok(report.valid)
+}
+
+/// DER certificates from a PEM file (every CERTIFICATE block) or a single DER file.
+fn certificates(bytes: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    if !bytes.starts_with(b"-----") && !bytes.windows(11).any(|w| w == b"-----BEGIN ") {
+        return Ok(vec![bytes.to_vec()]);
+    }
+    let blocks = ::pem::parse_many(bytes).map_err(|e| e.to_string())?;
+    let certs: Vec<Vec<u8>> = blocks
+        .into_iter()
+        .filter(|b| b.tag() == "CERTIFICATE")
+        .map(|b| b.into_contents())
+        .collect();
+    if certs.is_empty() {
+        return Err("no CERTIFICATE in the file".into());
+    }
+    Ok(certs)
+}
