@@ -1,0 +1,479 @@
+//! Certified copies end to end: digitize → certify with each key source → checked by
+//! `sohoa verify`, poppler's `pdfsig`, pyHanko and qpdf; tampering rejected; unsuitable
+//! certificates refused with nothing written; concurrent clerks get gapless numbers.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use common::pki::{Pki, Token, P12_PASSWORD, USER_PIN};
+use common::{pdftotext, run, sohoa};
+use sha2::{Digest, Sha256};
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    dir: PathBuf,
+    pki: Pki,
+    token: Token,
+    /// A digitized one-page document and its ground truth.
+    input: PathBuf,
+    truth: String,
+}
+
+fn setup() -> &'static Setup {
+    static SETUP: OnceLock<Setup> = OnceLock::new();
+    SETUP.get_or_init(|| {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
+        let pki = Pki::create(&dir.join("pki"));
+        let token = pki
+            .softhsm_token(&dir.join("hsm"))
+            .expect("SoftHSM2 and OpenSC are installed (./dev test installs them)");
+        let page = common::page_png(&dir, "page.png", 90, 8, 0.0);
+        let input = dir.join("digitized.pdf");
+        let out = run(sohoa().args(["digitize", "-o"]).arg(&input).arg(&page.path));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Setup {
+            _dir: tmp,
+            dir,
+            pki,
+            token,
+            input,
+            truth: page.truth,
+        }
+    })
+}
+
+/// `sohoa certify` of the shared input into `name`, with `key_args`, in register `register`.
+fn certify(
+    name: &str,
+    register: &str,
+    key_args: &[&std::ffi::OsStr],
+) -> (Output, PathBuf, PathBuf) {
+    let s = setup();
+    let (out, report) = (s.dir.join(name), s.dir.join(format!("{name}.json")));
+    let mut cmd = sohoa();
+    cmd.arg("certify")
+        .arg(&s.input)
+        .arg("-o")
+        .arg(&out)
+        .args([
+            "--certifier",
+            "Nguyễn Văn An",
+            "--agency",
+            "UBND xã Thử Nghiệm, huyện Tam Đường, tỉnh Lai Châu",
+        ])
+        .arg("--register")
+        .arg(s.dir.join(register))
+        .arg("--report")
+        .arg(&report)
+        .args(key_args)
+        .env("P12_PASSWORD", P12_PASSWORD)
+        .env("TOKEN_PIN", USER_PIN);
+    s.token.env(&mut cmd);
+    (run(&mut cmd), out, report)
+}
+
+fn pem_args(id: &common::pki::Identity) -> Vec<&std::ffi::OsStr> {
+    vec![
+        "--cert".as_ref(),
+        id.cert_pem.as_os_str(),
+        "--key".as_ref(),
+        id.key_pem.as_os_str(),
+    ]
+}
+
+fn assert_ok(out: &Output) {
+    assert!(
+        out.status.success(),
+        "failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn sohoa_verify(pdf: &Path) -> (bool, serde_json::Value) {
+    let root = &setup().pki.root_pem;
+    let out = run(sohoa()
+        .arg("verify")
+        .arg(pdf)
+        .arg("--trust")
+        .arg(root)
+        .arg("--json"));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("verify --json: {}", String::from_utf8_lossy(&out.stdout)));
+    assert_eq!(
+        out.status.success(),
+        json["valid"].as_bool().unwrap(),
+        "exit code and verdict disagree"
+    );
+    (out.status.success(), json)
+}
+
+fn pdfsig(pdf: &Path) -> String {
+    String::from_utf8_lossy(&run(Command::new("pdfsig").arg(pdf)).stdout).into_owned()
+}
+
+fn pyhanko(pdf: &Path) -> (bool, String) {
+    let out = run(Command::new("pyhanko")
+        .args(["sign", "validate", "--pretty-print", "--trust"])
+        .arg(&setup().pki.root_pem)
+        .arg(pdf));
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// Every independent validator accepts `pdf`.
+fn assert_valid_everywhere(pdf: &Path, with_pyhanko: bool) {
+    let (valid, json) = sohoa_verify(pdf);
+    assert!(valid, "sohoa verify: {json:#}");
+    let sig = &json["signatures"][0];
+    assert_eq!(sig["covers_whole_document"], true);
+    assert_eq!(sig["chain_trusted"], true);
+    assert_eq!(sig["modified_after_signing"], false);
+    let poppler = pdfsig(pdf);
+    assert!(
+        poppler.contains("Signature is Valid") && poppler.contains("Total document signed"),
+        "pdfsig: {poppler}"
+    );
+    assert!(poppler.contains("ETSI.CAdES.detached"), "pdfsig: {poppler}");
+    if with_pyhanko {
+        let (ok, text) = pyhanko(pdf);
+        assert!(
+            ok && text.contains("judged VALID") && text.contains("is trusted"),
+            "pyHanko: {text}"
+        );
+    }
+    common::assert_qpdf_check(pdf);
+}
+
+#[test]
+fn pem_rsa_pss_copy_is_valid_for_every_validator_and_keeps_the_text() {
+    let s = setup();
+    let (out, pdf, report) = certify("pss.pdf", "reg-pss", &pem_args(&s.pki.office_rsa));
+    assert_ok(&out);
+    assert_valid_everywhere(&pdf, true);
+    let (_, json) = sohoa_verify(&pdf);
+    assert_eq!(
+        json["signatures"][0]["algorithm"],
+        "RSASSA-PSS with SHA-256"
+    );
+    assert!(json["message_vi"].as_str().unwrap().contains("hợp lệ"));
+
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(report["number"], 1);
+    assert!(report["book"].as_str().unwrap().starts_with("01/"));
+    assert!(report["signer"].as_str().unwrap().contains("Nguyễn Văn An"));
+    assert_eq!(
+        report["sha256"].as_str().unwrap(),
+        hex::encode(Sha256::digest(std::fs::read(&pdf).unwrap()))
+    );
+    assert!(report["date"].is_string());
+
+    let text = pdftotext(&pdf, 1);
+    let original = sohoa_fixtures::normalize(&pdftotext(&s.input, 1));
+    assert!(common::cer(&original, &s.truth) < 0.02);
+    assert!(
+        sohoa_fixtures::normalize(&text).contains(&original),
+        "OCR text changed by certification: {text}"
+    );
+    for expected in [
+        "CHỨNG THỰC BẢN SAO ĐIỆN TỬ",
+        "ĐÚNG VỚI BẢN CHÍNH",
+        "Số chứng thực: 1",
+        "Người chứng thực: Nguyễn Văn An",
+    ] {
+        assert!(
+            text.contains(expected),
+            "statement missing '{expected}': {text}"
+        );
+    }
+    // Still PDF/A: the original's XMP identification is kept.
+    let meta = String::from_utf8_lossy(&run(Command::new("pdfinfo").arg("-meta").arg(&pdf)).stdout)
+        .into_owned();
+    assert!(meta.contains("<pdfaid:part>2</pdfaid:part>"));
+}
+
+#[test]
+fn every_key_source_and_scheme_produces_a_valid_copy() {
+    let s = setup();
+    let p12 = |file: &Path| -> Vec<std::ffi::OsString> {
+        vec![
+            "--p12".into(),
+            file.as_os_str().to_owned(),
+            "--password-env".into(),
+            "P12_PASSWORD".into(),
+        ]
+    };
+    let token = |key: &str| -> Vec<std::ffi::OsString> {
+        vec![
+            "--pkcs11".into(),
+            s.token.module.as_os_str().to_owned(),
+            "--token-label".into(),
+            s.token.label.clone().into(),
+            "--key-label".into(),
+            key.into(),
+            "--pin-env".into(),
+            "TOKEN_PIN".into(),
+        ]
+    };
+    let mut pkcs1 = pem_args(&s.pki.office_rsa)
+        .into_iter()
+        .map(|a| a.to_owned())
+        .collect::<Vec<_>>();
+    pkcs1.extend(["--rsa-padding".into(), "pkcs1".into()]);
+    let cases: Vec<(&str, Vec<std::ffi::OsString>, &str)> = vec![
+        ("pkcs1.pdf", pkcs1, "PKCS#1"),
+        (
+            "ec.pdf",
+            pem_args(&s.pki.office_ec)
+                .into_iter()
+                .map(|a| a.to_owned())
+                .collect(),
+            "ECDSA",
+        ),
+        (
+            "p384.pdf",
+            pem_args(&s.pki.office_p384)
+                .into_iter()
+                .map(|a| a.to_owned())
+                .collect(),
+            "ECDSA",
+        ),
+        ("p12.pdf", p12(&s.pki.p12_modern), "PSS"),
+        ("p12-legacy.pdf", p12(&s.pki.p12_legacy), "PSS"),
+        ("token-rsa.pdf", token(&s.token.rsa_key), "PSS"),
+        ("token-ec.pdf", token(&s.token.ec_key), "ECDSA"),
+    ];
+    for (i, (name, args, algorithm)) in cases.iter().enumerate() {
+        let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+        let (out, pdf, _) = certify(name, "reg-sources", &args);
+        assert_ok(&out);
+        assert_valid_everywhere(&pdf, i % 3 == 0);
+        let (_, json) = sohoa_verify(&pdf);
+        assert!(
+            json["signatures"][0]["algorithm"]
+                .as_str()
+                .unwrap()
+                .contains(algorithm),
+            "{name}: {json:#}"
+        );
+    }
+}
+
+/// Appends an incremental update that replaces the page's content with other text.
+fn append_content_change(pdf: &[u8]) -> Vec<u8> {
+    let doc = lopdf::Document::load_mem(pdf).unwrap();
+    let page_id = doc.get_pages()[&1];
+    let mut page = doc.get_dictionary(page_id).unwrap().clone();
+    let content_id = doc.max_id + 1;
+    page.set("Contents", lopdf::Object::Reference((content_id, 0)));
+    let startxref = {
+        let text = String::from_utf8_lossy(pdf);
+        let at = text.rfind("startxref").unwrap();
+        text[at + 9..]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse::<usize>()
+            .unwrap()
+    };
+    let mut out = pdf.to_vec();
+    let content = b"BT /F0 12 Tf 100 700 Td (FORGED) Tj ET";
+    let content_at = out.len();
+    out.extend_from_slice(
+        format!(
+            "{content_id} 0 obj\n<< /Length {} >>\nstream\n",
+            content.len()
+        )
+        .as_bytes(),
+    );
+    out.extend_from_slice(content);
+    out.extend_from_slice(b"\nendstream\nendobj\n");
+    let page_at = out.len();
+    out.extend_from_slice(format!("{} 0 obj\n", page_id.0).as_bytes());
+    lopdf::Writer::write_object(&mut out, &lopdf::Object::Dictionary(page)).unwrap();
+    out.extend_from_slice(b"\nendobj\n");
+    let xref_at = out.len();
+    let root = doc.trailer.get(b"Root").unwrap().as_reference().unwrap();
+    out.extend_from_slice(
+        format!(
+            "xref\n{} 1\n{page_at:010} 00000 n\r\n{content_id} 1\n{content_at:010} 00000 n\r\ntrailer\n<< /Size {} /Root {} 0 R /Prev {startxref} >>\nstartxref\n{xref_at}\n%%EOF\n",
+            page_id.0,
+            content_id + 1,
+            root.0
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+#[test]
+fn tampering_is_rejected() {
+    let s = setup();
+    let (out, pdf, _) = certify("original.pdf", "reg-tamper", &pem_args(&s.pki.office_rsa));
+    assert_ok(&out);
+    let bytes = std::fs::read(&pdf).unwrap();
+
+    // One byte flipped inside the signed range (in the page image data).
+    let mut flipped = bytes.clone();
+    flipped[bytes.len() / 3] ^= 0x01;
+    let flipped_path = s.dir.join("flipped.pdf");
+    std::fs::write(&flipped_path, &flipped).unwrap();
+    let (valid, json) = sohoa_verify(&flipped_path);
+    assert!(!valid, "flipped byte accepted: {json:#}");
+    assert!(!pdfsig(&flipped_path).contains("Signature is Valid"));
+    assert!(!pyhanko(&flipped_path).0, "pyHanko accepted a flipped byte");
+
+    // An appended incremental update that changes the page content.
+    let changed_path = s.dir.join("changed.pdf");
+    std::fs::write(&changed_path, append_content_change(&bytes)).unwrap();
+    common::assert_qpdf_check(&changed_path);
+    let (valid, json) = sohoa_verify(&changed_path);
+    assert!(!valid, "changed content accepted: {json:#}");
+    assert_eq!(json["signatures"][0]["modified_after_signing"], true);
+    assert!(json["message_vi"]
+        .as_str()
+        .unwrap()
+        .contains("thay đổi sau khi ký"));
+    assert!(pdfsig(&changed_path).contains("Not total document signed"));
+    let (ok, text) = pyhanko(&changed_path);
+    assert!(
+        !ok || !text.contains("judged VALID"),
+        "pyHanko accepted a content change: {text}"
+    );
+
+    // The signature of one copy pasted into another copy.
+    let (out, other, _) = certify("other.pdf", "reg-tamper", &pem_args(&s.pki.office_rsa));
+    assert_ok(&out);
+    let mut other_bytes = std::fs::read(&other).unwrap();
+    let contents = |b: &[u8]| {
+        let at = b.windows(11).rposition(|w| w == b"/Contents <").unwrap() + 11;
+        at..at + 2 * 16384
+    };
+    let (from, to) = (contents(&bytes), contents(&other_bytes));
+    other_bytes[to].copy_from_slice(&bytes[from]);
+    let pasted = s.dir.join("pasted.pdf");
+    std::fs::write(&pasted, &other_bytes).unwrap();
+    let (valid, json) = sohoa_verify(&pasted);
+    assert!(
+        !valid,
+        "a signature from another document was accepted: {json:#}"
+    );
+    assert!(!pdfsig(&pasted).contains("Signature is Valid"));
+}
+
+#[test]
+fn unsuitable_keys_are_refused_with_nothing_written_and_no_number_burned() {
+    let s = setup();
+    let register = "reg-refuse";
+    let wrong_password: Vec<&std::ffi::OsStr> = vec![
+        "--p12".as_ref(),
+        s.pki.p12_modern.as_os_str(),
+        "--password-env".as_ref(),
+        "TOKEN_PIN".as_ref(),
+    ];
+    let mismatch = vec![
+        "--cert".as_ref(),
+        s.pki.mismatch.cert_pem.as_os_str(),
+        "--key".as_ref(),
+        s.pki.mismatch.key_pem.as_os_str(),
+    ];
+    let cases: Vec<(&str, Vec<&std::ffi::OsStr>, &str)> = vec![
+        ("expired.pdf", pem_args(&s.pki.expired), "expired"),
+        (
+            "encipher.pdf",
+            pem_args(&s.pki.key_encipherment),
+            "key usage",
+        ),
+        ("mismatch.pdf", mismatch, "does not match"),
+        ("password.pdf", wrong_password, "wrong password"),
+    ];
+    for (name, args, expected) in cases {
+        let (out, pdf, report) = certify(name, register, &args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
+        assert!(
+            stderr.to_lowercase().contains(expected),
+            "{name}: expected '{expected}' in: {stderr}"
+        );
+        assert_eq!(stderr.lines().count(), 1, "{name}: {stderr}");
+        assert!(!pdf.exists() && !report.exists(), "{name}: output written");
+    }
+    let (out, _, report) = certify("after.pdf", register, &pem_args(&s.pki.office_rsa));
+    assert_ok(&out);
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(report).unwrap()).unwrap();
+    assert_eq!(
+        report["number"], 1,
+        "a refused certification burned a number"
+    );
+}
+
+#[test]
+fn concurrent_clerks_get_unique_gapless_numbers() {
+    let s = setup();
+    let register = s.dir.join("reg-concurrent");
+    let clerks = 6;
+    let children: Vec<_> = (0..clerks)
+        .map(|i| {
+            sohoa()
+                .arg("certify")
+                .arg(&s.input)
+                .arg("-o")
+                .arg(s.dir.join(format!("clerk{i}.pdf")))
+                .args([
+                    "--certifier",
+                    &format!("Cán bộ {i}"),
+                    "--agency",
+                    "UBND xã Thử Nghiệm",
+                ])
+                .arg("--register")
+                .arg(&register)
+                .arg("--report")
+                .arg(s.dir.join(format!("clerk{i}.json")))
+                .args(pem_args(&s.pki.office_ec))
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success());
+    }
+    let mut numbers: Vec<u64> = (0..clerks)
+        .map(|i| {
+            let report: serde_json::Value = serde_json::from_slice(
+                &std::fs::read(s.dir.join(format!("clerk{i}.json"))).unwrap(),
+            )
+            .unwrap();
+            report["number"].as_u64().unwrap()
+        })
+        .collect();
+    numbers.sort_unstable();
+    assert_eq!(numbers, (1..=clerks as u64).collect::<Vec<_>>());
+    for i in 0..clerks {
+        assert!(sohoa_verify(&s.dir.join(format!("clerk{i}.pdf"))).0);
+    }
+}
+
+#[test]
+fn verify_without_a_signature_or_with_garbage_fails_cleanly() {
+    let s = setup();
+    let (valid, json) = sohoa_verify(&s.input);
+    assert!(!valid);
+    assert!(json["signatures"].as_array().unwrap().is_empty());
+    let junk = s.dir.join("junk.pdf");
+    std::fs::write(&junk, b"%PDF-1.7 garbage").unwrap();
+    let out = run(sohoa().arg("verify").arg(&junk));
+    assert_eq!(out.status.code(), Some(1));
+}
