@@ -26,3 +26,5 @@ pub mod certify;
 pub mod digitize;
 pub mod ocr;
 pub mod pdf;
+pub mod server;
+pub mod store;

@@ -26,6 +26,10 @@ enum Command {
     Certify(Box<cli::certify::Args>),
     /// Verify the signatures of a PDF (exit 0 only when all are valid).
     Verify(cli::verify::Args),
+    /// Serve reuse lookups, downloads, verification and ingest over HTTP.
+    Serve(cli::serve::Args),
+    #[command(flatten)]
+    Stored(cli::store::Command),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +44,8 @@ fn main() -> ExitCode {
         Command::Digitize(args) => cli::digitize::run(args).map(|()| true),
         Command::Certify(args) => cli::certify::run(*args).map(|()| true),
         Command::Verify(args) => cli::verify::run(args),
+        Command::Serve(args) => cli::serve::run(args).map(|()| true),
+        Command::Stored(command) => cli::store::run(command),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

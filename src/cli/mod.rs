@@ -3,4 +3,6 @@
 pub mod certify;
 pub mod digitize;
 mod files;
+pub mod serve;
+pub mod store;
 pub mod verify;

@@ -53,7 +53,7 @@ pub fn run(args: Args) -> Result<bool, String> {
 }
 
 /// DER certificates from a PEM file (every CERTIFICATE block) or a single DER file.
-fn certificates(bytes: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+pub fn certificates(bytes: &[u8]) -> Result<Vec<Vec<u8>>, String> {
     if !bytes.starts_with(b"-----") && !bytes.windows(11).any(|w| w == b"-----BEGIN ") {
         return Ok(vec![bytes.to_vec()]);
     }

@@ -1,0 +1,689 @@
+//! Store commands: `store add|get|list`, `search`, `fsck`, `audit verify|list`,
+//! `agency add|list`, `key create|revoke|list`.
+//!
+//! Every command takes `--store DIR`; without it the folder comes from `store = "…"` in
+//! `./sohoa.toml`, else `./store`. Reads of personal data (`store get`, `store list`,
+//! `search`) are recorded in the audit log as agency `LOCAL`, key `cli:$USER`.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use sohoa::digitize::{digitize, DigitizeOptions, Source};
+use sohoa::store::{
+    inspect_pdf, AuditEntry, Document, FileRole, FsckReport, NewDocument, NewFile, Role, Scope,
+    SearchQuery, Store,
+};
+
+use super::files::{read, write_atomically};
+
+/// Agency recorded for the local command line, and created when a store has none.
+const LOCAL_AGENCY: &str = "LOCAL";
+/// Ids listed in one audit entry by `store list`.
+const AUDIT_CHUNK: usize = 10_000;
+
+/// The store folder option shared by every command.
+#[derive(clap::Args)]
+pub struct StoreDir {
+    /// Store folder (default: `store` in ./sohoa.toml, else ./store).
+    #[arg(long = "store", value_name = "DIR")]
+    dir: Option<PathBuf>,
+}
+
+impl StoreDir {
+    /// The store folder: the flag, else `store = "…"` in ./sohoa.toml, else `store`.
+    pub fn resolve(&self) -> Result<PathBuf, String> {
+        store_dir(self.dir.as_deref())
+    }
+
+    /// Opens the store.
+    fn open(&self) -> Result<Store, String> {
+        let dir = self.resolve()?;
+        Store::open(&dir).map_err(|e| format!("{}: {e}", dir.display()))
+    }
+}
+
+/// The store folder: `flag`, else `store = "…"` in ./sohoa.toml, else `store`.
+pub fn store_dir(flag: Option<&Path>) -> Result<PathBuf, String> {
+    #[derive(Deserialize)]
+    struct Config {
+        store: Option<PathBuf>,
+    }
+    if let Some(dir) = flag {
+        return Ok(dir.to_path_buf());
+    }
+    let path = Path::new("sohoa.toml");
+    if !path.exists() {
+        return Ok(PathBuf::from("store"));
+    }
+    let text = String::from_utf8(read(path)?).map_err(|_| "sohoa.toml: not UTF-8".to_string())?;
+    let config: Config = toml::from_str(&text).map_err(|e| {
+        let at = e.to_string().lines().next().unwrap_or_default().to_string();
+        let message = e.message().split_whitespace().collect::<Vec<_>>().join(" ");
+        format!("sohoa.toml: {at}: {message}")
+    })?;
+    Ok(config.store.unwrap_or_else(|| PathBuf::from("store")))
+}
+
+/// The store's commands, flattened into the top level.
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Store documents and read them back.
+    #[command(subcommand)]
+    Store(StoreCommand),
+    /// Full-text search (insensitive to case and diacritics) with filters.
+    Search(SearchArgs),
+    /// Re-hash every blob and check the index against them (exit 0 only when consistent).
+    Fsck(JsonArgs),
+    /// The audit log of reads.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Agencies that may hold API keys.
+    #[command(subcommand)]
+    Agency(AgencyCommand),
+    /// API keys of agencies.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+/// `sohoa store …`.
+#[derive(clap::Subcommand)]
+pub enum StoreCommand {
+    /// Store a digitized or certified PDF, or digitize images and store the result;
+    /// prints the stored document as JSON.
+    Add(Box<AddArgs>),
+    /// Print a document's metadata as JSON, or write its main file with -o.
+    Get(GetArgs),
+    /// List all current documents.
+    List(ListArgs),
+}
+
+/// Arguments of `sohoa store add`.
+#[derive(clap::Args)]
+pub struct AddArgs {
+    #[command(flatten)]
+    store: StoreDir,
+    /// Dossier code.
+    #[arg(long)]
+    dossier: Option<String>,
+    /// Procedure code (mã TTHC).
+    #[arg(long)]
+    procedure: Option<String>,
+    /// Applicant's 12-digit personal ID number.
+    #[arg(long)]
+    citizen_id: Option<String>,
+    /// Document kind, e.g. giay-khai-sinh.
+    #[arg(long)]
+    kind: Option<String>,
+    /// Title.
+    #[arg(long)]
+    title: Option<String>,
+    /// The document is the result of the procedure (default: a dossier component).
+    #[arg(long)]
+    result: bool,
+    /// Handling agency code (default: the store's only agency, or LOCAL, created).
+    #[arg(long)]
+    agency: Option<String>,
+    /// End of validity, YYYY-MM-DD.
+    #[arg(long)]
+    valid_until: Option<String>,
+    /// Id of the document this one corrects.
+    #[arg(long)]
+    supersedes: Option<String>,
+    /// Date the dossier was received, YYYY-MM-DD.
+    #[arg(long)]
+    received: Option<String>,
+    /// Date the result was returned, YYYY-MM-DD.
+    #[arg(long)]
+    returned: Option<String>,
+    /// Verification reference (default: the SOHOA1:… token on the certification stamp).
+    #[arg(long)]
+    reference: Option<String>,
+    /// Who stores it (default: $USER).
+    #[arg(long)]
+    created_by: Option<String>,
+    /// JSON file with any of the metadata above (flags win), keys as in `store list`.
+    #[arg(long)]
+    metadata: Option<PathBuf>,
+    /// Original inputs (scans, photos) to keep with the document.
+    #[arg(long, value_name = "FILE")]
+    original: Vec<PathBuf>,
+    /// Folder searched first for OCR models, when digitizing (default: ./models).
+    #[arg(long)]
+    models: Option<PathBuf>,
+    /// One PDF, or images to digitize into one (they are then kept as originals).
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+}
+
+/// Metadata read from `--metadata FILE.json`.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Metadata {
+    dossier_code: Option<String>,
+    procedure_code: Option<String>,
+    citizen_id: Option<String>,
+    kind: Option<String>,
+    title: Option<String>,
+    role: Option<Role>,
+    agency: Option<String>,
+    valid_until: Option<String>,
+    supersedes: Option<String>,
+    received_on: Option<String>,
+    returned_on: Option<String>,
+    reference: Option<String>,
+    created_by: Option<String>,
+}
+
+/// Arguments of `sohoa store get`.
+#[derive(clap::Args)]
+pub struct GetArgs {
+    #[command(flatten)]
+    store: StoreDir,
+    /// Document id.
+    id: String,
+    /// Write the document's main file (certified copy, else PDF) here.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Purpose recorded in the audit log.
+    #[arg(long, default_value = "local lookup")]
+    purpose: String,
+}
+
+/// Arguments of `sohoa store list`.
+#[derive(clap::Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    store: StoreDir,
+    /// Print a JSON array.
+    #[arg(long)]
+    json: bool,
+    /// Purpose recorded in the audit log.
+    #[arg(long, default_value = "local listing")]
+    purpose: String,
+}
+
+/// Arguments of `sohoa search`.
+#[derive(clap::Args)]
+pub struct SearchArgs {
+    #[command(flatten)]
+    store: StoreDir,
+    /// Words to find in the text, title, kind and codes ("dang ky" finds "Đăng ký").
+    query: Option<String>,
+    /// Personal ID number.
+    #[arg(long)]
+    citizen_id: Option<String>,
+    /// Dossier code.
+    #[arg(long)]
+    dossier: Option<String>,
+    /// Procedure code.
+    #[arg(long)]
+    procedure: Option<String>,
+    /// Kind.
+    #[arg(long)]
+    kind: Option<String>,
+    /// Handling agency code.
+    #[arg(long)]
+    agency: Option<String>,
+    /// Stored on or after, YYYY-MM-DD (UTC).
+    #[arg(long)]
+    from: Option<String>,
+    /// Stored on or before, YYYY-MM-DD (UTC).
+    #[arg(long)]
+    to: Option<String>,
+    /// At most this many results (default 100).
+    #[arg(long)]
+    limit: Option<u32>,
+    /// Print a JSON array.
+    #[arg(long)]
+    json: bool,
+    /// Purpose recorded in the audit log.
+    #[arg(long, default_value = "local search")]
+    purpose: String,
+}
+
+/// A store folder and `--json`.
+#[derive(clap::Args)]
+pub struct JsonArgs {
+    #[command(flatten)]
+    store: StoreDir,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `sohoa audit …`.
+#[derive(clap::Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the hash chain (exit 0 only when it holds).
+    Verify(JsonArgs),
+    /// Print the newest entries as JSON, newest first.
+    List {
+        #[command(flatten)]
+        store: StoreDir,
+        /// How many.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+}
+
+/// `sohoa agency …`.
+#[derive(clap::Subcommand)]
+pub enum AgencyCommand {
+    /// Add an agency.
+    Add {
+        #[command(flatten)]
+        store: StoreDir,
+        /// Short code, e.g. UBND-XA-TN.
+        #[arg(long)]
+        code: String,
+        /// Name.
+        #[arg(long)]
+        name: String,
+    },
+    /// List agencies as JSON.
+    List(StoreDir),
+}
+
+/// `sohoa key …`.
+#[derive(clap::Subcommand)]
+pub enum KeyCommand {
+    /// Create an API key; prints it once (only its hash is kept) with its id, as JSON.
+    Create {
+        #[command(flatten)]
+        store: StoreDir,
+        /// Owning agency code.
+        #[arg(long)]
+        agency: String,
+        /// Scopes: read:*, read:KIND, read:procedure:CODE, write.
+        #[arg(long, num_args = 1.., required = true)]
+        scope: Vec<String>,
+    },
+    /// Revoke a key by id.
+    Revoke {
+        #[command(flatten)]
+        store: StoreDir,
+        /// Key id.
+        id: String,
+    },
+    /// List keys (never their secrets) as JSON.
+    List(StoreDir),
+}
+
+/// Runs a store command; `Ok(false)` when a check found problems.
+pub fn run(command: Command) -> Result<bool, String> {
+    match command {
+        Command::Store(StoreCommand::Add(args)) => add(*args).map(|()| true),
+        Command::Store(StoreCommand::Get(args)) => get(args).map(|()| true),
+        Command::Store(StoreCommand::List(args)) => list(args).map(|()| true),
+        Command::Search(args) => search(args).map(|()| true),
+        Command::Fsck(args) => check(&args, Store::fsck, "store is consistent"),
+        Command::Audit(AuditCommand::Verify(args)) => {
+            check(&args, Store::verify_audit, "audit chain holds")
+        }
+        Command::Audit(AuditCommand::List { store, limit }) => {
+            print_json(&store.open()?.audit_entries(limit).map_err(err)?).map(|()| true)
+        }
+        Command::Agency(command) => agency(command).map(|()| true),
+        Command::Key(command) => key(command).map(|()| true),
+    }
+}
+
+fn err(e: sohoa::store::StoreError) -> String {
+    e.to_string()
+}
+
+fn print_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<(), String> {
+    let json = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
+    println!("{json}");
+    Ok(())
+}
+
+fn user() -> String {
+    std::env::var("USER")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| "local".into())
+}
+
+/// Records a read by the local user.
+fn audit(store: &Store, purpose: &str, action: String, docs: &[Document]) -> Result<(), String> {
+    let ids: Vec<String> = docs.iter().map(|d| d.id.clone()).collect();
+    let chunks: Vec<&[String]> = if ids.is_empty() {
+        vec![&[]]
+    } else {
+        ids.chunks(AUDIT_CHUNK).collect()
+    };
+    for chunk in chunks {
+        let entry = AuditEntry {
+            agency: LOCAL_AGENCY.into(),
+            key_id: format!("cli:{}", user()),
+            purpose: purpose.into(),
+            action: action.clone(),
+            returned: chunk.to_vec(),
+        };
+        store.audit(&entry).map_err(err)?;
+    }
+    Ok(())
+}
+
+fn add(args: AddArgs) -> Result<(), String> {
+    let store = args.store.open()?;
+    let meta = match &args.metadata {
+        Some(path) => serde_json::from_slice(&read(path)?)
+            .map_err(|e| format!("{}: invalid metadata: {e}", path.display()))?,
+        None => Metadata::default(),
+    };
+    let agency = choose_agency(&store, args.agency.clone().or(meta.agency.clone()))?;
+    let new = new_document(&args, &meta, agency)?;
+    let (files, text, facts_reference, pages) = ingest(&args)?;
+    let reference = args
+        .reference
+        .clone()
+        .or(meta.reference.clone())
+        .or(facts_reference);
+    let doc = store
+        .add_document(&new, &files, &text, reference.as_deref(), pages)
+        .map_err(err)?;
+    let received = args.received.as_deref().or(meta.received_on.as_deref());
+    let returned = args.returned.as_deref().or(meta.returned_on.as_deref());
+    if received.is_some() || returned.is_some() {
+        store
+            .set_dossier_dates(&doc.dossier_code, received, returned)
+            .map_err(err)?;
+    }
+    print_json(&doc)
+}
+
+/// The agency asked for, else the store's only one, else LOCAL (created).
+fn choose_agency(store: &Store, asked: Option<String>) -> Result<String, String> {
+    if let Some(code) = asked {
+        return Ok(code);
+    }
+    let agencies = store.agencies().map_err(err)?;
+    match agencies.as_slice() {
+        [] => {
+            store
+                .add_agency(LOCAL_AGENCY, "Local office")
+                .map_err(err)?;
+            Ok(LOCAL_AGENCY.into())
+        }
+        [only] => Ok(only.code.clone()),
+        _ => Err("the store has several agencies: choose one with --agency".into()),
+    }
+}
+
+fn new_document(args: &AddArgs, meta: &Metadata, agency: String) -> Result<NewDocument, String> {
+    let need = |flag: &Option<String>, key: &Option<String>, name: &str| {
+        flag.clone()
+            .or_else(|| key.clone())
+            .ok_or_else(|| format!("missing --{name} (or its key in --metadata)"))
+    };
+    Ok(NewDocument {
+        dossier_code: need(&args.dossier, &meta.dossier_code, "dossier")?,
+        procedure_code: need(&args.procedure, &meta.procedure_code, "procedure")?,
+        citizen_id: need(&args.citizen_id, &meta.citizen_id, "citizen-id")?,
+        kind: need(&args.kind, &meta.kind, "kind")?,
+        title: need(&args.title, &meta.title, "title")?,
+        agency,
+        role: if args.result {
+            Role::Result
+        } else {
+            meta.role.unwrap_or(Role::Component)
+        },
+        created_by: args
+            .created_by
+            .clone()
+            .or(meta.created_by.clone())
+            .unwrap_or_else(user),
+        valid_until: args.valid_until.clone().or(meta.valid_until.clone()),
+        supersedes: args.supersedes.clone().or(meta.supersedes.clone()),
+    })
+}
+
+/// The files to store, the text, the reference found and the page count.
+type Ingested = (Vec<NewFile>, String, Option<String>, u32);
+
+/// Reads the PDF (or digitizes the images) and the originals.
+fn ingest(args: &AddArgs) -> Result<Ingested, String> {
+    let mut inputs = Vec::new();
+    for path in &args.files {
+        let bytes = read(path)?;
+        let named_pdf = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("pdf"));
+        if named_pdf && !bytes.starts_with(b"%PDF-") {
+            return Err(format!("{}: not a PDF (no %PDF- header)", path.display()));
+        }
+        if bytes.starts_with(b"%PDF-") && args.files.len() > 1 {
+            return Err("store add takes one PDF, or images to digitize".into());
+        }
+        inputs.push((path, bytes));
+    }
+    let mut files = Vec::new();
+    let (text, reference, pages) = match inputs.as_slice() {
+        [(path, bytes)] if bytes.starts_with(b"%PDF-") => {
+            let (text, reference, pages, role) = read_pdf(path, bytes)?;
+            files.push(new_file(role, path, bytes.clone()));
+            (text, reference, pages)
+        }
+        _ => {
+            let (pdf, text, pages) = digitize_inputs(&inputs, args.models.clone())?;
+            files.push(NewFile {
+                role: FileRole::Pdf,
+                name: pdf_name(&args.files[0]),
+                bytes: pdf,
+            });
+            for (path, bytes) in inputs {
+                files.push(new_file(FileRole::Original, path, bytes));
+            }
+            (text, None, pages)
+        }
+    };
+    for path in &args.original {
+        files.push(new_file(FileRole::Original, path, read(path)?));
+    }
+    Ok((files, text, reference, pages))
+}
+
+fn new_file(role: FileRole, path: &Path, bytes: Vec<u8>) -> NewFile {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    NewFile { role, name, bytes }
+}
+
+fn pdf_name(first: &Path) -> String {
+    let stem = first.file_stem().map(|s| s.to_string_lossy().into_owned());
+    format!("{}.pdf", stem.unwrap_or_else(|| "document".into()))
+}
+
+/// Text, reference, pages and role of a PDF; warns when its text cannot be read.
+fn read_pdf(path: &Path, bytes: &[u8]) -> Result<(String, Option<String>, u32, FileRole), String> {
+    let facts = inspect_pdf(bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    if let Some(e) = &facts.text_error {
+        eprintln!(
+            "sohoa: warning: {}: some text could not be extracted ({e})",
+            path.display()
+        );
+    }
+    if facts.text.trim().is_empty() {
+        eprintln!(
+            "sohoa: warning: {}: no text layer; stored without text",
+            path.display()
+        );
+    }
+    let role = if facts.signed {
+        FileRole::Certified
+    } else {
+        FileRole::Pdf
+    };
+    Ok((facts.text, facts.reference, facts.page_count, role))
+}
+
+fn digitize_inputs(
+    inputs: &[(&PathBuf, Vec<u8>)],
+    models_dir: Option<PathBuf>,
+) -> Result<(Vec<u8>, String, u32), String> {
+    let sources: Vec<Source> = inputs
+        .iter()
+        .map(|(path, bytes)| Source {
+            name: path.display().to_string(),
+            bytes: bytes.clone(),
+        })
+        .collect();
+    let options = DigitizeOptions {
+        models_dir,
+        ..DigitizeOptions::default()
+    };
+    let result = digitize(&sources, &options).map_err(|e| e.to_string())?;
+    let text = result.text();
+    Ok((result.pdf, text, result.pages.len() as u32))
+}
+
+fn get(args: GetArgs) -> Result<(), String> {
+    let store = args.store.open()?;
+    let doc = store
+        .document(&args.id)
+        .map_err(err)?
+        .ok_or_else(|| format!("no document {}", args.id))?;
+    audit(
+        &store,
+        &args.purpose,
+        format!("store get {}", doc.id),
+        std::slice::from_ref(&doc),
+    )?;
+    match &args.output {
+        Some(path) => {
+            let bytes = store.read_blob(&doc.sha256).map_err(err)?;
+            write_atomically(path, &bytes)
+        }
+        None => print_json(&doc),
+    }
+}
+
+fn list(args: ListArgs) -> Result<(), String> {
+    let store = args.store.open()?;
+    let docs = store.list().map_err(err)?;
+    audit(&store, &args.purpose, "store list".into(), &docs)?;
+    print_documents(&docs, args.json)
+}
+
+fn print_documents(docs: &[Document], json: bool) -> Result<(), String> {
+    if json {
+        return print_json(docs);
+    }
+    for d in docs {
+        println!(
+            "{}  {}  {}  {}  {}  {}",
+            d.id,
+            &d.sha256[..12.min(d.sha256.len())],
+            d.dossier_code,
+            d.citizen_id,
+            d.kind,
+            d.title
+        );
+    }
+    Ok(())
+}
+
+fn search(args: SearchArgs) -> Result<(), String> {
+    let store = args.store.open()?;
+    let query = SearchQuery {
+        text: args.query.clone(),
+        citizen_id: args.citizen_id.clone(),
+        dossier_code: args.dossier.clone(),
+        procedure_code: args.procedure.clone(),
+        kind: args.kind.clone(),
+        agency: args.agency.clone(),
+        from: args.from.clone(),
+        to: args.to.clone(),
+        limit: args.limit,
+    };
+    let docs = store.search(&query).map_err(err)?;
+    let action = search_action(&query)?;
+    audit(&store, &args.purpose, action, &docs)?;
+    print_documents(&docs, args.json)
+}
+
+/// `search` and the query's given fields as JSON, for the audit log.
+fn search_action(query: &SearchQuery) -> Result<String, String> {
+    let mut value = serde_json::to_value(query).map_err(|e| e.to_string())?;
+    if let Some(fields) = value.as_object_mut() {
+        fields.retain(|_, v| !v.is_null());
+    }
+    Ok(format!("search {value}"))
+}
+
+/// Runs a check and prints its report; `Ok(false)` when it found problems.
+fn check(
+    args: &JsonArgs,
+    f: fn(&Store) -> Result<FsckReport, sohoa::store::StoreError>,
+    ok: &str,
+) -> Result<bool, String> {
+    let report = f(&args.store.open()?).map_err(err)?;
+    if args.json {
+        print_json(&report)?;
+    } else {
+        for p in &report.problems {
+            println!("problem: {p}");
+        }
+        for n in &report.notes {
+            println!("note: {n}");
+        }
+        match report.problems.len() {
+            0 => println!("{ok} ({} checked)", report.blobs_checked),
+            n => println!("{n} problem(s) ({} checked)", report.blobs_checked),
+        }
+    }
+    Ok(report.problems.is_empty())
+}
+
+fn agency(command: AgencyCommand) -> Result<(), String> {
+    match command {
+        AgencyCommand::Add { store, code, name } => {
+            print_json(&store.open()?.add_agency(&code, &name).map_err(err)?)
+        }
+        AgencyCommand::List(store) => print_json(&store.open()?.agencies().map_err(err)?),
+    }
+}
+
+fn key(command: KeyCommand) -> Result<(), String> {
+    match command {
+        KeyCommand::Create {
+            store,
+            agency,
+            scope,
+        } => {
+            let scopes = scope
+                .iter()
+                .map(|s| Scope::parse(s))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(err)?;
+            let (info, secret) = store.open()?.create_key(&agency, &scopes).map_err(err)?;
+            let scopes: Vec<String> = info.scopes.iter().map(Scope::to_string).collect();
+            eprintln!("sohoa: the key is shown only now: keep it safe");
+            print_json(&serde_json::json!({
+                "id": info.id, "key": secret, "agency": info.agency, "scopes": scopes,
+            }))
+        }
+        KeyCommand::Revoke { store, id } => {
+            store.open()?.revoke_key(&id).map_err(err)?;
+            println!("revoked {id}");
+            Ok(())
+        }
+        KeyCommand::List(store) => {
+            let keys = store.open()?.keys().map_err(err)?;
+            let json: Vec<_> = keys
+                .iter()
+                .map(|k| {
+                    let scopes: Vec<String> = k.scopes.iter().map(Scope::to_string).collect();
+                    serde_json::json!({
+                        "id": k.id, "agency": k.agency, "scopes": scopes, "revoked": k.revoked,
+                    })
+                })
+                .collect();
+            print_json(&json)
+        }
+    }
+}

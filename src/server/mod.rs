@@ -1,0 +1,167 @@
+//! The HTTP service (`sohoa serve`): reuse lookups, downloads, verification and ingest
+//! for other agencies, over the store, with API keys, scopes and the audit log.
+//!
+//! ```text
+//! request ─ auth (bearer key → scopes) ─ params (checked) ─ store (blocking pool)
+//!         ─ audit (one writer thread) ─ JSON answer
+//! ```
+//! Routes and access rules are in [`routes`] and in the OpenAPI document ([`openapi`]).
+
+pub mod audit;
+pub mod auth;
+pub mod errors;
+pub mod ingest;
+pub mod openapi;
+pub mod params;
+pub mod routes;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::header::CONTENT_LENGTH;
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+
+use tokio::sync::Semaphore;
+
+use crate::store::{Store, StoreError};
+
+/// Settings of the service.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Trust anchors (DER certificates) for `POST /api/v1/verify`.
+    pub trust_anchors: Vec<Vec<u8>>,
+    /// Largest request body accepted, in bytes (larger: 413).
+    pub max_body_bytes: usize,
+    /// How long a good key is remembered before the store is asked again.
+    pub key_cache: Duration,
+    /// Store calls that may run at once.
+    pub db_slots: usize,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            trust_anchors: Vec::new(),
+            max_body_bytes: 64 << 20,
+            key_cache: Duration::from_secs(1),
+            db_slots: 8,
+        }
+    }
+}
+
+/// What every handler shares (cheap to clone).
+#[derive(Clone)]
+pub struct AppState {
+    /// The store.
+    pub store: Store,
+    /// Key checks.
+    pub auth: Arc<auth::Authenticator>,
+    /// The audit writer.
+    pub audit: audit::AuditLog,
+    /// Trust anchors for verification.
+    pub trust: Arc<Vec<Vec<u8>>>,
+    /// Store calls running at once ([`Config::db_slots`]): no more than the store keeps
+    /// pooled connections for; more would only make the cores switch between threads.
+    pub db_slots: Arc<Semaphore>,
+}
+
+impl AppState {
+    /// Runs a blocking store call on the blocking pool, at most `db_slots` at a time.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, errors::ApiError> {
+        let _slot = self
+            .db_slots
+            .acquire()
+            .await
+            .map_err(errors::ApiError::internal)?;
+        let store = self.store.clone();
+        Ok(tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(errors::ApiError::internal)??)
+    }
+}
+
+/// The application: every route, the body limit and JSON fallbacks.
+pub fn router(store: Store, config: &Config) -> std::io::Result<Router> {
+    let state = AppState {
+        audit: audit::AuditLog::start(store.clone())?,
+        store,
+        auth: Arc::new(auth::Authenticator::new(config.key_cache)),
+        trust: Arc::new(config.trust_anchors.clone()),
+        db_slots: Arc::new(Semaphore::new(config.db_slots.max(1))),
+    };
+    let api = Router::new()
+        .route(
+            "/api/v1/documents",
+            get(routes::list_documents).post(routes::ingest),
+        )
+        .route("/api/v1/documents/{id}", get(routes::get_document))
+        .route("/api/v1/documents/{id}/file", get(routes::get_main_file))
+        .route(
+            "/api/v1/documents/{id}/files/{sha256}",
+            get(routes::get_file),
+        )
+        .route("/api/v1/search", get(routes::search))
+        .route("/api/v1/verify", post(routes::verify))
+        .route("/openapi.json", get(routes::openapi))
+        .route("/healthz", get(routes::health))
+        .fallback(routes::not_found)
+        .method_not_allowed_fallback(routes::method_not_allowed)
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(middleware::from_fn_with_state(
+            config.max_body_bytes,
+            refuse_large_bodies,
+        ))
+        .with_state(state);
+    Ok(api)
+}
+
+/// Answers 413 at once when the declared `Content-Length` is over the limit (bodies
+/// without one are cut off at the limit while they are read, also with 413).
+async fn refuse_large_bodies(State(limit): State<usize>, request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(n) if n > limit as u64 => errors::ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body of {n} bytes is over the limit of {limit} bytes"),
+        )
+        .into_response(),
+        _ => next.run(request).await,
+    }
+}
+
+/// Serves `app` on `listener` until SIGINT or SIGTERM, then finishes the requests in
+/// flight and returns.
+pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!("cannot listen for SIGTERM: {e}");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutting down");
+}

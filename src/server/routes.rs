@@ -1,0 +1,485 @@
+//! Handlers: parse and check the request, call the store, write the audit entry, answer.
+//!
+//! Access rules (see also the OpenAPI document):
+//! - a document is readable by a key when one of its scopes allows it (`read:*`,
+//!   `read:KIND`, `read:procedure:CODE`); lists and searches silently leave out the others;
+//! - `GET /documents/{id}` (and its files) answers 403 both when the document is outside
+//!   the key's scopes and when it does not exist, so a key learns nothing about documents
+//!   it may not read; only a `read:*` key gets 404 for a missing document;
+//! - a key with no read scope gets 403 on every lookup;
+//! - personal-data reads need a purpose (`X-Purpose` header or `purpose` parameter) and
+//!   are answered only after their audit entry is written (denied ones are logged too).
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+use super::auth::Caller;
+use super::errors::{ApiError, ApiResult};
+use super::params::{self, IngestJson, IngestMeta, Lookup, PurposeOnly, Search};
+use super::{ingest, AppState};
+use crate::certify::verify::{verify_pdf, VerifyOptions};
+use crate::store::{AuditEntry, Document, Store, StoreError, StoredFile};
+
+/// What a request was, for the audit log.
+struct Access<'a> {
+    caller: &'a Caller,
+    purpose: String,
+    action: String,
+}
+
+impl Access<'_> {
+    /// Writes the audit entry for `outcome`, then passes the outcome on.
+    async fn record<T>(
+        &self,
+        state: &AppState,
+        outcome: ApiResult<T>,
+        ids: impl FnOnce(&T) -> Vec<String>,
+    ) -> ApiResult<T> {
+        let (action, returned) = match &outcome {
+            Ok(value) => (self.action.clone(), ids(value)),
+            Err(e) => (
+                format!("{} -> {}", self.action, e.status.as_u16()),
+                Vec::new(),
+            ),
+        };
+        let entry = AuditEntry {
+            agency: self.caller.0.agency.clone(),
+            key_id: self.caller.0.id.clone(),
+            purpose: self.purpose.clone(),
+            action,
+            returned,
+        };
+        state.audit.record(entry).await?;
+        outcome
+    }
+}
+
+/// `METHOD /path?query` for the audit log, cut to about 2,000 bytes.
+fn action(method: &Method, uri: &Uri) -> String {
+    let target = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
+    let mut action = format!("{method} {target}");
+    if action.len() > 2000 {
+        let mut end = 1997;
+        while !action.is_char_boundary(end) {
+            end -= 1;
+        }
+        action.truncate(end);
+        action.push_str("...");
+    }
+    action
+}
+
+fn query<T>(q: Result<Query<T>, QueryRejection>) -> ApiResult<T> {
+    q.map(|Query(v)| v)
+        .map_err(|e| ApiError::bad_request(format!("invalid query: {}", e.body_text())))
+}
+
+fn ids(docs: &[Document]) -> Vec<String> {
+    docs.iter().map(|d| d.id.clone()).collect()
+}
+
+fn require_read(caller: &Caller) -> ApiResult<()> {
+    if caller.reads_any() {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "this key has no read scope",
+        ))
+    }
+}
+
+/// `GET /healthz`.
+pub async fn health() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// `GET /openapi.json`.
+pub async fn openapi() -> Json<serde_json::Value> {
+    Json(super::openapi::document())
+}
+
+/// Unknown routes.
+pub async fn not_found(uri: Uri) -> ApiError {
+    ApiError::not_found(format!("no such route: {}", uri.path()))
+}
+
+/// Known routes with the wrong method.
+pub async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{method} is not allowed on {}", uri.path()),
+    )
+}
+
+/// `GET /api/v1/documents?citizen_id=..[&kind=..] | dossier_code= | sha256= | reference=`.
+pub async fn list_documents(
+    State(state): State<AppState>,
+    caller: Caller,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    q: Result<Query<Lookup>, QueryRejection>,
+) -> ApiResult<Json<Vec<Document>>> {
+    let q = query(q)?;
+    let purpose = params::purpose(&headers, q.purpose.as_deref())?;
+    let find = lookup(q)?;
+    require_read(&caller)?;
+    let access = Access {
+        caller: &caller,
+        purpose,
+        action: action(&method, &uri),
+    };
+    let outcome = state.run(find).await.map(|docs| caller.filter(docs));
+    access.record(&state, outcome, |d| ids(d)).await.map(Json)
+}
+
+type Find = Box<dyn FnOnce(&Store) -> Result<Vec<Document>, StoreError> + Send>;
+
+/// The store call for a lookup, after checking that exactly one key is given.
+fn lookup(q: Lookup) -> ApiResult<Find> {
+    let given = [
+        q.citizen_id.is_some(),
+        q.dossier_code.is_some(),
+        q.sha256.is_some(),
+        q.reference.is_some(),
+    ];
+    if given.iter().filter(|g| **g).count() != 1 {
+        return Err(ApiError::bad_request(
+            "give exactly one of citizen_id, dossier_code, sha256, reference",
+        ));
+    }
+    if q.kind.is_some() && q.citizen_id.is_none() {
+        return Err(ApiError::bad_request("kind is only used with citizen_id"));
+    }
+    let find: Find = if let Some(id) = q.citizen_id {
+        let id = params::citizen_id(&id)?;
+        let kind = q.kind.map(|k| params::text("kind", &k)).transpose()?;
+        Box::new(move |store| store.documents_by_citizen(&id, kind.as_deref()))
+    } else if let Some(code) = q.dossier_code {
+        let code = params::text("dossier_code", &code)?;
+        Box::new(move |store| store.documents_by_dossier(&code))
+    } else if let Some(hash) = q.sha256 {
+        let hash = params::sha256(&hash)?;
+        Box::new(move |store| store.documents_by_sha256(&hash))
+    } else {
+        let reference = params::text("reference", q.reference.as_deref().unwrap_or_default())?;
+        Box::new(move |store: &Store| {
+            Ok(store
+                .document_by_reference(&reference)?
+                .into_iter()
+                .collect())
+        })
+    };
+    Ok(find)
+}
+
+/// `GET /api/v1/search?q=..&citizen_id=..&kind=..&procedure=..&dossier_code=..&agency=..&from=..&to=..&limit=..`.
+pub async fn search(
+    State(state): State<AppState>,
+    caller: Caller,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    q: Result<Query<Search>, QueryRejection>,
+) -> ApiResult<Json<Vec<Document>>> {
+    let q = query(q)?;
+    let purpose = params::purpose(&headers, q.purpose.as_deref())?;
+    let search = params::search_query(&q)?;
+    require_read(&caller)?;
+    let access = Access {
+        caller: &caller,
+        purpose,
+        action: action(&method, &uri),
+    };
+    let outcome = state
+        .run(move |store| store.search(&search))
+        .await
+        .map(|docs| caller.filter(docs));
+    access.record(&state, outcome, |d| ids(d)).await.map(Json)
+}
+
+/// The document `id` if the caller may read it: 403 when it may not or (unless the key
+/// reads everything) when there is no such document.
+async fn readable(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Document> {
+    let owned = id.to_string();
+    match state.run(move |store| store.document(&owned)).await? {
+        Some(doc) if caller.can_read(&doc) => Ok(doc),
+        None if caller.reads_all() => Err(ApiError::not_found("no such document")),
+        _ => Err(ApiError::forbidden()),
+    }
+}
+
+/// The checked id and purpose of a single-document request.
+fn document_request(
+    path: Result<Path<String>, PathRejection>,
+    headers: &HeaderMap,
+    q: Result<Query<PurposeOnly>, QueryRejection>,
+) -> ApiResult<(String, String)> {
+    let Path(id) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let q = query(q)?;
+    let id = params::document_id(&id)?.to_string();
+    Ok((id, params::purpose(headers, q.purpose.as_deref())?))
+}
+
+/// `GET /api/v1/documents/{id}`.
+pub async fn get_document(
+    State(state): State<AppState>,
+    caller: Caller,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+    q: Result<Query<PurposeOnly>, QueryRejection>,
+) -> ApiResult<Json<Document>> {
+    let (id, purpose) = document_request(path, &headers, q)?;
+    let access = Access {
+        caller: &caller,
+        purpose,
+        action: action(&method, &uri),
+    };
+    let outcome = readable(&state, &caller, &id).await;
+    access
+        .record(&state, outcome, |d| vec![d.id.clone()])
+        .await
+        .map(Json)
+}
+
+/// `GET /api/v1/documents/{id}/file`: the main file (the certified copy when there is one).
+pub async fn get_main_file(
+    State(state): State<AppState>,
+    caller: Caller,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+    q: Result<Query<PurposeOnly>, QueryRejection>,
+) -> ApiResult<Response> {
+    let (id, purpose) = document_request(path, &headers, q)?;
+    let access = Access {
+        caller: &caller,
+        purpose,
+        action: action(&method, &uri),
+    };
+    let outcome = readable(&state, &caller, &id).await.and_then(|doc| {
+        let sha = doc.sha256.clone();
+        file_of(doc, &sha)
+    });
+    let (doc, file) = access
+        .record(&state, outcome, |(d, _)| vec![d.id.clone()])
+        .await?;
+    download(&state, doc, file).await
+}
+
+/// `GET /api/v1/documents/{id}/files/{sha256}`: any file of the document.
+pub async fn get_file(
+    State(state): State<AppState>,
+    caller: Caller,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    path: Result<Path<(String, String)>, PathRejection>,
+    q: Result<Query<PurposeOnly>, QueryRejection>,
+) -> ApiResult<Response> {
+    let Path((id, sha)) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let sha = params::sha256(&sha)?;
+    let (id, purpose) = document_request(Ok(Path(id)), &headers, q)?;
+    let access = Access {
+        caller: &caller,
+        purpose,
+        action: action(&method, &uri),
+    };
+    let outcome = readable(&state, &caller, &id)
+        .await
+        .and_then(|doc| file_of(doc, &sha));
+    let (doc, file) = access
+        .record(&state, outcome, |(d, _)| vec![d.id.clone()])
+        .await?;
+    download(&state, doc, file).await
+}
+
+fn file_of(doc: Document, sha: &str) -> ApiResult<(Document, StoredFile)> {
+    let file = doc.files.iter().find(|f| f.sha256 == sha).cloned();
+    match file {
+        Some(file) => Ok((doc, file)),
+        None => Err(ApiError::not_found(
+            "the document has no file with this sha256",
+        )),
+    }
+}
+
+async fn download(state: &AppState, _doc: Document, file: StoredFile) -> ApiResult<Response> {
+    let sha = file.sha256.clone();
+    let bytes = state.run(move |store| store.read_blob(&sha)).await?;
+    let content_type = match file.name.rsplit('.').next().map(str::to_ascii_lowercase) {
+        Some(ext) if ext == "pdf" => "application/pdf",
+        Some(ext) if ext == "txt" => "text/plain; charset=utf-8",
+        Some(ext) if ext == "png" => "image/png",
+        Some(ext) if ext == "jpg" || ext == "jpeg" => "image/jpeg",
+        Some(ext) if ext == "tif" || ext == "tiff" => "image/tiff",
+        _ => "application/octet-stream",
+    };
+    let headers = [
+        (header::CONTENT_TYPE, content_type.to_string()),
+        (header::CONTENT_DISPOSITION, disposition(&file.name)),
+        (header::ETAG, format!("\"{}\"", file.sha256)),
+    ];
+    Ok((headers, bytes).into_response())
+}
+
+/// `attachment` with an ASCII fallback name and the UTF-8 name (RFC 6266 / 5987).
+fn disposition(name: &str) -> String {
+    let fallback: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded: String = name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"._-".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
+}
+
+fn body(b: Result<Bytes, BytesRejection>) -> ApiResult<Bytes> {
+    let b = b.map_err(|e| ApiError::new(e.status(), e.body_text()))?;
+    if b.is_empty() {
+        return Err(ApiError::bad_request("empty request body"));
+    }
+    Ok(b)
+}
+
+/// `POST /api/v1/verify` with a PDF body: the verification report, plus `in_store`
+/// (this exact file is stored: the caller holds its bytes, so this tells nothing new)
+/// and `document_id` / `document_ids` (only documents the key may read).
+pub async fn verify(
+    State(state): State<AppState>,
+    caller: Caller,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    q: Result<Query<PurposeOnly>, QueryRejection>,
+    pdf: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let q = query(q)?;
+    let purpose =
+        params::purpose(&headers, q.purpose.as_deref()).unwrap_or_else(|_| "verify".into());
+    let pdf = body(pdf)?;
+    let sha = hex::encode(Sha256::digest(&pdf));
+    let anchors = state.trust.clone();
+    let report = tokio::task::spawn_blocking(move || {
+        verify_pdf(
+            &pdf,
+            &VerifyOptions {
+                trust_anchors: anchors.to_vec(),
+            },
+        )
+    });
+    let sha_owned = sha.clone();
+    let found = state
+        .run(move |store| store.documents_by_sha256(&sha_owned))
+        .await?;
+    let report = report.await.map_err(ApiError::internal)?;
+    let in_store = !found.is_empty();
+    let readable = caller.filter(found);
+    let access = Access {
+        caller: &caller,
+        purpose,
+        action: format!("{} sha256={sha}", action(&method, &uri)),
+    };
+    access.record(&state, Ok(()), |_| ids(&readable)).await?;
+    let mut json = serde_json::to_value(&report).map_err(ApiError::internal)?;
+    json["in_store"] = in_store.into();
+    json["sha256"] = sha.into();
+    json["document_id"] = readable.first().map(|d| d.id.clone()).into();
+    json["document_ids"] = ids(&readable).into();
+    Ok(Json(json))
+}
+
+/// `POST /api/v1/documents` (key with `write`): the PDF as the body with the metadata in
+/// the query (`Content-Type: application/pdf`), or JSON `{"metadata": {...},
+/// "pdf_base64": "..."}` (`Content-Type: application/json`). 201 with the document.
+pub async fn ingest(
+    State(state): State<AppState>,
+    caller: Caller,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    q: Result<Query<IngestMeta>, QueryRejection>,
+    raw: Result<Bytes, BytesRejection>,
+) -> ApiResult<Response> {
+    if !caller.can_write() {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "this key may not store documents (no write scope)",
+        ));
+    }
+    let (meta, pdf) = ingest_input(&headers, q, body(raw)?)?;
+    let purpose = meta.purpose.clone().unwrap_or_else(|| "ingest".into());
+    let purpose = params::text("purpose", &purpose)?;
+    let prepared = ingest::prepare(&caller.0, meta, pdf)?;
+    let access = Access {
+        caller: &caller,
+        purpose,
+        action: action(&method, &uri),
+    };
+    let outcome = state.run(move |store| prepared.store(store)).await;
+    let doc = access
+        .record(&state, outcome, |d| vec![d.id.clone()])
+        .await?;
+    let location = format!("/api/v1/documents/{}", doc.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(doc),
+    )
+        .into_response())
+}
+
+fn ingest_input(
+    headers: &HeaderMap,
+    q: Result<Query<IngestMeta>, QueryRejection>,
+    body: Bytes,
+) -> ApiResult<(IngestMeta, Vec<u8>)> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match content_type.as_str() {
+        "application/pdf" | "application/octet-stream" => Ok((query(q)?, body.to_vec())),
+        "application/json" => {
+            let json: IngestJson = serde_json::from_slice(&body)
+                .map_err(|e| ApiError::bad_request(format!("malformed JSON body: {e}")))?;
+            let pdf = base64::engine::general_purpose::STANDARD
+                .decode(json.pdf_base64.trim())
+                .map_err(|e| ApiError::bad_request(format!("pdf_base64: {e}")))?;
+            Ok((json.metadata, pdf))
+        }
+        _ => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Content-Type must be application/pdf (metadata in the query) or application/json",
+        )),
+    }
+}

@@ -1,0 +1,207 @@
+//! The append-only audit log of reads, hash-chained.
+//!
+//! Row `seq` stores `hash = SHA-256(prev_hash ‖ "\n" ‖ canonical JSON of the row)`, where
+//! the canonical JSON is `{"seq","time","agency","key_id","purpose","action","returned"}`
+//! in that order (serde_json, no spaces) and `prev_hash` is the hash of row `seq − 1` (64
+//! zeros for row 1). Editing a row breaks its hash; deleting one breaks the chain and the
+//! numbering. Removing the newest rows is only detectable against a recorded head hash,
+//! which [`verify`] reports.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::index::{check_text, now, write, Conn};
+use super::{AuditEntry, FsckReport, StoreError};
+
+/// `prev_hash` of the first entry.
+const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+/// Ids listed in one entry at most.
+const MAX_RETURNED: usize = 100_000;
+
+/// The hashed form of an entry.
+#[derive(Serialize)]
+struct Canonical<'a> {
+    seq: i64,
+    time: &'a str,
+    agency: &'a str,
+    key_id: &'a str,
+    purpose: &'a str,
+    action: &'a str,
+    returned: &'a [String],
+}
+
+impl Canonical<'_> {
+    fn hash(&self, prev_hash: &str) -> Result<String, StoreError> {
+        let json =
+            serde_json::to_string(self).map_err(|e| StoreError::Storage(format!("audit: {e}")))?;
+        let mut hasher = Sha256::new();
+        hasher.update(prev_hash.as_bytes());
+        hasher.update(b"\n");
+        hasher.update(json.as_bytes());
+        Ok(hex::encode(hasher.finalize()))
+    }
+}
+
+/// Appends `entry`, chained to the last one (atomically, across processes).
+pub fn append(conn: &mut Conn, entry: &AuditEntry) -> Result<(), StoreError> {
+    check(entry)?;
+    let returned = serde_json::to_string(&entry.returned)
+        .map_err(|e| StoreError::Storage(format!("audit: {e}")))?;
+    write(conn, |tx| {
+        let last: Option<(i64, String)> = tx
+            .prepare_cached("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let (seq, prev_hash) = match last {
+            Some((seq, hash)) => (seq + 1, hash),
+            None => (1, GENESIS.to_string()),
+        };
+        let time = now();
+        let hash = canonical(seq, &time, entry).hash(&prev_hash)?;
+        tx.prepare_cached(
+            "INSERT INTO audit (seq, time, agency, key_id, purpose, action, returned, prev_hash, hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?
+        .execute(params![
+            seq,
+            time,
+            entry.agency,
+            entry.key_id,
+            entry.purpose,
+            entry.action,
+            returned,
+            prev_hash,
+            hash
+        ])?;
+        Ok(())
+    })
+}
+
+fn canonical<'a>(seq: i64, time: &'a str, e: &'a AuditEntry) -> Canonical<'a> {
+    Canonical {
+        seq,
+        time,
+        agency: &e.agency,
+        key_id: &e.key_id,
+        purpose: &e.purpose,
+        action: &e.action,
+        returned: &e.returned,
+    }
+}
+
+fn check(entry: &AuditEntry) -> Result<(), StoreError> {
+    check_text("audit agency", &entry.agency, 200)?;
+    check_text("audit key id", &entry.key_id, 200)?;
+    // The server decides whether a purpose is required; here it may be empty.
+    if entry.purpose.chars().count() > 1000 || entry.purpose.chars().any(char::is_control) {
+        return Err(StoreError::Invalid(
+            "invalid purpose: at most 1000 characters and no control characters".into(),
+        ));
+    }
+    check_text("audit action", &entry.action, 4000)?;
+    if entry.returned.len() > MAX_RETURNED {
+        return Err(StoreError::Invalid(
+            "too many returned ids for one audit entry".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// One stored row.
+struct StoredRow {
+    seq: i64,
+    time: String,
+    entry: AuditEntry,
+    returned_text: String,
+    prev_hash: String,
+    hash: String,
+}
+
+const ROW_SQL: &str =
+    "SELECT seq, time, agency, key_id, purpose, action, returned, prev_hash, hash FROM audit";
+
+fn read_row(r: &rusqlite::Row) -> rusqlite::Result<StoredRow> {
+    let returned_text: String = r.get(6)?;
+    Ok(StoredRow {
+        seq: r.get(0)?,
+        time: r.get(1)?,
+        entry: AuditEntry {
+            agency: r.get(2)?,
+            key_id: r.get(3)?,
+            purpose: r.get(4)?,
+            action: r.get(5)?,
+            returned: serde_json::from_str(&returned_text).unwrap_or_default(),
+        },
+        returned_text,
+        prev_hash: r.get(7)?,
+        hash: r.get(8)?,
+    })
+}
+
+/// Recomputes the whole chain; the first broken entry is the problem reported.
+pub fn verify(conn: &Connection) -> Result<FsckReport, StoreError> {
+    let mut report = FsckReport::default();
+    let mut stmt = conn.prepare(&format!("{ROW_SQL} ORDER BY seq"))?;
+    let mut rows = stmt.query_map([], read_row)?;
+    let mut prev = GENESIS.to_string();
+    while let Some(row) = rows.next().transpose()? {
+        if let Some(problem) = check_row(&row, report.blobs_checked as i64 + 1, &prev)? {
+            report.problems.push(problem);
+            return Ok(report);
+        }
+        report.blobs_checked += 1;
+        prev = row.hash;
+    }
+    report.notes.push(format!(
+        "audit chain of {} entries holds; head hash {prev}",
+        report.blobs_checked
+    ));
+    Ok(report)
+}
+
+/// What is wrong with `row`, expected at `seq` after an entry hashed `prev`.
+fn check_row(row: &StoredRow, seq: i64, prev: &str) -> Result<Option<String>, StoreError> {
+    if row.seq != seq {
+        return Ok(Some(format!(
+            "audit entry {seq} is missing (the next entry is {}): entries were deleted",
+            row.seq
+        )));
+    }
+    if row.prev_hash != prev {
+        return Ok(Some(format!(
+            "audit entry {seq} does not chain to entry {}: an entry was deleted or edited",
+            seq - 1
+        )));
+    }
+    let canonical_returned = serde_json::to_string(&row.entry.returned).unwrap_or_default();
+    let hash = canonical(row.seq, &row.time, &row.entry).hash(prev)?;
+    if hash != row.hash || canonical_returned != row.returned_text {
+        return Ok(Some(format!(
+            "audit entry {seq} was modified: its hash does not match its content"
+        )));
+    }
+    Ok(None)
+}
+
+/// The newest `limit` entries, newest first, as JSON objects.
+pub fn entries(conn: &Connection, limit: u32) -> Result<Vec<serde_json::Value>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!("{ROW_SQL} ORDER BY seq DESC LIMIT ?"))?;
+    let rows = stmt.query_map([limit], read_row)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let row = row?;
+        out.push(serde_json::json!({
+            "seq": row.seq,
+            "time": row.time,
+            "agency": row.entry.agency,
+            "key_id": row.entry.key_id,
+            "purpose": row.entry.purpose,
+            "action": row.entry.action,
+            "returned": row.entry.returned,
+            "prev_hash": row.prev_hash,
+            "hash": row.hash,
+        }));
+    }
+    Ok(out)
+}

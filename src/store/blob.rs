@@ -1,0 +1,238 @@
+//! Content-addressed blobs: the [`BlobStore`] trait and its filesystem implementation.
+//!
+//! A blob lives at `blobs/ab/abcdef…` (its SHA-256 in lowercase hex, the first two
+//! characters as a fan-out folder). It is written to a temporary file in that folder,
+//! synced, renamed into place and the folder synced: a crash leaves the whole blob or
+//! none (and perhaps a `.tmp-*` file, which fsck notes).
+
+use std::fs::File;
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::StoreError;
+
+/// The storage of file contents behind [`super::Store`], so that an S3-compatible
+/// backend can be added without touching callers. Blobs are named by the SHA-256 of
+/// their content; identical content is stored once.
+pub trait BlobStore: Send + Sync {
+    /// Stores `bytes` durably and returns their SHA-256 (lowercase hex).
+    fn put(&self, bytes: &[u8]) -> Result<String, StoreError>;
+    /// The content of blob `sha256`, checked against its name.
+    fn get(&self, sha256: &str) -> Result<Vec<u8>, StoreError>;
+    /// Whether blob `sha256` exists.
+    fn exists(&self, sha256: &str) -> Result<bool, StoreError>;
+    /// Names of all blobs.
+    fn list(&self) -> Result<Vec<String>, StoreError>;
+    /// Things in the storage that are not blobs (e.g. leftover temporary files), for fsck.
+    fn strays(&self) -> Result<Vec<String>, StoreError> {
+        Ok(Vec::new())
+    }
+}
+
+/// Whether `s` is a SHA-256 in lowercase hex: the only blob names ever turned into paths.
+pub fn is_sha256(s: &str) -> bool {
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// SHA-256 of `bytes`, lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Checks a blob name coming from a caller.
+pub fn check_sha256(s: &str) -> Result<(), StoreError> {
+    if is_sha256(s) {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(format!(
+            "invalid SHA-256 {:?}: expected 64 lowercase hex digits",
+            shorten(s)
+        )))
+    }
+}
+
+/// At most 80 characters of untrusted input, for error messages.
+pub(crate) fn shorten(s: &str) -> String {
+    s.chars().take(80).collect()
+}
+
+/// Blobs in a directory on the local filesystem.
+pub struct FsBlobStore {
+    root: PathBuf,
+}
+
+impl FsBlobStore {
+    /// Blobs under `root` (created when missing).
+    pub fn open(root: &Path) -> Result<FsBlobStore, StoreError> {
+        std::fs::create_dir_all(root).map_err(|e| io_error(root, e))?;
+        Ok(FsBlobStore {
+            root: root.to_path_buf(),
+        })
+    }
+
+    /// Where blob `sha256` lives (the name must have been checked).
+    fn path(&self, sha256: &str) -> PathBuf {
+        self.root.join(&sha256[..2]).join(sha256)
+    }
+
+    /// Calls `f` with every file (path, name) in the fan-out folders.
+    fn walk(&self, mut f: impl FnMut(&Path, &str)) -> Result<(), StoreError> {
+        for dir in read_dir(&self.root)? {
+            if !dir.is_dir() {
+                continue;
+            }
+            for file in read_dir(&dir)? {
+                let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                f(&file, name);
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes `bytes` to a synced temporary file in `dir` and renames it to `path`.
+    fn write_new(&self, dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+        let fail = |e| io_error(path, e);
+        if !dir.exists() {
+            std::fs::create_dir_all(dir).map_err(fail)?;
+            sync_dir(&self.root)?;
+        }
+        let mut temp = tempfile::Builder::new()
+            .prefix(".tmp-")
+            .tempfile_in(dir)
+            .map_err(fail)?;
+        temp.write_all(bytes).map_err(fail)?;
+        temp.as_file().sync_all().map_err(fail)?;
+        temp.persist(path).map_err(|e| fail(e.error))?;
+        sync_dir(dir)
+    }
+}
+
+impl BlobStore for FsBlobStore {
+    fn put(&self, bytes: &[u8]) -> Result<String, StoreError> {
+        let sha256 = sha256_hex(bytes);
+        let path = self.path(&sha256);
+        match std::fs::metadata(&path) {
+            // Same name and size: the same content (fsck re-hashes).
+            Ok(m) if m.len() == bytes.len() as u64 => return Ok(sha256),
+            Ok(_) => tracing::warn!("blob {sha256} has the wrong size; rewriting it"),
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => return Err(io_error(&path, e)),
+        }
+        let dir = self.root.join(&sha256[..2]);
+        self.write_new(&dir, &path, bytes)?;
+        Ok(sha256)
+    }
+
+    fn get(&self, sha256: &str) -> Result<Vec<u8>, StoreError> {
+        check_sha256(sha256)?;
+        let path = self.path(sha256);
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                return Err(StoreError::NotFound(format!("blob {sha256}")))
+            }
+            Err(e) => return Err(io_error(&path, e)),
+        };
+        if sha256_hex(&bytes) != sha256 {
+            return Err(StoreError::Storage(format!(
+                "blob {sha256} is corrupt: its content does not match its name"
+            )));
+        }
+        Ok(bytes)
+    }
+
+    fn exists(&self, sha256: &str) -> Result<bool, StoreError> {
+        check_sha256(sha256)?;
+        Ok(self.path(sha256).is_file())
+    }
+
+    fn list(&self) -> Result<Vec<String>, StoreError> {
+        let mut names = Vec::new();
+        self.walk(|path, name| {
+            if is_sha256(name)
+                && path.parent().and_then(Path::file_name) == Some(name[..2].as_ref())
+            {
+                names.push(name.to_string());
+            }
+        })?;
+        names.sort();
+        Ok(names)
+    }
+
+    /// Files in the fan-out folders that are not blobs (leftover temporary files).
+    fn strays(&self) -> Result<Vec<String>, StoreError> {
+        let mut strays = Vec::new();
+        self.walk(|path, name| {
+            if !is_sha256(name)
+                || path.parent().and_then(Path::file_name) != Some(name[..2].as_ref())
+            {
+                strays.push(path.display().to_string());
+            }
+        })?;
+        Ok(strays)
+    }
+}
+
+/// Entries of a directory, sorted.
+fn read_dir(dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
+    let mut paths = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| io_error(dir, e))? {
+        paths.push(entry.map_err(|e| io_error(dir, e))?.path());
+    }
+    paths.sort();
+    Ok(paths)
+}
+
+/// Makes a rename or a new entry in `dir` durable.
+fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io_error(dir, e))
+}
+
+fn io_error(path: &Path, e: std::io::Error) -> StoreError {
+    StoreError::Storage(format!("{}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identical_content_is_stored_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = FsBlobStore::open(dir.path()).unwrap();
+        let a = blobs.put(b"hello").unwrap();
+        assert_eq!(blobs.put(b"hello").unwrap(), a);
+        assert_eq!(blobs.list().unwrap(), vec![a.clone()]);
+        assert_eq!(blobs.get(&a).unwrap(), b"hello");
+        assert!(blobs.strays().unwrap().is_empty());
+    }
+
+    #[test]
+    fn names_are_checked_before_any_path_is_built() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = FsBlobStore::open(dir.path()).unwrap();
+        for bad in ["../../etc/passwd", "", &"A".repeat(64), &"0".repeat(63)] {
+            assert!(
+                matches!(blobs.get(bad), Err(StoreError::Invalid(_))),
+                "{bad}"
+            );
+        }
+        let missing = "0".repeat(64);
+        assert!(matches!(blobs.get(&missing), Err(StoreError::NotFound(_))));
+    }
+
+    #[test]
+    fn a_corrupt_blob_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = FsBlobStore::open(dir.path()).unwrap();
+        let name = blobs.put(b"hello").unwrap();
+        std::fs::write(dir.path().join(&name[..2]).join(&name), b"jello").unwrap();
+        assert!(matches!(blobs.get(&name), Err(StoreError::Storage(_))));
+    }
+}

@@ -1,0 +1,606 @@
+//! The SQLite metadata index: schema, a small connection pool, document rows, and the
+//! checks of every value that comes from a caller.
+//!
+//! The database runs in WAL mode with `synchronous = NORMAL`: a process crash (kill -9)
+//! loses nothing that was committed, and a power loss can lose only the last commits,
+//! never consistency. Commits that store documents, agencies and keys switch to
+//! `synchronous = FULL` (the WAL is fsynced before the commit returns); audit appends stay
+//! NORMAL so that logging every lookup costs no fsync.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::types::ToSql;
+use rusqlite::{params, Connection, OpenFlags, Transaction, TransactionBehavior};
+
+use super::{Document, FileRole, NewDocument, Role, StoreError, StoredFile};
+
+/// Connections kept open for reuse.
+const MAX_IDLE: usize = 16;
+/// How long a writer waits for another one.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1');
+CREATE TABLE IF NOT EXISTS agencies (
+    code TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS api_keys (
+    id TEXT PRIMARY KEY, agency TEXT NOT NULL REFERENCES agencies(code),
+    secret_sha256 BLOB NOT NULL UNIQUE, scopes TEXT NOT NULL,
+    created_at TEXT NOT NULL, revoked_at TEXT);
+CREATE TABLE IF NOT EXISTS dossiers (
+    code TEXT PRIMARY KEY, procedure_code TEXT NOT NULL, citizen_id TEXT NOT NULL,
+    agency TEXT NOT NULL REFERENCES agencies(code),
+    received_on TEXT, returned_on TEXT, created_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS dossiers_citizen ON dossiers (citizen_id);
+CREATE INDEX IF NOT EXISTS dossiers_procedure ON dossiers (procedure_code);
+CREATE TABLE IF NOT EXISTS documents (
+    rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,
+    dossier_code TEXT NOT NULL REFERENCES dossiers(code),
+    role TEXT NOT NULL CHECK (role IN ('component', 'result')),
+    kind TEXT NOT NULL, title TEXT NOT NULL, page_count INTEGER NOT NULL,
+    sha256 TEXT NOT NULL, created_by TEXT NOT NULL, created_at TEXT NOT NULL,
+    valid_until TEXT, supersedes TEXT UNIQUE REFERENCES documents(id), reference TEXT);
+CREATE INDEX IF NOT EXISTS documents_dossier ON documents (dossier_code);
+CREATE INDEX IF NOT EXISTS documents_sha256 ON documents (sha256);
+CREATE INDEX IF NOT EXISTS documents_reference ON documents (reference) WHERE reference IS NOT NULL;
+CREATE TABLE IF NOT EXISTS files (
+    doc INTEGER NOT NULL REFERENCES documents(rowid), ord INTEGER NOT NULL,
+    role TEXT NOT NULL, sha256 TEXT NOT NULL, size INTEGER NOT NULL, name TEXT NOT NULL,
+    PRIMARY KEY (doc, ord)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS files_sha256 ON files (sha256);
+CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5 (
+    meta, body, tokenize = 'unicode61 remove_diacritics 2');
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY, time TEXT NOT NULL, agency TEXT NOT NULL, key_id TEXT NOT NULL,
+    purpose TEXT NOT NULL, action TEXT NOT NULL, returned TEXT NOT NULL,
+    prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+CREATE VIEW IF NOT EXISTS document_view AS
+    SELECT d.rowid AS rowid, d.id AS id, d.sha256 AS sha256, d.kind AS kind, d.title AS title,
+        d.role AS role, d.dossier_code AS dossier_code, s.procedure_code AS procedure_code,
+        s.citizen_id AS citizen_id, s.agency AS agency, d.page_count AS page_count,
+        d.created_by AS created_by, d.created_at AS created_at, d.valid_until AS valid_until,
+        d.supersedes AS supersedes, n.id AS superseded_by, d.reference AS reference
+    FROM documents d JOIN dossiers s ON s.code = d.dossier_code
+    LEFT JOIN documents n ON n.supersedes = d.id;
+";
+
+/// The columns of `document_view v` that make a [`Document`], in [`row_document`] order.
+const DOC_COLUMNS: &str = "v.rowid, v.id, v.sha256, v.kind, v.title, v.role, v.dossier_code, \
+    v.procedure_code, v.citizen_id, v.agency, v.page_count, v.created_by, v.created_at, \
+    v.valid_until, v.supersedes, v.superseded_by, v.reference";
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> StoreError {
+        StoreError::Storage(format!("index: {e}"))
+    }
+}
+
+/// Open connections to the index, handed out one per user at a time.
+pub struct Pool {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+    /// Writers of this process take turns here rather than in SQLite's busy handler,
+    /// which sleeps (1 ms and more) between retries; other processes still wait there.
+    writer: Mutex<()>,
+}
+
+/// A connection borrowed from the [`Pool`]; goes back when dropped.
+pub struct Conn<'a> {
+    pool: &'a Pool,
+    conn: Option<Connection>,
+}
+
+impl std::ops::Deref for Conn<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn
+            .as_ref()
+            .expect("a pooled connection is present until dropped")
+    }
+}
+
+impl std::ops::DerefMut for Conn<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        self.conn
+            .as_mut()
+            .expect("a pooled connection is present until dropped")
+    }
+}
+
+impl Drop for Conn<'_> {
+    fn drop(&mut self) {
+        let (Some(conn), Ok(mut idle)) = (self.conn.take(), self.pool.idle.lock()) else {
+            return;
+        };
+        if idle.len() < MAX_IDLE {
+            idle.push(conn);
+        }
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        if let Ok(conn) = self.get() {
+            let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        }
+    }
+}
+
+impl Pool {
+    /// Opens (creating when missing) the index at `path`.
+    pub fn open(path: &Path) -> Result<Pool, StoreError> {
+        let pool = Pool {
+            path: path.to_path_buf(),
+            idle: Mutex::new(Vec::new()),
+            writer: Mutex::new(()),
+        };
+        let mut conn = pool.get()?;
+        write(&mut conn, |tx| Ok(tx.execute_batch(SCHEMA)?))?;
+        drop(conn);
+        Ok(pool)
+    }
+
+    /// A connection, reused or new.
+    pub fn get(&self) -> Result<Conn<'_>, StoreError> {
+        let reused = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+        let conn = match reused {
+            Some(conn) => conn,
+            None => connect(&self.path)?,
+        };
+        Ok(Conn {
+            pool: self,
+            conn: Some(conn),
+        })
+    }
+}
+
+fn connect(path: &Path) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
+    let conn = Connection::open_with_flags(path, flags)
+        .map_err(|e| StoreError::Storage(format!("{}: {e}", path.display())))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Checkpoints fsync the database: [`checkpoint`] does them off the request path; a
+    // commit does one only when the WAL has grown past 10,000 pages (40 MiB) anyway.
+    conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
+    conn.pragma_update(None, "journal_size_limit", 64 << 20)?;
+    Ok(conn)
+}
+
+/// How often the WAL is copied back into the database.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
+/// Checkpoints the WAL in the background while `alive` says so, without blocking readers
+/// or writers; [`Pool`] checkpoints once more when dropped.
+pub fn checkpoint(path: &Path, alive: impl Fn() -> bool + Send + 'static) {
+    let Ok(conn) = connect(path) else {
+        return;
+    };
+    let spawned = std::thread::Builder::new()
+        .name("sohoa-checkpoint".into())
+        .spawn(move || {
+            while alive() {
+                std::thread::sleep(CHECKPOINT_EVERY);
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::warn!("WAL checkpoint failed: {e}");
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!("no background checkpoint thread: {e}");
+    }
+}
+
+/// Runs `f` in an immediate (write-locked) transaction.
+pub fn write<T>(
+    conn: &mut Conn,
+    f: impl FnOnce(&Transaction) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let pool = conn.pool;
+    let _turn = pool.writer.lock().unwrap_or_else(|e| e.into_inner());
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let value = f(&tx)?;
+    tx.commit()?;
+    Ok(value)
+}
+
+/// Like [`write`], with the commit fsynced before it returns.
+pub fn write_durably<T>(
+    conn: &mut Conn,
+    f: impl FnOnce(&Transaction) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    let result = write(conn, f);
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    result
+}
+
+/// The current time, RFC 3339 in UTC with milliseconds (sorts as text).
+pub fn now() -> String {
+    let t = time::OffsetDateTime::now_utc();
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    t.format(&format)
+        .unwrap_or_else(|_| t.unix_timestamp().to_string())
+}
+
+/// Checks a 12-digit personal ID number.
+pub fn check_citizen_id(id: &str) -> Result<(), StoreError> {
+    if id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(());
+    }
+    Err(StoreError::Invalid(format!(
+        "invalid personal ID number {:?}: expected exactly 12 digits",
+        super::blob::shorten(id)
+    )))
+}
+
+/// Checks a code (agency, dossier, procedure, kind): 1–100 of `A-Z a-z 0-9 . _ / -`,
+/// not starting with `.` or `/` and without `..` (codes are never paths; nor look like one).
+pub fn check_code(what: &str, code: &str) -> Result<(), StoreError> {
+    let ok = (1..=100).contains(&code.len())
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._/-".contains(&b))
+        && !code.starts_with(['.', '/'])
+        && !code.contains("..");
+    if ok {
+        return Ok(());
+    }
+    Err(StoreError::Invalid(format!(
+        "invalid {what} {:?}: use 1 to 100 letters, digits, '.', '_', '/' or '-'",
+        super::blob::shorten(code)
+    )))
+}
+
+/// Checks free text: not blank, at most `max` characters, no control characters.
+pub fn check_text(what: &str, text: &str, max: usize) -> Result<(), StoreError> {
+    if text.trim().is_empty() {
+        return Err(StoreError::Invalid(format!("{what} is empty")));
+    }
+    if text.chars().count() > max || text.chars().any(char::is_control) {
+        return Err(StoreError::Invalid(format!(
+            "invalid {what}: at most {max} characters and no control characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a calendar date `YYYY-MM-DD`.
+pub fn check_date(what: &str, date: &str) -> Result<(), StoreError> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    match time::Date::parse(date, &format) {
+        Ok(_) if date.len() == 10 => Ok(()),
+        _ => Err(StoreError::Invalid(format!(
+            "invalid {what} date {:?}: expected YYYY-MM-DD",
+            super::blob::shorten(date)
+        ))),
+    }
+}
+
+/// Checks a verification reference: 1–128 of `A-Z a-z 0-9 : . _ / -`.
+pub fn check_reference(reference: &str) -> Result<(), StoreError> {
+    let ok = (1..=128).contains(&reference.len())
+        && reference
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b":._/-".contains(&b));
+    if ok {
+        return Ok(());
+    }
+    Err(StoreError::Invalid(format!(
+        "invalid verification reference {:?}",
+        super::blob::shorten(reference)
+    )))
+}
+
+/// Checks the metadata of a new document (not yet against the database).
+pub fn check_new(new: &NewDocument) -> Result<(), StoreError> {
+    check_code("dossier code", &new.dossier_code)?;
+    check_code("procedure code", &new.procedure_code)?;
+    check_citizen_id(&new.citizen_id)?;
+    check_code("agency code", &new.agency)?;
+    check_code("kind", &new.kind)?;
+    check_text("title", &new.title, 500)?;
+    check_text("created_by", &new.created_by, 200)?;
+    if let Some(date) = &new.valid_until {
+        check_date("valid_until", date)?;
+    }
+    if let Some(id) = &new.supersedes {
+        super::keys::check_id(id)?;
+    }
+    Ok(())
+}
+
+/// Checks a new document against the database: its agency exists, the document it
+/// supersedes exists and is current, its dossier (if it exists) matches.
+pub fn check_against(conn: &Connection, new: &NewDocument) -> Result<(), StoreError> {
+    super::keys::check_agency(conn, &new.agency)?;
+    if let Some(old) = &new.supersedes {
+        check_supersedable(conn, old)?;
+    }
+    check_dossier(conn, new)
+}
+
+/// Creates the dossier on its first document.
+pub fn ensure_dossier(tx: &Transaction, new: &NewDocument, now: &str) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO dossiers (code, procedure_code, citizen_id, agency, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (code) DO NOTHING",
+        params![
+            new.dossier_code,
+            new.procedure_code,
+            new.citizen_id,
+            new.agency,
+            now
+        ],
+    )?;
+    Ok(())
+}
+
+/// Checks that an existing dossier has the new document's procedure, person and agency.
+fn check_dossier(conn: &Connection, new: &NewDocument) -> Result<(), StoreError> {
+    let Some(d) = dossier(conn, &new.dossier_code)? else {
+        return Ok(());
+    };
+    let clash = [
+        (d.procedure_code != new.procedure_code, "procedure code"),
+        (d.citizen_id != new.citizen_id, "personal ID number"),
+        (d.agency != new.agency, "handling agency"),
+    ];
+    match clash.iter().find(|(differs, _)| *differs) {
+        Some((_, what)) => Err(StoreError::Invalid(format!(
+            "dossier {} already exists with another {what}",
+            new.dossier_code
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Checks that `id` exists and has not been superseded yet.
+fn check_supersedable(conn: &Connection, id: &str) -> Result<(), StoreError> {
+    let doc = query_documents(conn, "WHERE v.id = ?", &[&id])?;
+    match doc.first() {
+        None => Err(StoreError::Invalid(format!(
+            "cannot supersede {id}: no such document"
+        ))),
+        Some(d) if d.superseded_by.is_some() => Err(StoreError::Invalid(format!(
+            "cannot supersede {id}: already superseded by {}",
+            d.superseded_by.as_deref().unwrap_or("")
+        ))),
+        Some(_) => Ok(()),
+    }
+}
+
+/// A document row to insert.
+pub struct Row<'a> {
+    /// New id.
+    pub id: &'a str,
+    /// Metadata.
+    pub new: &'a NewDocument,
+    /// Its files, already stored as blobs.
+    pub files: &'a [StoredFile],
+    /// SHA-256 of the main file.
+    pub sha256: &'a str,
+    /// OCR text.
+    pub text: &'a str,
+    /// Verification reference.
+    pub reference: Option<&'a str>,
+    /// Pages.
+    pub page_count: u32,
+    /// Creation time.
+    pub created_at: &'a str,
+}
+
+/// Inserts a document, its files and its search entry.
+pub fn insert_document(tx: &Transaction, row: &Row) -> Result<(), StoreError> {
+    let new = row.new;
+    tx.execute(
+        "INSERT INTO documents (id, dossier_code, role, kind, title, page_count, sha256,
+             created_by, created_at, valid_until, supersedes, reference)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        params![
+            row.id,
+            new.dossier_code,
+            role_text(new.role),
+            new.kind,
+            new.title,
+            row.page_count,
+            row.sha256,
+            new.created_by,
+            row.created_at,
+            new.valid_until,
+            new.supersedes,
+            row.reference,
+        ],
+    )?;
+    let rowid = tx.last_insert_rowid();
+    for (ord, f) in row.files.iter().enumerate() {
+        tx.execute(
+            "INSERT INTO files (doc, ord, role, sha256, size, name) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![rowid, ord, file_role_text(f.role), f.sha256, f.size, f.name],
+        )?;
+    }
+    let meta = super::search::index_text(
+        &new.kind,
+        &new.title,
+        &new.dossier_code,
+        &new.procedure_code,
+    );
+    tx.execute(
+        "INSERT INTO search (rowid, meta, body) VALUES (?1, ?2, ?3)",
+        params![rowid, meta, super::search::fold(row.text)],
+    )?;
+    Ok(())
+}
+
+/// Documents of `document_view v` selected by `tail` (joins, `WHERE`, `ORDER`, `LIMIT`).
+pub fn query_documents(
+    conn: &Connection,
+    tail: &str,
+    params: &[&dyn ToSql],
+) -> Result<Vec<Document>, StoreError> {
+    let sql = format!("SELECT {DOC_COLUMNS} FROM document_view v {tail}");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params, row_document)?;
+    let mut docs = Vec::new();
+    for row in rows {
+        let (rowid, mut doc) = row?;
+        doc.files = files(conn, rowid)?;
+        docs.push(doc);
+    }
+    Ok(docs)
+}
+
+fn row_document(r: &rusqlite::Row) -> rusqlite::Result<(i64, Document)> {
+    let role: String = r.get(5)?;
+    let doc = Document {
+        id: r.get(1)?,
+        sha256: r.get(2)?,
+        kind: r.get(3)?,
+        title: r.get(4)?,
+        role: if role == "result" {
+            Role::Result
+        } else {
+            Role::Component
+        },
+        dossier_code: r.get(6)?,
+        procedure_code: r.get(7)?,
+        citizen_id: r.get(8)?,
+        agency: r.get(9)?,
+        page_count: r.get(10)?,
+        created_by: r.get(11)?,
+        created_at: r.get(12)?,
+        valid_until: r.get(13)?,
+        supersedes: r.get(14)?,
+        superseded_by: r.get(15)?,
+        reference: r.get(16)?,
+        files: Vec::new(),
+    };
+    Ok((r.get(0)?, doc))
+}
+
+fn files(conn: &Connection, rowid: i64) -> Result<Vec<StoredFile>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT role, sha256, size, name FROM files WHERE doc = ? ORDER BY ord")?;
+    let rows = stmt.query_map([rowid], |r| {
+        Ok(StoredFile {
+            role: parse_file_role(&r.get::<_, String>(0)?),
+            sha256: r.get(1)?,
+            size: r.get(2)?,
+            name: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn role_text(role: Role) -> &'static str {
+    match role {
+        Role::Component => "component",
+        Role::Result => "result",
+    }
+}
+
+fn file_role_text(role: FileRole) -> &'static str {
+    match role {
+        FileRole::Pdf => "pdf",
+        FileRole::Certified => "certified",
+        FileRole::Original => "original",
+        FileRole::Text => "text",
+    }
+}
+
+fn parse_file_role(text: &str) -> FileRole {
+    match text {
+        "certified" => FileRole::Certified,
+        "original" => FileRole::Original,
+        "text" => FileRole::Text,
+        _ => FileRole::Pdf,
+    }
+}
+
+/// Every distinct blob name the index refers to.
+pub fn referenced_blobs(conn: &Connection) -> Result<Vec<String>, StoreError> {
+    let mut stmt = conn.prepare("SELECT DISTINCT sha256 FROM files ORDER BY sha256")?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Problems of the index itself: SQLite's own check, search rows that match no document
+/// and documents missing from search, main files that are not among a document's files.
+pub fn check_index(conn: &Connection) -> Result<Vec<String>, StoreError> {
+    let mut problems = Vec::new();
+    let status: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
+    if status != "ok" {
+        problems.push(format!("index: SQLite quick_check: {status}"));
+    }
+    let checks = [
+        ("SELECT count(*) FROM documents d WHERE d.rowid NOT IN (SELECT rowid FROM search)",
+         "documents missing from the search index"),
+        ("SELECT count(*) FROM search s WHERE s.rowid NOT IN (SELECT rowid FROM documents)",
+         "search entries without a document"),
+        ("SELECT count(*) FROM documents d WHERE NOT EXISTS
+             (SELECT 1 FROM files f WHERE f.doc = d.rowid AND f.sha256 = d.sha256)",
+         "documents whose main file is not among their files"),
+        ("SELECT count(*) FROM documents d WHERE d.dossier_code NOT IN (SELECT code FROM dossiers)",
+         "documents without their dossier"),
+    ];
+    for (sql, what) in checks {
+        let n: i64 = conn.query_row(sql, [], |r| r.get(0))?;
+        if n > 0 {
+            problems.push(format!("index: {n} {what}"));
+        }
+    }
+    Ok(problems)
+}
+
+/// A dossier by code.
+pub fn dossier(conn: &Connection, code: &str) -> Result<Option<super::Dossier>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT code, procedure_code, citizen_id, agency, received_on, returned_on
+         FROM dossiers WHERE code = ?",
+    )?;
+    let row = stmt.query_row([code], |r| {
+        Ok(super::Dossier {
+            code: r.get(0)?,
+            procedure_code: r.get(1)?,
+            citizen_id: r.get(2)?,
+            agency: r.get(3)?,
+            received_on: r.get(4)?,
+            returned_on: r.get(5)?,
+        })
+    });
+    Ok(rusqlite::OptionalExtension::optional(row)?)
+}
+
+/// Sets the received/returned dates of a dossier.
+pub fn set_dossier_dates(
+    conn: &Connection,
+    code: &str,
+    received: Option<&str>,
+    returned: Option<&str>,
+) -> Result<(), StoreError> {
+    check_code("dossier code", code)?;
+    for (what, date) in [("received", received), ("returned", returned)] {
+        if let Some(date) = date {
+            check_date(what, date)?;
+        }
+    }
+    let n = conn.execute(
+        "UPDATE dossiers SET received_on = coalesce(?2, received_on),
+             returned_on = coalesce(?3, returned_on) WHERE code = ?1",
+        params![code, received, returned],
+    )?;
+    if n == 0 {
+        return Err(StoreError::NotFound(format!("dossier {code}")));
+    }
+    Ok(())
+}

@@ -1,0 +1,865 @@
+//! Store: dossiers, documents and their files (content-addressed blobs), agencies and
+//! their API keys, full-text search and the hash-chained audit log.
+//!
+//! ```text
+//! DIR/blobs/ab/abcdef…   file contents, named by SHA-256 (blob.rs, behind BlobStore)
+//! DIR/index.sqlite       metadata, search (FTS5), keys, audit (index.rs, search.rs,
+//!                        keys.rs, audit.rs)
+//! ```
+//!
+//! [`Store`] is the facade every caller uses (CLI, server): a document is stored blobs
+//! first (each fsynced), then its metadata in one SQLite transaction, so a crash leaves
+//! the whole document or none of it. Documents are immutable; a correction is a new
+//! document that supersedes the old one, and both stay retrievable. Every id, hash and
+//! code from a caller is checked by format before use: no path is built from input.
+//!
+//! ```no_run
+//! use sohoa::store::{NewDocument, NewFile, FileRole, Role, SearchQuery, Store};
+//!
+//! let store = Store::open("store".as_ref()).unwrap();
+//! store.add_agency("UBND-XA-TN", "UBND xã Tân Nguyên").unwrap();
+//! let new = NewDocument {
+//!     dossier_code: "H35.12-240101-0001".into(), procedure_code: "1.001193".into(),
+//!     citizen_id: "001234567890".into(), agency: "UBND-XA-TN".into(),
+//!     kind: "giay-khai-sinh".into(), title: "Giấy khai sinh".into(), role: Role::Result,
+//!     created_by: "clerk".into(), valid_until: None, supersedes: None,
+//! };
+//! let pdf = std::fs::read("doc.pdf").unwrap();
+//! let files = [NewFile { role: FileRole::Pdf, name: "doc.pdf".into(), bytes: pdf }];
+//! let doc = store.add_document(&new, &files, "Đăng ký khai sinh", None, 1).unwrap();
+//! let found = store.search(&SearchQuery { text: Some("dang ky".into()), ..Default::default() });
+//! assert_eq!(found.unwrap()[0].id, doc.id);
+//! ```
+
+mod audit;
+mod blob;
+mod index;
+mod ingest;
+mod keys;
+mod search;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+pub use blob::{is_sha256, BlobStore, FsBlobStore};
+pub use ingest::{inspect_pdf, PdfFacts};
+pub use keys::is_id;
+pub use search::fold;
+
+use index::{write_durably, Pool};
+
+/// The embedded store: `DIR/blobs/ab/<64 hex>` (see [`FsBlobStore`]) and
+/// `DIR/index.sqlite` (SQLite in WAL mode with FTS5). Cheap to clone (shared inside);
+/// usable from many threads at once: each call borrows a pooled connection; writes take
+/// turns (a mutex in this process, SQLite's lock across processes); a background thread
+/// checkpoints the WAL.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    blobs: Box<dyn BlobStore>,
+    db: Pool,
+}
+
+/// A dossier: filled in by its first document.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Dossier {
+    /// Dossier code.
+    pub code: String,
+    /// Procedure code.
+    pub procedure_code: String,
+    /// Applicant's personal ID number.
+    pub citizen_id: String,
+    /// Handling agency code.
+    pub agency: String,
+    /// Date received (YYYY-MM-DD).
+    pub received_on: Option<String>,
+    /// Date the result was returned (YYYY-MM-DD).
+    pub returned_on: Option<String>,
+}
+
+impl Store {
+    /// Opens the store in `dir`, creating it when missing.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::Storage(format!("{}: {e}", dir.display())))?;
+        let blobs = FsBlobStore::open(&dir.join("blobs"))?;
+        Store::with_blobs(&dir.join("index.sqlite"), Box::new(blobs))
+    }
+
+    /// A store with its index at `index` and its contents in `blobs`.
+    pub fn with_blobs(index: &Path, blobs: Box<dyn BlobStore>) -> Result<Store, StoreError> {
+        let db = Pool::open(index)?;
+        let inner = Arc::new(Inner { blobs, db });
+        let weak = Arc::downgrade(&inner);
+        index::checkpoint(index, move || weak.strong_count() > 0);
+        Ok(Store { inner })
+    }
+
+    fn db(&self) -> Result<index::Conn<'_>, StoreError> {
+        self.inner.db.get()
+    }
+
+    /// Adds an agency (its code must be new).
+    pub fn add_agency(&self, code: &str, name: &str) -> Result<Agency, StoreError> {
+        write_durably(&mut self.db()?, |tx| keys::add_agency(tx, code, name))
+    }
+
+    /// All agencies, by code.
+    pub fn agencies(&self) -> Result<Vec<Agency>, StoreError> {
+        keys::agencies(&*self.db()?)
+    }
+
+    /// Creates an API key; returns it and its secret (`sohoa_` + 43 base64url characters),
+    /// shown once: only its SHA-256 is stored.
+    pub fn create_key(
+        &self,
+        agency: &str,
+        scopes: &[Scope],
+    ) -> Result<(KeyInfo, String), StoreError> {
+        write_durably(&mut self.db()?, |tx| keys::create_key(tx, agency, scopes))
+    }
+
+    /// Revokes a key; it authenticates no more.
+    pub fn revoke_key(&self, key_id: &str) -> Result<(), StoreError> {
+        write_durably(&mut self.db()?, |tx| keys::revoke_key(tx, key_id))
+    }
+
+    /// All keys (never their secrets).
+    pub fn keys(&self) -> Result<Vec<KeyInfo>, StoreError> {
+        keys::keys(&*self.db()?)
+    }
+
+    /// The key whose secret is `secret` (compared in constant time); `None` for unknown or
+    /// revoked keys.
+    pub fn authenticate(&self, secret: &str) -> Result<Option<KeyInfo>, StoreError> {
+        keys::authenticate(&*self.db()?, secret)
+    }
+
+    /// Stores a document: blobs first (fsynced), then the metadata in one transaction.
+    /// Checks the personal ID (12 digits), codes, dates, that the agency exists, that
+    /// `supersedes` exists and is current, and that the dossier (created by its first
+    /// document) has the same procedure, personal ID and agency. The main file is the
+    /// certified copy when there is one, else the PDF. Non-empty `text` (the OCR text) is
+    /// indexed for search and stored as a `text` file unless `files` has one.
+    pub fn add_document(
+        &self,
+        new: &NewDocument,
+        files: &[NewFile],
+        text: &str,
+        reference: Option<&str>,
+        page_count: u32,
+    ) -> Result<Document, StoreError> {
+        let parts = Parts {
+            new,
+            files,
+            text,
+            reference,
+            page_count,
+        };
+        let id = self.store_all(&[parts])?.remove(0);
+        self.document(&id)?
+            .ok_or_else(|| StoreError::Storage(format!("document {id} vanished after storing")))
+    }
+
+    /// Stores many documents at once, all or none (one transaction: for imports and
+    /// benchmarks); checks as [`Store::add_document`]. Returns their ids, in order.
+    pub fn add_documents(&self, batch: &[Ingest]) -> Result<Vec<String>, StoreError> {
+        let parts: Vec<Parts> = batch.iter().map(Ingest::parts).collect();
+        self.store_all(&parts)
+    }
+
+    fn store_all(&self, batch: &[Parts]) -> Result<Vec<String>, StoreError> {
+        {
+            let conn = self.db()?;
+            for p in batch {
+                p.check(&conn)?;
+            }
+        }
+        let mut rows = Vec::with_capacity(batch.len());
+        for p in batch {
+            let files = self.put_files(p.files, p.text)?;
+            let sha256 = main_file(&files)?;
+            rows.push((keys::new_id()?, files, sha256));
+        }
+        let created_at = index::now();
+        write_durably(&mut self.db()?, |tx| {
+            for (p, (id, files, sha256)) in batch.iter().zip(&rows) {
+                index::check_against(tx, p.new)?;
+                index::ensure_dossier(tx, p.new, &created_at)?;
+                let row = index::Row {
+                    id,
+                    new: p.new,
+                    files,
+                    sha256,
+                    text: p.text,
+                    reference: p.reference,
+                    page_count: p.page_count,
+                    created_at: &created_at,
+                };
+                index::insert_document(tx, &row)?;
+            }
+            Ok(())
+        })?;
+        Ok(rows.into_iter().map(|(id, _, _)| id).collect())
+    }
+
+    /// Writes the blobs of `files` (and of `text` as `text.txt` when not among them).
+    fn put_files(&self, files: &[NewFile], text: &str) -> Result<Vec<StoredFile>, StoreError> {
+        let mut stored = Vec::with_capacity(files.len() + 1);
+        for f in files {
+            stored.push(StoredFile {
+                role: f.role,
+                sha256: self.inner.blobs.put(&f.bytes)?,
+                size: f.bytes.len() as u64,
+                name: file_name(&f.name),
+            });
+        }
+        if !text.is_empty() && !files.iter().any(|f| f.role == FileRole::Text) {
+            stored.push(StoredFile {
+                role: FileRole::Text,
+                sha256: self.inner.blobs.put(text.as_bytes())?,
+                size: text.len() as u64,
+                name: "text.txt".into(),
+            });
+        }
+        Ok(stored)
+    }
+
+    /// Sets the received/returned dates (YYYY-MM-DD) of an existing dossier.
+    pub fn set_dossier_dates(
+        &self,
+        code: &str,
+        received: Option<&str>,
+        returned: Option<&str>,
+    ) -> Result<(), StoreError> {
+        write_durably(&mut self.db()?, |tx| {
+            index::set_dossier_dates(tx, code, received, returned)
+        })
+    }
+
+    /// A dossier by code.
+    pub fn dossier(&self, code: &str) -> Result<Option<Dossier>, StoreError> {
+        index::check_code("dossier code", code)?;
+        index::dossier(&*self.db()?, code)
+    }
+
+    /// A document by id, current or superseded.
+    pub fn document(&self, id: &str) -> Result<Option<Document>, StoreError> {
+        keys::check_id(id)?;
+        let docs = index::query_documents(&*self.db()?, "WHERE v.id = ?", &[&id])?;
+        Ok(docs.into_iter().next())
+    }
+
+    /// Current documents of a person, optionally of one kind, oldest first.
+    pub fn documents_by_citizen(
+        &self,
+        citizen_id: &str,
+        kind: Option<&str>,
+    ) -> Result<Vec<Document>, StoreError> {
+        index::check_citizen_id(citizen_id)?;
+        let conn = self.db()?;
+        let current = "v.superseded_by IS NULL ORDER BY v.rowid";
+        match kind {
+            Some(kind) => {
+                index::check_code("kind", kind)?;
+                let tail = format!("WHERE v.citizen_id = ? AND v.kind = ? AND {current}");
+                index::query_documents(&conn, &tail, &[&citizen_id, &kind])
+            }
+            None => {
+                let tail = format!("WHERE v.citizen_id = ? AND {current}");
+                index::query_documents(&conn, &tail, &[&citizen_id])
+            }
+        }
+    }
+
+    /// Current documents of a dossier, oldest first.
+    pub fn documents_by_dossier(&self, dossier_code: &str) -> Result<Vec<Document>, StoreError> {
+        index::check_code("dossier code", dossier_code)?;
+        let tail = "WHERE v.dossier_code = ? AND v.superseded_by IS NULL ORDER BY v.rowid";
+        index::query_documents(&*self.db()?, tail, &[&dossier_code])
+    }
+
+    /// Documents (current or superseded) having a file with this SHA-256 (hex, any case).
+    pub fn documents_by_sha256(&self, sha256: &str) -> Result<Vec<Document>, StoreError> {
+        let sha256 = sha256.to_ascii_lowercase();
+        blob::check_sha256(&sha256)?;
+        let tail = "WHERE v.rowid IN (SELECT doc FROM files WHERE sha256 = ?) ORDER BY v.rowid";
+        index::query_documents(&*self.db()?, tail, &[&sha256])
+    }
+
+    /// The document with this verification reference (the current one when several).
+    pub fn document_by_reference(&self, reference: &str) -> Result<Option<Document>, StoreError> {
+        index::check_reference(reference)?;
+        let tail =
+            "WHERE v.reference = ? ORDER BY v.superseded_by IS NULL DESC, v.rowid DESC LIMIT 1";
+        let docs = index::query_documents(&*self.db()?, tail, &[&reference])?;
+        Ok(docs.into_iter().next())
+    }
+
+    /// All current documents, oldest first.
+    pub fn list(&self) -> Result<Vec<Document>, StoreError> {
+        let tail = "WHERE v.superseded_by IS NULL ORDER BY v.rowid";
+        index::query_documents(&*self.db()?, tail, &[])
+    }
+
+    /// Current documents matching every filter; with text, best matches first, else newest
+    /// first. The text is folded ([`fold`]) and each term quoted: any string is safe.
+    pub fn search(&self, query: &SearchQuery) -> Result<Vec<Document>, StoreError> {
+        search::search(&*self.db()?, query)
+    }
+
+    /// The content of blob `sha256` (checked: 64 lowercase hex digits, and the content
+    /// against its name).
+    pub fn read_blob(&self, sha256: &str) -> Result<Vec<u8>, StoreError> {
+        blob::check_sha256(sha256)?;
+        self.inner.blobs.get(sha256)
+    }
+
+    /// Checks everything: every blob re-hashed against its name, every indexed file has
+    /// its blob, the index's own consistency. Orphan blobs and stray files are notes.
+    pub fn fsck(&self) -> Result<FsckReport, StoreError> {
+        let mut report = FsckReport::default();
+        let blobs = self.inner.blobs.list()?;
+        for name in &blobs {
+            report.blobs_checked += 1;
+            match self.inner.blobs.get(name) {
+                Ok(_) => {}
+                Err(StoreError::Storage(e)) => report.problems.push(e),
+                Err(e) => report.problems.push(format!("blob {name}: {e}")),
+            }
+        }
+        let conn = self.db()?;
+        let referenced = index::referenced_blobs(&conn)?;
+        let present: std::collections::HashSet<&str> = blobs.iter().map(String::as_str).collect();
+        for name in &referenced {
+            if !present.contains(name.as_str()) {
+                report.problems.push(format!("blob {name} is missing"));
+            }
+        }
+        report.problems.extend(index::check_index(&conn)?);
+        let referenced: std::collections::HashSet<&str> =
+            referenced.iter().map(String::as_str).collect();
+        for name in blobs.iter().filter(|b| !referenced.contains(b.as_str())) {
+            report
+                .notes
+                .push(format!("blob {name} belongs to no document (orphan)"));
+        }
+        for stray in self.inner.blobs.strays()? {
+            report
+                .notes
+                .push(format!("stray file {stray} in the blob folder"));
+        }
+        Ok(report)
+    }
+
+    /// Appends an entry to the audit log (hash-chained; see [`Store::verify_audit`]).
+    pub fn audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        audit::append(&mut self.db()?, entry)
+    }
+
+    /// Recomputes the audit chain; the problem names the first broken entry.
+    /// `blobs_checked` counts the entries that hold; a note gives the head hash.
+    pub fn verify_audit(&self) -> Result<FsckReport, StoreError> {
+        audit::verify(&*self.db()?)
+    }
+
+    /// The newest `limit` audit entries, newest first.
+    pub fn audit_entries(&self, limit: u32) -> Result<Vec<serde_json::Value>, StoreError> {
+        audit::entries(&*self.db()?, limit)
+    }
+}
+
+/// A document to store with [`Store::add_documents`].
+#[derive(Debug, Clone)]
+pub struct Ingest {
+    /// Metadata.
+    pub new: NewDocument,
+    /// Files.
+    pub files: Vec<NewFile>,
+    /// OCR text (may be empty).
+    pub text: String,
+    /// Verification reference of a certified copy.
+    pub reference: Option<String>,
+    /// Pages.
+    pub page_count: u32,
+}
+
+impl Ingest {
+    fn parts(&self) -> Parts<'_> {
+        Parts {
+            new: &self.new,
+            files: &self.files,
+            text: &self.text,
+            reference: self.reference.as_deref(),
+            page_count: self.page_count,
+        }
+    }
+}
+
+/// A document to store, borrowed.
+struct Parts<'a> {
+    new: &'a NewDocument,
+    files: &'a [NewFile],
+    text: &'a str,
+    reference: Option<&'a str>,
+    page_count: u32,
+}
+
+impl Parts<'_> {
+    /// Every check that can be made before writing blobs (repeated in the transaction).
+    fn check(&self, conn: &rusqlite::Connection) -> Result<(), StoreError> {
+        index::check_new(self.new)?;
+        if let Some(r) = self.reference {
+            index::check_reference(r)?;
+        }
+        if !self
+            .files
+            .iter()
+            .any(|f| matches!(f.role, FileRole::Pdf | FileRole::Certified))
+        {
+            return Err(StoreError::Invalid(
+                "a document needs a PDF or a certified copy".into(),
+            ));
+        }
+        index::check_against(conn, self.new)
+    }
+}
+
+/// The SHA-256 of the main file: the certified copy, else the PDF.
+fn main_file(files: &[StoredFile]) -> Result<String, StoreError> {
+    [FileRole::Certified, FileRole::Pdf]
+        .iter()
+        .find_map(|role| files.iter().find(|f| f.role == *role))
+        .map(|f| f.sha256.clone())
+        .ok_or_else(|| StoreError::Invalid("a document needs a PDF or a certified copy".into()))
+}
+
+/// A file name safe to show and to offer for download: its last component, without
+/// control characters or quotes, at most 200 characters.
+fn file_name(name: &str) -> String {
+    let last = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let clean: String = last
+        .chars()
+        .filter(|c| !c.is_control() && !"\"<>|:*?".contains(*c))
+        .take(200)
+        .collect();
+    match clean.trim() {
+        "" | "." | ".." => "file".into(),
+        t => t.to_string(),
+    }
+}
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Invalid input from a caller (bad personal ID, unknown agency, malformed id…): a 4xx.
+    #[error("{0}")]
+    Invalid(String),
+    /// The thing asked for does not exist: a 404.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The store is inconsistent or the disk failed: a 5xx.
+    #[error("store: {0}")]
+    Storage(String),
+}
+
+/// Whether a document was submitted with the dossier or is the result of the procedure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Thành phần hồ sơ: a document the citizen submitted.
+    Component,
+    /// Kết quả giải quyết TTHC: the result of the procedure.
+    Result,
+}
+
+/// What a stored file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileRole {
+    /// The searchable PDF/A (the document's main file).
+    Pdf,
+    /// The electronic certified copy.
+    Certified,
+    /// An original input (scan or photo).
+    Original,
+    /// The OCR text.
+    Text,
+}
+
+/// One file of a document, stored once by content.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredFile {
+    /// What it is.
+    pub role: FileRole,
+    /// SHA-256 of the content, lowercase hex (the blob's name).
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Original file name, for downloads.
+    pub name: String,
+}
+
+/// A stored document (immutable; a correction is a new document that supersedes it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Document {
+    /// Opaque id (e.g. 26 lowercase base32 chars); safe in URLs and never a path.
+    pub id: String,
+    /// SHA-256 of the main file (the certified copy when there is one, else the PDF).
+    pub sha256: String,
+    /// Kind, e.g. `giay-khai-sinh`.
+    pub kind: String,
+    /// Title.
+    pub title: String,
+    /// Component or result.
+    pub role: Role,
+    /// Dossier code.
+    pub dossier_code: String,
+    /// Procedure code (mã TTHC).
+    pub procedure_code: String,
+    /// Applicant's 12-digit personal ID number.
+    pub citizen_id: String,
+    /// Agency code of the handling agency.
+    pub agency: String,
+    /// Pages in the PDF.
+    pub page_count: u32,
+    /// Who stored it (user name or API key id).
+    pub created_by: String,
+    /// When it was stored (RFC 3339).
+    pub created_at: String,
+    /// End of validity, when the document expires (YYYY-MM-DD).
+    pub valid_until: Option<String>,
+    /// The document this one corrects.
+    pub supersedes: Option<String>,
+    /// The document that corrects this one.
+    pub superseded_by: Option<String>,
+    /// Verification reference of the certified copy (its QR content), if certified.
+    pub reference: Option<String>,
+    /// All files.
+    pub files: Vec<StoredFile>,
+}
+
+/// Metadata of a document to store.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NewDocument {
+    /// Dossier code.
+    pub dossier_code: String,
+    /// Procedure code.
+    pub procedure_code: String,
+    /// 12-digit personal ID (checked).
+    pub citizen_id: String,
+    /// Agency code (must exist).
+    pub agency: String,
+    /// Kind.
+    pub kind: String,
+    /// Title.
+    pub title: String,
+    /// Component or result.
+    pub role: Role,
+    /// Who stores it.
+    pub created_by: String,
+    /// End of validity (YYYY-MM-DD).
+    pub valid_until: Option<String>,
+    /// The document this one corrects.
+    pub supersedes: Option<String>,
+}
+
+/// A file to store with a document.
+#[derive(Debug, Clone)]
+pub struct NewFile {
+    /// What it is.
+    pub role: FileRole,
+    /// File name.
+    pub name: String,
+    /// Content.
+    pub bytes: Vec<u8>,
+}
+
+/// An agency that may hold API keys.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Agency {
+    /// Short code, e.g. `UBND-XA-TN`.
+    pub code: String,
+    /// Name.
+    pub name: String,
+}
+
+/// What an API key may do: `read:*`, `read:KIND`, `read:procedure:CODE`, `write`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Scope {
+    /// Read every document.
+    ReadAll,
+    /// Read documents of one kind.
+    ReadKind(String),
+    /// Read documents of one procedure.
+    ReadProcedure(String),
+    /// Store documents.
+    Write,
+}
+
+/// An API key as stored (never the secret).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KeyInfo {
+    /// Public key id.
+    pub id: String,
+    /// Owning agency code.
+    pub agency: String,
+    /// Scopes.
+    pub scopes: Vec<Scope>,
+    /// Revoked keys authenticate no more.
+    pub revoked: bool,
+}
+
+/// Search filters; all optional, combined with AND.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SearchQuery {
+    /// Full-text query, insensitive to case and Vietnamese diacritics (đ → d).
+    pub text: Option<String>,
+    /// Personal ID.
+    pub citizen_id: Option<String>,
+    /// Dossier code.
+    pub dossier_code: Option<String>,
+    /// Procedure code.
+    pub procedure_code: Option<String>,
+    /// Kind.
+    pub kind: Option<String>,
+    /// Agency code.
+    pub agency: Option<String>,
+    /// Stored on or after (YYYY-MM-DD).
+    pub from: Option<String>,
+    /// Stored on or before (YYYY-MM-DD).
+    pub to: Option<String>,
+    /// At most this many results (default 100).
+    pub limit: Option<u32>,
+}
+
+/// One audit log entry.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// Agency code.
+    pub agency: String,
+    /// API key id (or the local user).
+    pub key_id: String,
+    /// Purpose given with the request.
+    pub purpose: String,
+    /// What was done, e.g. `GET /api/v1/documents?citizen_id=…`.
+    pub action: String,
+    /// Ids of the documents returned.
+    pub returned: Vec<String>,
+}
+
+/// Result of a consistency check.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FsckReport {
+    /// Blobs checked.
+    pub blobs_checked: u64,
+    /// Problems found (empty when consistent).
+    pub problems: Vec<String>,
+    /// Harmless findings (orphan blobs, leftover temporary files).
+    pub notes: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store.add_agency("UBND-A", "Ủy ban A").unwrap();
+        (dir, store)
+    }
+
+    fn new(dossier: &str, citizen: &str, kind: &str, title: &str) -> NewDocument {
+        NewDocument {
+            dossier_code: dossier.into(),
+            procedure_code: "1.001193".into(),
+            citizen_id: citizen.into(),
+            agency: "UBND-A".into(),
+            kind: kind.into(),
+            title: title.into(),
+            role: Role::Component,
+            created_by: "test".into(),
+            valid_until: None,
+            supersedes: None,
+        }
+    }
+
+    fn pdf(content: &str) -> Vec<NewFile> {
+        vec![NewFile {
+            role: FileRole::Pdf,
+            name: "../x/doc.pdf".into(),
+            bytes: format!("%PDF-1.7 {content}").into_bytes(),
+        }]
+    }
+
+    #[test]
+    fn documents_are_found_by_every_key() {
+        let (_dir, store) = store();
+        let n = new("D1", "001234567890", "giay-khai-sinh", "Giấy khai sinh");
+        let doc = store
+            .add_document(&n, &pdf("a"), "Đăng ký", Some("SOHOA1:2026-01-1:00"), 2)
+            .unwrap();
+        assert_eq!(doc.files[0].name, "doc.pdf");
+        assert_eq!(doc.files[1].role, FileRole::Text);
+        let by_id = store.document(&doc.id).unwrap().unwrap();
+        assert_eq!(
+            (by_id.sha256.as_str(), by_id.page_count),
+            (doc.sha256.as_str(), 2)
+        );
+        let ids = |docs: Vec<Document>| docs.into_iter().map(|d| d.id).collect::<Vec<_>>();
+        assert_eq!(
+            ids(store.documents_by_citizen("001234567890", None).unwrap()),
+            [doc.id.as_str()]
+        );
+        assert!(store
+            .documents_by_citizen("001234567890", Some("other"))
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            ids(store.documents_by_dossier("D1").unwrap()),
+            [doc.id.as_str()]
+        );
+        assert_eq!(
+            ids(store.documents_by_sha256(&doc.sha256).unwrap()),
+            [doc.id.as_str()]
+        );
+        let by_ref = store
+            .document_by_reference("SOHOA1:2026-01-1:00")
+            .unwrap()
+            .unwrap();
+        assert_eq!(by_ref.id, doc.id);
+        assert_eq!(store.read_blob(&doc.sha256).unwrap(), b"%PDF-1.7 a");
+        assert!(store.fsck().unwrap().problems.is_empty());
+    }
+
+    #[test]
+    fn a_correction_supersedes_and_both_stay_retrievable() {
+        let (_dir, store) = store();
+        let n = new("D1", "001234567890", "giay-khai-sinh", "Giấy khai sinh");
+        let old = store.add_document(&n, &pdf("a"), "", None, 1).unwrap();
+        let fix = NewDocument {
+            supersedes: Some(old.id.clone()),
+            ..n.clone()
+        };
+        let new = store.add_document(&fix, &pdf("b"), "", None, 1).unwrap();
+        let old_now = store.document(&old.id).unwrap().unwrap();
+        assert_eq!(old_now.superseded_by.as_deref(), Some(new.id.as_str()));
+        assert_eq!(new.supersedes.as_deref(), Some(old.id.as_str()));
+        let current: Vec<String> = store.list().unwrap().into_iter().map(|d| d.id).collect();
+        assert_eq!(current, [new.id.as_str()]);
+        assert!(matches!(
+            store.add_document(&fix, &pdf("c"), "", None, 1),
+            Err(StoreError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn bad_metadata_is_refused_before_anything_is_stored() {
+        let (dir, store) = store();
+        let good = new("D1", "001234567890", "k", "t");
+        let bad = [
+            new("D1", "00123456789", "k", "t"),
+            new("D1", "00123456789x", "k", "t"),
+            new("../D1", "001234567890", "k", "t"),
+            new("D1", "001234567890", "k k", "t"),
+            new("D1", "001234567890", "k", " "),
+            NewDocument {
+                agency: "NOPE".into(),
+                ..good.clone()
+            },
+            NewDocument {
+                valid_until: Some("2026-13-01".into()),
+                ..good.clone()
+            },
+            NewDocument {
+                supersedes: Some("../../etc/passwd".into()),
+                ..good.clone()
+            },
+            NewDocument {
+                supersedes: Some(keys::new_id().unwrap()),
+                ..good.clone()
+            },
+        ];
+        for n in &bad {
+            let e = store.add_document(n, &pdf("x"), "", None, 1).unwrap_err();
+            assert!(matches!(e, StoreError::Invalid(_)), "{e}");
+        }
+        assert!(store.list().unwrap().is_empty());
+        store.add_document(&good, &pdf("x"), "", None, 1).unwrap();
+        let other_citizen = new("D1", "009999999999", "k", "t");
+        let e = store
+            .add_document(&other_citizen, &pdf("x"), "", None, 1)
+            .unwrap_err();
+        assert!(e.to_string().contains("personal ID"), "{e}");
+        drop(dir);
+    }
+
+    #[test]
+    fn a_batch_is_stored_whole_or_not_at_all() {
+        let (_dir, store) = store();
+        let ingest = |dossier: &str, citizen: &str| Ingest {
+            new: new(dossier, citizen, "k", "Đăng ký"),
+            files: pdf(dossier),
+            text: String::new(),
+            reference: None,
+            page_count: 1,
+        };
+        let clash = [ingest("D1", "001234567890"), ingest("D1", "009999999999")];
+        assert!(matches!(
+            store.add_documents(&clash),
+            Err(StoreError::Invalid(_))
+        ));
+        assert!(store.list().unwrap().is_empty());
+        let good = [ingest("D1", "001234567890"), ingest("D2", "009999999999")];
+        let ids = store.add_documents(&good).unwrap();
+        let listed: Vec<String> = store.list().unwrap().into_iter().map(|d| d.id).collect();
+        assert_eq!(listed, ids);
+    }
+
+    #[test]
+    fn many_threads_store_search_and_audit_at_once() {
+        let (_dir, store) = store();
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    for i in 0..10 {
+                        let citizen = format!("{:012}", t * 100 + i);
+                        let n = new(&format!("D{t}-{i}"), &citizen, "k", "Đăng ký");
+                        let doc = store.add_document(&n, &pdf(&citizen), "", None, 1).unwrap();
+                        let found = store.documents_by_citizen(&citizen, None).unwrap();
+                        assert_eq!(found[0].id, doc.id);
+                        let entry = AuditEntry {
+                            agency: "UBND-A".into(),
+                            key_id: "k".into(),
+                            purpose: "test".into(),
+                            action: format!("lookup {citizen}"),
+                            returned: vec![doc.id],
+                        };
+                        store.audit(&entry).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(store.list().unwrap().len(), 80);
+        let query = SearchQuery {
+            text: Some("dang ky".into()),
+            limit: Some(1000),
+            ..Default::default()
+        };
+        assert_eq!(store.search(&query).unwrap().len(), 80);
+        let audit = store.verify_audit().unwrap();
+        assert!(audit.problems.is_empty(), "{:?}", audit.problems);
+        assert_eq!(audit.blobs_checked, 80);
+        assert!(store.fsck().unwrap().problems.is_empty());
+    }
+}

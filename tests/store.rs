@@ -1,0 +1,786 @@
+//! The store through the real binary on a real store folder: add → list → get (byte
+//! identical), identical content once, corrections, search with and without diacritics,
+//! filters, fsck against damaged blobs, the audit chain against edits and deletions,
+//! agencies and keys, certified copies, bad input.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::OnceLock;
+
+use common::{run, sohoa};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+const CITIZEN: &str = "001234567890";
+const OTHER_CITIZEN: &str = "079300001234";
+
+/// Two digitized one-page documents, made once for every test.
+struct Pdfs {
+    _dir: tempfile::TempDir,
+    a: PathBuf,
+    b: PathBuf,
+    page: PathBuf,
+}
+
+fn pdfs() -> &'static Pdfs {
+    static PDFS: OnceLock<Pdfs> = OnceLock::new();
+    PDFS.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let mut paths = Vec::new();
+        for (name, seed) in [("a", 31), ("b", 32)] {
+            let page = common::page_png(dir.path(), &format!("{name}.png"), seed, 4, 0.0);
+            let pdf = dir.path().join(format!("{name}.pdf"));
+            let out = run(sohoa().args(["digitize", "-o"]).arg(&pdf).arg(&page.path));
+            assert_ok(&out);
+            paths.push(pdf);
+        }
+        Pdfs {
+            page: dir.path().join("a.png"),
+            _dir: dir,
+            b: paths.pop().unwrap(),
+            a: paths.pop().unwrap(),
+        }
+    })
+}
+
+fn assert_ok(out: &Output) {
+    assert!(
+        out.status.success(),
+        "failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Runs `sohoa ARGS --store DIR`.
+fn cmd(store: &Path, args: &[&str]) -> Output {
+    run(sohoa().args(args).arg("--store").arg(store))
+}
+
+/// Runs a command that must succeed and prints JSON.
+fn json(store: &Path, args: &[&str]) -> Value {
+    let out = cmd(store, args);
+    assert_ok(&out);
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}", String::from_utf8_lossy(&out.stdout));
+    })
+}
+
+/// Asserts a one-line error on stderr containing `needle`, exit 1, no panic.
+fn assert_error(out: &Output, needle: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.starts_with("sohoa: error: "), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains(needle), "expected {needle:?} in {stderr}");
+}
+
+/// `store add` of `pdf` with the usual metadata and `extra` flags; returns the document.
+fn add(
+    store: &Path,
+    dossier: &str,
+    citizen: &str,
+    title: &str,
+    pdf: &Path,
+    extra: &[&str],
+) -> Value {
+    let mut args = vec![
+        "store",
+        "add",
+        "--dossier",
+        dossier,
+        "--procedure",
+        "1.001193",
+        "--citizen-id",
+        citizen,
+        "--kind",
+        "giay-khai-sinh",
+        "--title",
+        title,
+    ];
+    args.extend_from_slice(extra);
+    args.push(pdf.to_str().unwrap());
+    json(store, &args)
+}
+
+fn id(doc: &Value) -> &str {
+    doc["id"].as_str().unwrap()
+}
+
+fn ids(docs: &Value) -> Vec<&str> {
+    docs.as_array().unwrap().iter().map(id).collect()
+}
+
+fn blob_count(store: &Path) -> usize {
+    std::fs::read_dir(store.join("blobs"))
+        .unwrap()
+        .map(|d| std::fs::read_dir(d.unwrap().path()).unwrap().count())
+        .sum()
+}
+
+fn blob_path(store: &Path, sha256: &str) -> PathBuf {
+    store.join("blobs").join(&sha256[..2]).join(sha256)
+}
+
+#[test]
+fn add_list_get_round_trip_and_identical_content_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let p = pdfs();
+    let doc = add(&store, "D-1", CITIZEN, "Giấy khai sinh", &p.a, &[]);
+    let bytes = std::fs::read(&p.a).unwrap();
+    assert_eq!(doc["sha256"], hex::encode(Sha256::digest(&bytes)));
+    assert_eq!(doc["files"][0]["role"], "pdf");
+    assert_eq!(doc["page_count"], 1);
+    assert_eq!(blob_count(&store), 2, "the PDF and its text");
+
+    let list = json(&store, &["store", "list", "--json"]);
+    assert_eq!(ids(&list), [id(&doc)]);
+    for field in [
+        "id",
+        "sha256",
+        "kind",
+        "title",
+        "dossier_code",
+        "citizen_id",
+    ] {
+        assert_eq!(list[0][field], doc[field], "{field}");
+    }
+    let got = json(&store, &["store", "get", id(&doc)]);
+    assert_eq!(got, doc);
+    let out = tmp.path().join("out.pdf");
+    assert_ok(&cmd(
+        &store,
+        &["store", "get", id(&doc), "-o", out.to_str().unwrap()],
+    ));
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        bytes,
+        "byte-identical download"
+    );
+
+    add(&store, "D-2", OTHER_CITIZEN, "Bản sao", &p.a, &[]);
+    assert_eq!(blob_count(&store), 2, "identical content is stored once");
+    add(&store, "D-3", OTHER_CITIZEN, "Khác", &p.b, &[]);
+    assert_eq!(blob_count(&store), 4);
+    assert_eq!(
+        json(&store, &["store", "list", "--json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_ok(&cmd(&store, &["fsck"]));
+}
+
+#[test]
+fn ocr_text_is_searchable_without_diacritics() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let doc = add(&store, "D-1", CITIZEN, "Tờ khai", &pdfs().a, &[]);
+    let text = common::pdftotext(&pdfs().a, 1);
+    let word = text
+        .split_whitespace()
+        .find(|w| w.chars().count() >= 4 && w.chars().all(char::is_alphabetic) && !w.is_ascii())
+        .expect("a Vietnamese word with diacritics in the text layer");
+    let folded = sohoa::store::fold(word);
+    assert_ne!(folded, word);
+    for q in [word.to_string(), folded, word.to_uppercase()] {
+        assert_eq!(
+            ids(&json(&store, &["search", &q, "--json"])),
+            [id(&doc)],
+            "{q}"
+        );
+    }
+}
+
+#[test]
+fn a_correction_supersedes_and_both_stay_retrievable() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let p = pdfs();
+    let old = add(&store, "D-1", CITIZEN, "Giấy khai sinh", &p.a, &[]);
+    let new = add(
+        &store,
+        "D-1",
+        CITIZEN,
+        "Giấy khai sinh (sửa)",
+        &p.b,
+        &["--supersedes", id(&old)],
+    );
+    assert_eq!(new["supersedes"], old["id"]);
+    let old_now = json(&store, &["store", "get", id(&old)]);
+    assert_eq!(old_now["superseded_by"], new["id"]);
+    assert_eq!(ids(&json(&store, &["store", "list", "--json"])), [id(&new)]);
+    let out = tmp.path().join("old.pdf");
+    assert_ok(&cmd(
+        &store,
+        &["store", "get", id(&old), "-o", out.to_str().unwrap()],
+    ));
+    assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&p.a).unwrap());
+
+    let again = cmd(
+        &store,
+        &[
+            "store",
+            "add",
+            "--dossier",
+            "D-1",
+            "--procedure",
+            "1.001193",
+            "--citizen-id",
+            CITIZEN,
+            "--kind",
+            "giay-khai-sinh",
+            "--title",
+            "x",
+            "--supersedes",
+            id(&old),
+            p.a.to_str().unwrap(),
+        ],
+    );
+    assert_error(&again, "already superseded");
+}
+
+/// A store with two agencies and two documents that differ in every field.
+fn search_store(dir: &Path) -> (PathBuf, Value, Value) {
+    let store = dir.join("store");
+    json(
+        &store,
+        &["agency", "add", "--code", "UBND-A", "--name", "UBND xã A"],
+    );
+    json(
+        &store,
+        &["agency", "add", "--code", "UBND-B", "--name", "UBND xã B"],
+    );
+    let p = pdfs();
+    let one = add(
+        &store,
+        "D-100",
+        CITIZEN,
+        "Đăng ký khai sinh",
+        &p.a,
+        &["--agency", "UBND-A"],
+    );
+    let args = [
+        "store",
+        "add",
+        "--dossier",
+        "D-200",
+        "--procedure",
+        "2.000815",
+        "--citizen-id",
+        OTHER_CITIZEN,
+        "--kind",
+        "hop-dong",
+        "--title",
+        "Chứng thực hợp đồng",
+        "--result",
+        "--agency",
+        "UBND-B",
+        p.b.to_str().unwrap(),
+    ];
+    let two = json(&store, &args);
+    (store, one, two)
+}
+
+#[test]
+fn search_ignores_case_and_diacritics_including_d_stroke() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (store, one, two) = search_store(tmp.path());
+    for q in ["dang ky", "ĐĂNG KÝ", "đăng ký", "Dang Ky Khai Sinh", "DANG"] {
+        assert_eq!(
+            ids(&json(&store, &["search", q, "--json"])),
+            [id(&one)],
+            "{q}"
+        );
+    }
+    for q in ["chung thuc", "CHỨNG THỰC", "hop dong"] {
+        assert_eq!(
+            ids(&json(&store, &["search", q, "--json"])),
+            [id(&two)],
+            "{q}"
+        );
+    }
+    assert!(json(&store, &["search", "dang ky chung thuc", "--json"])
+        .as_array()
+        .unwrap()
+        .is_empty());
+    let text = String::from_utf8(cmd(&store, &["search", "dang ky"]).stdout).unwrap();
+    assert!(text.contains("Đăng ký khai sinh"), "{text}");
+}
+
+#[test]
+fn search_filters_combine() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (store, one, two) = search_store(tmp.path());
+    let today = json(&store, &["store", "get", id(&one)])["created_at"]
+        .as_str()
+        .unwrap()[..10]
+        .to_string();
+    let cases: Vec<(Vec<&str>, Vec<&str>)> = vec![
+        (vec![], vec![id(&two), id(&one)]),
+        (vec!["--citizen-id", OTHER_CITIZEN], vec![id(&two)]),
+        (vec!["dang ky", "--citizen-id", OTHER_CITIZEN], vec![]),
+        (vec!["--kind", "hop-dong"], vec![id(&two)]),
+        (vec!["--dossier", "D-100"], vec![id(&one)]),
+        (vec!["--procedure", "2.000815"], vec![id(&two)]),
+        (vec!["--agency", "UBND-B"], vec![id(&two)]),
+        (
+            vec!["--agency", "UBND-B", "--kind", "giay-khai-sinh"],
+            vec![],
+        ),
+        (
+            vec!["--from", &today, "--to", &today],
+            vec![id(&two), id(&one)],
+        ),
+        (vec!["--to", "2000-01-01"], vec![]),
+        (vec!["--from", "2999-01-01"], vec![]),
+        (vec!["--limit", "1"], vec![id(&two)]),
+    ];
+    for (filters, expected) in cases {
+        let mut args = vec!["search", "--json"];
+        args.extend_from_slice(&filters);
+        assert_eq!(ids(&json(&store, &args)), expected, "{filters:?}");
+    }
+    assert_error(
+        &cmd(&store, &["search", "--from", "yesterday"]),
+        "expected YYYY-MM-DD",
+    );
+    assert_error(
+        &cmd(&store, &["search", "--citizen-id", "123"]),
+        "12 digits",
+    );
+}
+
+#[test]
+fn no_query_string_causes_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (store, _, _) = search_store(tmp.path());
+    let nasty = [
+        "\"",
+        "'",
+        "*",
+        "AND",
+        "OR NOT",
+        "NEAR(a b",
+        "a:b",
+        "^x",
+        "(",
+        ")",
+        "-x",
+        "x\"y",
+        "dang*",
+        "'; DROP TABLE documents; --",
+        "\u{1}",
+        "ký\"*\"(",
+        "{a b}",
+        "🙂",
+    ];
+    for q in nasty {
+        let out = run(sohoa()
+            .args(["search", "--json", "--store"])
+            .arg(&store)
+            .args(["--", q]));
+        assert_ok(&out);
+        let _: Value = serde_json::from_slice(&out.stdout).unwrap();
+    }
+    assert_eq!(
+        json(&store, &["store", "list", "--json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[test]
+fn fsck_detects_a_flipped_byte_and_a_missing_blob() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let doc = add(&store, "D-1", CITIZEN, "Giấy khai sinh", &pdfs().a, &[]);
+    assert_ok(&cmd(&store, &["fsck"]));
+
+    // An orphan blob (a crash between blob and index) is a note, not a problem.
+    let orphan = hex::encode(Sha256::digest(b"orphan"));
+    std::fs::create_dir_all(blob_path(&store, &orphan).parent().unwrap()).unwrap();
+    std::fs::write(blob_path(&store, &orphan), b"orphan").unwrap();
+    let out = cmd(&store, &["fsck"]);
+    assert_ok(&out);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("orphan"));
+
+    let pdf = doc["sha256"].as_str().unwrap();
+    let path = blob_path(&store, pdf);
+    let original = std::fs::read(&path).unwrap();
+    let mut flipped = original.clone();
+    flipped[original.len() / 2] ^= 0x01;
+    std::fs::write(&path, &flipped).unwrap();
+    let out = cmd(&store, &["fsck"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(pdf) && stdout.contains("corrupt"),
+        "{stdout}"
+    );
+    let download = cmd(
+        &store,
+        &[
+            "store",
+            "get",
+            id(&doc),
+            "-o",
+            tmp.path().join("x.pdf").to_str().unwrap(),
+        ],
+    );
+    assert_error(&download, "corrupt");
+    std::fs::write(&path, &original).unwrap();
+    assert_ok(&cmd(&store, &["fsck"]));
+
+    let text = doc["files"][1]["sha256"].as_str().unwrap();
+    std::fs::remove_file(blob_path(&store, text)).unwrap();
+    let out = cmd(&store, &["fsck", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let problems = report["problems"].to_string();
+    assert!(
+        problems.contains(text) && problems.contains("missing"),
+        "{problems}"
+    );
+}
+
+fn sql(store: &Path, statement: &str) {
+    let conn = rusqlite::Connection::open(store.join("index.sqlite")).unwrap();
+    assert_eq!(conn.execute(statement, []).unwrap(), 1, "{statement}");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &to.join(entry.file_name()));
+        } else {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn audit_chain_detects_an_edited_or_deleted_entry() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let doc = add(&store, "D-1", CITIZEN, "Đăng ký khai sinh", &pdfs().a, &[]);
+    json(
+        &store,
+        &["store", "get", id(&doc), "--purpose", "kiểm tra hồ sơ"],
+    );
+    json(&store, &["search", "dang ky", "--json"]);
+    json(&store, &["store", "list", "--json"]);
+    json(&store, &["store", "get", id(&doc)]);
+    let entries = json(&store, &["audit", "list"]);
+    assert_eq!(entries.as_array().unwrap().len(), 4);
+    assert_eq!(entries[3]["purpose"], "kiểm tra hồ sơ");
+    assert_eq!(entries[3]["returned"][0], doc["id"]);
+    let out = cmd(&store, &["audit", "verify"]);
+    assert_ok(&out);
+    // Close the WAL so that copies are whole.
+    drop(rusqlite::Connection::open(store.join("index.sqlite")).unwrap());
+
+    let deleted = tmp.path().join("deleted");
+    copy_dir(&store, &deleted);
+    sql(&store, "UPDATE audit SET purpose = 'x' WHERE seq = 2");
+    let out = cmd(&store, &["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("entry 2 was modified"));
+
+    sql(&deleted, "DELETE FROM audit WHERE seq = 2");
+    let out = cmd(&deleted, &["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("entry 2 is missing"));
+}
+
+#[test]
+fn bad_input_gets_a_clear_error_and_no_panic() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let pdf = pdfs().a.to_str().unwrap();
+    let base = |citizen: &'static str| {
+        vec![
+            "store",
+            "add",
+            "--dossier",
+            "D-1",
+            "--procedure",
+            "1.001193",
+            "--citizen-id",
+            citizen,
+            "--kind",
+            "giay-khai-sinh",
+            "--title",
+            "Giấy khai sinh",
+        ]
+    };
+    for bad in [
+        "00123456789",
+        "00123456789a",
+        "0012345678901",
+        "abcdefghijkl",
+        "",
+    ] {
+        let mut args = base(bad);
+        args.push(pdf);
+        assert_error(&cmd(&store, &args), "expected exactly 12 digits");
+    }
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--supersedes", "../../etc/passwd"], "invalid id"),
+        (vec!["--valid-until", "31/12/2030"], "expected YYYY-MM-DD"),
+        (vec!["--agency", "NOPE"], "unknown agency NOPE"),
+    ];
+    for (extra, needle) in cases {
+        let mut args = base(CITIZEN);
+        args.extend_from_slice(&extra);
+        args.push(pdf);
+        assert_error(&cmd(&store, &args), needle);
+    }
+    let fake = tmp.path().join("fake.pdf");
+    std::fs::write(&fake, b"not a pdf").unwrap();
+    let mut args = base(CITIZEN);
+    args.push(fake.to_str().unwrap());
+    assert_error(&cmd(&store, &args), "not a PDF");
+
+    for bad in [
+        "../../etc/passwd",
+        "/etc/passwd",
+        "..",
+        "%2e%2e%2f",
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+    ] {
+        assert_error(&cmd(&store, &["store", "get", bad]), "invalid id");
+        assert_error(&cmd(&store, &["key", "revoke", bad]), "invalid id");
+    }
+    assert_error(
+        &cmd(&store, &["store", "get", "aaaaaaaaaaaaaaaaaaaaaaaaaa"]),
+        "no document",
+    );
+    assert!(json(&store, &["store", "list", "--json"])
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert_ok(&cmd(&store, &["fsck"]));
+}
+
+#[test]
+fn agencies_and_keys() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let agency = json(
+        &store,
+        &["agency", "add", "--code", "SO-TP", "--name", "Sở Tư pháp"],
+    );
+    assert_eq!(agency["name"], "Sở Tư pháp");
+    assert_error(
+        &cmd(&store, &["agency", "add", "--code", "SO-TP", "--name", "x"]),
+        "already exists",
+    );
+    let key = json(
+        &store,
+        &[
+            "key", "create", "--agency", "SO-TP", "--scope", "read:*", "write",
+        ],
+    );
+    let secret = key["key"].as_str().unwrap();
+    assert!(
+        secret.starts_with("sohoa_") && secret.len() == 49,
+        "{secret}"
+    );
+    assert_eq!(key["scopes"], serde_json::json!(["read:*", "write"]));
+    let keys = json(&store, &["key", "list"]);
+    assert_eq!(keys[0]["id"], key["id"]);
+    assert_eq!(keys[0]["revoked"], false);
+    assert!(
+        !keys.to_string().contains(secret),
+        "secrets are never listed"
+    );
+
+    let opened = sohoa::store::Store::open(&store).unwrap();
+    assert_eq!(
+        opened.authenticate(secret).unwrap().unwrap().id,
+        key["id"].as_str().unwrap()
+    );
+    let out = cmd(&store, &["key", "revoke", key["id"].as_str().unwrap()]);
+    assert_ok(&out);
+    assert_eq!(json(&store, &["key", "list"])[0]["revoked"], true);
+    assert!(opened.authenticate(secret).unwrap().is_none());
+
+    assert_error(
+        &cmd(
+            &store,
+            &["key", "create", "--agency", "NOPE", "--scope", "read:*"],
+        ),
+        "unknown agency",
+    );
+    assert_error(
+        &cmd(
+            &store,
+            &["key", "create", "--agency", "SO-TP", "--scope", "admin"],
+        ),
+        "invalid scope",
+    );
+    assert_error(
+        &cmd(&store, &["key", "revoke", "aaaaaaaaaaaaaaaaaaaaaaaaaa"]),
+        "not found",
+    );
+}
+
+#[test]
+fn metadata_file_and_images_to_digitize() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let meta = tmp.path().join("meta.json");
+    let metadata = serde_json::json!({
+        "dossier_code": "H35-240101-0001", "procedure_code": "1.001193", "citizen_id": CITIZEN,
+        "kind": "giay-khai-sinh", "title": "từ tệp", "role": "result", "valid_until": "2030-12-31",
+        "received_on": "2024-01-01",
+    });
+    std::fs::write(&meta, metadata.to_string()).unwrap();
+    let args = [
+        "store",
+        "add",
+        "--metadata",
+        meta.to_str().unwrap(),
+        "--title",
+        "Giấy khai sinh",
+        pdfs().page.to_str().unwrap(),
+    ];
+    let doc = json(&store, &args);
+    assert_eq!(doc["title"], "Giấy khai sinh", "flags win");
+    assert_eq!(doc["role"], "result");
+    assert_eq!(doc["valid_until"], "2030-12-31");
+    let roles: Vec<&str> = doc["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["pdf", "original", "text"]);
+    let opened = sohoa::store::Store::open(&store).unwrap();
+    let dossier = opened.dossier("H35-240101-0001").unwrap().unwrap();
+    assert_eq!(dossier.received_on.as_deref(), Some("2024-01-01"));
+}
+
+#[test]
+fn a_certified_copy_is_stored_with_its_reference() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pki = common::pki::Pki::create(&tmp.path().join("pki"));
+    let (copy, report) = (tmp.path().join("copy.pdf"), tmp.path().join("copy.json"));
+    let out = run(sohoa()
+        .arg("certify")
+        .arg(&pdfs().a)
+        .arg("-o")
+        .arg(&copy)
+        .args([
+            "--certifier",
+            "Nguyễn Văn An",
+            "--agency",
+            "UBND xã Thử Nghiệm",
+            "--register",
+        ])
+        .arg(tmp.path().join("register"))
+        .arg("--report")
+        .arg(&report)
+        .arg("--cert")
+        .arg(&pki.office_ec.cert_pem)
+        .arg("--key")
+        .arg(&pki.office_ec.key_pem));
+    assert_ok(&out);
+    let report: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let store = tmp.path().join("store");
+    let doc = add(
+        &store,
+        "D-1",
+        CITIZEN,
+        "Bản sao chứng thực",
+        &copy,
+        &["--result"],
+    );
+    assert_eq!(doc["reference"], report["reference"]);
+    assert_eq!(doc["files"][0]["role"], "certified");
+    assert_eq!(doc["sha256"], report["sha256"]);
+    let opened = sohoa::store::Store::open(&store).unwrap();
+    let found = opened
+        .document_by_reference(report["reference"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(found.unwrap().id, id(&doc));
+    // The stamp's statement is searchable too.
+    assert_eq!(
+        ids(&json(&store, &["search", "chung thuc ban sao", "--json"])),
+        [id(&doc)]
+    );
+}
+
+#[test]
+fn concurrent_adds_from_several_processes_lose_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    json(
+        &store,
+        &["agency", "add", "--code", "UBND-A", "--name", "A"],
+    );
+    let pdf = pdfs().b.clone();
+    let children: Vec<_> = (0..6)
+        .map(|i| {
+            sohoa()
+                .args([
+                    "store",
+                    "add",
+                    "--dossier",
+                    &format!("D-{i}"),
+                    "--procedure",
+                    "1.001193",
+                ])
+                .args([
+                    "--citizen-id",
+                    &format!("{:012}", i),
+                    "--kind",
+                    "k",
+                    "--title",
+                    "Đăng ký",
+                ])
+                .arg("--store")
+                .arg(&store)
+                .arg(&pdf)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        assert_ok(&child.wait_with_output().unwrap());
+    }
+    assert_eq!(
+        json(&store, &["search", "dang ky", "--json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        6
+    );
+    assert_ok(&cmd(&store, &["fsck"]));
+    assert_ok(&cmd(&store, &["audit", "verify"]));
+}
+
+#[test]
+fn the_store_folder_comes_from_sohoa_toml() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("sohoa.toml"), "store = \"kho\"\n").unwrap();
+    let out = run(sohoa()
+        .args(["agency", "add", "--code", "A", "--name", "A"])
+        .current_dir(tmp.path()));
+    assert_ok(&out);
+    assert!(tmp.path().join("kho/index.sqlite").exists());
+    std::fs::write(tmp.path().join("sohoa.toml"), "store = [").unwrap();
+    let out = run(sohoa().args(["agency", "list"]).current_dir(tmp.path()));
+    assert_error(&out, "sohoa.toml");
+}
