@@ -33,14 +33,17 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    limit_openmp_threads();
+    let command = Cli::parse().command;
+    if command.may_run_ocr() {
+        limit_openmp_threads();
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    let result = match Cli::parse().command {
+    let result = match command {
         Command::Digitize(args) => cli::digitize::run(args).map(|()| true),
         Command::Certify(args) => cli::certify::run(*args).map(|()| true),
         Command::Verify(args) => cli::verify::run(args),
@@ -60,6 +63,17 @@ fn main() -> ExitCode {
 /// Parallel pages beat Tesseract's own OpenMP threads, which only slow each other down
 /// on two cores. libgomp reads `OMP_THREAD_LIMIT` when it is loaded, before `main`, so
 /// when it is unset the process re-executes itself with `OMP_THREAD_LIMIT=1`.
+impl Command {
+    /// Whether Tesseract may run: only then is the re-execution below worth its cost.
+    fn may_run_ocr(&self) -> bool {
+        matches!(
+            self,
+            Command::Digitize(_)
+                | Command::Stored(cli::store::Command::Store(cli::store::StoreCommand::Add(_)))
+        )
+    }
+}
+
 fn limit_openmp_threads() {
     use std::os::unix::process::CommandExt;
     if std::env::var_os("OMP_THREAD_LIMIT").is_some() {
