@@ -74,8 +74,10 @@ impl SubsetFont {
         let subset = subsetter::subset(self.data, 0, &self.remapper)
             .map_err(|e| PdfError::Font(format!("{e:?}")))?;
         let name = format!("{}+{base_name}", subset_tag(&subset));
-        let file = dictionary! { "Length1" => subset.len() as i64, "Filter" => "FlateDecode" };
-        let font_file = doc.add_object(Stream::new(file, zlib(&subset)).with_compression(false));
+        // Stored uncompressed: a stamp's subset is about 18 KB, and compressing it would
+        // cost more time than signing the copy saves elsewhere.
+        let file = dictionary! { "Length1" => subset.len() as i64 };
+        let font_file = doc.add_object(Stream::new(file, subset).with_compression(false));
         let descriptor = doc.add_object(self.descriptor(&name, font_file));
         let cid_font = doc.add_object(dictionary! {
             "Type" => "Font",
