@@ -164,6 +164,10 @@ fn phases(c: &mut Criterion, input: &[u8], request: &CertifyRequest, key: &PemKe
     group.bench_function("cms_sign_detached", |b| {
         b.iter(|| cms::sign_detached(key, &digest).unwrap())
     });
+    let output = prepared.clone().embed(&der).unwrap();
+    group.bench_function("sha256_output_sha2", |b| {
+        b.iter(|| <sha2::Sha256 as sha2::Digest>::digest(&output))
+    });
     group.bench_function("embed", |b| {
         b.iter_batched(
             || prepared.clone(),
