@@ -321,23 +321,33 @@ fn stamp_rect(doc: &Document, page_id: ObjectId, corner: Corner) -> Result<[f32;
     Ok([left, bottom, left + STAMP_WIDTH, bottom + STAMP_HEIGHT])
 }
 
+/// The value under `key`, followed when it is a reference; `None` when absent or broken.
+fn resolved<'a>(doc: &'a Document, dict: &'a Dictionary, key: &[u8]) -> Option<&'a Object> {
+    dict.get(key)
+        .ok()
+        .and_then(|v| doc.dereference(v).ok())
+        .map(|(_, v)| v)
+}
+
+fn array_at(doc: &Document, dict: &Dictionary, key: &[u8]) -> Vec<Object> {
+    resolved(doc, dict, key)
+        .and_then(|v| v.as_array().ok().cloned())
+        .unwrap_or_default()
+}
+
+fn dictionary_at(doc: &Document, id: ObjectId) -> Result<Dictionary, PadesError> {
+    doc.get_dictionary(id)
+        .cloned()
+        .map_err(|e| PadesError::Malformed(e.to_string()))
+}
+
 fn page_with_annotation(
     doc: &Document,
     page_id: ObjectId,
     widget: ObjectId,
 ) -> Result<Dictionary, PadesError> {
-    let mut page = doc
-        .get_dictionary(page_id)
-        .map_err(|e| PadesError::Malformed(e.to_string()))?
-        .clone();
-    let mut annots = match page.get(b"Annots") {
-        Ok(value) => doc
-            .dereference(value)
-            .ok()
-            .and_then(|(_, v)| v.as_array().ok().cloned())
-            .unwrap_or_default(),
-        Err(_) => Vec::new(),
-    };
+    let mut page = dictionary_at(doc, page_id)?;
+    let mut annots = array_at(doc, &page, b"Annots");
     annots.push(widget.into());
     page.set("Annots", annots);
     Ok(page)
@@ -348,26 +358,11 @@ fn catalog_with_field(
     root: ObjectId,
     widget: ObjectId,
 ) -> Result<Dictionary, PadesError> {
-    let mut catalog = doc
-        .get_dictionary(root)
-        .map_err(|e| PadesError::Malformed(e.to_string()))?
-        .clone();
-    let mut form = match catalog.get(b"AcroForm") {
-        Ok(value) => doc
-            .dereference(value)
-            .ok()
-            .and_then(|(_, v)| v.as_dict().ok().cloned())
-            .unwrap_or_default(),
-        Err(_) => Dictionary::new(),
-    };
-    let mut fields = match form.get(b"Fields") {
-        Ok(value) => doc
-            .dereference(value)
-            .ok()
-            .and_then(|(_, v)| v.as_array().ok().cloned())
-            .unwrap_or_default(),
-        Err(_) => Vec::new(),
-    };
+    let mut catalog = dictionary_at(doc, root)?;
+    let mut form = resolved(doc, &catalog, b"AcroForm")
+        .and_then(|v| v.as_dict().ok().cloned())
+        .unwrap_or_default();
+    let mut fields = array_at(doc, &form, b"Fields");
     fields.push(widget.into());
     form.set("Fields", fields);
     form.set("SigFlags", 3);
