@@ -228,7 +228,7 @@ fn write_signature_placeholder(
     let mut head = format!(
         "{} 0 obj\n<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached /M {} /Name {} /Reason {} /Location {}\n/ByteRange [",
         id.0,
-        literal(&pdf_date(info.time)),
+        literal(&crate::pdf::pdf_date(info.time)),
         hex_text(&info.name),
         hex_text(&info.reason),
         hex_text(&info.location),
@@ -369,20 +369,6 @@ fn catalog_with_field(
     form.remove(b"NeedAppearances");
     catalog.set("AcroForm", form);
     Ok(catalog)
-}
-
-/// `D:YYYYMMDDHHmmSS+00'00'` in UTC.
-pub fn pdf_date(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "D:{:04}{:02}{:02}{:02}{:02}{:02}+00'00'",
-        t.year(),
-        t.month() as u8,
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
 }
 
 fn literal(ascii: &str) -> String {

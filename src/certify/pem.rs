@@ -188,8 +188,9 @@ impl SigningKey for PemKey {
     }
 }
 
-/// The CERTIFICATE blocks of a PEM file, or the file itself when it is one DER certificate.
-fn certificates(bytes: &[u8], what: &str) -> Result<Vec<Vec<u8>>, KeyError> {
+/// The CERTIFICATE blocks of a PEM file, or the file itself when it is one DER certificate;
+/// `what` names the file in errors.
+pub fn certificates(bytes: &[u8], what: &str) -> Result<Vec<Vec<u8>>, KeyError> {
     if bytes.first() == Some(&keycheck::TAG_SEQUENCE) {
         return Ok(vec![bytes.to_vec()]);
     }

@@ -54,15 +54,8 @@ pub fn run(args: Args) -> Result<bool, String> {
 
 /// DER certificates from a PEM file (every CERTIFICATE block) or a single DER file.
 pub fn certificates(bytes: &[u8]) -> Result<Vec<Vec<u8>>, String> {
-    if !bytes.starts_with(b"-----") && !bytes.windows(11).any(|w| w == b"-----BEGIN ") {
-        return Ok(vec![bytes.to_vec()]);
-    }
-    let blocks = ::pem::parse_many(bytes).map_err(|e| e.to_string())?;
-    let certs: Vec<Vec<u8>> = blocks
-        .into_iter()
-        .filter(|b| b.tag() == "CERTIFICATE")
-        .map(|b| b.into_contents())
-        .collect();
+    let certs = sohoa::certify::pem::certificates(bytes, "the trust anchor file")
+        .map_err(|e| e.to_string())?;
     if certs.is_empty() {
         return Err("no CERTIFICATE in the file".into());
     }

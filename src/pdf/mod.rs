@@ -249,8 +249,8 @@ fn info_dictionary(info: &DocumentInfo) -> Dictionary {
     }
 }
 
-/// `D:YYYYMMDDHHmmSSZ`, the Info dictionary's form of the XMP date.
-fn pdf_date(t: OffsetDateTime) -> String {
+/// `D:YYYYMMDDHHmmSSZ` in UTC: the PDF date form (Info dictionary, signature `/M`).
+pub fn pdf_date(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
     format!(
         "D:{:04}{:02}{:02}{:02}{:02}{:02}Z",
