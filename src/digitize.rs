@@ -157,10 +157,56 @@ struct Task {
     multi_frame: bool,
 }
 
-struct DonePage {
-    pdf_page: PdfPage,
-    report: PageReport,
-    text: String,
+/// One digitized page: what the PDF needs, its report and its text.
+#[derive(Debug, Clone)]
+pub struct DonePage {
+    /// The image and text layer for the PDF.
+    pub pdf_page: PdfPage,
+    /// Facts for `--report`.
+    pub report: PageReport,
+    /// Recognised text.
+    pub text: String,
+}
+
+/// Assembles digitized pages, in order, into one PDF/A document.
+pub fn assemble(done: Vec<DonePage>) -> Result<Digitized, PdfError> {
+    let pdf = pdf::assemble(
+        &done.iter().map(|d| d.pdf_page.clone()).collect::<Vec<_>>(),
+        &DocumentInfo::now(),
+    )?;
+    let (pages, texts) = done.into_iter().map(|d| (d.report, d.text)).unzip();
+    Ok(Digitized { pdf, pages, texts })
+}
+
+/// A page worker: one OCR engine, loaded once, reused for every page it is given.
+pub struct PageWorker {
+    engine: TesseractEngine,
+}
+
+impl PageWorker {
+    /// Loads the model named by `options` (checked against the manifest).
+    pub fn new(options: &DigitizeOptions) -> Result<PageWorker, OcrError> {
+        let model = ocr::models::locate(&options.language, options.models_dir.as_deref())?;
+        Ok(PageWorker {
+            engine: TesseractEngine::new(model)?,
+        })
+    }
+
+    /// Digitizes frame `frame` of `source`; `multi_frame` names the frame in errors.
+    pub fn digitize_page(
+        &mut self,
+        source: &Source,
+        frame: usize,
+        multi_frame: bool,
+        options: &DigitizeOptions,
+    ) -> Result<DonePage, DigitizeError> {
+        let task = Task {
+            source: 0,
+            frame,
+            multi_frame,
+        };
+        process(source, task, options, &mut self.engine)
+    }
 }
 
 /// Digitizes `sources` into one searchable PDF/A document, pages in input order.
@@ -171,12 +217,7 @@ pub fn digitize(sources: &[Source], options: &DigitizeOptions) -> Result<Digitiz
     let model = ocr::models::locate(&options.language, options.models_dir.as_deref())?;
     let tasks = plan(sources)?;
     let done = run_workers(sources, &tasks, options, &model)?;
-    let pdf = pdf::assemble(
-        &done.iter().map(|d| d.pdf_page.clone()).collect::<Vec<_>>(),
-        &DocumentInfo::now(),
-    )?;
-    let (pages, texts) = done.into_iter().map(|d| (d.report, d.text)).unzip();
-    Ok(Digitized { pdf, pages, texts })
+    Ok(assemble(done)?)
 }
 
 /// Lists the frames of every source, failing early on unreadable containers.
