@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::capture::{self, CaptureError, DecodeLimits, Geometry};
+use crate::capture::{self, CaptureError, CaptureMode, CaptureTimings, DecodeLimits, Geometry};
 use crate::ocr::{self, Model, OcrEngine, OcrError, TesseractEngine};
 use crate::pdf::{self, DocumentInfo, PdfError, PdfPage};
 
@@ -35,6 +35,8 @@ pub struct DigitizeOptions {
     pub language: String,
     /// Folder searched first for model files (default `./models`).
     pub models_dir: Option<PathBuf>,
+    /// Scan, photo, or decide per input.
+    pub mode: CaptureMode,
 }
 
 impl Default for DigitizeOptions {
@@ -44,6 +46,7 @@ impl Default for DigitizeOptions {
             limits: DecodeLimits::default(),
             language: "vie".into(),
             models_dir: None,
+            mode: CaptureMode::Auto,
         }
     }
 }
@@ -53,8 +56,9 @@ impl Default for DigitizeOptions {
 pub struct Timings {
     /// Decoding the input frame.
     pub decode: u64,
-    /// Capture: skew detection and correction.
-    pub capture: u64,
+    /// Capture stages: detection, warp, normalisation, orientation, deskew.
+    #[serde(flatten)]
+    pub capture: CaptureTimings,
     /// Tesseract.
     pub ocr: u64,
     /// Compressing the page image.
@@ -309,9 +313,8 @@ fn process(
         .map_err(|e| fail(e.into()))?;
     timings.decode = elapsed_ms(clock);
 
-    let clock = Instant::now();
-    let page = capture::capture(frame);
-    timings.capture = elapsed_ms(clock);
+    let page = capture::capture(frame, options.mode);
+    timings.capture = page.timings.clone();
 
     let clock = Instant::now();
     let dpi = page.dpi.round() as u32;

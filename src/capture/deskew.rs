@@ -7,7 +7,7 @@
 
 use image::{GrayImage, RgbImage};
 
-use super::rotate::rotate_bicubic;
+use super::resample::rotate_bicubic;
 use super::Raster;
 
 /// Largest skew searched, in degrees either way.
@@ -58,6 +58,19 @@ pub fn estimate_skew(gray: &GrayImage) -> f32 {
         centre = dark.best_angle(lo, hi, pass.step);
     }
     centre
+}
+
+/// True when the text lines run down the page rather than across it (a page turned a
+/// quarter): the sharpest projection profile within ±15° is sharper for columns than
+/// for rows.
+pub fn is_sideways(gray: &GrayImage) -> bool {
+    let dark = DarkPoints::sample(gray, PASSES[0].long_side);
+    if dark.xy.len() < 100 {
+        return false;
+    }
+    let across = dark.best_score(MAX_SKEW_DEGREES, 0.5);
+    let down = dark.turned().best_score(MAX_SKEW_DEGREES, 0.5);
+    down > across * 1.1
 }
 
 /// Rotates the page clockwise by `skew_degrees` (undoing a counter-clockwise skew) with
@@ -119,6 +132,23 @@ impl DarkPoints {
             bins[index] += 1;
         }
         bins.iter().map(|&c| f64::from(c) * f64::from(c)).sum()
+    }
+
+    /// The same points a quarter turn clockwise.
+    fn turned(&self) -> DarkPoints {
+        DarkPoints {
+            xy: self.xy.iter().map(|&(x, y)| (-y, x)).collect(),
+            diagonal: self.diagonal,
+        }
+    }
+
+    /// The sharpest profile over ±`range` degrees at `step`.
+    fn best_score(&self, range: f32, step: f32) -> f64 {
+        let mut bins = Vec::new();
+        let steps = (2.0 * range / step).round() as usize;
+        (0..=steps)
+            .map(|i| self.sharpness(-range + i as f32 * step, &mut bins))
+            .fold(0.0, f64::max)
     }
 
     /// Angle in `[lo, hi]` with the sharpest profile, refined by a parabola through the

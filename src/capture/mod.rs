@@ -3,10 +3,16 @@
 mod decode;
 mod density;
 pub mod deskew;
-mod rotate;
+pub mod detect;
+pub mod illumination;
+pub mod orientation;
+pub mod perspective;
+mod resample;
 
 pub use decode::{decode_frame, frame_count, DecodeLimits, Frame, Original, Raster};
 pub use density::effective_dpi;
+
+use std::time::Instant;
 
 use serde::Serialize;
 
@@ -50,17 +56,65 @@ pub enum CaptureError {
     NoSuchFrame(usize),
 }
 
+/// How an input is treated: a flat scan (deskew only) or a photo (find the page,
+/// correct perspective and lighting).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CaptureMode {
+    /// Decide per input: a photo when a page outline is found inside the frame.
+    #[default]
+    Auto,
+    /// A flatbed scan: the whole image is the page.
+    Scan,
+    /// A camera photo: the page is searched for, warped and its lighting evened out.
+    Photo,
+}
+
+impl std::str::FromStr for CaptureMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(CaptureMode::Auto),
+            "scan" => Ok(CaptureMode::Scan),
+            "photo" => Ok(CaptureMode::Photo),
+            other => Err(format!("unknown capture mode {other:?} (auto, scan or photo)")),
+        }
+    }
+}
+
 /// What capture did to a page, for the report.
 #[derive(Debug, Clone, Serialize)]
 pub struct Geometry {
+    /// How the input was treated: `scan` or `photo`.
+    pub capture_mode: CaptureMode,
+    /// Page quadrilateral in input pixels after EXIF orientation (top-left, top-right,
+    /// bottom-right, bottom-left as seen in the input), when a photo's page was found.
+    pub corners: Option<[[f32; 2]; 4]>,
+    /// The paper size a photo page was snapped to (`A4`, `Letter`, `Legal`).
+    pub paper: Option<&'static str>,
+    /// Clockwise quarter turns applied to make the text upright (0, 90, 180 or 270).
+    pub orientation_degrees: u16,
     /// Skew found in the input in degrees, positive when the content was rotated
     /// counter-clockwise as displayed; the page was rotated back by it.
     pub skew_degrees: f32,
-    /// Quarter turns applied to make the page upright (0, 90, 180 or 270).
-    pub orientation_degrees: u16,
-    /// Page quadrilateral in input pixels (top-left, top-right, bottom-right,
-    /// bottom-left), when one was detected.
-    pub corners: Option<[[f32; 2]; 4]>,
+    /// Things the clerk should know (no page found in a photo, …).
+    pub warnings: Vec<String>,
+}
+
+/// Milliseconds per capture stage.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CaptureTimings {
+    /// Page detection.
+    pub detect: u64,
+    /// Perspective warp.
+    pub warp: u64,
+    /// Lighting normalisation.
+    pub normalize: u64,
+    /// Orientation (quarter turns, upside down).
+    pub orientation: u64,
+    /// Skew detection and correction.
+    pub deskew: u64,
 }
 
 /// An upright, deskewed page ready for OCR and the PDF.
@@ -76,27 +130,128 @@ pub struct Page {
     pub original: Option<Original>,
     /// What was corrected.
     pub geometry: Geometry,
+    /// Time spent per stage.
+    pub timings: CaptureTimings,
 }
 
-/// Turns a decoded frame into a corrected page: finds and removes skew.
-pub fn capture(frame: Frame) -> Page {
+/// Turns a decoded frame into a corrected page: for a photo, finds the page, corrects
+/// perspective and lighting; for all, turns the text upright and removes skew.
+pub fn capture(frame: Frame, mode: CaptureMode) -> Page {
+    let mut timings = CaptureTimings::default();
     let (w, h) = frame.raster.dimensions();
-    let dpi = effective_dpi(frame.stated_dpi, w, h);
-    let skew = deskew::estimate_skew(&frame.raster.to_gray());
-    let (raster, original) = if skew.abs() >= deskew::MIN_CORRECTION_DEGREES {
-        (deskew::rotate(&frame.raster, skew), None)
-    } else {
-        (frame.raster, frame.original)
+    let clock = Instant::now();
+    let quad = (mode != CaptureMode::Scan)
+        .then(|| detect::find_page(&frame.raster))
+        .flatten();
+    timings.detect = elapsed_ms(clock);
+    let photo = match mode {
+        CaptureMode::Photo => true,
+        CaptureMode::Scan => false,
+        CaptureMode::Auto => quad.is_some_and(|q| !fills_frame(&q, w, h)),
     };
+    let mut geometry = Geometry {
+        capture_mode: if photo { CaptureMode::Photo } else { CaptureMode::Scan },
+        corners: None,
+        paper: None,
+        orientation_degrees: 0,
+        skew_degrees: 0.0,
+        warnings: Vec::new(),
+    };
+    let (raster, dpi, original) = if photo {
+        let (raster, dpi) = flatten_photo(frame.raster, quad, &mut geometry, &mut timings);
+        (raster, dpi, None)
+    } else {
+        let dpi = effective_dpi(frame.stated_dpi, w, h);
+        (frame.raster, dpi, frame.original)
+    };
+    let (raster, original) = upright(raster, original, &mut geometry, &mut timings);
     Page {
         raster,
         dpi,
         lossy_source: frame.lossy,
         original,
-        geometry: Geometry {
-            skew_degrees: skew,
-            orientation_degrees: 0,
-            corners: None,
-        },
+        geometry,
+        timings,
     }
+}
+
+/// A photo's page warped to its paper size and its lighting evened out; without a
+/// page outline, the whole image is kept (and the clerk told).
+fn flatten_photo(
+    raster: Raster,
+    quad: Option<[[f32; 2]; 4]>,
+    geometry: &mut Geometry,
+    timings: &mut CaptureTimings,
+) -> (Raster, f32) {
+    let clock = Instant::now();
+    let (raster, dpi) = match quad {
+        Some(quad) => {
+            let target = perspective::target_for(&quad);
+            geometry.corners = Some(quad);
+            geometry.paper = target.paper;
+            (perspective::warp(&raster, &quad, &target), perspective::TARGET_DPI)
+        }
+        None => {
+            geometry.warnings.push(
+                "no page outline found in the photo: the whole image was used as the page".into(),
+            );
+            let (w, h) = raster.dimensions();
+            (raster, effective_dpi(None, w, h))
+        }
+    };
+    timings.warp = elapsed_ms(clock);
+    let clock = Instant::now();
+    let raster = illumination::normalize(&raster);
+    timings.normalize = elapsed_ms(clock);
+    (raster, dpi)
+}
+
+/// Quarter turns, then skew, then upside down: the order in which each is measurable.
+fn upright(
+    mut raster: Raster,
+    mut original: Option<Original>,
+    geometry: &mut Geometry,
+    timings: &mut CaptureTimings,
+) -> (Raster, Option<Original>) {
+    let clock = Instant::now();
+    let mut gray = raster.to_gray();
+    if deskew::is_sideways(&gray) {
+        raster = orientation::turn(raster, 90);
+        gray = image::imageops::rotate90(&gray);
+        geometry.orientation_degrees = 90;
+        original = None;
+    }
+    timings.orientation = elapsed_ms(clock);
+    let clock = Instant::now();
+    let skew = deskew::estimate_skew(&gray);
+    geometry.skew_degrees = skew;
+    if skew.abs() >= deskew::MIN_CORRECTION_DEGREES {
+        raster = deskew::rotate(&raster, skew);
+        gray = raster.to_gray();
+        original = None;
+    }
+    timings.deskew = elapsed_ms(clock);
+    let clock = Instant::now();
+    if orientation::is_upside_down(&gray) {
+        raster = orientation::turn(raster, 180);
+        geometry.orientation_degrees = (geometry.orientation_degrees + 180) % 360;
+        original = None;
+    }
+    timings.orientation += elapsed_ms(clock);
+    (raster, original)
+}
+
+/// True when every corner lies within 3 % of the diagonal of the image's own corner:
+/// the page is the whole frame, as in a flatbed scan.
+fn fills_frame(quad: &[[f32; 2]; 4], w: u32, h: u32) -> bool {
+    let (w, h) = (w as f32, h as f32);
+    let frame = [[0.0, 0.0], [w, 0.0], [w, h], [0.0, h]];
+    let tolerance = 0.03 * w.hypot(h);
+    quad.iter()
+        .zip(&frame)
+        .all(|(q, f)| (q[0] - f[0]).hypot(q[1] - f[1]) <= tolerance)
+}
+
+fn elapsed_ms(since: Instant) -> u64 {
+    since.elapsed().as_millis() as u64
 }

@@ -335,12 +335,13 @@ mod tests {
     #[test]
     fn assembled_document_has_pdfa_parts_and_parses_back() {
         let gray = ::image::GrayImage::from_pixel(300, 400, ::image::Luma([255]));
-        let captured = crate::capture::capture(crate::capture::Frame {
+        let frame = crate::capture::Frame {
             raster: crate::capture::Raster::Gray(gray),
             stated_dpi: Some(100.0),
             lossy: false,
             original: None,
-        });
+        };
+        let captured = crate::capture::capture(frame, crate::capture::CaptureMode::Scan);
         let page = PdfPage {
             image: encode(&captured).unwrap(),
             dpi: 100.0,

@@ -1,0 +1,170 @@
+//! Lighting normalisation: a photographed page made to look like a clean scan.
+//!
+//! The paper's brightness is estimated per channel on a reduced copy by a grey-level
+//! closing (text and stamps are narrow dark marks, the closing fills them with the
+//! paper around them) and a blur, then divided out: gradients, shadows and a colour
+//! cast go, ink keeps its colour. A final stretch sends the paper to white and the
+//! darkest ink towards black.
+
+use image::{GrayImage, RgbImage};
+use imageproc::filter::box_filter;
+use imageproc::morphology::{grayscale_close, Mask};
+
+use super::Raster;
+
+/// Reduction factor of the background estimate.
+const FACTOR: u32 = 8;
+/// Closing radius on the reduced copy (8 × 7 = 56 px at 300 dpi: wider than a text line).
+const CLOSING_RADIUS: u8 = 7;
+/// Share of pixels that must be clearly coloured for the page to stay in colour.
+const COLOUR_SHARE: f64 = 0.0005;
+
+/// Divides out the illumination of `raster`; colour pages stay RGB only when some ink is
+/// clearly coloured (a red seal, a blue signature), otherwise the page becomes gray.
+pub fn normalize(raster: &Raster) -> Raster {
+    match raster {
+        Raster::Bilevel(_) => raster.clone(),
+        Raster::Gray(g) => {
+            let mut out = flatten(g.as_raw(), g.dimensions(), 1);
+            stretch(&mut out, 1);
+            Raster::Gray(GrayImage::from_raw(g.width(), g.height(), out).expect("same size"))
+        }
+        Raster::Rgb(c) => {
+            let mut out = flatten(c.as_raw(), c.dimensions(), 3);
+            stretch(&mut out, 3);
+            let rgb = RgbImage::from_raw(c.width(), c.height(), out).expect("same size");
+            if has_colour(&rgb) {
+                Raster::Rgb(rgb)
+            } else {
+                Raster::Gray(image::DynamicImage::ImageRgb8(rgb).into_luma8())
+            }
+        }
+    }
+}
+
+/// Each channel divided by its own smooth background estimate, scaled so paper is 255.
+fn flatten(pixels: &[u8], (w, h): (u32, u32), channels: usize) -> Vec<u8> {
+    let backgrounds: Vec<GrayImage> = (0..channels)
+        .map(|c| background(pixels, (w, h), channels, c))
+        .collect();
+    let mut out = vec![0u8; pixels.len()];
+    let (bw, bh) = backgrounds[0].dimensions();
+    for y in 0..h {
+        let fy = ((y as f32 + 0.5) / FACTOR as f32 - 0.5).clamp(0.0, (bh - 1) as f32);
+        let (y0, ty) = (fy as u32, fy.fract());
+        let y1 = (y0 + 1).min(bh - 1);
+        for x in 0..w {
+            let fx = ((x as f32 + 0.5) / FACTOR as f32 - 0.5).clamp(0.0, (bw - 1) as f32);
+            let (x0, tx) = (fx as u32, fx.fract());
+            let x1 = (x0 + 1).min(bw - 1);
+            for (c, bg) in backgrounds.iter().enumerate() {
+                let at = |x: u32, y: u32| f32::from(bg.get_pixel(x, y).0[0]);
+                let top = at(x0, y0) * (1.0 - tx) + at(x1, y0) * tx;
+                let bottom = at(x0, y1) * (1.0 - tx) + at(x1, y1) * tx;
+                let paper = (top * (1.0 - ty) + bottom * ty).max(8.0);
+                let i = (y as usize * w as usize + x as usize) * channels + c;
+                out[i] = (f32::from(pixels[i]) * 255.0 / paper).min(255.0) as u8;
+            }
+        }
+    }
+    out
+}
+
+/// The paper brightness of one channel on a 1/FACTOR copy.
+fn background(pixels: &[u8], (w, h): (u32, u32), channels: usize, channel: usize) -> GrayImage {
+    let (bw, bh) = (w.div_ceil(FACTOR).max(1), h.div_ceil(FACTOR).max(1));
+    let mut sums = vec![(0u32, 0u32); (bw * bh) as usize];
+    for y in 0..h {
+        let row = (y / FACTOR * bw) as usize;
+        for x in 0..w {
+            let cell = &mut sums[row + (x / FACTOR) as usize];
+            cell.0 += u32::from(pixels[(y as usize * w as usize + x as usize) * channels + channel]);
+            cell.1 += 1;
+        }
+    }
+    let small = GrayImage::from_raw(
+        bw,
+        bh,
+        sums.iter().map(|&(s, n)| (s / n.max(1)) as u8).collect(),
+    )
+    .expect("reduced size");
+    box_filter(&grayscale_close(&small, &Mask::square(CLOSING_RADIUS)), 2, 2)
+}
+
+/// Maps the 0.5th percentile of luminance to black and keeps paper white.
+fn stretch(pixels: &mut [u8], channels: usize) {
+    let mut histogram = [0u64; 256];
+    for px in pixels.chunks_exact(channels) {
+        histogram[px.iter().map(|&v| usize::from(v)).min().unwrap_or(255)] += 1;
+    }
+    let total: u64 = histogram.iter().sum();
+    let mut seen = 0;
+    let black = histogram
+        .iter()
+        .position(|&n| {
+            seen += n;
+            seen * 200 >= total
+        })
+        .unwrap_or(0)
+        .min(160) as f32;
+    let lut: Vec<u8> = (0..256)
+        .map(|v| ((v as f32 - black) * 255.0 / (250.0 - black)).clamp(0.0, 255.0) as u8)
+        .collect();
+    for v in pixels.iter_mut() {
+        *v = lut[usize::from(*v)];
+    }
+}
+
+/// True when more than [`COLOUR_SHARE`] of the pixels are clearly coloured ink.
+fn has_colour(rgb: &RgbImage) -> bool {
+    let coloured = rgb
+        .pixels()
+        .filter(|p| {
+            let [r, g, b] = p.0.map(i32::from);
+            r.max(g).max(b) - r.min(g).min(b) > 70
+        })
+        .count();
+    coloured as f64 > COLOUR_SHARE * f64::from(rgb.width() * rgb.height())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{Luma, Rgb};
+
+    #[test]
+    fn a_gradient_and_a_shadow_become_white_paper_with_black_text() {
+        let page = GrayImage::from_fn(800, 1000, |x, y| {
+            let light = 0.55 + 0.45 * x as f32 / 800.0;
+            let shadow = if y > 600 { 0.7 } else { 1.0 };
+            let ink = (y / 20) % 4 == 0 && (x / 9) % 4 != 0;
+            Luma([((if ink { 40.0 } else { 235.0 }) * light * shadow) as u8])
+        });
+        let Raster::Gray(out) = normalize(&Raster::Gray(page)) else {
+            panic!("gray in, gray out")
+        };
+        for (x, y) in [(20, 30), (780, 30), (20, 990), (780, 990)] {
+            assert!(out.get_pixel(x, y).0[0] > 235, "paper at ({x},{y})");
+        }
+        assert!(out.get_pixel(20, 645).0[0] < 80, "ink in the dark shadow corner");
+    }
+
+    #[test]
+    fn red_seal_keeps_colour_plain_text_turns_gray() {
+        let plain = RgbImage::from_fn(400, 400, |x, y| {
+            if (y / 10) % 3 == 0 && x % 5 != 0 {
+                Rgb([30, 30, 30])
+            } else {
+                Rgb([240, 235, 220])
+            }
+        });
+        assert!(matches!(normalize(&Raster::Rgb(plain.clone())), Raster::Gray(_)));
+        let mut sealed = plain;
+        for (x, y, p) in sealed.enumerate_pixels_mut() {
+            if (x as i32 - 300).pow(2) + (y as i32 - 300).pow(2) < 40 * 40 {
+                *p = Rgb([200, 30, 40]);
+            }
+        }
+        assert!(matches!(normalize(&Raster::Rgb(sealed)), Raster::Rgb(_)));
+    }
+}

@@ -1,0 +1,158 @@
+//! Perspective correction: the page quadrilateral of a photo warped to an upright
+//! rectangle with the page's real proportions, at 300 dpi of the detected paper size.
+
+use image::{GrayImage, RgbImage};
+
+use super::resample::warp_perspective;
+use super::Raster;
+
+/// Resolution of a corrected photo page.
+pub const TARGET_DPI: f32 = 300.0;
+
+/// Paper sizes the page is snapped to when its proportions are close, in millimetres
+/// (short side, long side). A5 has A4's proportions, so a photo cannot tell them apart:
+/// A-series pages are taken as A4, the size of nearly every administrative document.
+const PAPER_SIZES: [(&str, f32, f32); 3] = [
+    ("A4", 210.0, 297.0),
+    ("Letter", 215.9, 279.4),
+    ("Legal", 215.9, 355.6),
+];
+
+/// Largest relative difference of proportions for snapping to a paper size.
+const SNAP_TOLERANCE: f32 = 0.08;
+
+/// Where a photo page went: the output size in pixels and the paper it was taken for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    /// Output width in pixels.
+    pub width: u32,
+    /// Output height in pixels.
+    pub height: u32,
+    /// The snapped paper size, when the proportions matched one.
+    pub paper: Option<&'static str>,
+}
+
+/// Chooses the output rectangle for a quadrilateral (TL, TR, BR, BL): its proportions
+/// from the mean lengths of opposite sides, snapped to a paper size when close, at
+/// [`TARGET_DPI`]. An unsnapped page keeps its measured size in pixels.
+pub fn target_for(quad: &[[f32; 2]; 4]) -> Target {
+    let side = |a: usize, b: usize| {
+        let (dx, dy) = (quad[b][0] - quad[a][0], quad[b][1] - quad[a][1]);
+        (dx * dx + dy * dy).sqrt()
+    };
+    let width = (side(0, 1) + side(3, 2)) / 2.0;
+    let height = (side(0, 3) + side(1, 2)) / 2.0;
+    let portrait = height >= width;
+    let ratio = width.max(height) / width.min(height).max(1.0);
+    let snapped = PAPER_SIZES
+        .iter()
+        .map(|&(name, short, long)| (name, short, long, (ratio / (long / short) - 1.0).abs()))
+        .filter(|p| p.3 <= SNAP_TOLERANCE)
+        .min_by(|a, b| a.3.total_cmp(&b.3));
+    let px = |mm: f32| (mm / 25.4 * TARGET_DPI).round() as u32;
+    match snapped {
+        Some((name, short, long, _)) => {
+            let (w, h) = if portrait { (short, long) } else { (long, short) };
+            Target {
+                width: px(w),
+                height: px(h),
+                paper: Some(name),
+            }
+        }
+        None => Target {
+            width: width.round().max(1.0) as u32,
+            height: height.round().max(1.0) as u32,
+            paper: None,
+        },
+    }
+}
+
+/// Warps the quadrilateral `quad` (TL, TR, BR, BL, in raster pixels) of `raster` onto
+/// `target` with bicubic interpolation.
+pub fn warp(raster: &Raster, quad: &[[f32; 2]; 4], target: &Target) -> Raster {
+    let (w, h) = (target.width as f64, target.height as f64);
+    let rect = [[0.0, 0.0], [w, 0.0], [w, h], [0.0, h]];
+    let quad = quad.map(|[x, y]| [f64::from(x), f64::from(y)]);
+    let map = homography(&rect, &quad).unwrap_or([1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]);
+    let out = (target.width, target.height);
+    match raster {
+        Raster::Bilevel(g) | Raster::Gray(g) => {
+            let pixels = warp_perspective(g.as_raw(), g.dimensions(), 1, out, &map);
+            Raster::Gray(GrayImage::from_raw(out.0, out.1, pixels).expect("target size"))
+        }
+        Raster::Rgb(c) => {
+            let pixels = warp_perspective(c.as_raw(), c.dimensions(), 3, out, &map);
+            Raster::Rgb(RgbImage::from_raw(out.0, out.1, pixels).expect("target size"))
+        }
+    }
+}
+
+/// The projective map (row-major 3×3, last entry 1) taking each `from` point to the
+/// matching `to` point; `None` when three of the points are collinear.
+///
+/// Written by hand: an 8×8 linear system solved by Gaussian elimination with partial
+/// pivoting; no linear-algebra crate is needed for that.
+pub fn homography(from: &[[f64; 2]; 4], to: &[[f64; 2]; 4]) -> Option<[f64; 9]> {
+    let mut a = [[0.0f64; 9]; 8];
+    for (i, (&[x, y], &[u, v])) in from.iter().zip(to).enumerate() {
+        a[2 * i] = [x, y, 1.0, 0.0, 0.0, 0.0, -u * x, -u * y, u];
+        a[2 * i + 1] = [0.0, 0.0, 0.0, x, y, 1.0, -v * x, -v * y, v];
+    }
+    for col in 0..8 {
+        let pivot = (col..8).max_by(|&r, &s| a[r][col].abs().total_cmp(&a[s][col].abs()))?;
+        if a[pivot][col].abs() < 1e-12 {
+            return None;
+        }
+        a.swap(col, pivot);
+        for row in 0..8 {
+            if row != col {
+                let factor = a[row][col] / a[col][col];
+                for k in col..9 {
+                    a[row][k] -= factor * a[col][k];
+                }
+            }
+        }
+    }
+    let mut m = [0.0; 9];
+    for (i, row) in a.iter().enumerate() {
+        m[i] = row[8] / row[i];
+    }
+    m[8] = 1.0;
+    Some(m)
+}
+
+/// Applies a projective map to a point.
+pub fn apply(m: &[f64; 9], [x, y]: [f64; 2]) -> [f64; 2] {
+    let z = m[6] * x + m[7] * y + m[8];
+    [
+        (m[0] * x + m[1] * y + m[2]) / z,
+        (m[3] * x + m[4] * y + m[5]) / z,
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn homography_maps_the_four_points() {
+        let from = [[0.0, 0.0], [100.0, 0.0], [100.0, 140.0], [0.0, 140.0]];
+        let to = [[12.0, 7.0], [130.0, 20.0], [120.0, 180.0], [3.0, 160.0]];
+        let m = homography(&from, &to).unwrap();
+        for (f, t) in from.iter().zip(&to) {
+            let p = apply(&m, *f);
+            assert!((p[0] - t[0]).abs() < 1e-9 && (p[1] - t[1]).abs() < 1e-9);
+        }
+        let line = [[0.0, 0.0], [1.0, 1.0], [2.0, 2.0], [3.0, 3.0]];
+        assert!(homography(&line, &to).is_none());
+    }
+
+    #[test]
+    fn near_a4_proportions_snap_to_a4_at_300_dpi() {
+        let quad = [[100.0, 80.0], [1100.0, 120.0], [1080.0, 1500.0], [90.0, 1480.0]];
+        let target = target_for(&quad);
+        assert_eq!((target.width, target.height, target.paper), (2480, 3508, Some("A4")));
+        let square = [[0.0, 0.0], [500.0, 0.0], [500.0, 520.0], [0.0, 520.0]];
+        assert_eq!(target_for(&square).paper, None);
+    }
+}
