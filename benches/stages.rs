@@ -3,7 +3,7 @@
 //! Run with `cargo bench --bench stages`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use sohoa::capture::{capture, deskew, Frame, Raster};
+use sohoa::capture::{capture, deskew, CaptureMode, Frame, Raster};
 use sohoa::ocr::{BBox, Line, RecognizedPage, Word};
 use sohoa::pdf::{assemble, encode, DocumentInfo, PdfPage};
 
@@ -38,12 +38,13 @@ fn stages(c: &mut Criterion) {
     let gray = skewed_page();
     let raster = Raster::Gray(gray.clone());
     // A deskewed page: what the encoder sees when the source cannot be passed through.
-    let rotated = capture(Frame {
+    let frame = Frame {
         raster: raster.clone(),
         stated_dpi: Some(300.0),
         lossy: false,
         original: None,
-    });
+    };
+    let rotated = capture(frame, CaptureMode::Scan);
     let mut group = c.benchmark_group("a4_300dpi");
     group.sample_size(10);
     group.bench_function("deskew_estimate", |b| {

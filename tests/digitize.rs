@@ -165,8 +165,19 @@ fn report_describes_every_page_and_finds_the_skew() {
         );
         assert_eq!(page["orientation_degrees"], 0);
         assert!(page["corners"].is_null());
+        assert_eq!(page["capture_mode"], "scan");
         assert!(page["mean_confidence"].as_f64().unwrap() > 80.0);
-        for stage in ["decode", "capture", "ocr", "encode"] {
+        let stages = [
+            "decode",
+            "detect",
+            "warp",
+            "normalize",
+            "orientation",
+            "deskew",
+            "ocr",
+            "encode",
+        ];
+        for stage in stages {
             assert!(
                 page["timings_ms"][stage].is_u64(),
                 "timings_ms.{stage} missing"

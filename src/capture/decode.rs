@@ -95,6 +95,7 @@ enum Format {
     Jpeg,
     Png,
     Tiff,
+    Heic,
 }
 
 fn sniff(bytes: &[u8]) -> Result<Format, CaptureError> {
@@ -106,7 +107,7 @@ fn sniff(bytes: &[u8]) -> Result<Format, CaptureError> {
         Ok(ImageFormat::Png) => Ok(Format::Png),
         Ok(ImageFormat::Tiff) => Ok(Format::Tiff),
         Ok(other) => Err(CaptureError::UnsupportedFormat(format!("{other:?}"))),
-        Err(_) if looks_like_heic(bytes) => Err(CaptureError::UnsupportedFormat("HEIC".into())),
+        Err(_) if looks_like_heic(bytes) => Ok(Format::Heic),
         Err(_) => Err(CaptureError::NotAnImage),
     }
 }
@@ -141,6 +142,7 @@ pub fn decode_frame(
     let frame = match format {
         Format::Tiff => decode_tiff_frame(bytes, index, limits)?,
         Format::Jpeg | Format::Png => decode_with_image(bytes, format, limits)?,
+        Format::Heic => decode_heic(bytes, limits)?,
     };
     let (w, h) = frame.raster.dimensions();
     if w.min(h) < limits.min_side {
@@ -153,7 +155,21 @@ pub fn decode_frame(
     Ok(frame)
 }
 
-fn check_size(width: u32, height: u32, limits: &DecodeLimits) -> Result<(), CaptureError> {
+#[cfg(feature = "heic")]
+fn decode_heic(bytes: &[u8], limits: &DecodeLimits) -> Result<Frame, CaptureError> {
+    super::heic::decode(bytes, limits)
+}
+
+#[cfg(not(feature = "heic"))]
+fn decode_heic(_: &[u8], _: &DecodeLimits) -> Result<Frame, CaptureError> {
+    Err(CaptureError::UnsupportedFormat(
+        "HEIC: this sohoa was built without libheif (build with the `heic` feature and \
+         Debian's libheif-dev)"
+            .into(),
+    ))
+}
+
+pub(super) fn check_size(width: u32, height: u32, limits: &DecodeLimits) -> Result<(), CaptureError> {
     let pixels = u64::from(width) * u64::from(height);
     if pixels > limits.max_pixels {
         return Err(CaptureError::TooLarge {

@@ -128,7 +128,11 @@ impl OrientedEdges {
                 if m < threshold {
                     NO_EDGE
                 } else {
-                    (f32::from(y).atan2(f32::from(x)).to_degrees().rem_euclid(360.0) as u16) % 360
+                    (f32::from(y)
+                        .atan2(f32::from(x))
+                        .to_degrees()
+                        .rem_euclid(360.0) as u16)
+                        % 360
                 }
             })
             .collect();
@@ -144,8 +148,7 @@ impl OrientedEdges {
         let (cx, cy) = (x.round() as i64, y.round() as i64);
         for yy in cy - 1..=cy + 1 {
             for xx in cx - 1..=cx + 1 {
-                if xx < 0 || yy < 0 || xx >= i64::from(self.width) || yy >= i64::from(self.height)
-                {
+                if xx < 0 || yy < 0 || xx >= i64::from(self.width) || yy >= i64::from(self.height) {
                     continue;
                 }
                 let a = self.angle[yy as usize * self.width as usize + xx as usize];
@@ -214,7 +217,10 @@ fn candidate_lines(edges: &OrientedEdges) -> [Vec<Line>; 4] {
         if a == NO_EDGE {
             continue;
         }
-        let (x, y) = ((i % edges.width as usize) as f32, (i / edges.width as usize) as f32);
+        let (x, y) = (
+            (i % edges.width as usize) as f32,
+            (i / edges.width as usize) as f32,
+        );
         for d in -VOTE_SPREAD..=VOTE_SPREAD {
             let theta = (i32::from(a) + d).rem_euclid(360) as usize;
             let (s, c) = trig[theta];
@@ -225,10 +231,22 @@ fn candidate_lines(edges: &OrientedEdges) -> [Vec<Line>; 4] {
     let min_votes = (w.min(h) * 0.15) as u32;
     let peaks = local_maxima(&votes, rho_bins, diagonal, min_votes);
     let borders = [
-        Line { theta: 0.0, rho: 0.0 },
-        Line { theta: 90.0, rho: 0.0 },
-        Line { theta: 180.0, rho: -(w - 1.0) },
-        Line { theta: 270.0, rho: -(h - 1.0) },
+        Line {
+            theta: 0.0,
+            rho: 0.0,
+        },
+        Line {
+            theta: 90.0,
+            rho: 0.0,
+        },
+        Line {
+            theta: 180.0,
+            rho: -(w - 1.0),
+        },
+        Line {
+            theta: 270.0,
+            rho: -(h - 1.0),
+        },
     ];
     std::array::from_fn(|side| {
         let centre = side as f32 * 90.0;
@@ -489,7 +507,12 @@ mod tests {
 
     #[test]
     fn finds_a_tilted_page_within_two_pixels() {
-        let quad = [[180.0, 150.0], [1020.0, 210.0], [1080.0, 1450.0], [120.0, 1390.0]];
+        let quad = [
+            [180.0, 150.0],
+            [1020.0, 210.0],
+            [1080.0, 1450.0],
+            [120.0, 1390.0],
+        ];
         let found = find_page(&synthetic_photo(quad)).expect("a page");
         for (f, q) in found.iter().zip(&quad) {
             let error = (f[0] - q[0]).hypot(f[1] - q[1]);

@@ -78,7 +78,8 @@ fn background(pixels: &[u8], (w, h): (u32, u32), channels: usize, channel: usize
         let row = (y / FACTOR * bw) as usize;
         for x in 0..w {
             let cell = &mut sums[row + (x / FACTOR) as usize];
-            cell.0 += u32::from(pixels[(y as usize * w as usize + x as usize) * channels + channel]);
+            cell.0 +=
+                u32::from(pixels[(y as usize * w as usize + x as usize) * channels + channel]);
             cell.1 += 1;
         }
     }
@@ -88,7 +89,11 @@ fn background(pixels: &[u8], (w, h): (u32, u32), channels: usize, channel: usize
         sums.iter().map(|&(s, n)| (s / n.max(1)) as u8).collect(),
     )
     .expect("reduced size");
-    box_filter(&grayscale_close(&small, &Mask::square(CLOSING_RADIUS)), 2, 2)
+    box_filter(
+        &grayscale_close(&small, &Mask::square(CLOSING_RADIUS)),
+        2,
+        2,
+    )
 }
 
 /// Maps the 0.5th percentile of luminance to black and keeps paper white.
@@ -146,7 +151,10 @@ mod tests {
         for (x, y) in [(20, 30), (780, 30), (20, 990), (780, 990)] {
             assert!(out.get_pixel(x, y).0[0] > 235, "paper at ({x},{y})");
         }
-        assert!(out.get_pixel(20, 645).0[0] < 80, "ink in the dark shadow corner");
+        assert!(
+            out.get_pixel(20, 645).0[0] < 80,
+            "ink in the dark shadow corner"
+        );
     }
 
     #[test]
@@ -158,7 +166,10 @@ mod tests {
                 Rgb([240, 235, 220])
             }
         });
-        assert!(matches!(normalize(&Raster::Rgb(plain.clone())), Raster::Gray(_)));
+        assert!(matches!(
+            normalize(&Raster::Rgb(plain.clone())),
+            Raster::Gray(_)
+        ));
         let mut sealed = plain;
         for (x, y, p) in sealed.enumerate_pixels_mut() {
             if (x as i32 - 300).pow(2) + (y as i32 - 300).pow(2) < 40 * 40 {

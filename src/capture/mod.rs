@@ -4,11 +4,14 @@ mod decode;
 mod density;
 pub mod deskew;
 pub mod detect;
+#[cfg(feature = "heic")]
+mod heic;
 pub mod illumination;
 pub mod orientation;
 pub mod perspective;
 mod resample;
 
+use decode::check_size;
 pub use decode::{decode_frame, frame_count, DecodeLimits, Frame, Original, Raster};
 pub use density::effective_dpi;
 
@@ -23,7 +26,7 @@ pub enum CaptureError {
     #[error("the file is empty")]
     Empty,
     /// The bytes are not an image format sohoa recognises.
-    #[error("not an image (expected JPEG, PNG or TIFF)")]
+    #[error("not an image (expected JPEG, PNG, TIFF or HEIC)")]
     NotAnImage,
     /// A recognised but unsupported format or pixel layout.
     #[error("unsupported image format: {0}")]
@@ -78,7 +81,9 @@ impl std::str::FromStr for CaptureMode {
             "auto" => Ok(CaptureMode::Auto),
             "scan" => Ok(CaptureMode::Scan),
             "photo" => Ok(CaptureMode::Photo),
-            other => Err(format!("unknown capture mode {other:?} (auto, scan or photo)")),
+            other => Err(format!(
+                "unknown capture mode {other:?} (auto, scan or photo)"
+            )),
         }
     }
 }
@@ -150,7 +155,11 @@ pub fn capture(frame: Frame, mode: CaptureMode) -> Page {
         CaptureMode::Auto => quad.is_some_and(|q| !fills_frame(&q, w, h)),
     };
     let mut geometry = Geometry {
-        capture_mode: if photo { CaptureMode::Photo } else { CaptureMode::Scan },
+        capture_mode: if photo {
+            CaptureMode::Photo
+        } else {
+            CaptureMode::Scan
+        },
         corners: None,
         paper: None,
         orientation_degrees: 0,
@@ -189,7 +198,10 @@ fn flatten_photo(
             let target = perspective::target_for(&quad);
             geometry.corners = Some(quad);
             geometry.paper = target.paper;
-            (perspective::warp(&raster, &quad, &target), perspective::TARGET_DPI)
+            (
+                perspective::warp(&raster, &quad, &target),
+                perspective::TARGET_DPI,
+            )
         }
         None => {
             geometry.warnings.push(

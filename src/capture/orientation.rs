@@ -52,10 +52,18 @@ fn ink_above_and_below(profile: &[u32]) -> (u64, u64) {
         let reach = (height * 6).div_ceil(10);
         let previous_end = if i > 0 { cores[i - 1].1 } else { 0 };
         let next_start = cores.get(i + 1).map_or(profile.len(), |c| c.0);
-        let top = start.saturating_sub(reach).max(previous_end + (start - previous_end) / 2);
+        let top = start
+            .saturating_sub(reach)
+            .max(previous_end + (start - previous_end) / 2);
         let bottom = (end + reach).min(end + (next_start - end) / 2);
-        above += profile[top..start].iter().map(|&v| u64::from(v)).sum::<u64>();
-        below += profile[end..bottom].iter().map(|&v| u64::from(v)).sum::<u64>();
+        above += profile[top..start]
+            .iter()
+            .map(|&v| u64::from(v))
+            .sum::<u64>();
+        below += profile[end..bottom]
+            .iter()
+            .map(|&v| u64::from(v))
+            .sum::<u64>();
     }
     (above, below)
 }
@@ -116,7 +124,11 @@ mod tests {
             let core = (12..22).contains(&phase) && x % 4 != 0;
             let ascender = (4..12).contains(&phase) && x % 13 == 0;
             let descender = (22..28).contains(&phase) && x % 41 == 0;
-            Luma([if core || ascender || descender { 0 } else { 255 }])
+            Luma([if core || ascender || descender {
+                0
+            } else {
+                255
+            }])
         })
     }
 
@@ -129,6 +141,10 @@ mod tests {
 
     #[test]
     fn blank_page_is_not_flipped() {
-        assert!(!is_upside_down(&GrayImage::from_pixel(300, 300, Luma([255]))));
+        assert!(!is_upside_down(&GrayImage::from_pixel(
+            300,
+            300,
+            Luma([255])
+        )));
     }
 }

@@ -52,7 +52,11 @@ pub fn target_for(quad: &[[f32; 2]; 4]) -> Target {
     let px = |mm: f32| (mm / 25.4 * TARGET_DPI).round() as u32;
     match snapped {
         Some((name, short, long, _)) => {
-            let (w, h) = if portrait { (short, long) } else { (long, short) };
+            let (w, h) = if portrait {
+                (short, long)
+            } else {
+                (long, short)
+            };
             Target {
                 width: px(w),
                 height: px(h),
@@ -149,9 +153,17 @@ mod tests {
 
     #[test]
     fn near_a4_proportions_snap_to_a4_at_300_dpi() {
-        let quad = [[100.0, 80.0], [1100.0, 120.0], [1080.0, 1500.0], [90.0, 1480.0]];
+        let quad = [
+            [100.0, 80.0],
+            [1100.0, 120.0],
+            [1080.0, 1500.0],
+            [90.0, 1480.0],
+        ];
         let target = target_for(&quad);
-        assert_eq!((target.width, target.height, target.paper), (2480, 3508, Some("A4")));
+        assert_eq!(
+            (target.width, target.height, target.paper),
+            (2480, 3508, Some("A4"))
+        );
         let square = [[0.0, 0.0], [500.0, 0.0], [500.0, 520.0], [0.0, 520.0]];
         assert_eq!(target_for(&square).paper, None);
     }

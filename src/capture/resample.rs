@@ -212,7 +212,10 @@ mod tests {
     fn identity_warp_is_identity_and_shift_moves_pixels() {
         let src: Vec<u8> = (0..64 * 48).map(|i| (i * 7 % 256) as u8).collect();
         let identity = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0];
-        assert_eq!(warp_perspective(&src, (64, 48), 1, (64, 48), &identity), src);
+        assert_eq!(
+            warp_perspective(&src, (64, 48), 1, (64, 48), &identity),
+            src
+        );
         let shifted = [1.0, 0.0, 5.0, 0.0, 1.0, 3.0, 0.0, 0.0, 1.0];
         let out = warp_perspective(&src, (64, 48), 1, (20, 10), &shifted);
         assert_eq!(out[2 * 20 + 4], src[5 * 64 + 9]);

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use sohoa::capture::CaptureMode;
 use sohoa::digitize::{digitize, DigitizeOptions, Source};
 
 use super::files::{read, write_atomically};
@@ -27,6 +28,10 @@ pub struct Args {
     /// Folder searched first for OCR models (default: ./models).
     #[arg(long)]
     models: Option<PathBuf>,
+    /// How inputs are treated: `auto` (a photo when a page outline is found inside the
+    /// frame), `scan` (deskew only) or `photo` (find the page, fix perspective and light).
+    #[arg(long, default_value = "auto")]
+    mode: CaptureMode,
 }
 
 /// Runs the command.
@@ -43,12 +48,18 @@ pub fn run(args: Args) -> Result<(), String> {
         .collect::<Result<Vec<_>, String>>()?;
     let mut options = DigitizeOptions {
         models_dir: args.models,
+        mode: args.mode,
         ..DigitizeOptions::default()
     };
     if let Some(jobs) = args.jobs {
         options.jobs = jobs.max(1);
     }
     let result = digitize(&sources, &options).map_err(|e| e.to_string())?;
+    for page in &result.pages {
+        for warning in &page.geometry.warnings {
+            eprintln!("warning: {}: {warning}", page.source);
+        }
+    }
     write_atomically(&args.output, &result.pdf)?;
     if let Some(path) = &args.text {
         write_atomically(path, result.text().as_bytes())?;
