@@ -328,15 +328,22 @@ fn process(
     timings.encode = elapsed_ms(clock);
 
     let (width_px, height_px) = page.raster.dimensions();
+    let words = recognized.lines.iter().map(|l| l.words.len()).sum();
+    let mut geometry = page.geometry;
+    if words == 0 {
+        geometry
+            .warnings
+            .push("no text was recognised on this page".into());
+    }
     let report = PageReport {
         source: source.name.clone(),
         frame: task.frame,
         width_px,
         height_px,
         dpi: page.dpi,
-        geometry: page.geometry,
+        geometry,
         mean_confidence: recognized.mean_confidence(),
-        words: recognized.lines.iter().map(|l| l.words.len()).sum(),
+        words,
         timings_ms: timings,
         ocr_model: engine.model().clone(),
     };

@@ -169,7 +169,11 @@ fn decode_heic(_: &[u8], _: &DecodeLimits) -> Result<Frame, CaptureError> {
     ))
 }
 
-pub(super) fn check_size(width: u32, height: u32, limits: &DecodeLimits) -> Result<(), CaptureError> {
+pub(super) fn check_size(
+    width: u32,
+    height: u32,
+    limits: &DecodeLimits,
+) -> Result<(), CaptureError> {
     let pixels = u64::from(width) * u64::from(height);
     if pixels > limits.max_pixels {
         return Err(CaptureError::TooLarge {

@@ -33,8 +33,9 @@ pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<Frame, CaptureError
             CaptureError::Corrupt("HEIC: plane shorter than its stated width".into())
         })?);
     }
-    let rgb = RgbImage::from_raw(width, height, pixels)
-        .ok_or_else(|| CaptureError::Corrupt("HEIC: plane shorter than its stated height".into()))?;
+    let rgb = RgbImage::from_raw(width, height, pixels).ok_or_else(|| {
+        CaptureError::Corrupt("HEIC: plane shorter than its stated height".into())
+    })?;
     Ok(Frame {
         raster: Raster::Rgb(rgb),
         stated_dpi: None,
