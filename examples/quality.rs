@@ -185,6 +185,15 @@ fn run_sohoa(worker: &mut PageWorker, case: &Case) -> Result<Outcome, String> {
         .map_err(|e| e.to_string())?;
     let seconds = clock.elapsed().as_secs_f64();
     let geometry = &done.report.geometry;
+    eprintln!(
+        "{}: CER {:.2} %, skew {:.3}°, orientation {}, corners {:?} (true {:?}), {seconds:.2} s",
+        case.file.display(),
+        cer(&done.text, &case.text) * 100.0,
+        geometry.skew_degrees,
+        geometry.orientation_degrees,
+        geometry.corners,
+        case.corners,
+    );
     Ok(Outcome {
         cer: cer(&done.text, &case.text),
         skew_error: case

@@ -319,7 +319,7 @@ fn process(
     let clock = Instant::now();
     let dpi = page.dpi.round() as u32;
     let recognized = engine
-        .recognize(&page.raster.to_gray(), dpi)
+        .recognize(&page.raster.to_ocr_gray(), dpi)
         .map_err(|e| fail(e.into()))?;
     timings.ocr = elapsed_ms(clock);
 

@@ -80,6 +80,28 @@ impl Raster {
         }
     }
 
+    /// The gray image OCR reads: for colour pages, red ink (official seals, which
+    /// Vietnamese documents stamp over the signature and often over text) is dropped
+    /// by taking the brighter of luminance and the red channel; black and blue ink stay.
+    pub fn to_ocr_gray(&self) -> GrayImage {
+        match self {
+            Raster::Bilevel(g) | Raster::Gray(g) => g.clone(),
+            Raster::Rgb(c) => {
+                let pixels = c
+                    .as_raw()
+                    .chunks_exact(3)
+                    .map(|p| {
+                        let luma =
+                            (u32::from(p[0]) * 77 + u32::from(p[1]) * 150 + u32::from(p[2]) * 29)
+                                >> 8;
+                        (luma as u8).max(p[0])
+                    })
+                    .collect();
+                GrayImage::from_raw(c.width(), c.height(), pixels).expect("same size")
+            }
+        }
+    }
+
     /// A gray copy (or the gray image itself) for analysis and OCR.
     pub fn to_gray(&self) -> GrayImage {
         match self {

@@ -23,6 +23,9 @@ use super::Raster;
 const WORK_LONG_SIDE: u32 = 800;
 /// Angular tolerance of a vote, in degrees either side of the gradient direction.
 const VOTE_SPREAD: i32 = 3;
+/// Radius of the closing that removes text strokes from the working copy (thin, so a
+/// sliver of desk between the page and the frame survives).
+const CLOSING_RADIUS: u8 = 1;
 /// Candidate lines kept per side.
 const CANDIDATES_PER_SIDE: usize = 10;
 /// Smallest page, as a fraction of the image area.
@@ -30,12 +33,18 @@ const MIN_AREA_FRACTION: f32 = 0.12;
 /// Smallest mean and per-side fraction of a side's length backed by matching edges.
 const MIN_MEAN_SUPPORT: f32 = 0.55;
 const MIN_SIDE_SUPPORT: f32 = 0.3;
+/// Support credited to a stretch of a side that lies outside the image, and to the
+/// image's own edge standing in for a side cut by the frame.
+const OUTSIDE_SUPPORT: f32 = 0.4;
+const FRAME_SUPPORT: f32 = 0.35;
 
 /// A line `x·cos θ + y·sin θ = rho` whose normal θ points into the brighter side.
 #[derive(Debug, Clone, Copy)]
 struct Line {
     theta: f32,
     rho: f32,
+    /// An edge of the image itself, standing in for a page side cut by the frame.
+    frame: bool,
 }
 
 impl Line {
@@ -71,14 +80,21 @@ pub fn find_page(raster: &Raster) -> Option<[[f32; 2]; 4]> {
         gray.clone()
     };
     let scale = small.width() as f32 / w as f32;
-    let smooth = gaussian_blur_f32(&grayscale_close(&small, &Mask::square(3)), 1.0);
+    let smooth = gaussian_blur_f32(&grayscale_close(&small, &Mask::square(CLOSING_RADIUS)), 1.0);
     let edges = OrientedEdges::new(&smooth);
     let quad = best_quad(&edges)?;
+    if std::env::var_os("SOHOA_DEBUG_DETECT").is_some() {
+        eprintln!("coarse {quad:?} scale {scale}");
+        for (i, c) in candidate_lines(&edges).iter().enumerate() {
+            eprintln!("side {i}: {c:?}");
+        }
+    }
     let full = quad.map(|l| Line {
-        theta: l.theta,
         rho: l.rho / scale,
+        ..l
     });
-    let refined = full.map(|line| refine(&gray, line, (1.0 / scale).ceil() as i32 + 4));
+    let reach = (1.0 / scale).ceil() as i32 + 4;
+    let refined = full.map(|line| (!line.frame).then(|| refine(&gray, line, reach)).flatten());
     corners(&refined, &full)
 }
 
@@ -230,23 +246,16 @@ fn candidate_lines(edges: &OrientedEdges) -> [Vec<Line>; 4] {
     }
     let min_votes = (w.min(h) * 0.15) as u32;
     let peaks = local_maxima(&votes, rho_bins, diagonal, min_votes);
+    let frame = |theta: f32, rho: f32| Line {
+        theta,
+        rho,
+        frame: true,
+    };
     let borders = [
-        Line {
-            theta: 0.0,
-            rho: 0.0,
-        },
-        Line {
-            theta: 90.0,
-            rho: 0.0,
-        },
-        Line {
-            theta: 180.0,
-            rho: -(w - 1.0),
-        },
-        Line {
-            theta: 270.0,
-            rho: -(h - 1.0),
-        },
+        frame(0.0, 0.0),
+        frame(90.0, 0.0),
+        frame(180.0, -w),
+        frame(270.0, -h),
     ];
     std::array::from_fn(|side| {
         let centre = side as f32 * 90.0;
@@ -283,6 +292,7 @@ fn local_maxima(votes: &[u32], rho_bins: usize, diagonal: i32, min_votes: u32) -
                 let line = Line {
                     theta: theta as f32,
                     rho: (r as i32 - diagonal) as f32,
+                    frame: false,
                 };
                 peaks.push((v, line));
             }
@@ -307,7 +317,7 @@ fn score_quad(
         bottom.intersect(right)?,
         bottom.intersect(left)?,
     ];
-    let margin = 0.1 * w.max(h);
+    let margin = 0.05 * w.max(h);
     if quad
         .iter()
         .any(|p| p[0] < -margin || p[1] < -margin || p[0] > w + margin || p[1] > h + margin)
@@ -320,10 +330,10 @@ fn score_quad(
         return None;
     }
     let support = [
-        side_support(edges, quad[3], quad[0], left.theta),
-        side_support(edges, quad[0], quad[1], top.theta),
-        side_support(edges, quad[1], quad[2], right.theta),
-        side_support(edges, quad[2], quad[3], bottom.theta),
+        side_support(edges, quad[3], quad[0], left),
+        side_support(edges, quad[0], quad[1], top),
+        side_support(edges, quad[1], quad[2], right),
+        side_support(edges, quad[2], quad[3], bottom),
     ];
     let mean = support.iter().sum::<f32>() / 4.0;
     let min = support.iter().copied().fold(f32::MAX, f32::min);
@@ -346,8 +356,13 @@ fn convex_area(q: &[[f32; 2]; 4]) -> Option<f32> {
 }
 
 /// Fraction of the segment backed by edges of matching direction; stretches outside
-/// the image or on its border count half (a page cut by the frame).
-fn side_support(edges: &OrientedEdges, a: [f32; 2], b: [f32; 2], theta: f32) -> f32 {
+/// the image or on its border count half (a page cut by the frame), and the frame
+/// itself a little less, so a page side seen even in part is preferred to it.
+fn side_support(edges: &OrientedEdges, a: [f32; 2], b: [f32; 2], line: Line) -> f32 {
+    if line.frame {
+        return FRAME_SUPPORT;
+    }
+    let theta = line.theta;
     let length = (b[0] - a[0]).hypot(b[1] - a[1]);
     let n = (length / 3.0).clamp(12.0, 400.0) as usize;
     let (w, h) = (edges.width as f32, edges.height as f32);
@@ -356,7 +371,7 @@ fn side_support(edges: &OrientedEdges, a: [f32; 2], b: [f32; 2], theta: f32) -> 
         let t = 0.04 + 0.92 * (i as f32 + 0.5) / n as f32;
         let (x, y) = (a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1]));
         if x < 2.0 || y < 2.0 || x > w - 3.0 || y > h - 3.0 {
-            total += 0.5;
+            total += OUTSIDE_SUPPORT;
         } else if edges.supports(x, y, theta) {
             total += 1.0;
         }
@@ -377,8 +392,7 @@ fn refine(gray: &GrayImage, line: Line, reach: i32) -> Option<Line> {
     for i in 0..240 {
         let s = -span + 2.0 * span * (i as f32 + 0.5) / 240.0;
         let (x, y) = (fx + s * dx, fy + s * dy);
-        let margin = reach as f32 + 12.0;
-        if x < margin || y < margin || x > w - margin || y > h - margin {
+        if x < 2.0 || y < 2.0 || x > w - 3.0 || y > h - 3.0 {
             continue;
         }
         if let Some(offset) = strongest_step(gray, (x, y), (nx, ny), (dx, dy), reach) {
@@ -401,9 +415,10 @@ fn strongest_step(
         (-2..=2)
             .map(|k| {
                 let k = k as f32 * 2.0;
-                let px = (x + s * nx + k * dx) as u32;
-                let py = (y + s * ny + k * dy) as u32;
-                f32::from(gray.get_pixel(px, py).0[0])
+                // Beyond the frame the border pixel repeats: no step is invented there.
+                let px = (x + s * nx + k * dx).clamp(0.0, (gray.width() - 1) as f32);
+                let py = (y + s * ny + k * dy).clamp(0.0, (gray.height() - 1) as f32);
+                f32::from(gray.get_pixel(px as u32, py as u32).0[0])
             })
             .sum::<f32>()
             / 5.0
@@ -478,7 +493,11 @@ fn total_least_squares(points: &[[f32; 2]], coarse: Line) -> Option<Line> {
     }
     let theta = ny.atan2(nx).to_degrees().rem_euclid(360.0) as f32;
     let rho = (mx * nx + my * ny) as f32;
-    (theta.is_finite() && rho.is_finite()).then_some(Line { theta, rho })
+    (theta.is_finite() && rho.is_finite()).then_some(Line {
+        theta,
+        rho,
+        frame: false,
+    })
 }
 
 #[cfg(test)]
