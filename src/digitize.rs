@@ -15,6 +15,11 @@ use crate::capture::{self, CaptureError, CaptureMode, CaptureTimings, DecodeLimi
 use crate::ocr::{self, Model, OcrEngine, OcrError, TesseractEngine};
 use crate::pdf::{self, DocumentInfo, PdfError, PdfPage};
 
+/// Mean word confidence under which a page is flagged for the clerk to check.
+pub const LOW_CONFIDENCE: f32 = 60.0;
+/// Pages with fewer recognised words are flagged as (nearly) empty.
+pub const FEW_WORDS: usize = 10;
+
 /// One input file's name (for messages and the report) and content.
 #[derive(Debug, Clone)]
 pub struct Source {
@@ -330,10 +335,15 @@ fn process(
     let (width_px, height_px) = page.raster.dimensions();
     let words = recognized.lines.iter().map(|l| l.words.len()).sum();
     let mut geometry = page.geometry;
-    if words == 0 {
-        geometry
-            .warnings
-            .push("no text was recognised on this page".into());
+    let mean_confidence = recognized.mean_confidence();
+    if words < FEW_WORDS {
+        geometry.warnings.push(format!(
+            "little or no text was recognised on this page ({words} words): check the capture"
+        ));
+    } else if mean_confidence < LOW_CONFIDENCE {
+        geometry.warnings.push(format!(
+            "low OCR confidence ({mean_confidence:.0}/100): check the capture of this page"
+        ));
     }
     let report = PageReport {
         source: source.name.clone(),
@@ -342,7 +352,7 @@ fn process(
         height_px,
         dpi: page.dpi,
         geometry,
-        mean_confidence: recognized.mean_confidence(),
+        mean_confidence,
         words,
         timings_ms: timings,
         ocr_model: engine.model().clone(),
