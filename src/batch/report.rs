@@ -44,7 +44,8 @@ pub struct DocumentReport {
     pub work_key: Option<String>,
     /// Pages in the stored PDF.
     pub pages: usize,
-    /// Pages that failed (1-based positions in the document, counting every frame).
+    /// Pages that failed in capture or OCR (1-based positions among the pages of its
+    /// readable files); files that could not be read or opened at all are in `errors`.
     pub missing_pages: Vec<usize>,
     /// Errors, per file.
     pub errors: Vec<FileError>,

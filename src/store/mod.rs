@@ -880,6 +880,42 @@ mod tests {
     }
 
     #[test]
+    fn work_is_stored_once_and_older_stores_gain_the_journal() {
+        let (dir, store) = store();
+        // A store made before the journal existed: the table is created on open.
+        store
+            .db()
+            .unwrap()
+            .execute_batch("DROP TABLE batch_work")
+            .unwrap();
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        let work = Work {
+            key: "ab".repeat(32),
+            note: Some("missing pages [2]".into()),
+        };
+        assert!(store.work_document(&work.key).unwrap().is_none());
+        let n = new("D1", "001234567890", "k", "t");
+        let Once::Stored(doc) = store
+            .add_document_once(&work, &n, &pdf("a"), "", None, 1)
+            .unwrap()
+        else {
+            panic!("stored before")
+        };
+        assert_eq!(
+            store.work_document(&work.key).unwrap(),
+            Some(doc.id.clone())
+        );
+        let again = store
+            .add_document_once(&work, &n, &pdf("b"), "", None, 1)
+            .unwrap();
+        assert!(matches!(again, Once::AlreadyStored(id) if id == doc.id));
+        assert_eq!(store.list().unwrap().len(), 1);
+        assert!(store.work_document("../x").is_err());
+        assert!(store.fsck().unwrap().problems.is_empty());
+    }
+
+    #[test]
     fn a_batch_is_stored_whole_or_not_at_all() {
         let (_dir, store) = store();
         let ingest = |dossier: &str, citizen: &str| Ingest {
