@@ -309,3 +309,47 @@ fn peak_memory_does_not_grow_with_the_batch() {
     );
     assert!(mib(peaks[1]) < 300.0, "peak RSS {:.0} MiB", mib(peaks[1]));
 }
+
+#[test]
+fn documents_are_certified_in_batch_when_a_signer_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = common::pki::Pki::create(&dir.path().join("pki"));
+    let input = input_of(dir.path(), 2, &two_pages(dir.path())[..1]);
+    let (store, out) = (dir.path().join("store"), dir.path().join("report.json"));
+    let mut cmd = batch(&input, &store, &out, &["--quiet"]);
+    cmd.arg("--cert")
+        .arg(&pki.office_rsa.cert_pem)
+        .arg("--key")
+        .arg(&pki.office_rsa.key_pem)
+        .args(["--certifier", "Nguyễn Văn An"])
+        .args(["--certifying-agency", "UBND xã Thử Nghiệm"])
+        .arg("--register")
+        .arg(dir.path().join("register"));
+    let done = run(&mut cmd);
+    assert_eq!(done.status.code(), Some(0), "{}", show(&done));
+    let s = Store::open(&store).unwrap();
+    let docs = s.list().unwrap();
+    assert_eq!(docs.len(), 2);
+    let mut references: Vec<String> = Vec::new();
+    for doc in docs {
+        let main = doc.files.iter().find(|f| f.sha256 == doc.sha256).unwrap();
+        assert_eq!(
+            main.role,
+            sohoa::store::FileRole::Certified,
+            "{:?}",
+            doc.files
+        );
+        references.push(doc.reference.clone().expect("a verification reference"));
+        let copy = dir.path().join(format!("{}.pdf", doc.id));
+        std::fs::write(&copy, s.read_blob(&doc.sha256).unwrap()).unwrap();
+        let verified = run(sohoa()
+            .arg("verify")
+            .arg(&copy)
+            .arg("--trust")
+            .arg(&pki.root_pem));
+        assert!(verified.status.success(), "verify: {}", show(&verified));
+    }
+    references.sort();
+    references.dedup();
+    assert_eq!(references.len(), 2, "each copy has its own register number");
+}

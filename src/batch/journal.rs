@@ -80,7 +80,7 @@ mod tests {
         assert_eq!(key, work_key(&[a.clone(), b.clone()], &new("T")));
         let others = [
             work_key(&[b.clone(), a.clone()], &new("T")),
-            work_key(&[a.clone()], &new("T")),
+            work_key(std::slice::from_ref(&a), &new("T")),
             work_key(&[a.clone(), b.clone()], &new("U")),
             work_key(
                 &[a.clone(), ("d/2.png".into(), content_hash(b"2"))],

@@ -7,10 +7,15 @@
 use std::path::PathBuf;
 
 use sohoa::batch::plan::{self, Defaults, OnPageError};
-use sohoa::batch::{self, progress, BatchOptions};
+use sohoa::batch::{self, progress, BatchOptions, Certify};
+use sohoa::certify::copy::{certify_copy, CertifyRequest};
+use sohoa::certify::key::SigningKey;
+use sohoa::certify::pades::{Corner, Placement};
+use sohoa::certify::register::Register;
 use sohoa::digitize::DigitizeOptions;
 use sohoa::store::{Role, Store};
 
+use super::certify::{entry, load_key, SignerArgs};
 use super::files::{read, write_atomically};
 use super::store::{choose_agency, user, StoreDir};
 
@@ -63,6 +68,81 @@ pub struct Args {
     /// No progress bar or log lines (the summary is still printed).
     #[arg(long, short)]
     quiet: bool,
+    /// Certify each document before storing it: the key source (as for `sohoa certify`).
+    #[command(flatten, next_help_heading = "Certify in batch (optional)")]
+    signer: SignerArgs,
+    /// The certifying official (người chứng thực); with a key source.
+    #[arg(long, help_heading = "Certify in batch (optional)")]
+    certifier: Option<String>,
+    /// The certifying agency as printed on the statement, e.g. "UBND xã …".
+    #[arg(long, help_heading = "Certify in batch (optional)")]
+    certifying_agency: Option<String>,
+    /// Register folder (sổ chứng thực).
+    #[arg(
+        long,
+        default_value = "register",
+        help_heading = "Certify in batch (optional)"
+    )]
+    register: PathBuf,
+    /// Register book number.
+    #[arg(
+        long,
+        default_value_t = 1,
+        help_heading = "Certify in batch (optional)"
+    )]
+    book: u32,
+}
+
+/// Certifies with a key and numbers the copies in the register, as `sohoa certify` does.
+struct RegisterSigner {
+    key: Box<dyn SigningKey>,
+    register: Register,
+    certifier: String,
+    agency: String,
+    book: String,
+}
+
+impl Certify for RegisterSigner {
+    fn certify(&mut self, pdf: &[u8]) -> Result<(Vec<u8>, String), String> {
+        let request = CertifyRequest {
+            certifier: self.certifier.clone(),
+            agency: self.agency.clone(),
+            book: self.book.clone(),
+            time: time::OffsetDateTime::now_utc(),
+            placement: Placement {
+                page: None,
+                corner: Corner::BottomRight,
+            },
+        };
+        let key = self.key.as_ref();
+        let issued = self
+            .register
+            .issue_next(request.time.year(), &request.book, |number| {
+                let copy = certify_copy(pdf, &request, number, key).map_err(|e| e.to_string())?;
+                let entry = entry(&request, number, &copy);
+                Ok::<_, String>((copy, entry))
+            })
+            .map_err(|e| e.to_string())?;
+        let copy = issued?;
+        Ok((copy.pdf, copy.reference))
+    }
+}
+
+fn signer(args: &Args) -> Result<Option<RegisterSigner>, String> {
+    if !args.signer.given() {
+        return Ok(None);
+    }
+    let need = |v: &Option<String>, flag: &str| {
+        v.clone()
+            .ok_or_else(|| format!("certifying in batch needs --{flag}"))
+    };
+    Ok(Some(RegisterSigner {
+        certifier: need(&args.certifier, "certifier")?,
+        agency: need(&args.certifying_agency, "certifying-agency")?,
+        key: load_key(&args.signer)?,
+        register: Register::open(&args.register).map_err(|e| e.to_string())?,
+        book: format!("{:02}", args.book),
+    }))
 }
 
 /// `--on-page-error` values.
@@ -113,9 +193,11 @@ pub fn run(args: Args) -> Result<u8, String> {
         digitize,
         ..BatchOptions::new(args.input.clone())
     };
+    let mut signer = signer(&args)?;
+    let certify = signer.as_mut().map(|s| s as &mut (dyn Certify + Send));
     let mut progress = progress::for_stderr(args.quiet);
-    let mut report =
-        batch::run(&plans, &store, &options, progress.as_mut(), None).map_err(|e| e.to_string())?;
+    let mut report = batch::run(&plans, &store, &options, progress.as_mut(), certify)
+        .map_err(|e| e.to_string())?;
     report.store = dir.display().to_string();
     if let Some(path) = &args.report {
         let json = serde_json::to_vec_pretty(&report).map_err(|e| e.to_string())?;

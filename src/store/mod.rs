@@ -212,7 +212,7 @@ impl Store {
                 let doc = self.document(&id)?.ok_or_else(|| {
                     StoreError::Storage(format!("document {id} vanished after storing"))
                 })?;
-                Ok(Once::Stored(doc))
+                Ok(Once::Stored(Box::new(doc)))
             }
             Err(e) => match self.work_document(&work.key)? {
                 // Another process finished the same work meanwhile.
@@ -474,7 +474,7 @@ pub struct Work {
 #[derive(Debug, Clone)]
 pub enum Once {
     /// The document was stored now.
-    Stored(Document),
+    Stored(Box<Document>),
     /// The work had been stored before, as the document with this id.
     AlreadyStored(String),
 }
