@@ -26,6 +26,9 @@ enum Command {
     Certify(Box<cli::certify::Args>),
     /// Verify the signatures of a PDF (exit 0 only when all are valid).
     Verify(cli::verify::Args),
+    /// Digitize and store a backlog: each sub-folder of scans (or manifest row) becomes a
+    /// stored document; resumable, pages in parallel. Exit 3 when some documents failed.
+    Batch(Box<cli::batch::Args>),
     /// Serve reuse lookups, downloads, verification and ingest over HTTP.
     Serve(cli::serve::Args),
     #[command(flatten)]
@@ -44,6 +47,10 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let result = match command {
+        Command::Batch(args) => match cli::batch::run(*args) {
+            Ok(code) => return ExitCode::from(code),
+            Err(message) => Err(message),
+        },
         Command::Digitize(args) => cli::digitize::run(args).map(|()| true),
         Command::Certify(args) => cli::certify::run(*args).map(|()| true),
         Command::Verify(args) => cli::verify::run(args),
@@ -69,6 +76,7 @@ impl Command {
         matches!(
             self,
             Command::Digitize(_)
+                | Command::Batch(_)
                 | Command::Stored(cli::store::Command::Store(cli::store::StoreCommand::Add(_)))
         )
     }

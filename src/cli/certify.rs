@@ -26,6 +26,29 @@ pub struct Args {
     /// The certifying agency, e.g. "UBND xã …".
     #[arg(long)]
     agency: String,
+    #[command(flatten)]
+    signer: SignerArgs,
+    /// Register folder (sổ chứng thực).
+    #[arg(long, default_value = "register")]
+    register: PathBuf,
+    /// Register book number.
+    #[arg(long, default_value_t = 1)]
+    book: u32,
+    /// Page that carries the stamp, 1-based (default: the last page).
+    #[arg(long)]
+    stamp_page: Option<usize>,
+    /// Corner of that page.
+    #[arg(long, value_enum, default_value = "bottom-right")]
+    stamp_corner: StampCorner,
+    /// Also write a JSON report (number, book, date, signer, sha256).
+    #[arg(long)]
+    report: Option<PathBuf>,
+}
+
+/// Where the signing key comes from: PKCS#12, PEM certificate + key, or a PKCS#11 token
+/// (shared by `certify` and `batch`).
+#[derive(clap::Args)]
+pub struct SignerArgs {
     /// PKCS#12 file (.p12/.pfx) holding the key and certificate.
     #[arg(long, group = "key_source", requires = "password_env")]
     p12: Option<PathBuf>,
@@ -53,24 +76,16 @@ pub struct Args {
     /// Intermediate certificates to embed (PEM).
     #[arg(long)]
     chain: Option<PathBuf>,
-    /// Register folder (sổ chứng thực).
-    #[arg(long, default_value = "register")]
-    register: PathBuf,
-    /// Register book number.
-    #[arg(long, default_value_t = 1)]
-    book: u32,
     /// RSA signature padding (PSS by default; PKCS#1 v1.5 for tokens that lack PSS).
     #[arg(long, value_enum, default_value = "pss")]
     rsa_padding: Padding,
-    /// Page that carries the stamp, 1-based (default: the last page).
-    #[arg(long)]
-    stamp_page: Option<usize>,
-    /// Corner of that page.
-    #[arg(long, value_enum, default_value = "bottom-right")]
-    stamp_corner: StampCorner,
-    /// Also write a JSON report (number, book, date, signer, sha256).
-    #[arg(long)]
-    report: Option<PathBuf>,
+}
+
+impl SignerArgs {
+    /// Whether a key source was given.
+    pub fn given(&self) -> bool {
+        self.p12.is_some() || self.cert.is_some() || self.pkcs11.is_some()
+    }
 }
 
 /// RSA padding choices.
@@ -113,7 +128,8 @@ fn secret(var: &Option<String>, what: &str) -> Result<String, String> {
     std::env::var(var).map_err(|_| format!("environment variable {var} (the {what}) is not set"))
 }
 
-fn load_key(args: &Args) -> Result<Box<dyn SigningKey>, String> {
+/// Loads the signing key the arguments name.
+pub fn load_key(args: &SignerArgs) -> Result<Box<dyn SigningKey>, String> {
     let padding = match args.rsa_padding {
         Padding::Pss => RsaPadding::Pss,
         Padding::Pkcs1 => RsaPadding::Pkcs1,
@@ -148,7 +164,7 @@ fn load_key(args: &Args) -> Result<Box<dyn SigningKey>, String> {
 
 /// Runs the command.
 pub fn run(args: Args) -> Result<(), String> {
-    let key = load_key(&args)?;
+    let key = load_key(&args.signer)?;
     let input = read(&args.input)?;
     let request = CertifyRequest {
         certifier: args.certifier.clone(),
@@ -200,7 +216,8 @@ pub fn run(args: Args) -> Result<(), String> {
     Ok(())
 }
 
-fn entry(
+/// The register entry of an issued copy.
+pub fn entry(
     request: &CertifyRequest,
     number: u64,
     copy: &sohoa::certify::copy::CertifiedCopy,

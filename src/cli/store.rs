@@ -338,7 +338,7 @@ fn print_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<(), String> {
     Ok(())
 }
 
-fn user() -> String {
+pub(crate) fn user() -> String {
     std::env::var("USER")
         .ok()
         .filter(|u| !u.trim().is_empty())
@@ -395,7 +395,7 @@ fn add(args: AddArgs) -> Result<(), String> {
 }
 
 /// The agency asked for, else the store's only one, else LOCAL (created).
-fn choose_agency(store: &Store, asked: Option<String>) -> Result<String, String> {
+pub(crate) fn choose_agency(store: &Store, asked: Option<String>) -> Result<String, String> {
     if let Some(code) = asked {
         return Ok(code);
     }

@@ -57,6 +57,9 @@ CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY, time TEXT NOT NULL, agency TEXT NOT NULL, key_id TEXT NOT NULL,
     purpose TEXT NOT NULL, action TEXT NOT NULL, returned TEXT NOT NULL,
     prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS batch_work (
+    work_key TEXT PRIMARY KEY, document_id TEXT NOT NULL REFERENCES documents(id),
+    stored_at TEXT NOT NULL, note TEXT);
 CREATE VIEW IF NOT EXISTS document_view AS
     SELECT d.rowid AS rowid, d.id AS id, d.sha256 AS sha256, d.kind AS kind, d.title AS title,
         d.role AS role, d.dossier_code AS dossier_code, s.procedure_code AS procedure_code,
@@ -552,6 +555,8 @@ pub fn check_index(conn: &Connection) -> Result<Vec<String>, StoreError> {
          "documents whose main file is not among their files"),
         ("SELECT count(*) FROM documents d WHERE d.dossier_code NOT IN (SELECT code FROM dossiers)",
          "documents without their dossier"),
+        ("SELECT count(*) FROM batch_work w WHERE w.document_id NOT IN (SELECT id FROM documents)",
+         "batch journal entries without their document"),
     ];
     for (sql, what) in checks {
         let n: i64 = conn.query_row(sql, [], |r| r.get(0))?;
@@ -560,6 +565,28 @@ pub fn check_index(conn: &Connection) -> Result<Vec<String>, StoreError> {
         }
     }
     Ok(problems)
+}
+
+/// The document stored for batch work `work_key`, if any.
+pub fn work_document(conn: &Connection, work_key: &str) -> Result<Option<String>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT document_id FROM batch_work WHERE work_key = ?")?;
+    let row = stmt.query_row([work_key], |r| r.get(0));
+    Ok(rusqlite::OptionalExtension::optional(row)?)
+}
+
+/// Journals batch work `work_key` as done by document `id` (in the document's transaction).
+pub fn insert_work(
+    tx: &Transaction,
+    work_key: &str,
+    id: &str,
+    note: Option<&str>,
+    now: &str,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO batch_work (work_key, document_id, stored_at, note) VALUES (?1, ?2, ?3, ?4)",
+        params![work_key, id, now, note],
+    )?;
+    Ok(())
 }
 
 /// A dossier by code.

@@ -160,10 +160,66 @@ impl Store {
             text,
             reference,
             page_count,
+            work: None,
         };
         let id = self.store_all(&[parts])?.remove(0);
         self.document(&id)?
             .ok_or_else(|| StoreError::Storage(format!("document {id} vanished after storing")))
+    }
+
+    /// Checks a new document's metadata as [`Store::add_document`] would, without storing
+    /// anything: lets a caller refuse bad metadata before costly work.
+    pub fn check_document(&self, new: &NewDocument) -> Result<(), StoreError> {
+        index::check_new(new)?;
+        index::check_against(&*self.db()?, new)
+    }
+
+    /// The id of the document stored for batch work `work_key` (see
+    /// [`Store::add_document_once`]), or `None` when that work is not done.
+    pub fn work_document(&self, work_key: &str) -> Result<Option<String>, StoreError> {
+        blob::check_sha256(work_key)?;
+        index::work_document(&*self.db()?, work_key)
+    }
+
+    /// Stores a document as [`Store::add_document`] does, journaling `work.key` (a SHA-256
+    /// in hex naming the work that produced it) in the same transaction: the document is
+    /// stored and its work journaled together or not at all, and work already journaled
+    /// is not stored again ([`Once::AlreadyStored`]).
+    pub fn add_document_once(
+        &self,
+        work: &Work,
+        new: &NewDocument,
+        files: &[NewFile],
+        text: &str,
+        reference: Option<&str>,
+        page_count: u32,
+    ) -> Result<Once, StoreError> {
+        blob::check_sha256(&work.key)?;
+        if let Some(id) = self.work_document(&work.key)? {
+            return Ok(Once::AlreadyStored(id));
+        }
+        let parts = Parts {
+            new,
+            files,
+            text,
+            reference,
+            page_count,
+            work: Some(work),
+        };
+        match self.store_all(&[parts]) {
+            Ok(mut ids) => {
+                let id = ids.remove(0);
+                let doc = self.document(&id)?.ok_or_else(|| {
+                    StoreError::Storage(format!("document {id} vanished after storing"))
+                })?;
+                Ok(Once::Stored(Box::new(doc)))
+            }
+            Err(e) => match self.work_document(&work.key)? {
+                // Another process finished the same work meanwhile.
+                Some(id) => Ok(Once::AlreadyStored(id)),
+                None => Err(e),
+            },
+        }
     }
 
     /// Stores many documents at once, all or none (one transaction: for imports and
@@ -202,6 +258,9 @@ impl Store {
                     created_at: &created_at,
                 };
                 index::insert_document(tx, &row)?;
+                if let Some(work) = p.work {
+                    index::insert_work(tx, &work.key, id, work.note.as_deref(), &created_at)?;
+                }
             }
             Ok(())
         })?;
@@ -397,8 +456,27 @@ impl Ingest {
             text: &self.text,
             reference: self.reference.as_deref(),
             page_count: self.page_count,
+            work: None,
         }
     }
+}
+
+/// A unit of batch work whose result is stored once (see [`Store::add_document_once`]).
+#[derive(Debug, Clone)]
+pub struct Work {
+    /// SHA-256 (lowercase hex) of what identifies the work: its inputs and metadata.
+    pub key: String,
+    /// A note kept with it, e.g. which pages are missing.
+    pub note: Option<String>,
+}
+
+/// What [`Store::add_document_once`] did.
+#[derive(Debug, Clone)]
+pub enum Once {
+    /// The document was stored now.
+    Stored(Box<Document>),
+    /// The work had been stored before, as the document with this id.
+    AlreadyStored(String),
 }
 
 /// A document to store, borrowed.
@@ -408,6 +486,7 @@ struct Parts<'a> {
     text: &'a str,
     reference: Option<&'a str>,
     page_count: u32,
+    work: Option<&'a Work>,
 }
 
 impl Parts<'_> {
@@ -798,6 +877,42 @@ mod tests {
             .unwrap_err();
         assert!(e.to_string().contains("personal ID"), "{e}");
         drop(dir);
+    }
+
+    #[test]
+    fn work_is_stored_once_and_older_stores_gain_the_journal() {
+        let (dir, store) = store();
+        // A store made before the journal existed: the table is created on open.
+        store
+            .db()
+            .unwrap()
+            .execute_batch("DROP TABLE batch_work")
+            .unwrap();
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        let work = Work {
+            key: "ab".repeat(32),
+            note: Some("missing pages [2]".into()),
+        };
+        assert!(store.work_document(&work.key).unwrap().is_none());
+        let n = new("D1", "001234567890", "k", "t");
+        let Once::Stored(doc) = store
+            .add_document_once(&work, &n, &pdf("a"), "", None, 1)
+            .unwrap()
+        else {
+            panic!("stored before")
+        };
+        assert_eq!(
+            store.work_document(&work.key).unwrap(),
+            Some(doc.id.clone())
+        );
+        let again = store
+            .add_document_once(&work, &n, &pdf("b"), "", None, 1)
+            .unwrap();
+        assert!(matches!(again, Once::AlreadyStored(id) if id == doc.id));
+        assert_eq!(store.list().unwrap().len(), 1);
+        assert!(store.work_document("../x").is_err());
+        assert!(store.fsck().unwrap().problems.is_empty());
     }
 
     #[test]

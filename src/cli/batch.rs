@@ -1,0 +1,212 @@
+//! `sohoa batch`: a folder of scans to stored documents (see `sohoa::batch`).
+//!
+//! Exit code: 0 when every document was stored (or had been stored before), 3 when the
+//! batch ran to its end but some documents failed or were stored with missing pages (see
+//! the summary and `--report`), 1 when it could not run or had to stop.
+
+use std::path::PathBuf;
+
+use sohoa::batch::plan::{self, Defaults, OnPageError};
+use sohoa::batch::{self, progress, BatchOptions, Certify};
+use sohoa::certify::copy::{certify_copy, CertifyRequest};
+use sohoa::certify::key::SigningKey;
+use sohoa::certify::pades::{Corner, Placement};
+use sohoa::certify::register::Register;
+use sohoa::digitize::DigitizeOptions;
+use sohoa::store::{Role, Store};
+
+use super::certify::{entry, load_key, SignerArgs};
+use super::files::{read, write_atomically};
+use super::store::{choose_agency, user, StoreDir};
+
+/// Exit code when the batch completed with failed files or documents.
+pub const EXIT_SOME_FAILED: u8 = 3;
+
+/// Arguments of `sohoa batch`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Folder of scans: each sub-folder is a document (images in natural name order), each
+    /// image at the top level a document of its own.
+    input: PathBuf,
+    #[command(flatten)]
+    store: StoreDir,
+    /// CSV or JSON manifest naming each document's files (relative to INPUT) and metadata,
+    /// instead of the folder layout.
+    #[arg(long, value_name = "FILE")]
+    manifest: Option<PathBuf>,
+    /// Pages processed in parallel (default: number of cores).
+    #[arg(long, short)]
+    jobs: Option<usize>,
+    /// Write a JSON report: per-document status, id, timings and errors, totals, peak memory.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+    /// When a file or page fails: store nothing for its document, or store the rest and
+    /// flag the document (per document, `on_page_error` in sohoa.json or the manifest wins).
+    #[arg(long, value_enum, default_value = "skip-document")]
+    on_page_error: PageErrorArg,
+    /// Handling agency code (default: the store's only agency, or LOCAL, created).
+    #[arg(long)]
+    agency: Option<String>,
+    /// Procedure code (mã TTHC) of documents that do not state one.
+    #[arg(long)]
+    procedure: Option<String>,
+    /// Kind of documents that do not state one, e.g. giay-khai-sinh.
+    #[arg(long)]
+    kind: Option<String>,
+    /// Title of documents that do not state one (default: the folder or file name).
+    #[arg(long)]
+    title: Option<String>,
+    /// Documents are results of the procedure (default: dossier components).
+    #[arg(long)]
+    result: bool,
+    /// Who stores them (default: $USER).
+    #[arg(long)]
+    created_by: Option<String>,
+    /// Folder searched first for OCR models (default: ./models).
+    #[arg(long)]
+    models: Option<PathBuf>,
+    /// No progress bar or log lines (the summary is still printed).
+    #[arg(long, short)]
+    quiet: bool,
+    /// Certify each document before storing it: the key source (as for `sohoa certify`).
+    #[command(flatten, next_help_heading = "Certify in batch (optional)")]
+    signer: SignerArgs,
+    /// The certifying official (người chứng thực); with a key source.
+    #[arg(long, help_heading = "Certify in batch (optional)")]
+    certifier: Option<String>,
+    /// The certifying agency as printed on the statement, e.g. "UBND xã …".
+    #[arg(long, help_heading = "Certify in batch (optional)")]
+    certifying_agency: Option<String>,
+    /// Register folder (sổ chứng thực).
+    #[arg(
+        long,
+        default_value = "register",
+        help_heading = "Certify in batch (optional)"
+    )]
+    register: PathBuf,
+    /// Register book number.
+    #[arg(
+        long,
+        default_value_t = 1,
+        help_heading = "Certify in batch (optional)"
+    )]
+    book: u32,
+}
+
+/// Certifies with a key and numbers the copies in the register, as `sohoa certify` does.
+struct RegisterSigner {
+    key: Box<dyn SigningKey>,
+    register: Register,
+    certifier: String,
+    agency: String,
+    book: String,
+}
+
+impl Certify for RegisterSigner {
+    fn certify(&mut self, pdf: &[u8]) -> Result<(Vec<u8>, String), String> {
+        let request = CertifyRequest {
+            certifier: self.certifier.clone(),
+            agency: self.agency.clone(),
+            book: self.book.clone(),
+            time: time::OffsetDateTime::now_utc(),
+            placement: Placement {
+                page: None,
+                corner: Corner::BottomRight,
+            },
+        };
+        let key = self.key.as_ref();
+        let issued = self
+            .register
+            .issue_next(request.time.year(), &request.book, |number| {
+                let copy = certify_copy(pdf, &request, number, key).map_err(|e| e.to_string())?;
+                let entry = entry(&request, number, &copy);
+                Ok::<_, String>((copy, entry))
+            })
+            .map_err(|e| e.to_string())?;
+        let copy = issued?;
+        Ok((copy.pdf, copy.reference))
+    }
+}
+
+fn signer(args: &Args) -> Result<Option<RegisterSigner>, String> {
+    if !args.signer.given() {
+        return Ok(None);
+    }
+    let need = |v: &Option<String>, flag: &str| {
+        v.clone()
+            .ok_or_else(|| format!("certifying in batch needs --{flag}"))
+    };
+    Ok(Some(RegisterSigner {
+        certifier: need(&args.certifier, "certifier")?,
+        agency: need(&args.certifying_agency, "certifying-agency")?,
+        key: load_key(&args.signer)?,
+        register: Register::open(&args.register).map_err(|e| e.to_string())?,
+        book: format!("{:02}", args.book),
+    }))
+}
+
+/// `--on-page-error` values.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum PageErrorArg {
+    /// Store nothing for the document (it is retried on the next run).
+    SkipDocument,
+    /// Store the pages that worked; the report names the missing ones.
+    StoreFlagged,
+}
+
+/// Runs the command; returns the exit code.
+pub fn run(args: Args) -> Result<u8, String> {
+    let dir = args.store.resolve()?;
+    let store = Store::open(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    if !args.input.is_dir() {
+        return Err(format!("{}: not a folder", args.input.display()));
+    }
+    let defaults = Defaults {
+        agency: choose_agency(&store, args.agency.clone())?,
+        procedure_code: args.procedure.clone(),
+        kind: args.kind.clone(),
+        title: args.title.clone(),
+        role: if args.result {
+            Role::Result
+        } else {
+            Role::Component
+        },
+        created_by: args.created_by.clone().unwrap_or_else(user),
+        on_page_error: match args.on_page_error {
+            PageErrorArg::SkipDocument => OnPageError::SkipDocument,
+            PageErrorArg::StoreFlagged => OnPageError::StoreFlagged,
+        },
+    };
+    let plans = match &args.manifest {
+        Some(path) => plan::plan_manifest(path, &read(path)?, &defaults)?,
+        None => plan::plan_folder(&args.input, &defaults)?,
+    };
+    let mut digitize = DigitizeOptions {
+        models_dir: args.models.clone(),
+        ..DigitizeOptions::default()
+    };
+    if let Some(jobs) = args.jobs {
+        digitize.jobs = jobs.max(1);
+    }
+    let options = BatchOptions {
+        in_flight: 2 * digitize.jobs + 1,
+        digitize,
+        ..BatchOptions::new(args.input.clone())
+    };
+    let mut signer = signer(&args)?;
+    let certify = signer.as_mut().map(|s| s as &mut (dyn Certify + Send));
+    let mut progress = progress::for_stderr(args.quiet);
+    let mut report = batch::run(&plans, &store, &options, progress.as_mut(), certify)
+        .map_err(|e| e.to_string())?;
+    report.store = dir.display().to_string();
+    if let Some(path) = &args.report {
+        let json = serde_json::to_vec_pretty(&report).map_err(|e| e.to_string())?;
+        write_atomically(path, &json)?;
+    }
+    print!("{}", report.summary());
+    Ok(if report.has_errors() {
+        EXIT_SOME_FAILED
+    } else {
+        0
+    })
+}
