@@ -8,7 +8,7 @@
 //! Four sets of N pages each (default 4), all rendered from the same seeds so their
 //! character error rates compare: `clean` (flat 300-dpi scans), `skewed` (rotated by
 //! 2–12° either way), `phone` (12 MP phone photos: perspective, uneven light, shadow,
-//! blur, noise, JPEG, a red seal; every fourth page lies upside down on the desk) and
+//! blur, noise, JPEG, a red seal on every other page; every fourth page lies upside down on the desk) and
 //! `rotated` (scans turned 90, 180 or 270°). Prints a markdown table per set and tool:
 //! CER, skew error, corner error as % of the page diagonal, orientation accuracy and
 //! wall seconds per page (one page at a time, one thread each).
@@ -150,7 +150,11 @@ fn generate(dir: &Path, pages: usize) -> Result<Vec<(&'static str, Vec<Case>)>, 
             (360 - turn) % 360,
         ));
         let upside_down = i % 4 == 3;
-        let printed = with_seal(&page.image, seed);
+        let printed = if i % 2 == 0 {
+            with_seal(&page.image, seed)
+        } else {
+            image::DynamicImage::ImageLuma8(page.image.clone()).into_rgb8()
+        };
         let lying = if upside_down {
             rotate_quarter(&printed, 180)
         } else {

@@ -90,12 +90,7 @@ impl Raster {
                 let pixels = c
                     .as_raw()
                     .chunks_exact(3)
-                    .map(|p| {
-                        let luma =
-                            (u32::from(p[0]) * 77 + u32::from(p[1]) * 150 + u32::from(p[2]) * 29)
-                                >> 8;
-                        (luma as u8).max(p[0])
-                    })
+                    .map(|p| luma(p).max(p[0]))
                     .collect();
                 GrayImage::from_raw(c.width(), c.height(), pixels).expect("same size")
             }
@@ -106,9 +101,17 @@ impl Raster {
     pub fn to_gray(&self) -> GrayImage {
         match self {
             Raster::Bilevel(g) | Raster::Gray(g) => g.clone(),
-            Raster::Rgb(c) => DynamicImage::ImageRgb8(c.clone()).into_luma8(),
+            Raster::Rgb(c) => {
+                let pixels = c.as_raw().chunks_exact(3).map(luma).collect();
+                GrayImage::from_raw(c.width(), c.height(), pixels).expect("same size")
+            }
         }
     }
+}
+
+/// Rec. 601 luminance of an RGB pixel in fixed point (weights sum to 256).
+fn luma(rgb: &[u8]) -> u8 {
+    ((u32::from(rgb[0]) * 77 + u32::from(rgb[1]) * 150 + u32::from(rgb[2]) * 29) >> 8) as u8
 }
 
 /// The container formats sohoa reads.

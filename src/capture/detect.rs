@@ -11,12 +11,12 @@
 //! Written by hand: `imageproc`'s Hough transform keeps neither polarity nor vote
 //! counts, and no crate offers document quadrilateral detection.
 
-use image::imageops::FilterType;
 use image::GrayImage;
 use imageproc::filter::gaussian_blur_f32;
 use imageproc::gradients::{horizontal_sobel, vertical_sobel};
 use imageproc::morphology::{grayscale_close, Mask};
 
+use super::deskew::reduce;
 use super::Raster;
 
 /// Long side of the working copy in pixels.
@@ -72,23 +72,11 @@ impl Line {
 pub fn find_page(raster: &Raster) -> Option<[[f32; 2]; 4]> {
     let gray = luma(raster);
     let (w, h) = gray.dimensions();
-    let scale = WORK_LONG_SIDE as f32 / w.max(h) as f32;
-    let small = if scale < 1.0 {
-        let (sw, sh) = ((w as f32 * scale) as u32, (h as f32 * scale) as u32);
-        image::imageops::resize(&gray, sw.max(8), sh.max(8), FilterType::Triangle)
-    } else {
-        gray.clone()
-    };
+    let small = reduce(&gray, w.max(h).div_ceil(WORK_LONG_SIDE).max(1));
     let scale = small.width() as f32 / w as f32;
     let smooth = gaussian_blur_f32(&grayscale_close(&small, &Mask::square(CLOSING_RADIUS)), 1.0);
     let edges = OrientedEdges::new(&smooth);
     let quad = best_quad(&edges)?;
-    if std::env::var_os("SOHOA_DEBUG_DETECT").is_some() {
-        eprintln!("coarse {quad:?} scale {scale}");
-        for (i, c) in candidate_lines(&edges).iter().enumerate() {
-            eprintln!("side {i}: {c:?}");
-        }
-    }
     let full = quad.map(|l| Line {
         rho: l.rho / scale,
         ..l
@@ -264,7 +252,7 @@ fn candidate_lines(edges: &OrientedEdges) -> [Vec<Line>; 4] {
             .filter(|(_, l)| angle_distance(l.theta, centre) < 45.0)
             .copied()
             .collect();
-        lines.sort_by(|a, b| b.0.cmp(&a.0));
+        lines.sort_by_key(|l| std::cmp::Reverse(l.0));
         lines.truncate(CANDIDATES_PER_SIDE);
         let mut lines: Vec<Line> = lines.into_iter().map(|(_, l)| l).collect();
         lines.push(borders[side]);

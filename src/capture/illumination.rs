@@ -42,28 +42,54 @@ pub fn normalize(raster: &Raster) -> Raster {
     }
 }
 
+/// True when, once its lighting is evened out, the page shows clearly coloured ink; a
+/// reduced copy is enough to tell.
+pub fn has_colour_ink(raster: &Raster) -> bool {
+    matches!(raster, Raster::Rgb(_)) && matches!(normalize(raster), Raster::Rgb(_))
+}
+
 /// Each channel divided by its own smooth background estimate, scaled so paper is 255.
+/// The estimate is interpolated bilinearly: once per row between background rows, then
+/// along the row from a per-column table.
 fn flatten(pixels: &[u8], (w, h): (u32, u32), channels: usize) -> Vec<u8> {
     let backgrounds: Vec<GrayImage> = (0..channels)
         .map(|c| background(pixels, (w, h), channels, c))
         .collect();
-    let mut out = vec![0u8; pixels.len()];
     let (bw, bh) = backgrounds[0].dimensions();
-    for y in 0..h {
-        let fy = ((y as f32 + 0.5) / FACTOR as f32 - 0.5).clamp(0.0, (bh - 1) as f32);
-        let (y0, ty) = (fy as u32, fy.fract());
-        let y1 = (y0 + 1).min(bh - 1);
-        for x in 0..w {
-            let fx = ((x as f32 + 0.5) / FACTOR as f32 - 0.5).clamp(0.0, (bw - 1) as f32);
-            let (x0, tx) = (fx as u32, fx.fract());
-            let x1 = (x0 + 1).min(bw - 1);
-            for (c, bg) in backgrounds.iter().enumerate() {
-                let at = |x: u32, y: u32| f32::from(bg.get_pixel(x, y).0[0]);
-                let top = at(x0, y0) * (1.0 - tx) + at(x1, y0) * tx;
-                let bottom = at(x0, y1) * (1.0 - tx) + at(x1, y1) * tx;
-                let paper = (top * (1.0 - ty) + bottom * ty).max(8.0);
-                let i = (y as usize * w as usize + x as usize) * channels + c;
-                out[i] = (f32::from(pixels[i]) * 255.0 / paper).min(255.0) as u8;
+    let position = |i: u32, cells: u32| {
+        let f = ((i as f32 + 0.5) / FACTOR as f32 - 0.5).clamp(0.0, (cells - 1) as f32);
+        (
+            f as usize,
+            f.fract(),
+            (f as usize + 1).min(cells as usize - 1),
+        )
+    };
+    let columns: Vec<(usize, f32, usize)> = (0..w).map(|x| position(x, bw)).collect();
+    let mut out = vec![0u8; pixels.len()];
+    let mut paper_row = vec![0f32; bw as usize * channels];
+    let row_len = w as usize * channels;
+    for (y, (src, dst)) in pixels
+        .chunks_exact(row_len)
+        .zip(out.chunks_exact_mut(row_len))
+        .enumerate()
+    {
+        let (y0, ty, y1) = position(y as u32, bh);
+        for (c, bg) in backgrounds.iter().enumerate() {
+            let (top, bottom) = (
+                bg.as_raw()[y0 * bw as usize..].iter(),
+                bg.as_raw()[y1 * bw as usize..].iter(),
+            );
+            for (x, (&a, &b)) in top.zip(bottom).take(bw as usize).enumerate() {
+                paper_row[x * channels + c] = f32::from(a) * (1.0 - ty) + f32::from(b) * ty;
+            }
+        }
+        for (x, &(x0, tx, x1)) in columns.iter().enumerate() {
+            for c in 0..channels {
+                let paper = (paper_row[x0 * channels + c] * (1.0 - tx)
+                    + paper_row[x1 * channels + c] * tx)
+                    .max(8.0);
+                let i = x * channels + c;
+                dst[i] = (f32::from(src[i]) * 255.0 / paper).min(255.0) as u8;
             }
         }
     }

@@ -96,7 +96,7 @@ pub struct Geometry {
     /// Page quadrilateral in input pixels after EXIF orientation (top-left, top-right,
     /// bottom-right, bottom-left as seen in the input), when a photo's page was found.
     pub corners: Option<[[f32; 2]; 4]>,
-    /// The paper size a photo page was snapped to (`A4`, `Letter`, `Legal`).
+    /// The paper size a photo page was snapped to (`A4`, `Legal`).
     pub paper: Option<&'static str>,
     /// Clockwise quarter turns applied to make the text upright (0, 90, 180 or 270).
     pub orientation_degrees: u16,
@@ -198,8 +198,16 @@ fn flatten_photo(
             let target = perspective::target_for(&quad);
             geometry.corners = Some(quad);
             geometry.paper = target.paper;
+            // Pages without coloured ink are warped in gray: a third of the work.
+            let preview = perspective::warp(&raster, &quad, &target.scaled(0.25));
+            let source = match raster {
+                Raster::Rgb(_) if !illumination::has_colour_ink(&preview) => {
+                    Raster::Gray(raster.to_gray())
+                }
+                other => other,
+            };
             (
-                perspective::warp(&raster, &quad, &target),
+                perspective::warp(&source, &quad, &target),
                 perspective::TARGET_DPI,
             )
         }

@@ -9,17 +9,13 @@ use super::Raster;
 /// Resolution of a corrected photo page.
 pub const TARGET_DPI: f32 = 300.0;
 
-/// Paper sizes the page is snapped to when its proportions are close, in millimetres
-/// (short side, long side). A5 has A4's proportions, so a photo cannot tell them apart:
-/// A-series pages are taken as A4, the size of nearly every administrative document.
-const PAPER_SIZES: [(&str, f32, f32); 3] = [
-    ("A4", 210.0, 297.0),
-    ("Letter", 215.9, 279.4),
-    ("Legal", 215.9, 355.6),
-];
-
-/// Largest relative difference of proportions for snapping to a paper size.
-const SNAP_TOLERANCE: f32 = 0.08;
+/// Paper sizes the page is snapped to, in millimetres (short side, long side), each
+/// with the largest relative difference of proportions accepted. A4 comes first and is
+/// accepted loosely: nearly every administrative document is A4, and a hand-held photo
+/// distorts proportions by up to ten per cent (so US Letter, 8 % away, is read as A4). A5 has A4's proportions, so a photo cannot
+/// tell them apart: A-series pages are taken as A4.
+const PAPER_SIZES: [(&str, f32, f32, f32); 2] =
+    [("A4", 210.0, 297.0, 0.15), ("Legal", 215.9, 355.6, 0.04)];
 
 /// Where a photo page went: the output size in pixels and the paper it was taken for.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,12 +24,24 @@ pub struct Target {
     pub width: u32,
     /// Output height in pixels.
     pub height: u32,
-    /// The snapped paper size, when the proportions matched one.
+    /// The snapped paper size (`A4`, `Legal`), when the proportions matched one.
     pub paper: Option<&'static str>,
 }
 
+impl Target {
+    /// The same page at a fraction of the size (for a quick look before the full warp).
+    pub fn scaled(&self, factor: f32) -> Target {
+        Target {
+            width: ((self.width as f32 * factor).round() as u32).max(1),
+            height: ((self.height as f32 * factor).round() as u32).max(1),
+            paper: self.paper,
+        }
+    }
+}
+
 /// Chooses the output rectangle for a quadrilateral (TL, TR, BR, BL): its proportions
-/// from the mean lengths of opposite sides, snapped to a paper size when close, at
+/// from the mean lengths of opposite sides, snapped to a paper size when close (A4
+/// first), at
 /// [`TARGET_DPI`]. An unsnapped page keeps its measured size in pixels.
 pub fn target_for(quad: &[[f32; 2]; 4]) -> Target {
     let side = |a: usize, b: usize| {
@@ -46,12 +54,10 @@ pub fn target_for(quad: &[[f32; 2]; 4]) -> Target {
     let ratio = width.max(height) / width.min(height).max(1.0);
     let snapped = PAPER_SIZES
         .iter()
-        .map(|&(name, short, long)| (name, short, long, (ratio / (long / short) - 1.0).abs()))
-        .filter(|p| p.3 <= SNAP_TOLERANCE)
-        .min_by(|a, b| a.3.total_cmp(&b.3));
+        .find(|&&(_, short, long, tolerance)| (ratio / (long / short) - 1.0).abs() <= tolerance);
     let px = |mm: f32| (mm / 25.4 * TARGET_DPI).round() as u32;
     match snapped {
-        Some((name, short, long, _)) => {
+        Some(&(name, short, long, _)) => {
             let (w, h) = if portrait {
                 (short, long)
             } else {
@@ -108,11 +114,12 @@ pub fn homography(from: &[[f64; 2]; 4], to: &[[f64; 2]; 4]) -> Option<[f64; 9]> 
             return None;
         }
         a.swap(col, pivot);
-        for row in 0..8 {
+        let pivot_row = a[col];
+        for (row, values) in a.iter_mut().enumerate() {
             if row != col {
-                let factor = a[row][col] / a[col][col];
-                for k in col..9 {
-                    a[row][k] -= factor * a[col][k];
+                let factor = values[col] / pivot_row[col];
+                for (v, p) in values.iter_mut().zip(pivot_row).skip(col) {
+                    *v -= factor * p;
                 }
             }
         }
