@@ -16,7 +16,7 @@ use serde::Deserialize;
 use crate::store::{NewDocument, Role};
 
 /// File extensions taken as page images (any case).
-pub const IMAGE_EXTENSIONS: [&str; 5] = ["jpg", "jpeg", "png", "tif", "tiff"];
+pub const IMAGE_EXTENSIONS: [&str; 7] = ["jpg", "jpeg", "png", "tif", "tiff", "heic", "heif"];
 /// The optional metadata file in a document's folder.
 pub const FOLDER_METADATA: &str = "sohoa.json";
 
