@@ -8,8 +8,8 @@
 #   --pages P   pages per document (default 2)
 #   --lines L   text lines per page (default 25)
 #   --jobs J    parallelism of every tool (default 2)
-#   --mix LIST  page kinds cycled through, for examples/gen_batch.rs (default clean,skewed;
-#               add `phone` once the phone-photo generator is in sohoa-fixtures)
+#   --mix LIST  page kinds cycled through, for examples/gen_batch.rs (default
+#               clean,skewed,phone: scans, skewed scans and 12 MP phone photos)
 #   --keep      keep the work folder
 #
 # Measured, each with GNU time (`/usr/bin/time -f '%e %U %S %M'`), on the same pages:
@@ -32,7 +32,7 @@ ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 [[ $TARGET_DIR = /* ]] || TARGET_DIR=$ROOT/$TARGET_DIR
 
-DOCS=52 PAGES=2 LINES=25 JOBS=2 MIX=clean,skewed KEEP=0
+DOCS=52 PAGES=2 LINES=25 JOBS=2 MIX=clean,skewed,phone KEEP=0
 while (($#)); do
     case $1 in
         --docs) DOCS=$2; shift 2 ;;
@@ -69,7 +69,7 @@ log "work folder $WORK"
 
 log "generating $DOCS documents of $PAGES pages ($LINES lines, mix $MIX)"
 "$GEN" "$WORK/in" "$DOCS" --pages "$PAGES" --lines "$LINES" --mix "$MIX" >&2
-NPAGES=$(find "$WORK/in" -name '*.png' | wc -l)
+NPAGES=$(find "$WORK/in" \( -name '*.png' -o -name '*.jpg' \) | wc -l)
 
 # Runs "$@" under GNU time; prints "wall user sys maxrss_kib".
 timed() {
@@ -89,7 +89,7 @@ log "2/3 OCRmyPDF, one call per document (inputs made by img2pdf first, untimed)
 mkdir -p "$WORK/ocrmypdf"
 for d in "$WORK"/in/*/; do
     name=$(basename "$d")
-    img2pdf --pagesize A4 -o "$WORK/ocrmypdf/$name.in.pdf" $(ls "$d"*.png | sort -V)
+    img2pdf --pagesize A4 -o "$WORK/ocrmypdf/$name.in.pdf" $(ls "$d"*.png "$d"*.jpg 2>/dev/null | sort -V)
 done
 cat >"$WORK/ocrmypdf.sh" <<EOF
 set -e
@@ -101,7 +101,7 @@ OCRMYPDF_T=$(timed bash "$WORK/ocrmypdf.sh")
 
 log "3/3 raw Tesseract, one process per page, $JOBS at a time"
 mkdir -p "$WORK/tesseract"
-find "$WORK/in" -name '*.png' | sort >"$WORK/pages.txt"
+find "$WORK/in" \( -name '*.png' -o -name '*.jpg' \) | sort >"$WORK/pages.txt"
 cat >"$WORK/tesseract.sh" <<EOF
 set -e
 export OMP_THREAD_LIMIT=1

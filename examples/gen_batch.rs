@@ -9,7 +9,8 @@
 //! Writes `OUT_DIR/H35.12-240101-NNNN_0012345600NN/pageK.png` (A4, 300 dpi, 8-bit gray),
 //! named by the folder convention of `sohoa batch` (dossier code `_` personal ID), and the
 //! ground truth beside each page (`pageK.txt`, ignored by the batch). Pages cycle through
-//! the kinds of `--mix`: `clean` (as rendered) and `skewed` (rotated by 2 to 6 degrees,
+//! the kinds of `--mix`: `clean` (as rendered), `phone` (a 12 MP photo of the page on a
+//! desk, JPEG, from `sohoa_fixtures::phone_photo`) and `skewed` (rotated by 2 to 6 degrees,
 //! either way).
 use std::path::PathBuf;
 
@@ -53,21 +54,24 @@ fn run() -> Result<(), String> {
             let page_seed = seed * 1_000_003 + n;
             let kind = &mix[(n % mix.len() as u64) as usize];
             let page = sohoa_fixtures::render_page(page_seed, lines)?;
-            let image = match kind.as_str() {
-                "clean" => page.image,
+            let (name, bytes) = match kind.as_str() {
+                "clean" => (format!("page{}.png", p + 1), png(&page.image)?),
                 "skewed" => {
                     let degrees = 2.0 + (page_seed % 5) as f32;
                     let sign = if page_seed % 2 == 0 { 1.0 } else { -1.0 };
-                    sohoa_fixtures::rotate(&page.image, sign * degrees)
+                    let skewed = sohoa_fixtures::rotate(&page.image, sign * degrees);
+                    (format!("page{}.png", p + 1), png(&skewed)?)
                 }
-                // Phone photos: add `"phone" => sohoa_fixtures::phone_photo(...)` here once
-                // the generator is on main, and pass `--mix clean,skewed,phone`.
+                "phone" => {
+                    let style = sohoa_fixtures::PhotoStyle::for_seed(page_seed);
+                    let rgb = image::DynamicImage::ImageLuma8(page.image).into_rgb8();
+                    let photo = sohoa_fixtures::phone_photo(&rgb, &style, page_seed);
+                    (format!("page{}.jpg", p + 1), photo.jpeg)
+                }
                 other => return Err(format!("unknown page kind {other}")),
             };
-            let path = dir.join(format!("page{}.png", p + 1));
-            image
-                .save(&path)
-                .map_err(|e| format!("{}: {e}", path.display()))?;
+            let path = dir.join(name);
+            std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
             std::fs::write(path.with_extension("txt"), &page.text)
                 .map_err(|e| format!("{}: {e}", path.display()))?;
             n += 1;
@@ -75,6 +79,17 @@ fn run() -> Result<(), String> {
     }
     println!("{n} pages in {documents} documents in {}", out.display());
     Ok(())
+}
+
+fn png(image: &image::GrayImage) -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    image
+        .write_to(
+            &mut std::io::Cursor::new(&mut bytes),
+            image::ImageFormat::Png,
+        )
+        .map_err(|e| format!("PNG: {e}"))?;
+    Ok(bytes)
 }
 
 fn parse<T: std::str::FromStr>(value: Option<String>, what: &str) -> Result<T, String> {

@@ -86,6 +86,48 @@ pub fn find_page(raster: &Raster) -> Option<[[f32; 2]; 4]> {
     corners(&refined, &full)
 }
 
+/// True when what lies outside `quad` is as bright as the paper inside it: a frame or
+/// border printed on a scanned page, not a page lying on a desk.
+pub fn surrounded_by_paper(raster: &Raster, quad: &[[f32; 2]; 4]) -> bool {
+    let gray = luma(raster);
+    let factor = gray
+        .width()
+        .max(gray.height())
+        .div_ceil(WORK_LONG_SIDE)
+        .max(1);
+    let small = reduce(&gray, factor);
+    let q = quad.map(|[x, y]| [x / factor as f32, y / factor as f32]);
+    let inside = |x: f32, y: f32| {
+        (0..4).all(|i| {
+            let (a, b) = (q[i], q[(i + 1) % 4]);
+            (b[0] - a[0]) * (y - a[1]) - (b[1] - a[1]) * (x - a[0]) >= 0.0
+        })
+    };
+    let (mut inner, mut outer) = (Vec::new(), Vec::new());
+    for (x, y, p) in small.enumerate_pixels() {
+        let (fx, fy) = (x as f32 + 0.5, y as f32 + 0.5);
+        if inside(fx, fy) {
+            &mut inner
+        } else {
+            &mut outer
+        }
+        .push(p.0[0]);
+    }
+    if outer.len() < 16 || inner.is_empty() {
+        return false;
+    }
+    // Paper level inside: the 90th percentile (text is dark, paper the bulk); outside:
+    // the median, which a desk keeps well below the paper.
+    let paper = percentile(&mut inner, 90);
+    let around = percentile(&mut outer, 50);
+    f32::from(around) >= 0.8 * f32::from(paper)
+}
+
+fn percentile(values: &mut [u8], p: usize) -> u8 {
+    let k = (values.len() * p / 100).min(values.len() - 1);
+    *values.select_nth_unstable(k).1
+}
+
 fn luma(raster: &Raster) -> GrayImage {
     match raster {
         Raster::Bilevel(g) | Raster::Gray(g) => g.clone(),

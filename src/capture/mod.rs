@@ -64,7 +64,8 @@ pub enum CaptureError {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CaptureMode {
-    /// Decide per input: a photo when a page outline is found inside the frame.
+    /// Decide per input: a photo when a page outline is found inside the frame with
+    /// something darker than paper around it (a desk, not a border printed on a scan).
     #[default]
     Auto,
     /// A flatbed scan: the whole image is the page.
@@ -152,7 +153,9 @@ pub fn capture(frame: Frame, mode: CaptureMode) -> Page {
     let photo = match mode {
         CaptureMode::Photo => true,
         CaptureMode::Scan => false,
-        CaptureMode::Auto => quad.is_some_and(|q| !fills_frame(&q, w, h)),
+        CaptureMode::Auto => quad.is_some_and(|q| {
+            !fills_frame(&q, w, h) && !detect::surrounded_by_paper(&frame.raster, &q)
+        }),
     };
     let mut geometry = Geometry {
         capture_mode: if photo {
@@ -274,4 +277,38 @@ fn fills_frame(quad: &[[f32; 2]; 4], w: u32, h: u32) -> bool {
 
 fn elapsed_ms(since: Instant) -> u64 {
     since.elapsed().as_millis() as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{GrayImage, Luma};
+
+    #[test]
+    fn a_scan_with_a_printed_border_stays_a_scan() {
+        // A white page with a thick black frame 150 px in from the edges and some text.
+        let page = GrayImage::from_fn(1240, 1754, |x, y| {
+            let in_band =
+                |v: u32, lo: u32, hi: u32| (lo..lo + 12).contains(&v) || (hi - 12..hi).contains(&v);
+            let frame = ((150..1090).contains(&x) && in_band(y, 150, 1604))
+                || ((150..1604).contains(&y) && in_band(x, 150, 1090));
+            let text = (y / 9) % 4 == 0
+                && (x / 7) % 6 != 0
+                && (250..990).contains(&x)
+                && (250..1500).contains(&y);
+            Luma([if frame || text { 0 } else { 250 }])
+        });
+        let raster = Raster::Gray(page);
+        let outline = detect::find_page(&raster).expect("the border looks like a page outline");
+        assert!(detect::surrounded_by_paper(&raster, &outline));
+        let frame = Frame {
+            raster,
+            stated_dpi: Some(150.0),
+            lossy: false,
+            original: None,
+        };
+        let page = capture(frame, CaptureMode::Auto);
+        assert_eq!(page.geometry.capture_mode, CaptureMode::Scan);
+        assert_eq!(page.raster.dimensions(), (1240, 1754));
+    }
 }
