@@ -224,7 +224,11 @@ fn flatten_photo(
     };
     timings.warp = elapsed_ms(clock);
     let clock = Instant::now();
-    let raster = illumination::normalize(&raster);
+    let mut raster = illumination::normalize(&raster);
+    if geometry.corners.is_some() {
+        let (w, h) = raster.dimensions();
+        illumination::whiten_edges(&mut raster, (w.min(h) / 300).max(2));
+    }
     timings.normalize = elapsed_ms(clock);
     (raster, dpi)
 }

@@ -42,7 +42,7 @@ fn rotate<const C: usize>(src: &[u8], w: usize, h: usize, degrees: f32) -> Vec<u
         let mut sx = ((cx + (0.5 - cx) * cos + dy * sin - 0.5) * one) as i64;
         let mut sy = ((cy - (0.5 - cx) * sin + dy * cos - 0.5) * one) as i64;
         for px in out_row.chunks_exact_mut(C) {
-            sample::<C>(src, w, h, sx, sy, &table, px);
+            sample::<C, false>(src, w, h, sx, sy, &table, px);
             sx += step_x;
             sy += step_y;
         }
@@ -52,7 +52,7 @@ fn rotate<const C: usize>(src: &[u8], w: usize, h: usize, degrees: f32) -> Vec<u
 
 /// Warps an interleaved 8-bit image (`channels` = 1 or 3) onto an `out_w`×`out_h` canvas:
 /// `map` (a row-major 3×3 projective matrix) takes an output pixel centre `(x + 0.5,
-/// y + 0.5, 1)` to homogeneous source coordinates; samples outside the source are white.
+/// y + 0.5, 1)` to homogeneous source coordinates; beyond the source the edge repeats.
 pub fn warp_perspective(
     src: &[u8],
     (width, height): (u32, u32),
@@ -76,6 +76,10 @@ fn warp<const C: usize>(
     let table = weight_table();
     let mut out = vec![255u8; out_w as usize * out_h as usize * C];
     let one = f64::from(1u32 << COORD_BITS);
+    let (max_x, max_y) = (
+        ((w as i64) - 1) << COORD_BITS,
+        ((h as i64) - 1) << COORD_BITS,
+    );
     // Exact source position of an output pixel centre, in fixed point.
     let source = |x: f64, y: f64| -> Option<(i64, i64)> {
         let z = m[6] * x + m[7] * y + m[8];
@@ -98,7 +102,10 @@ fn warp<const C: usize>(
             let (step_x, step_y) = ((b.0 - a.0) / n as i64, (b.1 - a.1) / n as i64);
             let (mut sx, mut sy) = a;
             for pixel in span.chunks_exact_mut(C) {
-                sample::<C>(src, w, h, sx, sy, &table, pixel);
+                // Beyond the photo the edge pixels repeat: white there would make the
+                // lighting estimate take the paper next to it for shadow.
+                let (cx, cy) = (sx.clamp(0, max_x), sy.clamp(0, max_y));
+                sample::<C, true>(src, w, h, cx, cy, &table, pixel);
                 sx += step_x;
                 sy += step_y;
             }
@@ -133,8 +140,10 @@ fn weight_table() -> [[i32; 4]; PHASES] {
     table
 }
 
+/// Bicubic sample at fixed-point (sx, sy); taps outside the source are white, or with
+/// `REPLICATE` the nearest edge pixel.
 #[inline]
-fn sample<const C: usize>(
+fn sample<const C: usize, const REPLICATE: bool>(
     src: &[u8],
     w: usize,
     h: usize,
@@ -167,9 +176,12 @@ fn sample<const C: usize>(
             for (i, &wxi) in wx.iter().enumerate() {
                 let xx = x0 + i as i64;
                 let inside = xx >= 0 && yy >= 0 && (xx as usize) < w && (yy as usize) < h;
+                let (cx, cy) = (xx.clamp(0, w as i64 - 1), yy.clamp(0, h as i64 - 1));
                 for c in 0..C {
                     let v = if inside {
                         src[(yy as usize * w + xx as usize) * C + c]
+                    } else if REPLICATE {
+                        src[(cy as usize * w + cx as usize) * C + c]
                     } else {
                         255
                     };
