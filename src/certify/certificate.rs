@@ -590,6 +590,9 @@ pub(crate) enum SigAlg {
     RsaPkcs1(Hash),
     /// RSASSA-PSS with MGF1 over the same hash and salt length = hash length.
     RsaPss(Hash),
+    /// RSASSA-PSS with MGF1 over the same hash and another salt length (pyHanko and
+    /// OpenSSL's `saltlen:max` sign with the longest salt the key allows).
+    RsaPssSalt(Hash, u16),
     /// ECDSA, DER-encoded signature.
     Ecdsa(Hash),
 }
@@ -635,7 +638,10 @@ impl SigAlg {
             rfc5912::SHA_512_WITH_RSA_ENCRYPTION => SigAlg::RsaPkcs1(Hash::Sha512),
             rfc5912::SHA_1_WITH_RSA_ENCRYPTION => SigAlg::RsaPkcs1(Hash::Sha1),
             rfc5912::RSA_ENCRYPTION => SigAlg::RsaPkcs1(hash_of(digest)?),
-            rfc5912::ID_RSASSA_PSS => SigAlg::RsaPss(pss_hash(id.parameters)?),
+            rfc5912::ID_RSASSA_PSS => match pss_parameters(id.parameters)? {
+                (hash, salt) if usize::from(salt) == hash.len() => SigAlg::RsaPss(hash),
+                (hash, salt) => SigAlg::RsaPssSalt(hash, salt),
+            },
             rfc5912::ECDSA_WITH_SHA_256 => SigAlg::Ecdsa(Hash::Sha256),
             rfc5912::ECDSA_WITH_SHA_384 => SigAlg::Ecdsa(Hash::Sha384),
             rfc5912::ECDSA_WITH_SHA_512 => SigAlg::Ecdsa(Hash::Sha512),
@@ -655,7 +661,11 @@ impl SigAlg {
         let (oid, parameters) = match self {
             SigAlg::RsaPkcs1(h) => (pkcs1_oid(h), null()),
             SigAlg::Ecdsa(h) => (ecdsa_oid(h), None),
-            SigAlg::RsaPss(h) => {
+            SigAlg::RsaPss(h) | SigAlg::RsaPssSalt(h, _) => {
+                let salt = match self {
+                    SigAlg::RsaPssSalt(_, salt) => u32::from(salt),
+                    _ => h.len() as u32,
+                };
                 let hash = AlgorithmIdentifierOwned {
                     oid: h.oid(),
                     parameters: null(),
@@ -667,7 +677,7 @@ impl SigAlg {
                 let params = RsaPssParams {
                     hash_algorithm: Some(hash),
                     mask_gen_algorithm: Some(mgf),
-                    salt_length: Some(h.len() as u32),
+                    salt_length: Some(salt),
                     trailer_field: None,
                 };
                 (
@@ -682,7 +692,10 @@ impl SigAlg {
     /// The hash this algorithm signs with.
     pub(crate) fn hash(self) -> Hash {
         match self {
-            SigAlg::RsaPkcs1(h) | SigAlg::RsaPss(h) | SigAlg::Ecdsa(h) => h,
+            SigAlg::RsaPkcs1(h)
+            | SigAlg::RsaPss(h)
+            | SigAlg::RsaPssSalt(h, _)
+            | SigAlg::Ecdsa(h) => h,
         }
     }
 
@@ -691,6 +704,9 @@ impl SigAlg {
         match self {
             SigAlg::RsaPkcs1(h) => format!("RSA PKCS#1 v1.5 with {}", h.name()),
             SigAlg::RsaPss(h) => format!("RSASSA-PSS with {}", h.name()),
+            SigAlg::RsaPssSalt(h, salt) => {
+                format!("RSASSA-PSS with {} (salt {salt} bytes)", h.name())
+            }
             SigAlg::Ecdsa(h) => format!("ECDSA with {}", h.name()),
         }
     }
@@ -717,9 +733,9 @@ fn ecdsa_oid(h: Hash) -> ObjectIdentifier {
     }
 }
 
-/// Reads RSASSA-PSS parameters and returns their hash if `ring` can verify them: MGF1 with
-/// the same hash, salt length equal to the hash length, trailer field 1.
-fn pss_hash(parameters: Option<AnyRef<'_>>) -> Result<Hash, String> {
+/// Reads RSASSA-PSS parameters and returns their hash and salt length when sohoa can
+/// verify them: SHA-256/384/512, MGF1 with the same hash, trailer field 1.
+fn pss_parameters(parameters: Option<AnyRef<'_>>) -> Result<(Hash, u16), String> {
     let params: RsaPssParams = match parameters {
         Some(any) => any
             .decode_as()
@@ -759,17 +775,42 @@ fn pss_hash(parameters: Option<AnyRef<'_>>) -> Result<Hash, String> {
         ));
     }
     let salt = params.salt_length.unwrap_or(20);
-    if salt as usize != hash.len() {
-        return Err(format!(
-            "RSASSA-PSS with {} and salt length {salt} is not supported (only salt length {})",
-            hash.name(),
-            hash.len()
-        ));
-    }
+    let salt = u16::try_from(salt)
+        .map_err(|_| format!("RSASSA-PSS salt length {salt} is larger than any key"))?;
     if params.trailer_field.unwrap_or(1) != 1 {
         return Err("RSASSA-PSS trailer field other than 1 is not supported".into());
     }
-    Ok(hash)
+    Ok((hash, salt))
+}
+
+/// RSASSA-PSS with a salt length `ring` does not take (it accepts only salt = hash
+/// length), through the RustCrypto `rsa` crate. Only verification happens here: the
+/// crate's known timing weakness (RUSTSEC-2023-0071) concerns private-key operations.
+fn verify_pss_with_salt(
+    rsa_public_key: &[u8],
+    hash: Hash,
+    salt: u16,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<bool, String> {
+    use rsa::pkcs1::DecodeRsaPublicKey;
+    use rsa::signature::Verifier;
+    let key = rsa::RsaPublicKey::from_pkcs1_der(rsa_public_key)
+        .map_err(|e| format!("malformed RSA public key: {e}"))?;
+    let Ok(signature) = rsa::pss::Signature::try_from(signature) else {
+        return Ok(false);
+    };
+    let salt = usize::from(salt);
+    let verified = match hash {
+        Hash::Sha256 => rsa::pss::VerifyingKey::<sha2::Sha256>::new_with_salt_len(key, salt)
+            .verify(message, &signature),
+        Hash::Sha384 => rsa::pss::VerifyingKey::<sha2::Sha384>::new_with_salt_len(key, salt)
+            .verify(message, &signature),
+        Hash::Sha512 => rsa::pss::VerifyingKey::<sha2::Sha512>::new_with_salt_len(key, salt)
+            .verify(message, &signature),
+        Hash::Sha1 => return Err("SHA-1 signatures are not accepted (SHA-1 is broken)".into()),
+    };
+    Ok(verified.is_ok())
 }
 
 /// The curve of an EC key.
@@ -876,6 +917,14 @@ impl PublicKey {
         message: &[u8],
         signature: &[u8],
     ) -> Result<bool, String> {
+        if let (KeyKind::Rsa(bits), SigAlg::RsaPssSalt(hash, salt)) = (&self.kind, alg) {
+            if !(2048..=8192).contains(bits) {
+                return Err(format!(
+                    "RSA keys of {bits} bits are not accepted (2048 to 8192 bits)"
+                ));
+            }
+            return verify_pss_with_salt(&self.bytes, hash, salt, message, signature);
+        }
         let algorithm = self.ring_algorithm(alg)?;
         let key = UnparsedPublicKey::new(algorithm, &self.bytes);
         Ok(key.verify(message, signature).is_ok())
@@ -1346,6 +1395,61 @@ mod tests {
         );
         let root = inspect(&pki.root).unwrap();
         assert!(root.is_ca && !root.key_usage_ok);
+    }
+
+    #[test]
+    fn pss_with_the_longest_salt_verifies() {
+        let dir = tempfile::tempdir().unwrap();
+        let (key, message, signature) = (
+            dir.path().join("key.der"),
+            dir.path().join("message"),
+            dir.path().join("signature"),
+        );
+        std::fs::write(&key, &pki().rsa.pkcs8).unwrap();
+        std::fs::write(&message, "Chứng thực bản sao").unwrap();
+        let out = std::process::Command::new("openssl")
+            .args(["dgst", "-sha256", "-keyform", "DER", "-sign"])
+            .arg(&key)
+            .args([
+                "-sigopt",
+                "rsa_padding_mode:pss",
+                "-sigopt",
+                "rsa_pss_saltlen:max",
+                "-out",
+            ])
+            .arg(&signature)
+            .arg(&message)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (message, mut signature) = (
+            std::fs::read(&message).unwrap(),
+            std::fs::read(&signature).unwrap(),
+        );
+        // RSA-2048 with SHA-256: 256 − 32 − 2 bytes of salt.
+        let alg = SigAlg::RsaPssSalt(Hash::Sha256, 222);
+        let identifier = alg.identifier().unwrap();
+        let read = SigAlg::from_identifier(
+            &AlgorithmIdentifierRef {
+                oid: identifier.oid,
+                parameters: identifier.parameters.as_ref().map(AnyRef::from),
+            },
+            None,
+        )
+        .unwrap();
+        assert_eq!(read, alg);
+        let key = public_key(&pki().rsa.cert).unwrap();
+        assert_eq!(key.verify(alg, &message, &signature), Ok(true));
+        assert_eq!(
+            key.verify(SigAlg::RsaPss(Hash::Sha256), &message, &signature),
+            Ok(false)
+        );
+        signature[10] ^= 1;
+        assert_eq!(key.verify(alg, &message, &signature), Ok(false));
     }
 
     #[test]
