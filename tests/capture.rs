@@ -151,19 +151,7 @@ fn quarter_turned_pages_come_out_upright_and_read() {
 /// A JPEG stored turned a quarter clockwise with EXIF orientation 8 ("rotate 270°
 /// clockwise to display").
 fn exif8_jpeg(page: &GrayImage) -> Vec<u8> {
-    let stored = image::imageops::rotate90(page);
-    let mut jpeg = Vec::new();
-    stored
-        .write_to(&mut Cursor::new(&mut jpeg), ImageFormat::Jpeg)
-        .unwrap();
-    let mut exif = b"Exif\0\0II*\0\x08\0\0\0\x01\0".to_vec();
-    exif.extend_from_slice(&[0x12, 0x01, 3, 0, 1, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0]);
-    let mut out = jpeg[..2].to_vec();
-    out.extend_from_slice(&[0xFF, 0xE1]);
-    out.extend_from_slice(&((exif.len() + 2) as u16).to_be_bytes());
-    out.extend_from_slice(&exif);
-    out.extend_from_slice(&jpeg[2..]);
-    out
+    common::exif_jpeg(&image::imageops::rotate90(page), 8)
 }
 
 /// A 16-bit gray TIFF of the page.

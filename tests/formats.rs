@@ -100,19 +100,7 @@ fn multi_page_tiff(pages: &[&GrayImage]) -> Vec<u8> {
 /// A JPEG stored turned a quarter counter-clockwise with EXIF orientation 6 ("rotate 90°
 /// clockwise to display"), as phones write portrait photos.
 fn exif_rotated_jpeg(page: &GrayImage) -> Vec<u8> {
-    let stored = image::imageops::rotate270(page);
-    let mut jpeg = Vec::new();
-    stored
-        .write_to(&mut Cursor::new(&mut jpeg), image::ImageFormat::Jpeg)
-        .unwrap();
-    let mut exif = b"Exif\0\0II*\0\x08\0\0\0\x01\0".to_vec();
-    exif.extend_from_slice(&[0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0]);
-    let mut out = jpeg[..2].to_vec();
-    out.extend_from_slice(&[0xFF, 0xE1]);
-    out.extend_from_slice(&((exif.len() + 2) as u16).to_be_bytes());
-    out.extend_from_slice(&exif);
-    out.extend_from_slice(&jpeg[2..]);
-    out
+    common::exif_jpeg(&image::imageops::rotate270(page), 6)
 }
 
 #[test]

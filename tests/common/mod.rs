@@ -92,3 +92,40 @@ pub fn cer(text: &str, truth: &str) -> f64 {
 }
 
 pub mod pki;
+
+/// A JPEG of `stored` carrying EXIF orientation `orientation` (6: "rotate 90° clockwise
+/// to display", 8: "rotate 270°"), as phones write portrait photos.
+pub fn exif_jpeg(stored: &GrayImage, orientation: u8) -> Vec<u8> {
+    let mut jpeg = Vec::new();
+    stored
+        .write_to(
+            &mut std::io::Cursor::new(&mut jpeg),
+            image::ImageFormat::Jpeg,
+        )
+        .unwrap();
+    let mut exif = b"Exif\0\0II*\0\x08\0\0\0\x01\0".to_vec();
+    exif.extend_from_slice(&[
+        0x12,
+        0x01,
+        3,
+        0,
+        1,
+        0,
+        0,
+        0,
+        orientation,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+    ]);
+    let mut out = jpeg[..2].to_vec();
+    out.extend_from_slice(&[0xFF, 0xE1]);
+    out.extend_from_slice(&((exif.len() + 2) as u16).to_be_bytes());
+    out.extend_from_slice(&exif);
+    out.extend_from_slice(&jpeg[2..]);
+    out
+}
