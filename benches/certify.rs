@@ -32,10 +32,10 @@ fn bench_dir() -> PathBuf {
 /// The one-page input: the bundled straight sample page, digitized (OCR text layer included).
 fn input_pdf(dir: &Path) -> Vec<u8> {
     let png = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/samples/page1.png");
-    let source = Source {
-        name: png.display().to_string(),
-        bytes: std::fs::read(&png).expect("fixtures/samples/page1.png"),
-    };
+    let source = Source::new(
+        png.display().to_string(),
+        std::fs::read(&png).expect("fixtures/samples/page1.png"),
+    );
     let options = DigitizeOptions {
         jobs: 1,
         ..DigitizeOptions::default()
@@ -64,6 +64,7 @@ fn request() -> CertifyRequest {
         book: "01".into(),
         time: OffsetDateTime::now_utc(),
         placement: Placement::default(),
+        verify_url: None,
     }
 }
 

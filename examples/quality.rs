@@ -179,10 +179,10 @@ fn generate(dir: &Path, pages: usize) -> Result<Vec<(&'static str, Vec<Case>)>, 
 }
 
 fn run_sohoa(worker: &mut PageWorker, case: &Case) -> Result<Outcome, String> {
-    let source = Source {
-        name: case.file.display().to_string(),
-        bytes: std::fs::read(&case.file).map_err(|e| e.to_string())?,
-    };
+    let source = Source::new(
+        case.file.display().to_string(),
+        std::fs::read(&case.file).map_err(|e| e.to_string())?,
+    );
     let clock = Instant::now();
     let done = worker
         .digitize_page(&source, 0, false, &DigitizeOptions::default())

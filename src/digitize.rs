@@ -11,7 +11,9 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::capture::{self, CaptureError, CaptureMode, CaptureTimings, DecodeLimits, Geometry};
+use crate::capture::{
+    self, Adjustment, CaptureError, CaptureMode, CaptureTimings, DecodeLimits, Geometry,
+};
 use crate::ocr::{self, Model, OcrEngine, OcrError, TesseractEngine};
 use crate::pdf::{self, DocumentInfo, PdfError, PdfPage};
 
@@ -27,6 +29,19 @@ pub struct Source {
     pub name: String,
     /// The file's bytes.
     pub bytes: Vec<u8>,
+    /// The clerk's corrections (outline, quarter turns) for every frame of it.
+    pub adjust: Adjustment,
+}
+
+impl Source {
+    /// A source taken as it is (no clerk corrections).
+    pub fn new(name: impl Into<String>, bytes: Vec<u8>) -> Source {
+        Source {
+            name: name.into(),
+            bytes,
+            adjust: Adjustment::default(),
+        }
+    }
 }
 
 /// Settings of a digitize run.
@@ -318,7 +333,7 @@ fn process(
         .map_err(|e| fail(e.into()))?;
     timings.decode = elapsed_ms(clock);
 
-    let page = capture::capture(frame, options.mode);
+    let page = capture::capture_adjusted(frame, options.mode, &source.adjust);
     timings.capture = page.timings.clone();
 
     let clock = Instant::now();

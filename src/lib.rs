@@ -13,7 +13,7 @@
 //! use sohoa::digitize::{digitize, DigitizeOptions, Source};
 //!
 //! let bytes = std::fs::read("fixtures/samples/page1.png").unwrap();
-//! let sources = [Source { name: "page1.png".into(), bytes }];
+//! let sources = [Source::new("page1.png", bytes)];
 //! let result = digitize(&sources, &DigitizeOptions::default()).unwrap();
 //! std::fs::write("page1.pdf", &result.pdf).unwrap();
 //! println!("{}", result.text());

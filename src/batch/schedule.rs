@@ -298,7 +298,7 @@ fn prepare(
             .ok();
         hashed.push((name.clone(), content_hash(bytes.as_deref().unwrap_or(&[]))));
         if let Some(bytes) = bytes {
-            sources.push(Source { name, bytes });
+            sources.push(Source::new(name, bytes));
         }
     }
     let key = work_key(&hashed, &new);

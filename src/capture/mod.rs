@@ -140,23 +140,33 @@ pub struct Page {
     pub timings: CaptureTimings,
 }
 
+/// A clerk's corrections of one input, made while reviewing it on the web page.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Adjustment {
+    /// The page outline the clerk set (input pixels after EXIF orientation; top-left,
+    /// top-right, bottom-right, bottom-left), used instead of detection.
+    pub outline: Option<[[f32; 2]; 4]>,
+    /// Clockwise quarter turns after the automatic orientation: 0, 90, 180 or 270.
+    pub turn: u16,
+}
+
 /// Turns a decoded frame into a corrected page: for a photo, finds the page, corrects
 /// perspective and lighting; for all, turns the text upright and removes skew.
 pub fn capture(frame: Frame, mode: CaptureMode) -> Page {
+    capture_adjusted(frame, mode, &Adjustment::default())
+}
+
+/// [`capture`] with the clerk's corrections: their outline replaces detection (the
+/// input is then a photo), their quarter turns follow the automatic ones.
+pub fn capture_adjusted(frame: Frame, mode: CaptureMode, adjust: &Adjustment) -> Page {
     let mut timings = CaptureTimings::default();
-    let (w, h) = frame.raster.dimensions();
     let clock = Instant::now();
-    let quad = (mode != CaptureMode::Scan)
-        .then(|| detect::find_page(&frame.raster))
-        .flatten();
-    timings.detect = elapsed_ms(clock);
-    let photo = match mode {
-        CaptureMode::Photo => true,
-        CaptureMode::Scan => false,
-        CaptureMode::Auto => quad.is_some_and(|q| {
-            !fills_frame(&q, w, h) && !detect::surrounded_by_paper(&frame.raster, &q)
-        }),
+    let (quad, photo) = match adjust.outline {
+        Some(outline) => (Some(outline), true),
+        None => page_outline(&frame.raster, mode),
     };
+    timings.detect = elapsed_ms(clock);
+    let (w, h) = frame.raster.dimensions();
     let mut geometry = Geometry {
         capture_mode: if photo {
             CaptureMode::Photo
@@ -176,7 +186,12 @@ pub fn capture(frame: Frame, mode: CaptureMode) -> Page {
         let dpi = effective_dpi(frame.stated_dpi, w, h);
         (frame.raster, dpi, frame.original)
     };
-    let (raster, original) = upright(raster, original, &mut geometry, &mut timings);
+    let (mut raster, mut original) = upright(raster, original, &mut geometry, &mut timings);
+    if matches!(adjust.turn, 90 | 180 | 270) {
+        raster = orientation::turn(raster, adjust.turn);
+        geometry.orientation_degrees = (geometry.orientation_degrees + adjust.turn) % 360;
+        original = None;
+    }
     Page {
         raster,
         dpi,
@@ -185,6 +200,22 @@ pub fn capture(frame: Frame, mode: CaptureMode) -> Page {
         geometry,
         timings,
     }
+}
+
+/// The page outline detection finds (unless scanning) and whether the input is a photo.
+fn page_outline(raster: &Raster, mode: CaptureMode) -> (Option<[[f32; 2]; 4]>, bool) {
+    let (w, h) = raster.dimensions();
+    let quad = (mode != CaptureMode::Scan)
+        .then(|| detect::find_page(raster))
+        .flatten();
+    let photo = match mode {
+        CaptureMode::Photo => true,
+        CaptureMode::Scan => false,
+        CaptureMode::Auto => {
+            quad.is_some_and(|q| !fills_frame(&q, w, h) && !detect::surrounded_by_paper(raster, &q))
+        }
+    };
+    (quad, photo)
 }
 
 /// A photo's page warped to its paper size and its lighting evened out; without a

@@ -40,6 +40,10 @@ pub struct CertifyRequest {
     pub time: OffsetDateTime,
     /// Where the stamp goes.
     pub placement: Placement,
+    /// Address of the office's public verification page (`sohoa serve --public-url`):
+    /// the QR code then opens `{verify_url}/verify?ref=…`; without it the QR code holds
+    /// the bare reference.
+    pub verify_url: Option<String>,
 }
 
 /// A signed certified copy.
@@ -85,6 +89,7 @@ pub fn certify_copy(
         certifier: request.certifier.clone(),
         agency: request.agency.clone(),
         signer: common_name(&info.subject),
+        qr: verify_link(request.verify_url.as_deref(), &reference),
         reference: reference.clone(),
     };
     let signature = SignatureInfo {
@@ -107,6 +112,15 @@ pub fn certify_copy(
         reference,
         signer: info.subject,
     })
+}
+
+/// What the QR code holds: the verification page for `reference` under `base`, or the
+/// bare reference.
+pub fn verify_link(base: Option<&str>, reference: &str) -> String {
+    match base {
+        Some(base) => format!("{}/verify?ref={reference}", base.trim_end_matches('/')),
+        None => reference.to_string(),
+    }
 }
 
 /// The `CN=` part of a subject, or the whole subject when it has none.

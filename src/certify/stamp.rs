@@ -38,8 +38,11 @@ pub struct StampText {
     pub agency: String,
     /// Common name of the signing certificate.
     pub signer: String,
-    /// The verification reference encoded in the QR code.
+    /// The verification reference, printed.
     pub reference: String,
+    /// What the QR code holds: the public verification page's address when the office
+    /// has one, else the reference.
+    pub qr: String,
 }
 
 impl StampText {
@@ -76,7 +79,7 @@ pub fn stamp_appearance(doc: &mut Document, text: &StampText) -> Result<ObjectId
         STAMP_WIDTH - 1.2,
         STAMP_HEIGHT - 1.2
     );
-    content.push_str(&qr_operators(&text.reference)?);
+    content.push_str(&qr_operators(&text.qr)?);
     content.push_str(&text_operators(&mut font, &text.lines()));
     let font_id = font.write(doc, "DejaVuSerif")?;
     let dict = dictionary! {
@@ -142,6 +145,7 @@ mod tests {
             agency: "UBND xã Thử Nghiệm, huyện Tam Đường, tỉnh Lai Châu".into(),
             signer: "Nguyễn Văn An".into(),
             reference: "SOHOA1:2026-01-42:0123456789abcdef".into(),
+            qr: "https://xa.example.vn/verify?ref=SOHOA1:2026-01-42:0123456789abcdef".into(),
         }
     }
 

@@ -113,6 +113,7 @@ impl Certify for RegisterSigner {
                 page: None,
                 corner: Corner::BottomRight,
             },
+            verify_url: None,
         };
         let key = self.key.as_ref();
         let issued = self

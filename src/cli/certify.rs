@@ -40,6 +40,10 @@ pub struct Args {
     /// Corner of that page.
     #[arg(long, value_enum, default_value = "bottom-right")]
     stamp_corner: StampCorner,
+    /// Address of the office's public verification page (as `sohoa serve --public-url`):
+    /// the QR code then opens URL/verify?ref=REFERENCE instead of holding the reference.
+    #[arg(long)]
+    verify_url: Option<String>,
     /// Also write a JSON report (number, book, date, signer, sha256).
     #[arg(long)]
     report: Option<PathBuf>,
@@ -175,6 +179,7 @@ pub fn run(args: Args) -> Result<(), String> {
             page: args.stamp_page,
             corner: corner(args.stamp_corner),
         },
+        verify_url: args.verify_url.clone(),
     };
     let mut register = Register::open(&args.register).map_err(|e| e.to_string())?;
     let year = request.time.year();

@@ -39,12 +39,7 @@ pub fn run(args: Args) -> Result<(), String> {
     let sources = args
         .inputs
         .iter()
-        .map(|path| {
-            Ok(Source {
-                name: path.display().to_string(),
-                bytes: read(path)?,
-            })
-        })
+        .map(|path| Ok(Source::new(path.display().to_string(), read(path)?)))
         .collect::<Result<Vec<_>, String>>()?;
     let mut options = DigitizeOptions {
         models_dir: args.models,

@@ -527,10 +527,7 @@ fn digitize_inputs(
 ) -> Result<(Vec<u8>, String, u32), String> {
     let sources: Vec<Source> = inputs
         .iter()
-        .map(|(path, bytes)| Source {
-            name: path.display().to_string(),
-            bytes: bytes.clone(),
-        })
+        .map(|(path, bytes)| Source::new(path.display().to_string(), bytes.clone()))
         .collect();
     let options = DigitizeOptions {
         models_dir,

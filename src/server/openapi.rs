@@ -148,7 +148,7 @@ fn schemas() -> Value {
     json!({
         "Error": { "type": "object", "required": ["error"], "properties": { "error": s } },
         "StoredFile": { "type": "object", "properties": {
-            "role": { "type": "string", "enum": ["pdf", "certified", "original", "text"] },
+            "role": { "type": "string", "enum": ["pdf", "certified", "original", "text", "report"] },
             "sha256": s, "size": { "type": "integer" }, "name": s } },
         "Document": { "type": "object", "properties": {
             "id": s, "sha256": s, "kind": s, "title": s,

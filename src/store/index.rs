@@ -60,6 +60,15 @@ CREATE TABLE IF NOT EXISTS audit (
 CREATE TABLE IF NOT EXISTS batch_work (
     work_key TEXT PRIMARY KEY, document_id TEXT NOT NULL REFERENCES documents(id),
     stored_at TEXT NOT NULL, note TEXT);
+CREATE TABLE IF NOT EXISTS users (
+    username TEXT PRIMARY KEY, display_name TEXT NOT NULL, roles TEXT NOT NULL,
+    password_hash TEXT NOT NULL, failures INTEGER NOT NULL DEFAULT 0, locked_until TEXT,
+    created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS dossier_links (
+    dossier_code TEXT NOT NULL REFERENCES dossiers(code),
+    document_id TEXT NOT NULL REFERENCES documents(id),
+    attached_by TEXT NOT NULL, attached_at TEXT NOT NULL,
+    PRIMARY KEY (dossier_code, document_id)) WITHOUT ROWID;
 CREATE VIEW IF NOT EXISTS document_view AS
     SELECT d.rowid AS rowid, d.id AS id, d.sha256 AS sha256, d.kind AS kind, d.title AS title,
         d.role AS role, d.dossier_code AS dossier_code, s.procedure_code AS procedure_code,
@@ -518,6 +527,7 @@ fn file_role_text(role: FileRole) -> &'static str {
         FileRole::Certified => "certified",
         FileRole::Original => "original",
         FileRole::Text => "text",
+        FileRole::Report => "report",
     }
 }
 
@@ -526,6 +536,7 @@ fn parse_file_role(text: &str) -> FileRole {
         "certified" => FileRole::Certified,
         "original" => FileRole::Original,
         "text" => FileRole::Text,
+        "report" => FileRole::Report,
         _ => FileRole::Pdf,
     }
 }
@@ -606,6 +617,70 @@ pub fn dossier(conn: &Connection, code: &str) -> Result<Option<super::Dossier>, 
         })
     });
     Ok(rusqlite::OptionalExtension::optional(row)?)
+}
+
+/// Attaches existing document `id` to dossier `dossier.code` (created when new; when it
+/// exists, its person must be the document's). Attaching twice is fine.
+pub fn attach(
+    tx: &Transaction,
+    id: &str,
+    dossier: &super::Dossier,
+    by: &str,
+) -> Result<(), StoreError> {
+    check_code("dossier code", &dossier.code)?;
+    check_code("procedure code", &dossier.procedure_code)?;
+    check_citizen_id(&dossier.citizen_id)?;
+    super::keys::check_agency(tx, &dossier.agency)?;
+    let doc = query_documents(tx, "WHERE v.id = ?", &[&id])?
+        .into_iter()
+        .next()
+        .ok_or_else(|| StoreError::NotFound(format!("document {id}")))?;
+    if doc.citizen_id != dossier.citizen_id {
+        return Err(StoreError::Invalid(format!(
+            "document {id} belongs to another person than the one of dossier {}",
+            dossier.code
+        )));
+    }
+    let at = now();
+    match self::dossier(tx, &dossier.code)? {
+        Some(existing) if existing.citizen_id != dossier.citizen_id => {
+            return Err(StoreError::Invalid(format!(
+                "dossier {} already exists for another person",
+                dossier.code
+            )))
+        }
+        Some(_) => {}
+        None => {
+            tx.execute(
+                "INSERT INTO dossiers (code, procedure_code, citizen_id, agency, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    dossier.code,
+                    dossier.procedure_code,
+                    dossier.citizen_id,
+                    dossier.agency,
+                    at
+                ],
+            )?;
+        }
+    }
+    if doc.dossier_code != dossier.code {
+        tx.execute(
+            "INSERT INTO dossier_links (dossier_code, document_id, attached_by, attached_at)
+             VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+            params![dossier.code, id, by, at],
+        )?;
+    }
+    Ok(())
+}
+
+/// Codes of the dossiers document `id` was attached to (besides its own).
+pub fn attached_dossiers(conn: &Connection, id: &str) -> Result<Vec<String>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT dossier_code FROM dossier_links WHERE document_id = ? ORDER BY attached_at",
+    )?;
+    let rows = stmt.query_map([id], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// Sets the received/returned dates of a dossier.

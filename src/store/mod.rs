@@ -37,6 +37,7 @@ mod index;
 mod ingest;
 mod keys;
 mod search;
+pub mod users;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -47,6 +48,7 @@ pub use blob::{is_sha256, BlobStore, FsBlobStore};
 pub use ingest::{inspect_pdf, PdfFacts};
 pub use keys::is_id;
 pub use search::fold;
+pub use users::{Login, User, UserRole};
 
 use index::{write_durably, Pool};
 
@@ -336,11 +338,73 @@ impl Store {
         }
     }
 
-    /// Current documents of a dossier, oldest first.
+    /// Current documents of a dossier, its own and those attached to it for reuse
+    /// ([`Store::attach`]), oldest first.
     pub fn documents_by_dossier(&self, dossier_code: &str) -> Result<Vec<Document>, StoreError> {
         index::check_code("dossier code", dossier_code)?;
-        let tail = "WHERE v.dossier_code = ? AND v.superseded_by IS NULL ORDER BY v.rowid";
+        let tail = "WHERE (v.dossier_code = ?1 OR v.id IN \
+            (SELECT document_id FROM dossier_links WHERE dossier_code = ?1)) \
+            AND v.superseded_by IS NULL ORDER BY v.rowid";
         index::query_documents(&*self.db()?, tail, &[&dossier_code])
+    }
+
+    /// Attaches stored document `id` to another dossier (created when new) so that it is
+    /// reused instead of scanned again; the person must be the same.
+    pub fn attach(&self, id: &str, dossier: &Dossier, by: &str) -> Result<(), StoreError> {
+        keys::check_id(id)?;
+        index::check_text("attached_by", by, 200)?;
+        write_durably(&mut self.db()?, |tx| index::attach(tx, id, dossier, by))
+    }
+
+    /// Codes of the dossiers document `id` was attached to, besides its own.
+    pub fn attached_dossiers(&self, id: &str) -> Result<Vec<String>, StoreError> {
+        keys::check_id(id)?;
+        index::attached_dossiers(&*self.db()?, id)
+    }
+
+    /// Adds a web user with a password (at least [`users::MIN_PASSWORD_CHARS`] characters).
+    pub fn add_user(&self, user: &User, password: &str) -> Result<(), StoreError> {
+        users::check_username(&user.username)?;
+        let hash = users::hash_password(password)?;
+        write_durably(&mut self.db()?, |tx| users::add_user(tx, user, &hash))
+    }
+
+    /// Sets a user's password and unlocks the account.
+    pub fn set_password(&self, username: &str, password: &str) -> Result<(), StoreError> {
+        let hash = users::hash_password(password)?;
+        write_durably(&mut self.db()?, |tx| {
+            users::set_password(tx, username, &hash)
+        })
+    }
+
+    /// All web users.
+    pub fn users(&self) -> Result<Vec<User>, StoreError> {
+        users::users(&*self.db()?)
+    }
+
+    /// Checks a sign-in. Unknown names cost as much as wrong passwords and are answered
+    /// alike; [`users::MAX_FAILURES`] wrong passwords in a row lock the account for
+    /// [`users::LOCK_MINUTES`] minutes (a right password does not open a locked one).
+    pub fn login(&self, username: &str, password: &str) -> Result<Login, StoreError> {
+        let found = match users::check_username(username) {
+            Ok(()) => users::credentials(&*self.db()?, username)?,
+            Err(_) => None,
+        };
+        let Some(found) = found else {
+            users::password_matches(password, users::decoy_hash());
+            return Ok(Login::Refused);
+        };
+        if let Some(until) = found.locked_until {
+            return Ok(Login::Locked(until));
+        }
+        if users::password_matches(password, &found.hash) {
+            index::write(&mut self.db()?, |tx| users::record_success(tx, username))?;
+            return Ok(Login::Ok(found.user));
+        }
+        match index::write(&mut self.db()?, |tx| users::record_failure(tx, username))? {
+            Some(until) => Ok(Login::Locked(until)),
+            None => Ok(Login::Refused),
+        }
     }
 
     /// Documents (current or superseded) having a file with this SHA-256 (hex, any case).
@@ -569,6 +633,8 @@ pub enum FileRole {
     Original,
     /// The OCR text.
     Text,
+    /// The digitization report: per-page geometry, OCR confidence and warnings (JSON).
+    Report,
 }
 
 /// One file of a document, stored once by content.
