@@ -244,6 +244,29 @@ pub fn digitize(sources: &[Source], options: &DigitizeOptions) -> Result<Digitiz
     Ok(assemble(done)?)
 }
 
+/// Digitizes the chosen `(source index, frame)` pairs into one PDF/A document, in the
+/// order given (the web page's reviewed pages: reordered, some frames left out).
+pub fn digitize_frames(
+    sources: &[Source],
+    frames: &[(usize, usize)],
+    options: &DigitizeOptions,
+) -> Result<Digitized, DigitizeError> {
+    if frames.is_empty() || frames.iter().any(|&(s, _)| s >= sources.len()) {
+        return Err(DigitizeError::NoInput);
+    }
+    let model = ocr::models::locate(&options.language, options.models_dir.as_deref())?;
+    let tasks: Vec<Task> = frames
+        .iter()
+        .map(|&(source, frame)| Task {
+            source,
+            frame,
+            multi_frame: frame > 0,
+        })
+        .collect();
+    let done = run_workers(sources, &tasks, options, &model)?;
+    Ok(assemble(done)?)
+}
+
 /// Lists the frames of every source, failing early on unreadable containers.
 fn plan(sources: &[Source]) -> Result<Vec<Task>, DigitizeError> {
     let mut tasks = Vec::new();

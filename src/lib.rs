@@ -29,3 +29,4 @@ pub mod ocr;
 pub mod pdf;
 pub mod server;
 pub mod store;
+pub mod web;

@@ -29,8 +29,12 @@ enum Command {
     /// Digitize and store a backlog: each sub-folder of scans (or manifest row) becomes a
     /// stored document; resumable, pages in parallel. Exit 3 when some documents failed.
     Batch(Box<cli::batch::Args>),
-    /// Serve reuse lookups, downloads, verification and ingest over HTTP.
-    Serve(cli::serve::Args),
+    /// Serve reuse lookups, downloads, verification and ingest over HTTP; with --web,
+    /// also the clerks' web page.
+    Serve(Box<cli::serve::Args>),
+    /// Accounts of the clerks' web page.
+    #[command(subcommand)]
+    User(cli::user::UserCommand),
     #[command(flatten)]
     Stored(cli::store::Command),
 }
@@ -54,7 +58,8 @@ fn main() -> ExitCode {
         Command::Digitize(args) => cli::digitize::run(args).map(|()| true),
         Command::Certify(args) => cli::certify::run(*args).map(|()| true),
         Command::Verify(args) => cli::verify::run(args),
-        Command::Serve(args) => cli::serve::run(args).map(|()| true),
+        Command::Serve(args) => cli::serve::run(*args).map(|()| true),
+        Command::User(command) => cli::user::run(command).map(|()| true),
         Command::Stored(command) => cli::store::run(command),
     };
     match result {
@@ -77,6 +82,7 @@ impl Command {
             self,
             Command::Digitize(_)
                 | Command::Batch(_)
+                | Command::Serve(_)
                 | Command::Stored(cli::store::Command::Store(cli::store::StoreCommand::Add(_)))
         )
     }

@@ -8,6 +8,7 @@ use super::certificate::{self, CertError};
 use super::cms::{self, CmsError};
 use super::key::{KeyError, SigningKey};
 use super::pades::{self, PadesError, Placement, SignatureInfo};
+use super::register::Entry;
 use super::stamp::{self, StampText, STATEMENT};
 
 /// Why a copy could not be certified.
@@ -112,6 +113,31 @@ pub fn certify_copy(
         reference,
         signer: info.subject,
     })
+}
+
+/// The register entry of an issued copy.
+pub fn register_entry(
+    request: &CertifyRequest,
+    number: u64,
+    copy: &CertifiedCopy,
+) -> Entry {
+    Entry {
+        year: request.time.year(),
+        book: request.book.clone(),
+        number,
+        status: "issued".into(),
+        certified_at: request
+            .time
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+        certifier: request.certifier.clone(),
+        agency: request.agency.clone(),
+        signer: copy.signer.clone(),
+        input_sha256: copy.input_sha256.clone(),
+        output_sha256: copy.sha256.clone(),
+        reference: copy.reference.clone(),
+        note: None,
+    }
 }
 
 /// What the QR code holds: the verification page for `reference` under `base`, or the

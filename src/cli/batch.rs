@@ -8,14 +8,14 @@ use std::path::PathBuf;
 
 use sohoa::batch::plan::{self, Defaults, OnPageError};
 use sohoa::batch::{self, progress, BatchOptions, Certify};
-use sohoa::certify::copy::{certify_copy, CertifyRequest};
+use sohoa::certify::copy::{certify_copy, register_entry, CertifyRequest};
 use sohoa::certify::key::SigningKey;
 use sohoa::certify::pades::{Corner, Placement};
 use sohoa::certify::register::Register;
 use sohoa::digitize::DigitizeOptions;
 use sohoa::store::{Role, Store};
 
-use super::certify::{entry, load_key, SignerArgs};
+use super::certify::{load_key, SignerArgs};
 use super::files::{read, write_atomically};
 use super::store::{choose_agency, user, StoreDir};
 
@@ -120,7 +120,7 @@ impl Certify for RegisterSigner {
             .register
             .issue_next(request.time.year(), &request.book, |number| {
                 let copy = certify_copy(pdf, &request, number, key).map_err(|e| e.to_string())?;
-                let entry = entry(&request, number, &copy);
+                let entry = register_entry(&request, number, &copy);
                 Ok::<_, String>((copy, entry))
             })
             .map_err(|e| e.to_string())?;

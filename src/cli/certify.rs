@@ -3,10 +3,10 @@
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use sohoa::certify::copy::{certify_copy, CertifyRequest};
+use sohoa::certify::copy::{certify_copy, register_entry, CertifyRequest};
 use sohoa::certify::key::{RsaPadding, SigningKey};
 use sohoa::certify::pades::{Corner, Placement};
-use sohoa::certify::register::{Entry, Register};
+use sohoa::certify::register::Register;
 use sohoa::certify::{pem, pkcs11, pkcs12};
 use time::OffsetDateTime;
 
@@ -188,7 +188,7 @@ pub fn run(args: Args) -> Result<(), String> {
             let copy = certify_copy(&input, &request, number, key.as_ref())
                 .map_err(|e| format!("{}: {e}", args.input.display()))?;
             let staged = Staged::write(&args.output, &copy.pdf)?;
-            let entry = entry(&request, number, &copy);
+            let entry = register_entry(&request, number, &copy);
             Ok::<_, String>(((staged, copy, number), entry))
         })
         .map_err(|e| e.to_string())?;
@@ -219,31 +219,6 @@ pub fn run(args: Args) -> Result<(), String> {
         )?;
     }
     Ok(())
-}
-
-/// The register entry of an issued copy.
-pub fn entry(
-    request: &CertifyRequest,
-    number: u64,
-    copy: &sohoa::certify::copy::CertifiedCopy,
-) -> Entry {
-    Entry {
-        year: request.time.year(),
-        book: request.book.clone(),
-        number,
-        status: "issued".into(),
-        certified_at: request
-            .time
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default(),
-        certifier: request.certifier.clone(),
-        agency: request.agency.clone(),
-        signer: copy.signer.clone(),
-        input_sha256: copy.input_sha256.clone(),
-        output_sha256: copy.sha256.clone(),
-        reference: copy.reference.clone(),
-        note: None,
-    }
 }
 
 fn corner(c: StampCorner) -> Corner {

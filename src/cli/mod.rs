@@ -7,3 +7,4 @@ mod files;
 pub mod serve;
 pub mod store;
 pub mod verify;
+pub mod user;

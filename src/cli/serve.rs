@@ -4,11 +4,16 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use std::sync::Arc;
+
+use sohoa::digitize::DigitizeOptions;
 use sohoa::server::{self, Config};
 use sohoa::store::Store;
+use sohoa::web::{Signer, WebConfig};
 
+use super::certify::{load_key, SignerArgs};
 use super::files::read;
-use super::store::StoreDir;
+use super::store::{choose_agency, StoreDir};
 use super::verify::certificates;
 
 /// Arguments of `sohoa serve`.
@@ -35,6 +40,38 @@ pub struct Args {
     /// Worker threads (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
+    #[command(flatten)]
+    web: WebArgs,
+}
+
+/// The clerks' web page (`--web`) and its certification set-up.
+#[derive(clap::Args)]
+struct WebArgs {
+    /// Also serve the clerks' web page: sign-in, capture, review, store, certify, search,
+    /// register (users: `sohoa user add`).
+    #[arg(long)]
+    web: bool,
+    /// Agency code of documents stored from the web page (default: the store's only one).
+    #[arg(long)]
+    agency: Option<String>,
+    /// The certifying agency's name printed on stamps (default: the agency's name).
+    #[arg(long)]
+    agency_name: Option<String>,
+    /// Certification register folder (default: STORE/register).
+    #[arg(long)]
+    register: Option<PathBuf>,
+    /// Register book number.
+    #[arg(long, default_value_t = 1)]
+    book: u32,
+    /// The address clients reach this server at, e.g. https://motcua.xa.gov.vn: QR codes
+    /// on certified copies open its /verify page; https marks cookies Secure.
+    #[arg(long)]
+    public_url: Option<String>,
+    /// Folder searched first for OCR models.
+    #[arg(long)]
+    models: Option<PathBuf>,
+    #[command(flatten)]
+    signer: SignerArgs,
 }
 
 /// Runs the service until SIGINT or SIGTERM.
@@ -49,9 +86,14 @@ pub fn run(args: Args) -> Result<(), String> {
         max_body_bytes: args.max_body_mb.saturating_mul(1 << 20),
         key_cache: Duration::from_millis(args.key_cache_ms),
         db_slots: args.db_slots,
+        web: None,
     };
     let dir = args.store.resolve()?;
     let store = Store::open(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let config = Config {
+        web: web_config(&args.web, &store, &dir)?,
+        ..config
+    };
     let app = server::router(store, &config).map_err(|e| e.to_string())?;
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = args.threads {
@@ -70,4 +112,47 @@ pub fn run(args: Args) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())
     })
+}
+
+/// The web page's settings, when `--web` is given: the signing key is loaded (and its
+/// certificate checked) now, so a wrong password stops the server at start.
+fn web_config(
+    args: &WebArgs,
+    store: &Store,
+    dir: &std::path::Path,
+) -> Result<Option<WebConfig>, String> {
+    if !args.web {
+        return Ok(None);
+    }
+    let agency = choose_agency(store, args.agency.clone())?;
+    let agency_name = match &args.agency_name {
+        Some(name) => name.clone(),
+        None => store
+            .agencies()
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .find(|a| a.code == agency)
+            .map_or_else(|| agency.clone(), |a| a.name),
+    };
+    let signer = if args.signer.given() {
+        Some(Arc::new(Signer {
+            key: load_key(&args.signer)?,
+            agency_name,
+            book: format!("{:02}", args.book),
+        }))
+    } else {
+        eprintln!("sohoa: warning: no signing key (--p12, --cert/--key or --pkcs11): the web page cannot certify");
+        None
+    };
+    Ok(Some(WebConfig {
+        work_dir: dir.join("web"),
+        register_dir: args.register.clone().unwrap_or_else(|| dir.join("register")),
+        agency,
+        signer,
+        public_url: args.public_url.clone(),
+        digitize: DigitizeOptions {
+            models_dir: args.models.clone(),
+            ..DigitizeOptions::default()
+        },
+    }))
 }

@@ -36,7 +36,7 @@ impl StoreDir {
     }
 
     /// Opens the store.
-    fn open(&self) -> Result<Store, String> {
+    pub fn open(&self) -> Result<Store, String> {
         let dir = self.resolve()?;
         Store::open(&dir).map_err(|e| format!("{}: {e}", dir.display()))
     }

@@ -31,7 +31,7 @@ use tokio::sync::Semaphore;
 use crate::store::{Store, StoreError};
 
 /// Settings of the service.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Config {
     /// Trust anchors (DER certificates) for `POST /api/v1/verify`.
     pub trust_anchors: Vec<Vec<u8>>,
@@ -41,6 +41,8 @@ pub struct Config {
     pub key_cache: Duration,
     /// Store calls that may run at once.
     pub db_slots: usize,
+    /// The clerks' web page, when served too.
+    pub web: Option<crate::web::WebConfig>,
 }
 
 impl Default for Config {
@@ -50,6 +52,7 @@ impl Default for Config {
             max_body_bytes: 64 << 20,
             key_cache: Duration::from_secs(1),
             db_slots: 8,
+            web: None,
         }
     }
 }
@@ -112,14 +115,19 @@ pub fn router(store: Store, config: &Config) -> std::io::Result<Router> {
         .route("/api/v1/verify", post(routes::verify))
         .route("/openapi.json", get(routes::openapi))
         .route("/healthz", get(routes::health))
+        .with_state(state.clone());
+    let api = match &config.web {
+        Some(web) => api.merge(crate::web::router(state, web.clone())),
+        None => api,
+    };
+    let api = api
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(middleware::from_fn_with_state(
             config.max_body_bytes,
             refuse_large_bodies,
-        ))
-        .with_state(state);
+        ));
     Ok(api)
 }
 

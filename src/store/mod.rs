@@ -46,7 +46,7 @@ use serde::{Deserialize, Serialize};
 
 pub use blob::{is_sha256, BlobStore, FsBlobStore};
 pub use ingest::{inspect_pdf, PdfFacts};
-pub use keys::is_id;
+pub use keys::{is_id, new_id};
 pub use search::fold;
 pub use users::{Login, User, UserRole};
 

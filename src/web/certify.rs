@@ -1,0 +1,146 @@
+//! Certification from the web page: the certifier confirms the comparison with the
+//! original; the copy is stamped, numbered in the register and signed with the office's
+//! key, and stored as a document of the same dossier (its source PDF kept with it).
+
+use axum::extract::{Path as UrlPath, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+use super::session::Session;
+use super::{PageError, PageResult, WebState};
+use crate::certify::copy::{certify_copy, register_entry, CertifyRequest};
+use crate::certify::pades::Placement;
+use crate::certify::register::Register;
+use crate::store::{Document, FileRole, NewDocument, NewFile, UserRole};
+
+/// The certification form.
+#[derive(Deserialize)]
+pub struct CertifyForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    compared: Option<String>,
+}
+
+/// `POST /documents/{id}/certify`: 403 without the certifier role or the CSRF token,
+/// 400 without the comparison confirmed, 503 without a signing key.
+pub async fn certify(
+    State(state): State<WebState>,
+    session: Session,
+    UrlPath(id): UrlPath<String>,
+    Form(form): Form<CertifyForm>,
+) -> PageResult<Response> {
+    session.check_csrf(&form.csrf)?;
+    session.require(UserRole::Certifier, "chứng thực")?;
+    if form.compared.is_none() {
+        return Err(PageError::bad_request(
+            "Phải xác nhận đã đối chiếu bản sao với bản chính trước khi chứng thực.",
+        ));
+    }
+    if state.config.signer.is_none() {
+        return Err(PageError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "Máy chủ chưa được cấu hình khóa ký số: chưa chứng thực được.",
+        ));
+    }
+    let doc = state.document(id.clone()).await?;
+    let certifier = session.user.display_name.clone();
+    let by = session.user.username.clone();
+    let copy = state
+        .blocking(move |s| issue(s, &doc, &certifier, &by))
+        .await?;
+    state
+        .audit(
+            &session,
+            format!("POST /documents/{id}/certify"),
+            vec![id, copy.id.clone()],
+        )
+        .await?;
+    Ok(Redirect::to(&format!("/documents/{}", copy.id)).into_response())
+}
+
+/// Signs and stores the copy while holding the register's lock: the number is taken
+/// only when the copy is stored.
+fn issue(state: &WebState, doc: &Document, certifier: &str, by: &str) -> PageResult<Document> {
+    let signer = state
+        .config
+        .signer
+        .as_ref()
+        .ok_or_else(|| PageError::internal("no signer"))?;
+    if doc.superseded_by.is_some() || doc.files.iter().any(|f| f.role == FileRole::Certified) {
+        return Err(PageError::bad_request(
+            "Tài liệu này đã được thay thế hoặc đã là bản sao chứng thực.",
+        ));
+    }
+    let source = doc
+        .files
+        .iter()
+        .find(|f| f.role == FileRole::Pdf)
+        .ok_or_else(|| PageError::bad_request("Tài liệu không có tệp PDF để chứng thực."))?;
+    let store = &state.app.store;
+    let pdf = store.read_blob(&source.sha256)?;
+    let text = match doc.files.iter().find(|f| f.role == FileRole::Text) {
+        Some(f) => String::from_utf8_lossy(&store.read_blob(&f.sha256)?).into_owned(),
+        None => String::new(),
+    };
+    let request = CertifyRequest {
+        certifier: certifier.to_string(),
+        agency: signer.agency_name.clone(),
+        book: signer.book.clone(),
+        time: OffsetDateTime::now_utc(),
+        placement: Placement::default(),
+        verify_url: state.config.public_url.clone(),
+    };
+    let mut register = Register::open(&state.config.register_dir).map_err(PageError::internal)?;
+    let issued = register
+        .issue_next(request.time.year(), &request.book, |number| {
+            let copy = certify_copy(&pdf, &request, number, signer.key.as_ref())
+                .map_err(|e| PageError::bad_request(format!("Không ký được: {e}")))?;
+            let new = NewDocument {
+                created_by: by.to_string(),
+                supersedes: None,
+                ..copy_metadata(doc)
+            };
+            let mut files = vec![
+                NewFile {
+                    role: FileRole::Certified,
+                    name: format!("ban-sao-chung-thuc-{}-{number}.pdf", request.book),
+                    bytes: copy.pdf.clone(),
+                },
+                NewFile {
+                    role: FileRole::Original,
+                    name: source.name.clone(),
+                    bytes: pdf.clone(),
+                },
+            ];
+            if let Some(report) = doc.files.iter().find(|f| f.role == FileRole::Report) {
+                files.push(NewFile {
+                    role: FileRole::Report,
+                    name: report.name.clone(),
+                    bytes: store.read_blob(&report.sha256)?,
+                });
+            }
+            let stored =
+                store.add_document(&new, &files, &text, Some(&copy.reference), doc.page_count)?;
+            Ok::<_, PageError>((stored, register_entry(&request, number, &copy)))
+        })
+        .map_err(PageError::internal)?;
+    issued
+}
+
+fn copy_metadata(doc: &Document) -> NewDocument {
+    NewDocument {
+        dossier_code: doc.dossier_code.clone(),
+        procedure_code: doc.procedure_code.clone(),
+        citizen_id: doc.citizen_id.clone(),
+        agency: doc.agency.clone(),
+        kind: doc.kind.clone(),
+        title: doc.title.clone(),
+        role: doc.role,
+        created_by: doc.created_by.clone(),
+        valid_until: doc.valid_until.clone(),
+        supersedes: None,
+    }
+}

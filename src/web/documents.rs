@@ -1,0 +1,721 @@
+//! Documents on the web page: storing a reviewed draft (OCR, PDF/A), the document page
+//! (OCR text and confidence, files, versions, certified copies, reuse), dossiers, search.
+//! Every look at personal data is written to the audit log.
+
+use std::fmt::Write;
+
+use axum::extract::{Path as UrlPath, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+
+use super::drafts;
+use super::html::{csrf_input, esc, layout, text_field, vnd};
+use super::session::Session;
+use super::{PageError, PageResult, WebState};
+use crate::digitize::{digitize_frames, Source, LOW_CONFIDENCE};
+use crate::store::{
+    AuditEntry, Document, Dossier, FileRole, NewDocument, NewFile, Role, SearchQuery, UserRole,
+};
+
+impl WebState {
+    /// Writes an audit entry for a clerk's action (waits until it is written).
+    pub(super) async fn audit(
+        &self,
+        session: &Session,
+        action: String,
+        returned: Vec<String>,
+    ) -> PageResult<()> {
+        let entry = AuditEntry {
+            agency: self.config.agency.clone(),
+            key_id: session.actor(),
+            purpose: "web".into(),
+            action,
+            returned,
+        };
+        Ok(self.app.audit.record(entry).await?)
+    }
+
+    /// Document `id`, or 404.
+    pub(super) async fn document(&self, id: String) -> PageResult<Document> {
+        self.blocking(move |s| {
+            s.app
+                .store
+                .document(&id)?
+                .ok_or_else(|| PageError::not_found("Không có tài liệu này."))
+        })
+        .await
+    }
+}
+
+/// `GET /`: the newest documents and a search box.
+pub async fn home(State(state): State<WebState>, session: Session) -> PageResult<Response> {
+    let recent = state
+        .blocking(|s| {
+            let query = SearchQuery {
+                limit: Some(20),
+                ..Default::default()
+            };
+            Ok(s.app.store.search(&query)?)
+        })
+        .await?;
+    state
+        .audit(&session, "GET / (recent documents)".into(), ids(&recent))
+        .await?;
+    let body = format!(
+        "<h1>Xin chào, {}</h1><p class=\"buttons\"><a class=\"button\" href=\"/capture\">Số hoá tài liệu mới</a></p>\
+         {}<h2>Tài liệu mới lưu</h2>{}",
+        esc(&session.user.display_name),
+        search_form(""),
+        document_table(&recent)
+    );
+    Ok(layout("Trang chính", Some(&session), &body).into_response())
+}
+
+fn ids(docs: &[Document]) -> Vec<String> {
+    docs.iter().map(|d| d.id.clone()).collect()
+}
+
+fn search_form(q: &str) -> String {
+    format!(
+        "<form method=\"get\" action=\"/search\" id=\"search\" class=\"inline\">\
+         <input id=\"q\" name=\"q\" value=\"{}\" placeholder=\"Số định danh, mã hồ sơ hoặc nội dung (có dấu hay không dấu)\">\
+         <button id=\"search-submit\">Tìm</button></form>",
+        esc(q)
+    )
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Component => "Thành phần hồ sơ",
+        Role::Result => "Kết quả giải quyết",
+    }
+}
+
+/// A table of documents linking to their pages.
+fn document_table(docs: &[Document]) -> String {
+    if docs.is_empty() {
+        return "<p id=\"no-results\">Không có tài liệu nào.</p>".into();
+    }
+    let mut s = String::from(
+        "<table class=\"documents\"><thead><tr><th>Tài liệu</th><th>Hồ sơ</th><th>Số định danh</th>\
+         <th>Trang</th><th>Lưu lúc</th></tr></thead><tbody>",
+    );
+    for d in docs {
+        let certified = if d.reference.is_some() {
+            " <span class=\"badge\">Bản sao chứng thực</span>"
+        } else {
+            ""
+        };
+        let _ = write!(
+            s,
+            "<tr><td><a class=\"result\" href=\"/documents/{}\">{}</a>{certified}<br><small>{} · {}</small></td>\
+             <td><a href=\"/dossiers/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            d.id,
+            esc(&d.title),
+            esc(&d.kind),
+            role_name(d.role),
+            esc(&d.dossier_code),
+            esc(&d.dossier_code),
+            esc(&d.citizen_id),
+            d.page_count,
+            esc(d.created_at.get(..16).unwrap_or(&d.created_at)).replace('T', " ")
+        );
+    }
+    s.push_str("</tbody></table>");
+    s
+}
+
+/// The dossier form of a draft.
+#[derive(Deserialize)]
+pub struct StoreForm {
+    #[serde(default)]
+    csrf: String,
+    dossier_code: String,
+    procedure_code: String,
+    citizen_id: String,
+    kind: String,
+    title: String,
+    role: String,
+    #[serde(default)]
+    valid_until: String,
+}
+
+/// `POST /drafts/{id}/store`: checks the metadata, recognises the pages (one OCR job at
+/// a time on the server), stores PDF/A, originals, text and report, drops the draft.
+pub async fn store_draft(
+    State(state): State<WebState>,
+    session: Session,
+    UrlPath(id): UrlPath<String>,
+    Form(form): Form<StoreForm>,
+) -> PageResult<Response> {
+    session.check_csrf(&form.csrf)?;
+    session.require(UserRole::Clerk, "lưu tài liệu")?;
+    let new = new_document(&state, &session, &form)?;
+    let (dir, draft) = drafts::load(&state, &session, &id)?;
+    let checked = new.clone();
+    state
+        .blocking(move |s| Ok(s.app.store.check_document(&checked)?))
+        .await?;
+    let _slot = state
+        .ocr_slot
+        .acquire()
+        .await
+        .map_err(PageError::internal)?;
+    let doc = state
+        .blocking(move |s| {
+            let doc = digitize_and_store(s, &dir, &draft, &new)?;
+            let _ = std::fs::remove_dir_all(&dir);
+            Ok(doc)
+        })
+        .await?;
+    state
+        .audit(
+            &session,
+            format!("POST /drafts/{id}/store"),
+            vec![doc.id.clone()],
+        )
+        .await?;
+    Ok(Redirect::to(&format!("/documents/{}", doc.id)).into_response())
+}
+
+fn new_document(state: &WebState, session: &Session, form: &StoreForm) -> PageResult<NewDocument> {
+    let role = match form.role.as_str() {
+        "component" => Role::Component,
+        "result" => Role::Result,
+        _ => return Err(PageError::bad_request("Loại tài liệu không hợp lệ.")),
+    };
+    let valid_until = Some(form.valid_until.trim().to_string()).filter(|v| !v.is_empty());
+    Ok(NewDocument {
+        dossier_code: form.dossier_code.trim().into(),
+        procedure_code: form.procedure_code.trim().into(),
+        citizen_id: form.citizen_id.trim().into(),
+        agency: state.config.agency.clone(),
+        kind: form.kind.trim().into(),
+        title: form.title.trim().into(),
+        role,
+        created_by: session.user.username.clone(),
+        valid_until,
+        supersedes: None,
+    })
+}
+
+fn digitize_and_store(
+    state: &WebState,
+    dir: &std::path::Path,
+    draft: &drafts::Draft,
+    new: &NewDocument,
+) -> PageResult<Document> {
+    let mut sources = Vec::with_capacity(draft.pages.len());
+    let mut originals: Vec<NewFile> = Vec::new();
+    for page in &draft.pages {
+        let bytes = std::fs::read(dir.join(&page.file)).map_err(PageError::internal)?;
+        if !originals.iter().any(|f| f.name == page.name && f.bytes == bytes) {
+            originals.push(NewFile {
+                role: FileRole::Original,
+                name: page.name.clone(),
+                bytes: bytes.clone(),
+            });
+        }
+        let mut source = Source::new(page.name.clone(), bytes);
+        source.adjust = page.adjustment();
+        sources.push(source);
+    }
+    let frames: Vec<(usize, usize)> = draft
+        .pages
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (i, p.frame))
+        .collect();
+    let done = digitize_frames(&sources, &frames, &state.config.digitize)
+        .map_err(|e| PageError::bad_request(format!("Không số hoá được: {e}")))?;
+    let report = serde_json::to_vec_pretty(&done.pages).map_err(PageError::internal)?;
+    let mut files = vec![NewFile {
+        role: FileRole::Pdf,
+        name: format!("{}-{}.pdf", new.dossier_code.replace('/', "-"), new.kind),
+        bytes: done.pdf.clone(),
+    }];
+    files.extend(originals);
+    files.push(NewFile {
+        role: FileRole::Report,
+        name: "report.json".into(),
+        bytes: report,
+    });
+    let pages = done.pages.len() as u32;
+    Ok(state
+        .app
+        .store
+        .add_document(new, &files, &done.text(), None, pages)?)
+}
+
+/// `GET /documents/{id}`.
+pub async fn document_page(
+    State(state): State<WebState>,
+    session: Session,
+    UrlPath(id): UrlPath<String>,
+) -> PageResult<Response> {
+    let doc = state.document(id.clone()).await?;
+    state
+        .audit(&session, format!("GET /documents/{id}"), vec![id.clone()])
+        .await?;
+    let view = state
+        .blocking(move |s| DocumentView::load(s, doc))
+        .await?;
+    let body = view.render(&state, &session);
+    Ok(layout(&view.doc.title, Some(&session), &body).into_response())
+}
+
+/// What the document page shows, read from the store.
+struct DocumentView {
+    doc: Document,
+    text: String,
+    reports: Vec<PageFacts>,
+    copies: Vec<Document>,
+    attached: Vec<String>,
+}
+
+impl DocumentView {
+    fn load(state: &WebState, doc: Document) -> PageResult<DocumentView> {
+        let store = &state.app.store;
+        let blob = |role: FileRole| -> PageResult<Option<Vec<u8>>> {
+            match doc.files.iter().find(|f| f.role == role) {
+                Some(f) => Ok(Some(store.read_blob(&f.sha256)?)),
+                None => Ok(None),
+            }
+        };
+        let text = blob(FileRole::Text)?
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
+        // A certified copy made here carries its source's report among the source's files.
+        let reports = blob(FileRole::Report)?
+            .and_then(|b| serde_json::from_slice::<Vec<serde_json::Value>>(&b).ok())
+            .map(|values| values.into_iter().filter_map(page_report).collect())
+            .unwrap_or_default();
+        let copies = match doc.files.iter().find(|f| f.role == FileRole::Pdf) {
+            Some(pdf) => store
+                .documents_by_sha256(&pdf.sha256)?
+                .into_iter()
+                .filter(|d| d.id != doc.id && d.reference.is_some())
+                .collect(),
+            None => Vec::new(),
+        };
+        let attached = store.attached_dossiers(&doc.id)?;
+        Ok(DocumentView {
+            doc,
+            text,
+            reports,
+            copies,
+            attached,
+        })
+    }
+
+    fn render(&self, state: &WebState, session: &Session) -> String {
+        let d = &self.doc;
+        let mut s = format!(
+            "<h1>{}</h1><dl class=\"facts\"><dt>Loại</dt><dd>{} · {}</dd><dt>Hồ sơ</dt>\
+             <dd><a href=\"/dossiers/{}\">{}</a> (thủ tục {})</dd><dt>Số định danh</dt><dd>{}</dd>\
+             <dt>Số trang</dt><dd>{}</dd><dt>Lưu bởi</dt><dd>{} lúc {}</dd>",
+            esc(&d.title),
+            esc(&d.kind),
+            role_name(d.role),
+            esc(&d.dossier_code),
+            esc(&d.dossier_code),
+            esc(&d.procedure_code),
+            esc(&d.citizen_id),
+            d.page_count,
+            esc(&d.created_by),
+            esc(&d.created_at)
+        );
+        if let Some(until) = &d.valid_until {
+            let _ = write!(s, "<dt>Hiệu lực đến</dt><dd>{}</dd>", esc(until));
+        }
+        if !self.attached.is_empty() {
+            let links: Vec<String> = self
+                .attached
+                .iter()
+                .map(|c| format!("<a href=\"/dossiers/{}\">{}</a>", esc(c), esc(c)))
+                .collect();
+            let _ = write!(s, "<dt>Dùng lại trong hồ sơ</dt><dd>{}</dd>", links.join(", "));
+        }
+        s.push_str("</dl>");
+        s.push_str(&self.files(state));
+        s.push_str(&self.versions());
+        s.push_str(&self.ocr());
+        if self.can_be_certified() && session.user.has(UserRole::Certifier) {
+            s.push_str(&certify_form(state, session, d));
+        }
+        if session.user.has(UserRole::Clerk) {
+            s.push_str(&attach_form(session, d));
+        }
+        s
+    }
+
+    fn can_be_certified(&self) -> bool {
+        let files = &self.doc.files;
+        self.doc.superseded_by.is_none()
+            && files.iter().any(|f| f.role == FileRole::Pdf)
+            && !files.iter().any(|f| f.role == FileRole::Certified)
+    }
+
+    fn files(&self, state: &WebState) -> String {
+        let d = &self.doc;
+        let mut s = String::from("<h2>Tệp</h2><ul class=\"files\">");
+        for f in &d.files {
+            let id = if f.sha256 == d.sha256 && matches!(f.role, FileRole::Certified | FileRole::Pdf) {
+                " id=\"download\""
+            } else {
+                ""
+            };
+            let _ = write!(
+                s,
+                "<li><a{id} href=\"/documents/{}/download/{}\">{}</a> <small>{} · {} KB</small></li>",
+                d.id,
+                f.sha256,
+                esc(&f.name),
+                file_role_name(f.role),
+                f.size.div_ceil(1024)
+            );
+        }
+        s.push_str("</ul>");
+        if let Some(reference) = &d.reference {
+            let base = state.config.public_url.as_deref();
+            let link = crate::certify::copy::verify_link(Some(base.unwrap_or("")), reference);
+            let _ = write!(
+                s,
+                "<p>Mã xác minh: <code>{}</code> — <a id=\"verify-link\" href=\"{}\">trang xác minh công khai</a></p>",
+                esc(reference),
+                esc(&link)
+            );
+        }
+        s
+    }
+
+    fn versions(&self) -> String {
+        let d = &self.doc;
+        let mut s = String::new();
+        if let Some(old) = &d.supersedes {
+            let _ = write!(s, "<li>Thay thế bản <a href=\"/documents/{old}\">{old}</a></li>");
+        }
+        if let Some(new) = &d.superseded_by {
+            let _ = write!(
+                s,
+                "<li class=\"warning\">Đã có bản mới thay thế: <a href=\"/documents/{new}\">{new}</a></li>"
+            );
+        }
+        for copy in &self.copies {
+            let _ = write!(
+                s,
+                "<li><a class=\"copy\" href=\"/documents/{}\">Bản sao chứng thực {}</a> lúc {}</li>",
+                copy.id,
+                esc(copy.reference.as_deref().unwrap_or("")),
+                esc(&copy.created_at)
+            );
+        }
+        if s.is_empty() {
+            return s;
+        }
+        format!("<h2>Phiên bản và bản sao</h2><ul>{s}</ul>")
+    }
+
+    fn ocr(&self) -> String {
+        let mut s = String::from("<h2>Nội dung nhận dạng (OCR)</h2>");
+        if !self.reports.is_empty() {
+            s.push_str("<ul class=\"pages\">");
+            for (i, r) in self.reports.iter().enumerate() {
+                let low = r.confidence < LOW_CONFIDENCE || !r.warnings.is_empty();
+                let _ = write!(
+                    s,
+                    "<li class=\"{}\">Trang {}: độ tin cậy <span class=\"confidence\">{:.0}</span>/100, {} từ",
+                    if low { "low-confidence" } else { "ok" },
+                    i + 1,
+                    r.confidence,
+                    r.words
+                );
+                for w in &r.warnings {
+                    let _ = write!(s, " — <span class=\"warning\">{}</span>", esc(w));
+                }
+                s.push_str("</li>");
+            }
+            s.push_str("</ul>");
+        }
+        let _ = write!(s, "<pre id=\"ocr-text\">{}</pre>", esc(self.text.trim()));
+        s
+    }
+}
+
+/// The parts of a stored page report the document page shows.
+struct PageFacts {
+    confidence: f32,
+    words: u64,
+    warnings: Vec<String>,
+}
+
+fn page_report(value: serde_json::Value) -> Option<PageFacts> {
+    Some(PageFacts {
+        confidence: value.get("mean_confidence")?.as_f64()? as f32,
+        words: value.get("words")?.as_u64()?,
+        warnings: value
+            .get("warnings")
+            .and_then(|w| w.as_array())
+            .map(|w| {
+                w.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    })
+}
+
+fn file_role_name(role: FileRole) -> &'static str {
+    match role {
+        FileRole::Pdf => "PDF/A có lớp chữ",
+        FileRole::Certified => "bản sao điện tử có chứng thực (đã ký số)",
+        FileRole::Original => "ảnh gốc",
+        FileRole::Text => "văn bản nhận dạng",
+        FileRole::Report => "báo cáo số hoá",
+    }
+}
+
+/// Fee for certifying a copy (Thông tư 226/2016/TT-BTC): 2,000 VND per page for the
+/// first two pages, 1,000 VND per page from the third, at most 200,000 VND per copy.
+pub fn certification_fee(pages: u32) -> u64 {
+    let pages = u64::from(pages);
+    (2_000 * pages.min(2) + 1_000 * pages.saturating_sub(2)).min(200_000)
+}
+
+fn certify_form(state: &WebState, session: &Session, d: &Document) -> String {
+    if state.config.signer.is_none() {
+        return "<p class=\"warning\" id=\"no-signer\">Máy chủ chưa được cấu hình khóa ký số \
+                (sohoa serve --p12/--pkcs11): chưa chứng thực được.</p>"
+            .into();
+    }
+    format!(
+        "<form method=\"post\" action=\"/documents/{}/certify\" id=\"certify\" class=\"card\">\
+         <h2>Chứng thực bản sao điện tử</h2>{}\
+         <p>Số trang: {} — Lệ phí: <strong id=\"fee\">{} đồng</strong></p>\
+         <label class=\"check\"><input type=\"checkbox\" id=\"compared\" name=\"compared\" required> \
+         Tôi đã đối chiếu bản sao với bản chính và xác nhận đúng với bản chính</label>\
+         <button id=\"certify-submit\">Chứng thực và ký số</button></form>",
+        d.id,
+        csrf_input(session),
+        d.page_count,
+        vnd(certification_fee(d.page_count))
+    )
+}
+
+fn attach_form(session: &Session, d: &Document) -> String {
+    format!(
+        "<form method=\"post\" action=\"/documents/{}/attach\" id=\"attach\" class=\"card\">\
+         <h2>Dùng lại cho hồ sơ khác</h2><p class=\"hint\">Gắn tài liệu này vào một hồ sơ mới của \
+         cùng công dân thay vì scan lại.</p>{}{}{}<button id=\"attach-submit\">Gắn vào hồ sơ</button></form>",
+        d.id,
+        csrf_input(session),
+        text_field("attach_dossier", "Mã hồ sơ mới", "", "required"),
+        text_field("attach_procedure", "Mã thủ tục", &d.procedure_code, "required"),
+    )
+}
+
+/// `GET /documents/{id}/download/{sha256}`: one of the document's files.
+pub async fn download(
+    State(state): State<WebState>,
+    session: Session,
+    UrlPath((id, sha256)): UrlPath<(String, String)>,
+) -> PageResult<Response> {
+    let doc = state.document(id.clone()).await?;
+    let file = doc
+        .files
+        .iter()
+        .find(|f| f.sha256 == sha256)
+        .cloned()
+        .ok_or_else(|| PageError::not_found("Tài liệu không có tệp này."))?;
+    state
+        .audit(
+            &session,
+            format!("GET /documents/{id}/download/{sha256}"),
+            vec![id],
+        )
+        .await?;
+    let bytes = state
+        .blocking(move |s| Ok(s.app.store.read_blob(&file.sha256)?))
+        .await?;
+    let content_type = match doc.files.iter().find(|f| f.sha256 == sha256).map(|f| f.role) {
+        Some(FileRole::Pdf | FileRole::Certified) => "application/pdf",
+        Some(FileRole::Text) => "text/plain; charset=utf-8",
+        Some(FileRole::Report) => "application/json",
+        _ => "application/octet-stream",
+    };
+    let name = doc
+        .files
+        .iter()
+        .find(|f| f.sha256 == sha256)
+        .map_or("file", |f| f.name.as_str());
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (header::CONTENT_DISPOSITION, attachment(name)),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// `attachment; filename="ascii"; filename*=UTF-8''percent-encoded`.
+fn attachment(name: &str) -> String {
+    let ascii: String = crate::store::fold(name)
+        .chars()
+        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' { c } else { '_' })
+        .collect();
+    let mut encoded = String::new();
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._".contains(&b) {
+            encoded.push(b as char);
+        } else {
+            let _ = write!(encoded, "%{b:02X}");
+        }
+    }
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
+/// The reuse form.
+#[derive(Deserialize)]
+pub struct AttachForm {
+    #[serde(default)]
+    csrf: String,
+    attach_dossier: String,
+    attach_procedure: String,
+}
+
+/// `POST /documents/{id}/attach`: reuse the document in another dossier of the same
+/// person (created when new).
+pub async fn attach(
+    State(state): State<WebState>,
+    session: Session,
+    UrlPath(id): UrlPath<String>,
+    Form(form): Form<AttachForm>,
+) -> PageResult<Response> {
+    session.check_csrf(&form.csrf)?;
+    session.require(UserRole::Clerk, "gắn tài liệu vào hồ sơ")?;
+    let doc = state.document(id.clone()).await?;
+    let dossier = Dossier {
+        code: form.attach_dossier.trim().into(),
+        procedure_code: form.attach_procedure.trim().into(),
+        citizen_id: doc.citizen_id.clone(),
+        agency: state.config.agency.clone(),
+        received_on: None,
+        returned_on: None,
+    };
+    let code = dossier.code.clone();
+    let by = session.user.username.clone();
+    state
+        .blocking(move |s| Ok(s.app.store.attach(&id, &dossier, &by)?))
+        .await?;
+    state
+        .audit(
+            &session,
+            format!("POST /documents/{}/attach {code}", doc.id),
+            vec![doc.id.clone()],
+        )
+        .await?;
+    Ok(Redirect::to(&format!("/dossiers/{code}")).into_response())
+}
+
+/// `GET /dossiers/{code}`: the dossier and its documents, own and reused.
+pub async fn dossier_page(
+    State(state): State<WebState>,
+    session: Session,
+    UrlPath(code): UrlPath<String>,
+) -> PageResult<Response> {
+    let lookup = code.clone();
+    let (dossier, docs) = state
+        .blocking(move |s| {
+            let dossier = s
+                .app
+                .store
+                .dossier(&lookup)?
+                .ok_or_else(|| PageError::not_found("Không có hồ sơ này."))?;
+            Ok((dossier, s.app.store.documents_by_dossier(&lookup)?))
+        })
+        .await?;
+    state
+        .audit(&session, format!("GET /dossiers/{code}"), ids(&docs))
+        .await?;
+    let body = format!(
+        "<h1>Hồ sơ {}</h1><dl class=\"facts\"><dt>Thủ tục</dt><dd>{}</dd><dt>Số định danh</dt><dd>{}</dd></dl>{}",
+        esc(&dossier.code),
+        esc(&dossier.procedure_code),
+        esc(&dossier.citizen_id),
+        document_table(&docs)
+    );
+    Ok(layout(&format!("Hồ sơ {code}"), Some(&session), &body).into_response())
+}
+
+/// The search box.
+#[derive(Deserialize)]
+pub struct SearchParams {
+    #[serde(default)]
+    q: String,
+}
+
+/// `GET /search?q=`: a 12-digit personal ID, a dossier code, or words (diacritics
+/// optional).
+pub async fn search_page(
+    State(state): State<WebState>,
+    session: Session,
+    Query(params): Query<SearchParams>,
+) -> PageResult<Response> {
+    let q = params.q.trim().to_string();
+    let mut body = format!("<h1>Tìm kiếm</h1>{}", search_form(&q));
+    if !q.is_empty() {
+        let lookup = q.clone();
+        let docs = state.blocking(move |s| find(s, &lookup)).await?;
+        state
+            .audit(&session, format!("GET /search?q={q}"), ids(&docs))
+            .await?;
+        let _ = write!(body, "<p>{} kết quả</p>{}", docs.len(), document_table(&docs));
+    }
+    Ok(layout("Tìm kiếm", Some(&session), &body).into_response())
+}
+
+fn find(state: &WebState, q: &str) -> PageResult<Vec<Document>> {
+    let store = &state.app.store;
+    let mut docs = if q.len() == 12 && q.bytes().all(|b| b.is_ascii_digit()) {
+        store.documents_by_citizen(q, None)?
+    } else if store.dossier(q).ok().flatten().is_some() {
+        store.documents_by_dossier(q)?
+    } else {
+        Vec::new()
+    };
+    let text = SearchQuery {
+        text: Some(q.to_string()),
+        limit: Some(100),
+        ..Default::default()
+    };
+    for d in store.search(&text)? {
+        if !docs.iter().any(|x| x.id == d.id) {
+            docs.push(d);
+        }
+    }
+    Ok(docs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fee_follows_the_circular() {
+        assert_eq!(certification_fee(1), 2_000);
+        assert_eq!(certification_fee(2), 4_000);
+        assert_eq!(certification_fee(3), 5_000);
+        assert_eq!(certification_fee(10), 12_000);
+        assert_eq!(certification_fee(500), 200_000);
+    }
+
+    #[test]
+    fn download_names_survive_vietnamese() {
+        let header = attachment("Giấy khai sinh.pdf");
+        assert!(header.starts_with("attachment; filename=\"Giay_khai_sinh.pdf\""), "{header}");
+        assert!(header.contains("filename*=UTF-8''Gi%E1%BA%A5y%20khai%20sinh.pdf"));
+    }
+}

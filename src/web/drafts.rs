@@ -1,0 +1,529 @@
+//! Capture on the web page: uploaded pages wait in a draft while the clerk reviews them —
+//! the original with the page outline found (its corners can be dragged), the corrected
+//! page beside it, turn and order buttons — before the draft is stored.
+//!
+//! A draft is a folder `WORK/drafts/<id>/`: `draft.json`, the uploaded files, and JPEG
+//! previews. Only its owner sees it; storing it removes it.
+
+use std::collections::HashMap;
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+use axum::extract::{Multipart, Path as UrlPath, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use image::codecs::jpeg::JpegEncoder;
+use image::DynamicImage;
+use serde::{Deserialize, Serialize};
+
+use super::html::{csrf_input, esc, layout, text_field};
+use super::session::Session;
+use super::{PageError, PageResult, WebState};
+use crate::capture::{self, Adjustment, CaptureMode, Raster};
+use crate::store::{is_id, UserRole};
+
+/// A page outline: four corners in input pixels (TL, TR, BR, BL).
+pub type Quad = [[f32; 2]; 4];
+/// Longest side of the preview images.
+const PREVIEW_SIDE: u32 = 1000;
+/// Most files in one upload.
+const MAX_FILES: usize = 60;
+
+/// What the clerk uploaded and decided so far.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Draft {
+    /// User name of the clerk who uploaded it.
+    pub owner: String,
+    /// Pages in the order they will have in the document.
+    pub pages: Vec<DraftPage>,
+}
+
+/// One page of a draft: a frame of an uploaded file and the clerk's corrections.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DraftPage {
+    /// Unique within the draft; names its files.
+    pub key: String,
+    /// The uploaded file in the draft folder.
+    pub file: String,
+    /// The file's name on the clerk's device.
+    pub name: String,
+    /// Frame of a multi-page TIFF.
+    pub frame: usize,
+    /// Size of the decoded (upright) input.
+    pub width: u32,
+    /// Height of the decoded input.
+    pub height: u32,
+    /// The outline detection found, when the input looked like a photo.
+    pub detected: Option<Quad>,
+    /// The outline the clerk set.
+    pub outline: Option<Quad>,
+    /// Clockwise quarter turns the clerk added.
+    pub turn: u16,
+    /// What capture warned about.
+    pub warnings: Vec<String>,
+    /// Bumped whenever the corrected preview changes (cache buster).
+    pub version: u32,
+}
+
+impl DraftPage {
+    /// The clerk's corrections in the form capture takes.
+    pub fn adjustment(&self) -> Adjustment {
+        Adjustment {
+            outline: self.outline,
+            turn: self.turn,
+        }
+    }
+
+    /// The outline shown: the clerk's, else the one found, else the whole image.
+    fn shown_outline(&self) -> Quad {
+        let (w, h) = (self.width as f32, self.height as f32);
+        self.outline
+            .or(self.detected)
+            .unwrap_or([[0.0, 0.0], [w, 0.0], [w, h], [0.0, h]])
+    }
+}
+
+/// The folder of draft `id` (checked: an opaque id, never a path).
+pub fn draft_dir(state: &WebState, id: &str) -> PageResult<PathBuf> {
+    if !is_id(id) {
+        return Err(PageError::not_found("Không có bản nháp này."));
+    }
+    Ok(state.config.work_dir.join("drafts").join(id))
+}
+
+/// Loads draft `id` when `session` owns it.
+pub fn load(state: &WebState, session: &Session, id: &str) -> PageResult<(PathBuf, Draft)> {
+    let dir = draft_dir(state, id)?;
+    let text = std::fs::read(dir.join("draft.json"))
+        .map_err(|_| PageError::not_found("Không có bản nháp này (có thể đã được lưu)."))?;
+    let draft: Draft = serde_json::from_slice(&text).map_err(PageError::internal)?;
+    if draft.owner != session.user.username {
+        return Err(PageError::not_found("Không có bản nháp này."));
+    }
+    Ok((dir, draft))
+}
+
+fn save(dir: &Path, draft: &Draft) -> PageResult<()> {
+    let json = serde_json::to_vec_pretty(draft).map_err(PageError::internal)?;
+    let tmp = dir.join("draft.json.tmp");
+    std::fs::write(&tmp, json).map_err(PageError::internal)?;
+    std::fs::rename(&tmp, dir.join("draft.json")).map_err(PageError::internal)
+}
+
+/// `GET /capture`: the upload form (photos straight from a phone's camera too).
+pub async fn capture_page(session: Session) -> PageResult<Response> {
+    session.require(UserRole::Clerk, "số hoá tài liệu")?;
+    let body = format!(
+        "<h1>Số hoá tài liệu</h1>\
+         <form method=\"post\" action=\"/capture\" enctype=\"multipart/form-data\" id=\"upload\" class=\"card\">{}\
+         <label for=\"pages\">Chụp ảnh hoặc chọn tệp (JPEG, PNG, TIFF, HEIC) — mỗi ảnh một trang</label>\
+         <input id=\"pages\" name=\"pages\" type=\"file\" accept=\"image/*\" capture=\"environment\" multiple required>\
+         <p class=\"hint\">Trên điện thoại: chụp lần lượt từng trang, đặt giấy trên nền tối, đủ sáng. \
+         Có thể tải lên nhiều ảnh một lúc.</p>\
+         <button id=\"upload-submit\">Tải lên và xem trước</button></form>",
+        csrf_input(&session)
+    );
+    Ok(layout("Số hoá", Some(&session), &body).into_response())
+}
+
+/// `POST /capture`: decodes every uploaded file (all or nothing), finds each page's
+/// outline, makes the previews, and opens the new draft.
+pub async fn upload(
+    State(state): State<WebState>,
+    session: Session,
+    mut multipart: Multipart,
+) -> PageResult<Response> {
+    session.require(UserRole::Clerk, "số hoá tài liệu")?;
+    let mut csrf = String::new();
+    let mut files = Vec::new();
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| PageError::bad_request(format!("Tải lên bị lỗi: {}", e.body_text())))?
+    {
+        match field.name() {
+            Some("csrf") => csrf = field.text().await.unwrap_or_default(),
+            Some("pages") => {
+                let name = field.file_name().unwrap_or("anh").to_string();
+                let bytes = field.bytes().await.map_err(|e| {
+                    PageError::bad_request(format!("Tải lên bị lỗi: {}", e.body_text()))
+                })?;
+                if !bytes.is_empty() {
+                    files.push((name, bytes.to_vec()));
+                }
+            }
+            _ => {}
+        }
+        if files.len() > MAX_FILES {
+            return Err(PageError::bad_request(format!(
+                "Tối đa {MAX_FILES} tệp mỗi lần tải lên."
+            )));
+        }
+    }
+    session.check_csrf(&csrf)?;
+    if files.is_empty() {
+        return Err(PageError::bad_request("Chưa chọn ảnh nào."));
+    }
+    let owner = session.user.username.clone();
+    let id = state
+        .blocking(move |s| {
+            let id = crate::store::new_id()?;
+            let dir = draft_dir(s, &id)?;
+            let made = make_draft(&dir, owner, files);
+            if made.is_err() {
+                let _ = std::fs::remove_dir_all(&dir);
+            }
+            made.map(|()| id)
+        })
+        .await?;
+    Ok(Redirect::to(&format!("/drafts/{id}")).into_response())
+}
+
+fn make_draft(dir: &Path, owner: String, files: Vec<(String, Vec<u8>)>) -> PageResult<()> {
+    std::fs::create_dir_all(dir).map_err(PageError::internal)?;
+    let mut draft = Draft {
+        owner,
+        pages: Vec::new(),
+    };
+    for (index, (name, bytes)) in files.into_iter().enumerate() {
+        let frames = capture::frame_count(&bytes).map_err(|e| unreadable(&name, e))?;
+        let file = format!("f{index}.bin");
+        std::fs::write(dir.join(&file), &bytes).map_err(PageError::internal)?;
+        for frame in 0..frames {
+            let key = format!("p{index}-{frame}");
+            let page = first_look(dir, &key, &file, &name, frame, &bytes)?;
+            draft.pages.push(page);
+        }
+    }
+    save(dir, &draft)
+}
+
+fn unreadable(name: &str, e: impl std::fmt::Display) -> PageError {
+    PageError::bad_request(format!("Tệp {name}: không đọc được ảnh ({e})."))
+}
+
+/// Decodes a frame, keeps a preview of it, captures it as `auto` would.
+fn first_look(
+    dir: &Path,
+    key: &str,
+    file: &str,
+    name: &str,
+    frame: usize,
+    bytes: &[u8],
+) -> PageResult<DraftPage> {
+    let decoded = capture::decode_frame(bytes, frame, &Default::default())
+        .map_err(|e| unreadable(name, e))?;
+    let (width, height) = decoded.raster.dimensions();
+    write_preview(&decoded.raster, &dir.join(format!("{key}-original.jpg")))?;
+    let page = capture::capture(decoded, CaptureMode::Auto);
+    write_preview(&page.raster, &dir.join(format!("{key}-corrected.jpg")))?;
+    Ok(DraftPage {
+        key: key.into(),
+        file: file.into(),
+        name: name.into(),
+        frame,
+        width,
+        height,
+        detected: page.geometry.corners,
+        outline: None,
+        turn: 0,
+        warnings: page.geometry.warnings,
+        version: 0,
+    })
+}
+
+/// Captures `page` again with the clerk's corrections and replaces its preview.
+fn recapture(dir: &Path, page: &mut DraftPage) -> PageResult<()> {
+    let bytes = std::fs::read(dir.join(&page.file)).map_err(PageError::internal)?;
+    let decoded = capture::decode_frame(&bytes, page.frame, &Default::default())
+        .map_err(|e| unreadable(&page.name, e))?;
+    let captured = capture::capture_adjusted(decoded, CaptureMode::Auto, &page.adjustment());
+    write_preview(
+        &captured.raster,
+        &dir.join(format!("{}-corrected.jpg", page.key)),
+    )?;
+    page.warnings = captured.geometry.warnings;
+    page.version += 1;
+    Ok(())
+}
+
+/// A JPEG of `raster` at most [`PREVIEW_SIDE`] pixels on its longer side.
+fn write_preview(raster: &Raster, path: &Path) -> PageResult<()> {
+    let image = match raster {
+        Raster::Bilevel(g) | Raster::Gray(g) => DynamicImage::ImageLuma8(g.clone()),
+        Raster::Rgb(c) => DynamicImage::ImageRgb8(c.clone()),
+    };
+    let small = image.thumbnail(PREVIEW_SIDE, PREVIEW_SIDE);
+    let mut jpeg = Vec::new();
+    small
+        .write_with_encoder(JpegEncoder::new_with_quality(&mut jpeg, 80))
+        .map_err(PageError::internal)?;
+    std::fs::write(path, jpeg).map_err(PageError::internal)
+}
+
+/// `GET /drafts/{id}`: every page side by side with its corrected version, and the
+/// dossier form that stores the draft.
+pub async fn draft_page(
+    State(state): State<WebState>,
+    session: Session,
+    UrlPath(id): UrlPath<String>,
+) -> PageResult<Response> {
+    let (_, draft) = load(&state, &session, &id)?;
+    let mut body = format!(
+        "<h1>Xem lại trước khi lưu</h1><p class=\"hint\">Kéo bốn góc (chấm đỏ) nếu khung trang \
+         chưa đúng rồi bấm «Áp dụng góc»; xoay hoặc đổi thứ tự trang bằng các nút. {} trang.</p>",
+        draft.pages.len()
+    );
+    for (index, page) in draft.pages.iter().enumerate() {
+        body.push_str(&page_section(&session, &id, index, draft.pages.len(), page));
+    }
+    body.push_str(&store_form(&session, &id));
+    Ok(layout("Xem lại", Some(&session), &body).into_response())
+}
+
+fn page_section(session: &Session, id: &str, index: usize, count: usize, page: &DraftPage) -> String {
+    let quad = page.shown_outline();
+    let (w, h) = (page.width, page.height);
+    let radius = (w.max(h) as f32 / 45.0).round();
+    let points: Vec<String> = quad.iter().map(|[x, y]| format!("{x:.0},{y:.0}")).collect();
+    let base = format!("/drafts/{id}/pages/{index}");
+    let mut s = format!(
+        "<section class=\"page card\" id=\"page-{index}\" data-page=\"{index}\" data-adjusted=\"{}\" data-turn=\"{}\">\
+         <h2>Trang {} <small>{}</small></h2><div class=\"pair\"><figure><div class=\"stage\">\
+         <img class=\"original\" src=\"{base}/image/original\" width=\"{w}\" height=\"{h}\" alt=\"Ảnh gốc\">\
+         <svg class=\"outline\" viewBox=\"0 0 {w} {h}\" preserveAspectRatio=\"none\">\
+         <polygon points=\"{}\"/>",
+        page.outline.is_some(),
+        page.turn,
+        index + 1,
+        esc(&page.name),
+        points.join(" ")
+    );
+    for (i, [x, y]) in quad.iter().enumerate() {
+        let _ = write!(
+            s,
+            "<circle class=\"corner\" data-corner=\"{i}\" cx=\"{x:.0}\" cy=\"{y:.0}\" r=\"{radius}\"/>"
+        );
+    }
+    let _ = write!(
+        s,
+        "</svg></div><figcaption>Ảnh gốc và khung trang</figcaption></figure>\
+         <figure><img class=\"corrected\" src=\"{base}/image/corrected?v={}\" alt=\"Trang sau khi chỉnh\">\
+         <figcaption>Sau khi chỉnh</figcaption></figure></div>",
+        page.version
+    );
+    for warning in &page.warnings {
+        let _ = write!(s, "<p class=\"warning\">{}</p>", esc(warning));
+    }
+    s.push_str(&corner_form(session, &base, &quad));
+    s.push_str("<div class=\"buttons\">");
+    let buttons = [
+        ("rotate-left", "↺ Xoay trái", true),
+        ("rotate-right", "↻ Xoay phải", true),
+        ("up", "↑ Lên", index > 0),
+        ("down", "↓ Xuống", index + 1 < count),
+        ("reset", "Khung tự động", page.outline.is_some()),
+        ("remove", "Bỏ trang", count > 1),
+    ];
+    for (action, label, enabled) in buttons {
+        if enabled {
+            let _ = write!(
+                s,
+                "<form method=\"post\" action=\"{base}/{action}\">{}<button class=\"{action}\">{label}</button></form>",
+                csrf_input(session)
+            );
+        }
+    }
+    s.push_str("</div></section>");
+    s
+}
+
+fn corner_form(session: &Session, base: &str, quad: &Quad) -> String {
+    let mut s = format!(
+        "<form class=\"corners\" method=\"post\" action=\"{base}/corners\">{}",
+        csrf_input(session)
+    );
+    for (i, [x, y]) in quad.iter().enumerate() {
+        let _ = write!(
+            s,
+            "<input type=\"hidden\" name=\"c{i}x\" value=\"{x:.0}\"><input type=\"hidden\" name=\"c{i}y\" value=\"{y:.0}\">"
+        );
+    }
+    s.push_str("<button class=\"apply-corners\">Áp dụng góc</button></form>");
+    s
+}
+
+fn store_form(session: &Session, id: &str) -> String {
+    format!(
+        "<form method=\"post\" action=\"/drafts/{id}/store\" id=\"store\" class=\"card\">\
+         <h2>Thông tin hồ sơ</h2>{}{}{}{}{}{}\
+         <label for=\"role\">Loại</label><select id=\"role\" name=\"role\">\
+         <option value=\"component\">Thành phần hồ sơ</option>\
+         <option value=\"result\">Kết quả giải quyết TTHC</option></select>\
+         {}<button id=\"store-submit\">Lưu (nhận dạng chữ, tạo PDF/A)</button>\
+         <p class=\"hint\">Nhận dạng chữ mất vài giây mỗi trang.</p></form>",
+        csrf_input(session),
+        text_field("dossier_code", "Mã hồ sơ", "", "required"),
+        text_field("procedure_code", "Mã thủ tục hành chính", "", "required"),
+        text_field(
+            "citizen_id",
+            "Số định danh cá nhân (12 số)",
+            "",
+            "required inputmode=\"numeric\" pattern=\"[0-9]{12}\""
+        ),
+        text_field("kind", "Loại giấy tờ (mã, ví dụ giay-khai-sinh)", "", "required"),
+        text_field("title", "Tên giấy tờ", "", "required"),
+        text_field("valid_until", "Hiệu lực đến (YYYY-MM-DD, nếu có)", "", "pattern=\"\\d{4}-\\d{2}-\\d{2}\""),
+    )
+}
+
+/// `GET /drafts/{id}/pages/{page}/image/{original|corrected}`: a preview JPEG.
+pub async fn page_image(
+    State(state): State<WebState>,
+    session: Session,
+    UrlPath((id, index, which)): UrlPath<(String, usize, String)>,
+) -> PageResult<Response> {
+    if which != "original" && which != "corrected" {
+        return Err(PageError::not_found("Không có ảnh này."));
+    }
+    let (dir, draft) = load(&state, &session, &id)?;
+    let page = draft
+        .pages
+        .get(index)
+        .ok_or_else(|| PageError::not_found("Không có trang này."))?;
+    let jpeg = std::fs::read(dir.join(format!("{}-{which}.jpg", page.key)))
+        .map_err(PageError::internal)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/jpeg"),
+            (header::CACHE_CONTROL, "private, max-age=600"),
+        ],
+        jpeg,
+    )
+        .into_response())
+}
+
+/// `POST /drafts/{id}/pages/{page}/{action}`: corners, reset, rotate-left, rotate-right,
+/// up, down, remove; then back to the draft.
+pub async fn page_action(
+    State(state): State<WebState>,
+    session: Session,
+    UrlPath((id, index, action)): UrlPath<(String, usize, String)>,
+    Form(form): Form<HashMap<String, String>>,
+) -> PageResult<Response> {
+    session.check_csrf(form.get("csrf").map_or("", String::as_str))?;
+    let draft_id = id.clone();
+    state
+        .blocking(move |s| {
+            let (dir, mut draft) = load(s, &session, &draft_id)?;
+            if index >= draft.pages.len() {
+                return Err(PageError::not_found("Không có trang này."));
+            }
+            apply(&dir, &mut draft, index, &action, &form)?;
+            save(&dir, &draft)
+        })
+        .await?;
+    Ok(Redirect::to(&format!("/drafts/{id}")).into_response())
+}
+
+fn apply(
+    dir: &Path,
+    draft: &mut Draft,
+    index: usize,
+    action: &str,
+    form: &HashMap<String, String>,
+) -> PageResult<()> {
+    let pages = &mut draft.pages;
+    match action {
+        "up" if index > 0 => pages.swap(index, index - 1),
+        "down" if index + 1 < pages.len() => pages.swap(index, index + 1),
+        "remove" if pages.len() > 1 => {
+            pages.remove(index);
+        }
+        "rotate-left" | "rotate-right" => {
+            let step = if action == "rotate-left" { 270 } else { 90 };
+            pages[index].turn = (pages[index].turn + step) % 360;
+            recapture(dir, &mut pages[index])?;
+        }
+        "reset" => {
+            pages[index].outline = None;
+            recapture(dir, &mut pages[index])?;
+        }
+        "corners" => {
+            let page = &mut pages[index];
+            page.outline = Some(outline_from(form, page.width, page.height)?);
+            recapture(dir, page)?;
+        }
+        _ => return Err(PageError::bad_request("Thao tác không hợp lệ.")),
+    }
+    Ok(())
+}
+
+/// The outline in a corners form: eight numbers inside the image, a convex
+/// quadrilateral covering at least 5 % of it.
+pub fn outline_from(form: &HashMap<String, String>, width: u32, height: u32) -> PageResult<Quad> {
+    let mut quad = [[0.0f32; 2]; 4];
+    for (i, corner) in quad.iter_mut().enumerate() {
+        for (axis, limit) in [(0, width), (1, height)] {
+            let name = format!("c{i}{}", if axis == 0 { 'x' } else { 'y' });
+            let value: f32 = form
+                .get(&name)
+                .and_then(|v| v.trim().parse().ok())
+                .filter(|v: &f32| v.is_finite())
+                .ok_or_else(|| PageError::bad_request(format!("Thiếu hoặc sai toạ độ {name}.")))?;
+            corner[axis] = value.clamp(0.0, limit as f32);
+        }
+    }
+    if !is_convex(&quad) || area(&quad) < 0.05 * width as f32 * height as f32 {
+        return Err(PageError::bad_request(
+            "Khung trang không hợp lệ: bốn góc phải tạo thành tứ giác lồi đủ lớn, theo thứ tự \
+             trên-trái, trên-phải, dưới-phải, dưới-trái.",
+        ));
+    }
+    Ok(quad)
+}
+
+fn is_convex(q: &Quad) -> bool {
+    let cross = |i: usize| {
+        let (a, b, c) = (q[i], q[(i + 1) % 4], q[(i + 2) % 4]);
+        (b[0] - a[0]) * (c[1] - b[1]) - (b[1] - a[1]) * (c[0] - b[0])
+    };
+    (0..4).all(|i| cross(i) > 0.0)
+}
+
+fn area(q: &Quad) -> f32 {
+    let twice: f32 = (0..4)
+        .map(|i| q[i][0] * q[(i + 1) % 4][1] - q[(i + 1) % 4][0] * q[i][1])
+        .sum();
+    twice.abs() / 2.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(values: [f32; 8]) -> HashMap<String, String> {
+        let names = ["c0x", "c0y", "c1x", "c1y", "c2x", "c2y", "c3x", "c3y"];
+        names
+            .iter()
+            .zip(values)
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn outlines_must_be_convex_clockwise_and_large() {
+        let good = outline_from(&form([10., 10., 900., 30., 880., 1200., 20., 1180.]), 1000, 1300);
+        assert!(good.is_ok());
+        // Clamped into the image.
+        let clamped = outline_from(&form([-50., -5., 1100., 0., 1000., 1300., 0., 1300.]), 1000, 1300);
+        assert_eq!(clamped.unwrap()[0], [0.0, 0.0]);
+        // Crossed (TR and BR swapped), tiny, or not numbers: refused.
+        assert!(outline_from(&form([10., 10., 880., 1200., 900., 30., 20., 1180.]), 1000, 1300).is_err());
+        assert!(outline_from(&form([10., 10., 20., 10., 20., 20., 10., 20.]), 1000, 1300).is_err());
+        let mut nan = form([10., 10., 900., 30., 880., 1200., 20., 1180.]);
+        nan.insert("c2x".into(), "NaN".into());
+        assert!(outline_from(&nan, 1000, 1300).is_err());
+    }
+}

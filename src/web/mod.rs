@@ -1,0 +1,224 @@
+//! The clerks' web page, served by `sohoa serve --web` beside the agencies' API:
+//! server-rendered Vietnamese pages with a little script, every asset served from here
+//! (offices may be offline).
+//!
+//! ```text
+//! sign in (session.rs) ─ capture: upload, review outline/turns (drafts.rs)
+//!   ─ store: OCR + PDF/A (documents.rs) ─ certify: stamp, register, sign (certify.rs)
+//!   ─ find and reuse (documents.rs) ─ register view and CSV (register.rs)
+//! public: verification page the QR code opens (verify.rs)
+//! admin: users, agencies, API keys (admin.rs)
+//! ```
+//!
+//! Sessions live in memory (a restart signs everyone out); every form carries the
+//! session's CSRF token; cookies are HttpOnly and SameSite=Strict (and Secure behind
+//! HTTPS).
+
+mod admin;
+mod certify;
+mod documents;
+mod drafts;
+mod html;
+mod register;
+mod session;
+mod verify;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use tokio::sync::Semaphore;
+
+use crate::certify::key::SigningKey;
+use crate::digitize::DigitizeOptions;
+use crate::server::AppState;
+use crate::store::StoreError;
+
+pub use session::Sessions;
+
+/// The office's signing set-up for certification from the web page.
+pub struct Signer {
+    /// The office's key and certificate.
+    pub key: Box<dyn SigningKey>,
+    /// The certifying agency's name, printed on the stamp.
+    pub agency_name: String,
+    /// Register book (quyển số), e.g. `01`.
+    pub book: String,
+}
+
+/// Settings of the web page.
+#[derive(Clone)]
+pub struct WebConfig {
+    /// Where drafts (uploaded pages under review) are kept.
+    pub work_dir: PathBuf,
+    /// The certification register folder.
+    pub register_dir: PathBuf,
+    /// The agency code documents are stored under.
+    pub agency: String,
+    /// The signing key; without it certification is refused with a clear message.
+    pub signer: Option<Arc<Signer>>,
+    /// The address clients reach this server at (QR codes link to its `/verify`);
+    /// `https://…` also marks cookies Secure.
+    pub public_url: Option<String>,
+    /// OCR settings for storing.
+    pub digitize: DigitizeOptions,
+}
+
+/// What every web handler shares.
+#[derive(Clone)]
+pub struct WebState {
+    /// The API's state: store, audit log, trust anchors.
+    pub app: AppState,
+    /// Settings.
+    pub config: Arc<WebConfig>,
+    /// Signed-in clerks.
+    pub sessions: Arc<Sessions>,
+    /// One OCR job at a time: it already keeps every core busy.
+    pub ocr_slot: Arc<Semaphore>,
+}
+
+/// The web page's routes, ready to merge into the API router.
+pub fn router(app: AppState, config: WebConfig) -> Router {
+    let state = WebState {
+        app,
+        sessions: Arc::new(Sessions::new(
+            config
+                .public_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://")),
+        )),
+        config: Arc::new(config),
+        ocr_slot: Arc::new(Semaphore::new(1)),
+    };
+    Router::new()
+        .route("/", get(documents::home))
+        .route("/login", get(session::login_page).post(session::login))
+        .route("/logout", post(session::logout))
+        .route("/capture", get(drafts::capture_page).post(drafts::upload))
+        .route("/drafts/{id}", get(drafts::draft_page))
+        .route("/drafts/{id}/pages/{page}/{action}", post(drafts::page_action))
+        .route("/drafts/{id}/pages/{page}/image/{which}", get(drafts::page_image))
+        .route("/drafts/{id}/store", post(documents::store_draft))
+        .route("/documents/{id}", get(documents::document_page))
+        .route("/documents/{id}/download/{sha256}", get(documents::download))
+        .route("/documents/{id}/certify", post(certify::certify))
+        .route("/documents/{id}/attach", post(documents::attach))
+        .route("/dossiers/{code}", get(documents::dossier_page))
+        .route("/search", get(documents::search_page))
+        .route("/register", get(register::register_page))
+        .route("/register.csv", get(register::register_csv))
+        .route("/verify", get(verify::verify_page))
+        .route("/admin", get(admin::admin_page))
+        .route("/admin/{action}", post(admin::admin_action))
+        .route("/static/app.css", get(css))
+        .route("/static/app.js", get(js))
+        .with_state(state)
+}
+
+async fn css() -> Response {
+    asset("text/css; charset=utf-8", include_str!("assets/app.css"))
+}
+
+async fn js() -> Response {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("assets/app.js"),
+    )
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// A page that cannot be shown: status and a message in Vietnamese.
+#[derive(Debug)]
+pub struct PageError {
+    status: StatusCode,
+    message: String,
+}
+
+impl PageError {
+    fn new(status: StatusCode, message: impl Into<String>) -> PageError {
+        PageError {
+            status,
+            message: message.into(),
+        }
+    }
+
+    fn bad_request(message: impl Into<String>) -> PageError {
+        PageError::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    fn forbidden(message: impl Into<String>) -> PageError {
+        PageError::new(StatusCode::FORBIDDEN, message)
+    }
+
+    fn not_found(message: impl Into<String>) -> PageError {
+        PageError::new(StatusCode::NOT_FOUND, message)
+    }
+
+    fn internal(detail: impl std::fmt::Display) -> PageError {
+        tracing::error!("web: {detail}");
+        PageError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Lỗi máy chủ. Hãy thử lại hoặc báo quản trị viên.",
+        )
+    }
+}
+
+impl From<StoreError> for PageError {
+    fn from(e: StoreError) -> PageError {
+        match e {
+            StoreError::Invalid(m) => PageError::bad_request(format!("Dữ liệu không hợp lệ: {m}")),
+            StoreError::NotFound(m) => PageError::not_found(format!("Không tìm thấy: {m}")),
+            StoreError::Storage(m) => PageError::internal(m),
+        }
+    }
+}
+
+impl From<crate::server::errors::ApiError> for PageError {
+    fn from(e: crate::server::errors::ApiError) -> PageError {
+        PageError::new(e.status, e.message)
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let body = html::layout(
+            "Lỗi",
+            None,
+            &format!(
+                "<h1>Không thực hiện được</h1><p class=\"error\" id=\"error\">{}</p>\
+                 <p><a href=\"/\">Về trang chính</a></p>",
+                html::esc(&self.message)
+            ),
+        );
+        (self.status, body).into_response()
+    }
+}
+
+/// Result of a page handler.
+pub type PageResult<T> = Result<T, PageError>;
+
+impl WebState {
+    /// Runs a blocking job (store, files, signing) off the async threads.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&WebState) -> PageResult<T> + Send + 'static,
+    ) -> PageResult<T> {
+        let state = self.clone();
+        tokio::task::spawn_blocking(move || f(&state))
+            .await
+            .map_err(PageError::internal)?
+    }
+}

@@ -1,0 +1,145 @@
+//! The certification register on the web page: one day's entries of a book, and the
+//! same as CSV for the office's paper register or a spreadsheet.
+
+use std::fmt::Write;
+
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+use super::html::{esc, layout};
+use super::session::Session;
+use super::{PageError, PageResult, WebState};
+use crate::certify::register::{Entry, Register};
+
+/// Which day and book.
+#[derive(Deserialize)]
+pub struct RegisterParams {
+    #[serde(default)]
+    date: Option<String>,
+    #[serde(default)]
+    book: Option<String>,
+}
+
+/// The day (`YYYY-MM-DD`, default today in UTC) and book (default the office's).
+fn day_and_book(state: &WebState, params: &RegisterParams) -> PageResult<(String, String)> {
+    let date = match params.date.as_deref().filter(|d| !d.is_empty()) {
+        Some(d) => {
+            let format = time::macros::format_description!("[year]-[month]-[day]");
+            time::Date::parse(d, &format)
+                .map_err(|_| PageError::bad_request("Ngày không hợp lệ (YYYY-MM-DD)."))?
+                .to_string()
+        }
+        None => OffsetDateTime::now_utc().date().to_string(),
+    };
+    let book = params
+        .book
+        .clone()
+        .filter(|b| !b.is_empty())
+        .or_else(|| state.config.signer.as_ref().map(|s| s.book.clone()))
+        .unwrap_or_else(|| "01".into());
+    if book.len() > 20 || !book.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return Err(PageError::bad_request("Quyển số không hợp lệ."));
+    }
+    Ok((date, book))
+}
+
+async fn entries(state: &WebState, date: &str, book: &str) -> PageResult<Vec<Entry>> {
+    let (date, book) = (date.to_string(), book.to_string());
+    state
+        .blocking(move |s| {
+            let year: i32 = date[..4].parse().map_err(PageError::internal)?;
+            let register = Register::open(&s.config.register_dir).map_err(PageError::internal)?;
+            let all = register.entries(year, &book).map_err(PageError::internal)?;
+            Ok(all
+                .into_iter()
+                .filter(|e| e.certified_at.starts_with(&date))
+                .collect())
+        })
+        .await
+}
+
+/// `GET /register?date=&book=`.
+pub async fn register_page(
+    State(state): State<WebState>,
+    session: Session,
+    Query(params): Query<RegisterParams>,
+) -> PageResult<Response> {
+    let (date, book) = day_and_book(&state, &params)?;
+    let list = entries(&state, &date, &book).await?;
+    let mut body = format!(
+        "<h1>Sổ chứng thực</h1><form method=\"get\" action=\"/register\" class=\"inline\">\
+         <label for=\"date\">Ngày</label><input id=\"date\" name=\"date\" type=\"date\" value=\"{date}\">\
+         <label for=\"book\">Quyển số</label><input id=\"book\" name=\"book\" value=\"{}\" size=\"4\">\
+         <button>Xem</button></form>\
+         <p>{} lượt chứng thực. <a id=\"register-csv\" href=\"/register.csv?date={date}&amp;book={}\">Tải CSV</a></p>\
+         <table id=\"register\"><thead><tr><th>Số</th><th>Thời điểm</th><th>Người chứng thực</th>\
+         <th>Mã xác minh</th><th>Trạng thái</th></tr></thead><tbody>",
+        esc(&book),
+        list.len(),
+        esc(&book)
+    );
+    for e in &list {
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td><a href=\"/verify?ref={}\">{}</a></td><td>{}</td></tr>",
+            e.number,
+            esc(&e.certified_at),
+            esc(&e.certifier),
+            esc(&e.reference),
+            esc(&e.reference),
+            if e.status == "issued" { "đã cấp".to_string() } else { format!("huỷ: {}", esc(e.note.as_deref().unwrap_or(""))) }
+        );
+    }
+    body.push_str("</tbody></table>");
+    Ok(layout("Sổ chứng thực", Some(&session), &body).into_response())
+}
+
+/// `GET /register.csv?date=&book=`: the same entries as CSV (UTF-8 with BOM, for
+/// spreadsheets).
+pub async fn register_csv(
+    State(state): State<WebState>,
+    _session: Session,
+    Query(params): Query<RegisterParams>,
+) -> PageResult<Response> {
+    let (date, book) = day_and_book(&state, &params)?;
+    let list = entries(&state, &date, &book).await?;
+    let mut writer = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+    let header_row = [
+        "so", "quyen", "nam", "thoi_diem", "nguoi_chung_thuc", "co_quan", "nguoi_ky", "ma_xac_minh",
+        "sha256_ban_goc", "sha256_ban_sao", "trang_thai", "ghi_chu",
+    ];
+    writer.write_record(header_row).map_err(PageError::internal)?;
+    for e in &list {
+        writer
+            .write_record([
+                e.number.to_string().as_str(),
+                &e.book,
+                &e.year.to_string(),
+                &e.certified_at,
+                &e.certifier,
+                &e.agency,
+                &e.signer,
+                &e.reference,
+                &e.input_sha256,
+                &e.output_sha256,
+                &e.status,
+                e.note.as_deref().unwrap_or(""),
+            ])
+            .map_err(PageError::internal)?;
+    }
+    let bytes = writer.into_inner().map_err(PageError::internal)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"so-chung-thuc-{book}-{date}.csv\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
