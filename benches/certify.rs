@@ -118,6 +118,7 @@ fn phases(c: &mut Criterion, input: &[u8], request: &CertifyRequest, key: &PemKe
         agency: request.agency.clone(),
         signer: "Nguyễn Văn An".into(),
         reference: "SOHOA1:2026-01-1:0123456789abcdef".into(),
+        qr: "SOHOA1:2026-01-1:0123456789abcdef".into(),
     };
     let info = SignatureInfo {
         time: request.time,

@@ -116,11 +116,7 @@ pub fn certify_copy(
 }
 
 /// The register entry of an issued copy.
-pub fn register_entry(
-    request: &CertifyRequest,
-    number: u64,
-    copy: &CertifiedCopy,
-) -> Entry {
+pub fn register_entry(request: &CertifyRequest, number: u64, copy: &CertifiedCopy) -> Entry {
     Entry {
         year: request.time.year(),
         book: request.book.clone(),

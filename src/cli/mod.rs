@@ -6,5 +6,5 @@ pub mod digitize;
 mod files;
 pub mod serve;
 pub mod store;
-pub mod verify;
 pub mod user;
+pub mod verify;

@@ -146,7 +146,10 @@ fn web_config(
     };
     Ok(Some(WebConfig {
         work_dir: dir.join("web"),
-        register_dir: args.register.clone().unwrap_or_else(|| dir.join("register")),
+        register_dir: args
+            .register
+            .clone()
+            .unwrap_or_else(|| dir.join("register")),
         agency,
         signer,
         public_url: args.public_url.clone(),

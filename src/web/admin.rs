@@ -57,7 +57,12 @@ fn page(state: &WebState, session: &Session, secret: Option<&str>) -> PageResult
     );
     body.push_str("<h2>Cơ quan</h2><ul>");
     for a in store.agencies()? {
-        let _ = write!(body, "<li><code>{}</code> {}</li>", esc(&a.code), esc(&a.name));
+        let _ = write!(
+            body,
+            "<li><code>{}</code> {}</li>",
+            esc(&a.code),
+            esc(&a.name)
+        );
     }
     let _ = write!(
         body,

@@ -211,7 +211,10 @@ fn digitize_and_store(
     let mut originals: Vec<NewFile> = Vec::new();
     for page in &draft.pages {
         let bytes = std::fs::read(dir.join(&page.file)).map_err(PageError::internal)?;
-        if !originals.iter().any(|f| f.name == page.name && f.bytes == bytes) {
+        if !originals
+            .iter()
+            .any(|f| f.name == page.name && f.bytes == bytes)
+        {
             originals.push(NewFile {
                 role: FileRole::Original,
                 name: page.name.clone(),
@@ -259,9 +262,7 @@ pub async fn document_page(
     state
         .audit(&session, format!("GET /documents/{id}"), vec![id.clone()])
         .await?;
-    let view = state
-        .blocking(move |s| DocumentView::load(s, doc))
-        .await?;
+    let view = state.blocking(move |s| DocumentView::load(s, doc)).await?;
     let body = view.render(&state, &session);
     Ok(layout(&view.doc.title, Some(&session), &body).into_response())
 }
@@ -272,6 +273,7 @@ struct DocumentView {
     text: String,
     reports: Vec<PageFacts>,
     copies: Vec<Document>,
+    sources: Vec<Document>,
     attached: Vec<String>,
 }
 
@@ -300,12 +302,22 @@ impl DocumentView {
                 .collect(),
             None => Vec::new(),
         };
+        // A certified copy keeps the PDF it was made from as an original file.
+        let sources = match doc.files.iter().find(|f| f.role == FileRole::Original) {
+            Some(original) if doc.reference.is_some() => store
+                .documents_by_sha256(&original.sha256)?
+                .into_iter()
+                .filter(|d| d.id != doc.id && d.reference.is_none())
+                .collect(),
+            _ => Vec::new(),
+        };
         let attached = store.attached_dossiers(&doc.id)?;
         Ok(DocumentView {
             doc,
             text,
             reports,
             copies,
+            sources,
             attached,
         })
     }
@@ -336,7 +348,11 @@ impl DocumentView {
                 .iter()
                 .map(|c| format!("<a href=\"/dossiers/{}\">{}</a>", esc(c), esc(c)))
                 .collect();
-            let _ = write!(s, "<dt>Dùng lại trong hồ sơ</dt><dd>{}</dd>", links.join(", "));
+            let _ = write!(
+                s,
+                "<dt>Dùng lại trong hồ sơ</dt><dd>{}</dd>",
+                links.join(", ")
+            );
         }
         s.push_str("</dl>");
         s.push_str(&self.files(state));
@@ -362,11 +378,12 @@ impl DocumentView {
         let d = &self.doc;
         let mut s = String::from("<h2>Tệp</h2><ul class=\"files\">");
         for f in &d.files {
-            let id = if f.sha256 == d.sha256 && matches!(f.role, FileRole::Certified | FileRole::Pdf) {
-                " id=\"download\""
-            } else {
-                ""
-            };
+            let id =
+                if f.sha256 == d.sha256 && matches!(f.role, FileRole::Certified | FileRole::Pdf) {
+                    " id=\"download\""
+                } else {
+                    ""
+                };
             let _ = write!(
                 s,
                 "<li><a{id} href=\"/documents/{}/download/{}\">{}</a> <small>{} · {} KB</small></li>",
@@ -395,12 +412,23 @@ impl DocumentView {
         let d = &self.doc;
         let mut s = String::new();
         if let Some(old) = &d.supersedes {
-            let _ = write!(s, "<li>Thay thế bản <a href=\"/documents/{old}\">{old}</a></li>");
+            let _ = write!(
+                s,
+                "<li>Thay thế bản <a href=\"/documents/{old}\">{old}</a></li>"
+            );
         }
         if let Some(new) = &d.superseded_by {
             let _ = write!(
                 s,
                 "<li class=\"warning\">Đã có bản mới thay thế: <a href=\"/documents/{new}\">{new}</a></li>"
+            );
+        }
+        for source in &self.sources {
+            let _ = write!(
+                s,
+                "<li>Chứng thực từ tài liệu <a class=\"source\" href=\"/documents/{}\">{}</a></li>",
+                source.id,
+                esc(&source.title)
             );
         }
         for copy in &self.copies {
@@ -471,7 +499,7 @@ fn file_role_name(role: FileRole) -> &'static str {
     match role {
         FileRole::Pdf => "PDF/A có lớp chữ",
         FileRole::Certified => "bản sao điện tử có chứng thực (đã ký số)",
-        FileRole::Original => "ảnh gốc",
+        FileRole::Original => "tệp gốc",
         FileRole::Text => "văn bản nhận dạng",
         FileRole::Report => "báo cáo số hoá",
     }
@@ -539,7 +567,12 @@ pub async fn download(
     let bytes = state
         .blocking(move |s| Ok(s.app.store.read_blob(&file.sha256)?))
         .await?;
-    let content_type = match doc.files.iter().find(|f| f.sha256 == sha256).map(|f| f.role) {
+    let content_type = match doc
+        .files
+        .iter()
+        .find(|f| f.sha256 == sha256)
+        .map(|f| f.role)
+    {
         Some(FileRole::Pdf | FileRole::Certified) => "application/pdf",
         Some(FileRole::Text) => "text/plain; charset=utf-8",
         Some(FileRole::Report) => "application/json",
@@ -564,7 +597,13 @@ pub async fn download(
 fn attachment(name: &str) -> String {
     let ascii: String = crate::store::fold(name)
         .chars()
-        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let mut encoded = String::new();
     for b in name.bytes() {
@@ -672,7 +711,12 @@ pub async fn search_page(
         state
             .audit(&session, format!("GET /search?q={q}"), ids(&docs))
             .await?;
-        let _ = write!(body, "<p>{} kết quả</p>{}", docs.len(), document_table(&docs));
+        let _ = write!(
+            body,
+            "<p>{} kết quả</p>{}",
+            docs.len(),
+            document_table(&docs)
+        );
     }
     Ok(layout("Tìm kiếm", Some(&session), &body).into_response())
 }
@@ -715,7 +759,10 @@ mod tests {
     #[test]
     fn download_names_survive_vietnamese() {
         let header = attachment("Giấy khai sinh.pdf");
-        assert!(header.starts_with("attachment; filename=\"Giay_khai_sinh.pdf\""), "{header}");
+        assert!(
+            header.starts_with("attachment; filename=\"Giay_khai_sinh.pdf\""),
+            "{header}"
+        );
         assert!(header.contains("filename*=UTF-8''Gi%E1%BA%A5y%20khai%20sinh.pdf"));
     }
 }

@@ -282,7 +282,13 @@ pub async fn draft_page(
     Ok(layout("Xem lại", Some(&session), &body).into_response())
 }
 
-fn page_section(session: &Session, id: &str, index: usize, count: usize, page: &DraftPage) -> String {
+fn page_section(
+    session: &Session,
+    id: &str,
+    index: usize,
+    count: usize,
+    page: &DraftPage,
+) -> String {
     let quad = page.shown_outline();
     let (w, h) = (page.width, page.height);
     let radius = (w.max(h) as f32 / 45.0).round();
@@ -372,9 +378,19 @@ fn store_form(session: &Session, id: &str) -> String {
             "",
             "required inputmode=\"numeric\" pattern=\"[0-9]{12}\""
         ),
-        text_field("kind", "Loại giấy tờ (mã, ví dụ giay-khai-sinh)", "", "required"),
+        text_field(
+            "kind",
+            "Loại giấy tờ (mã, ví dụ giay-khai-sinh)",
+            "",
+            "required"
+        ),
         text_field("title", "Tên giấy tờ", "", "required"),
-        text_field("valid_until", "Hiệu lực đến (YYYY-MM-DD, nếu có)", "", "pattern=\"\\d{4}-\\d{2}-\\d{2}\""),
+        text_field(
+            "valid_until",
+            "Hiệu lực đến (YYYY-MM-DD, nếu có)",
+            "",
+            "pattern=\"\\d{4}-\\d{2}-\\d{2}\""
+        ),
     )
 }
 
@@ -514,13 +530,26 @@ mod tests {
 
     #[test]
     fn outlines_must_be_convex_clockwise_and_large() {
-        let good = outline_from(&form([10., 10., 900., 30., 880., 1200., 20., 1180.]), 1000, 1300);
+        let good = outline_from(
+            &form([10., 10., 900., 30., 880., 1200., 20., 1180.]),
+            1000,
+            1300,
+        );
         assert!(good.is_ok());
         // Clamped into the image.
-        let clamped = outline_from(&form([-50., -5., 1100., 0., 1000., 1300., 0., 1300.]), 1000, 1300);
+        let clamped = outline_from(
+            &form([-50., -5., 1100., 0., 1000., 1300., 0., 1300.]),
+            1000,
+            1300,
+        );
         assert_eq!(clamped.unwrap()[0], [0.0, 0.0]);
         // Crossed (TR and BR swapped), tiny, or not numbers: refused.
-        assert!(outline_from(&form([10., 10., 880., 1200., 900., 30., 20., 1180.]), 1000, 1300).is_err());
+        assert!(outline_from(
+            &form([10., 10., 880., 1200., 900., 30., 20., 1180.]),
+            1000,
+            1300
+        )
+        .is_err());
         assert!(outline_from(&form([10., 10., 20., 10., 20., 20., 10., 20.]), 1000, 1300).is_err());
         let mut nan = form([10., 10., 900., 30., 880., 1200., 20., 1180.]);
         nan.insert("c2x".into(), "NaN".into());

@@ -99,11 +99,20 @@ pub fn router(app: AppState, config: WebConfig) -> Router {
         .route("/logout", post(session::logout))
         .route("/capture", get(drafts::capture_page).post(drafts::upload))
         .route("/drafts/{id}", get(drafts::draft_page))
-        .route("/drafts/{id}/pages/{page}/{action}", post(drafts::page_action))
-        .route("/drafts/{id}/pages/{page}/image/{which}", get(drafts::page_image))
+        .route(
+            "/drafts/{id}/pages/{page}/{action}",
+            post(drafts::page_action),
+        )
+        .route(
+            "/drafts/{id}/pages/{page}/image/{which}",
+            get(drafts::page_image),
+        )
         .route("/drafts/{id}/store", post(documents::store_draft))
         .route("/documents/{id}", get(documents::document_page))
-        .route("/documents/{id}/download/{sha256}", get(documents::download))
+        .route(
+            "/documents/{id}/download/{sha256}",
+            get(documents::download),
+        )
         .route("/documents/{id}/certify", post(certify::certify))
         .route("/documents/{id}/attach", post(documents::attach))
         .route("/dossiers/{code}", get(documents::dossier_page))

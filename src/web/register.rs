@@ -108,10 +108,22 @@ pub async fn register_csv(
     let list = entries(&state, &date, &book).await?;
     let mut writer = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
     let header_row = [
-        "so", "quyen", "nam", "thoi_diem", "nguoi_chung_thuc", "co_quan", "nguoi_ky", "ma_xac_minh",
-        "sha256_ban_goc", "sha256_ban_sao", "trang_thai", "ghi_chu",
+        "so",
+        "quyen",
+        "nam",
+        "thoi_diem",
+        "nguoi_chung_thuc",
+        "co_quan",
+        "nguoi_ky",
+        "ma_xac_minh",
+        "sha256_ban_goc",
+        "sha256_ban_sao",
+        "trang_thai",
+        "ghi_chu",
     ];
-    writer.write_record(header_row).map_err(PageError::internal)?;
+    writer
+        .write_record(header_row)
+        .map_err(PageError::internal)?;
     for e in &list {
         writer
             .write_record([

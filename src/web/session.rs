@@ -242,9 +242,12 @@ pub async fn login(
     match outcome {
         Login::Ok(user) => {
             let session = state.sessions.start(user)?;
-            let cookie = state
-                .sessions
-                .cookie(SESSION_COOKIE, &session.token, "/", SESSION_LIFETIME.as_secs());
+            let cookie = state.sessions.cookie(
+                SESSION_COOKIE,
+                &session.token,
+                "/",
+                SESSION_LIFETIME.as_secs(),
+            );
             let clear = state.sessions.cookie(LOGIN_COOKIE, "", "/login", 0);
             let mut response = Redirect::to("/").into_response();
             response.headers_mut().append(header::SET_COOKIE, cookie);
@@ -284,9 +287,5 @@ pub async fn logout(
     session.check_csrf(&form.csrf)?;
     state.sessions.end(&session.token);
     let clear = state.sessions.cookie(SESSION_COOKIE, "", "/", 0);
-    Ok((
-        [(header::SET_COOKIE, clear)],
-        Redirect::to("/login"),
-    )
-        .into_response())
+    Ok(([(header::SET_COOKIE, clear)], Redirect::to("/login")).into_response())
 }

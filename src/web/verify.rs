@@ -50,7 +50,11 @@ pub async fn verify_page(
     let Some((doc, report, entry)) = found else {
         let body = "<h1>Xác minh bản sao điện tử</h1><p id=\"verdict\" data-valid=\"false\" class=\"error\">\
                     Không tìm thấy bản sao nào có mã xác minh này.</p>";
-        return Ok((StatusCode::NOT_FOUND, layout("Xác minh", session.as_ref(), body)).into_response());
+        return Ok((
+            StatusCode::NOT_FOUND,
+            layout("Xác minh", session.as_ref(), body),
+        )
+            .into_response());
     };
     let body = render(&doc, &report, entry.as_ref());
     Ok(layout("Xác minh", session.as_ref(), &body).into_response())
@@ -107,7 +111,11 @@ fn render(doc: &Document, report: &VerifyReport, entry: Option<&Entry>) -> Strin
             "<dt>Chữ ký số</dt><dd>{} — {} {}</dd>",
             esc(&sig.signer),
             esc(sig.signed_at.as_deref().unwrap_or("")),
-            if sig.valid { "(hợp lệ)" } else { "(không hợp lệ)" }
+            if sig.valid {
+                "(hợp lệ)"
+            } else {
+                "(không hợp lệ)"
+            }
         );
     }
     let _ = write!(s, "</dl><p class=\"hint\">{}</p>", esc(&report.message_vi));

@@ -1,0 +1,723 @@
+//! The clerks' web page end to end: the real `sohoa serve --web` over a real store, real
+//! HTTP on loopback, and a real headless Chromium driven by Playwright
+//! (`tests/browser/e2e.mjs`). Screenshots of the main screens are kept in
+//! `$CARGO_TARGET_DIR/web-screenshots/` (default `target/web-screenshots/`).
+
+mod common;
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::pki::Pki;
+use common::{run, sohoa};
+use sohoa_fixtures::{phone_photo, with_seal, PhotoStyle};
+
+const AGENCY: &str = "UBND-XA-TN";
+const CERTIFIER: (&str, &str) = ("an", "mat-khau-chung-thuc-1");
+const CLERK: (&str, &str) = ("binh", "mat-khau-tiep-nhan-2");
+const CITIZEN: &str = "012345678901";
+
+/// A store with an agency, a certifier (clerk + certifier) and a plain clerk, and a test
+/// PKI for the office's signing key.
+struct Office {
+    dir: tempfile::TempDir,
+    pki: Pki,
+}
+
+impl Office {
+    fn new() -> Office {
+        let dir = tempfile::tempdir().unwrap();
+        let pki = Pki::create(&dir.path().join("pki"));
+        let office = Office { dir, pki };
+        office.cli(&[
+            "agency",
+            "add",
+            "--code",
+            AGENCY,
+            "--name",
+            "UBND xã Thử Nghiệm",
+        ]);
+        for ((user, password), (name, roles)) in [CERTIFIER, CLERK].into_iter().zip([
+            ("Nguyễn Văn An", "clerk,certifier"),
+            ("Trần Thị Bình", "clerk"),
+        ]) {
+            let out = run(sohoa()
+                .args(["user", "add", "--store"])
+                .arg(office.store())
+                .args(["--username", user, "--name", name, "--role", roles])
+                .args(["--password-env", "WEB_TEST_PASSWORD"])
+                .env("WEB_TEST_PASSWORD", password));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        office
+    }
+
+    fn store(&self) -> PathBuf {
+        self.dir.path().join("store")
+    }
+
+    fn cli(&self, args: &[&str]) -> String {
+        let out = run(sohoa()
+            .args(&args[..2])
+            .arg("--store")
+            .arg(self.store())
+            .args(&args[2..]));
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// `sohoa serve --web` with the office's key (unless `signing` is false).
+    fn serve(&self, signing: bool) -> Server {
+        let mut cmd = sohoa();
+        cmd.arg("serve")
+            .arg("--store")
+            .arg(self.store())
+            .args(["--listen", "127.0.0.1:0", "--web", "--trust"])
+            .arg(&self.pki.root_pem);
+        if signing {
+            cmd.arg("--cert")
+                .arg(&self.pki.office_rsa.cert_pem)
+                .arg("--key")
+                .arg(&self.pki.office_rsa.key_pem);
+        }
+        Server::start(cmd)
+    }
+
+    fn drafts(&self) -> usize {
+        std::fs::read_dir(self.store().join("web/drafts")).map_or(0, |d| d.count())
+    }
+}
+
+/// A running server, killed when dropped.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(mut cmd: Command) -> Server {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+            .to_string();
+        Server { child, base }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An HTTP client that keeps cookies and does not follow redirects: a minimal browser.
+struct Client {
+    base: String,
+    agent: ureq::Agent,
+    cookies: HashMap<String, String>,
+}
+
+/// A reply: status, `Location`, body.
+struct Reply {
+    status: u16,
+    location: String,
+    body: String,
+    bytes: Vec<u8>,
+}
+
+impl Reply {
+    fn expect(&self, status: u16) -> &Reply {
+        assert_eq!(self.status, status, "body: {}", self.body);
+        self
+    }
+
+    /// The value of the first hidden `csrf` input.
+    fn csrf(&self) -> String {
+        between(&self.body, "name=\"csrf\" value=\"", "\"")
+            .unwrap_or_else(|| panic!("no CSRF field in {}", self.body))
+    }
+}
+
+fn between(text: &str, start: &str, end: &str) -> Option<String> {
+    let from = text.find(start)? + start.len();
+    let len = text[from..].find(end)?;
+    Some(text[from..from + len].to_string())
+}
+
+impl Client {
+    fn new(server: &Server) -> Client {
+        Client {
+            base: server.base.clone(),
+            agent: ureq::AgentBuilder::new()
+                .redirects(0)
+                .timeout(Duration::from_secs(300))
+                .build(),
+            cookies: HashMap::new(),
+        }
+    }
+
+    fn request(&self, method: &str, path: &str) -> ureq::Request {
+        let cookie: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let request = self.agent.request(method, &format!("{}{path}", self.base));
+        if cookie.is_empty() {
+            request
+        } else {
+            request.set("Cookie", &cookie.join("; "))
+        }
+    }
+
+    fn send(&mut self, request: ureq::Request, body: Option<(&str, &[u8])>) -> Reply {
+        let result = match body {
+            Some((content_type, bytes)) => {
+                request.set("Content-Type", content_type).send_bytes(bytes)
+            }
+            None => request.call(),
+        };
+        let response = match result {
+            Ok(r) | Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("transport error: {e}"),
+        };
+        for header in response.all("set-cookie") {
+            let pair = header.split(';').next().unwrap_or("");
+            if let Some((k, v)) = pair.split_once('=') {
+                if v.is_empty() || header.contains("Max-Age=0") {
+                    self.cookies.remove(k);
+                } else {
+                    self.cookies.insert(k.to_string(), v.to_string());
+                }
+            }
+        }
+        let status = response.status();
+        let location = response.header("location").unwrap_or("").to_string();
+        let mut bytes = Vec::new();
+        response.into_reader().read_to_end(&mut bytes).unwrap();
+        Reply {
+            status,
+            location,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+            bytes,
+        }
+    }
+
+    fn get(&mut self, path: &str) -> Reply {
+        let request = self.request("GET", path);
+        self.send(request, None)
+    }
+
+    fn post_form(&mut self, path: &str, fields: &[(&str, &str)]) -> Reply {
+        let body: Vec<String> = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+            .collect();
+        let request = self.request("POST", path);
+        self.send(
+            request,
+            Some((
+                "application/x-www-form-urlencoded",
+                body.join("&").as_bytes(),
+            )),
+        )
+    }
+
+    fn post_files(&mut self, path: &str, csrf: Option<&str>, files: &[(&str, &[u8])]) -> Reply {
+        let boundary = "----sohoa-test-boundary-7d3f";
+        let mut body = Vec::new();
+        if let Some(token) = csrf {
+            body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{token}\r\n").as_bytes());
+        }
+        for (name, bytes) in files {
+            body.extend(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"pages\"; filename=\"{name}\"\r\n\
+                     Content-Type: application/octet-stream\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend(b"\r\n");
+        }
+        body.extend(format!("--{boundary}--\r\n").as_bytes());
+        let request = self.request("POST", path);
+        let content_type = format!("multipart/form-data; boundary={boundary}");
+        self.send(request, Some((&content_type, &body)))
+    }
+
+    /// Signs in; returns the home page's CSRF token.
+    fn sign_in(&mut self, (user, password): (&str, &str)) -> String {
+        let form = self.get("/login");
+        form.expect(200);
+        let csrf = form.csrf();
+        self.post_form(
+            "/login",
+            &[("username", user), ("password", password), ("csrf", &csrf)],
+        )
+        .expect(303);
+        self.get("/").expect(200).csrf()
+    }
+}
+
+fn enc(value: &str) -> String {
+    let mut out = String::new();
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A generated phone photo of a page with a red seal, as a JPEG.
+fn photo(seed: u64) -> Vec<u8> {
+    let page = sohoa_fixtures::render_page(seed, 12).unwrap();
+    phone_photo(
+        &with_seal(&page.image, seed),
+        &PhotoStyle::for_seed(seed),
+        seed,
+    )
+    .jpeg
+}
+
+/// A clean page as PNG.
+fn clean_page(dir: &Path, seed: u64) -> Vec<u8> {
+    std::fs::read(common::page_png(dir, &format!("page{seed}.png"), seed, 8, 0.0).path).unwrap()
+}
+
+/// Uploads `files`, stores the draft under `dossier`; returns the document id.
+fn upload_and_store(
+    client: &mut Client,
+    csrf: &str,
+    files: &[(&str, &[u8])],
+    dossier: &str,
+) -> String {
+    let draft = client.post_files("/capture", Some(csrf), files);
+    draft.expect(303);
+    assert!(draft.location.starts_with("/drafts/"), "{}", draft.location);
+    client.get(&draft.location).expect(200);
+    let stored = client.post_form(
+        &format!("{}/store", draft.location),
+        &[
+            ("csrf", csrf),
+            ("dossier_code", dossier),
+            ("procedure_code", "1.001234"),
+            ("citizen_id", CITIZEN),
+            ("kind", "giay-khai-sinh"),
+            ("title", "Giấy khai sinh Nguyễn Thị Bình"),
+            ("role", "component"),
+        ],
+    );
+    stored.expect(303);
+    stored
+        .location
+        .strip_prefix("/documents/")
+        .unwrap_or_else(|| panic!("stored to {}", stored.location))
+        .to_string()
+}
+
+fn verify_cli(pdf: &Path, pki: &Pki) {
+    let out = run(sohoa()
+        .arg("verify")
+        .arg(pdf)
+        .arg("--trust")
+        .arg(&pki.root_pem));
+    assert!(
+        out.status.success(),
+        "sohoa verify: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn sign_in_lock_out_and_sign_out() {
+    let office = Office::new();
+    let server = office.serve(false);
+    let mut client = Client::new(&server);
+    // Pages need a session: GET goes to the sign-in page, POST is refused.
+    assert_eq!(client.get("/").expect(303).location, "/login");
+    client.post_form("/logout", &[]).expect(401);
+    // A sign-in form posted without the token of its cookie (login CSRF) is refused.
+    let mut forger = Client::new(&server);
+    forger
+        .post_form(
+            "/login",
+            &[
+                ("username", CERTIFIER.0),
+                ("password", CERTIFIER.1),
+                ("csrf", "x"),
+            ],
+        )
+        .expect(403);
+    // Wrong passwords: 401 four times, the fifth locks the account (423), and then even
+    // the right password is refused until the lock ends.
+    for attempt in 1..=5 {
+        let csrf = client.get("/login").csrf();
+        let reply = client.post_form(
+            "/login",
+            &[
+                ("username", CLERK.0),
+                ("password", "sai-mat-khau-roi"),
+                ("csrf", &csrf),
+            ],
+        );
+        let expected = if attempt < 5 { 401 } else { 423 };
+        reply.expect(expected);
+    }
+    let csrf = client.get("/login").csrf();
+    let locked = client.post_form(
+        "/login",
+        &[
+            ("username", CLERK.0),
+            ("password", CLERK.1),
+            ("csrf", &csrf),
+        ],
+    );
+    locked.expect(423);
+    assert!(locked.body.contains("tạm khoá"), "{}", locked.body);
+    // An unknown user is answered like a wrong password.
+    let csrf = client.get("/login").csrf();
+    client
+        .post_form(
+            "/login",
+            &[("username", "khong-co"), ("password", "x"), ("csrf", &csrf)],
+        )
+        .expect(401);
+    // The certifier signs in; the session cookie is HttpOnly and SameSite=Strict.
+    let form = client.get("/login");
+    let csrf = form.csrf();
+    let request = client
+        .request("POST", "/login")
+        .set("Content-Type", "application/x-www-form-urlencoded");
+    let body = format!(
+        "username={}&password={}&csrf={}",
+        CERTIFIER.0,
+        enc(CERTIFIER.1),
+        enc(&csrf)
+    );
+    let response = request.send_string(&body).unwrap();
+    assert_eq!(response.status(), 303);
+    let cookie = response
+        .all("set-cookie")
+        .into_iter()
+        .find(|c| c.starts_with("sohoa_session="))
+        .expect("a session cookie")
+        .to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let token = between(&cookie, "sohoa_session=", ";").unwrap();
+    client.cookies.insert("sohoa_session".into(), token);
+    let home = client.get("/").expect(200).csrf();
+    assert!(client.get("/").body.contains("Nguyễn Văn An"));
+    // Sign-out needs the token too; after it the session is gone.
+    client.post_form("/logout", &[]).expect(403);
+    let token = client.cookies["sohoa_session"].clone();
+    client.post_form("/logout", &[("csrf", &home)]).expect(303);
+    client.cookies.insert("sohoa_session".into(), token);
+    assert_eq!(client.get("/").expect(303).location, "/login");
+}
+
+#[test]
+fn forms_without_the_csrf_token_are_refused_and_bad_uploads_leave_nothing() {
+    let office = Office::new();
+    let server = office.serve(true);
+    let mut clerk = Client::new(&server);
+    let csrf = clerk.sign_in(CLERK);
+    let page = clean_page(office.dir.path(), 11);
+    // Upload without the token, or with another session's token: 403, no draft.
+    clerk
+        .post_files("/capture", None, &[("a.png", &page)])
+        .expect(403);
+    let mut other = Client::new(&server);
+    let other_csrf = other.sign_in(CERTIFIER);
+    clerk
+        .post_files("/capture", Some(&other_csrf), &[("a.png", &page)])
+        .expect(403);
+    assert_eq!(office.drafts(), 0);
+    // A corrupt file among good ones: 400 naming it, and no draft left behind.
+    let mut truncated = photo(3);
+    truncated.truncate(truncated.len() / 2);
+    let refused = clerk.post_files(
+        "/capture",
+        Some(&csrf),
+        &[("a.png", &page), ("hong.jpg", &truncated)],
+    );
+    refused.expect(400);
+    assert!(refused.body.contains("hong.jpg"), "{}", refused.body);
+    assert_eq!(office.drafts(), 0);
+    clerk
+        .post_files("/capture", Some(&csrf), &[("rong.jpg", b"not an image")])
+        .expect(400);
+    assert_eq!(office.drafts(), 0);
+    // A good upload makes a draft; its forms need the token as well.
+    let draft = clerk.post_files("/capture", Some(&csrf), &[("a.png", &page)]);
+    draft.expect(303);
+    let draft_url = draft.location.clone();
+    assert_eq!(office.drafts(), 1);
+    clerk
+        .post_form(&format!("{draft_url}/pages/0/rotate-right"), &[])
+        .expect(403);
+    clerk
+        .post_form(
+            &format!("{draft_url}/store"),
+            &[
+                ("dossier_code", "HS-1"),
+                ("procedure_code", "1.1"),
+                ("citizen_id", CITIZEN),
+                ("kind", "k"),
+                ("title", "t"),
+                ("role", "component"),
+            ],
+        )
+        .expect(403);
+    // Another clerk cannot see the draft; a crossed outline is refused.
+    other.get(&draft_url).expect(404);
+    let crossed = [
+        ("c0x", "10"),
+        ("c0y", "10"),
+        ("c1x", "500"),
+        ("c1y", "900"),
+        ("c2x", "500"),
+        ("c2y", "10"),
+        ("c3x", "10"),
+        ("c3y", "900"),
+    ];
+    let mut fields = vec![("csrf", csrf.as_str())];
+    fields.extend(crossed);
+    clerk
+        .post_form(&format!("{draft_url}/pages/0/corners"), &fields)
+        .expect(400);
+    // Bad metadata is refused before any OCR, and the draft stays.
+    let bad = clerk.post_form(
+        &format!("{draft_url}/store"),
+        &[
+            ("csrf", &csrf),
+            ("dossier_code", "HS-1"),
+            ("procedure_code", "1.1"),
+            ("citizen_id", "123"),
+            ("kind", "k"),
+            ("title", "t"),
+            ("role", "component"),
+        ],
+    );
+    bad.expect(400);
+    assert!(bad.body.contains("12 digits"), "{}", bad.body);
+    assert_eq!(office.drafts(), 1);
+    clerk.get(&draft_url).expect(200);
+}
+
+#[test]
+fn store_certify_find_reuse_and_verify_over_http() {
+    let office = Office::new();
+    let server = office.serve(true);
+    let mut clerk = Client::new(&server);
+    let clerk_csrf = clerk.sign_in(CLERK);
+    let page = clean_page(office.dir.path(), 21);
+    let id = upload_and_store(
+        &mut clerk,
+        &clerk_csrf,
+        &[("trang1.png", &page)],
+        "HS-2026-0101",
+    );
+    assert_eq!(office.drafts(), 0, "a stored draft is removed");
+    let document = clerk.get(&format!("/documents/{id}"));
+    document.expect(200);
+    assert!(document.body.contains("id=\"ocr-text\""));
+    assert!(document.body.contains("class=\"confidence\""));
+    // A plain clerk sees no certification form and the server refuses it too.
+    assert!(!document.body.contains("id=\"certify\""));
+    clerk
+        .post_form(
+            &format!("/documents/{id}/certify"),
+            &[("csrf", &clerk_csrf), ("compared", "on")],
+        )
+        .expect(403);
+    // The certifier must confirm the comparison; then the copy is signed and numbered.
+    let mut certifier = Client::new(&server);
+    let csrf = certifier.sign_in(CERTIFIER);
+    let page = certifier.get(&format!("/documents/{id}"));
+    assert!(page.body.contains("id=\"fee\">2.000 đồng"), "{}", page.body);
+    certifier
+        .post_form(&format!("/documents/{id}/certify"), &[("csrf", &csrf)])
+        .expect(400);
+    let certified = certifier.post_form(
+        &format!("/documents/{id}/certify"),
+        &[("csrf", &csrf), ("compared", "on")],
+    );
+    certified.expect(303);
+    let copy_id = certified
+        .location
+        .strip_prefix("/documents/")
+        .unwrap()
+        .to_string();
+    assert_ne!(copy_id, id);
+    let copy_page = certifier.get(&certified.location);
+    let download =
+        between(&copy_page.body, "id=\"download\" href=\"", "\"").expect("download link");
+    let pdf = certifier.get(&download);
+    pdf.expect(200);
+    let path = office.dir.path().join("copy.pdf");
+    std::fs::write(&path, &pdf.bytes).unwrap();
+    verify_cli(&path, &office.pki);
+    // The original lists its copy; the register has entry 1, also as CSV.
+    assert!(certifier
+        .get(&format!("/documents/{id}"))
+        .body
+        .contains(&format!("/documents/{copy_id}")));
+    let register = certifier.get("/register");
+    assert!(register.body.contains("<td>1</td>"), "{}", register.body);
+    let csv = certifier.get("/register.csv");
+    csv.expect(200);
+    assert!(
+        csv.body.contains("Nguyễn Văn An") && csv.body.lines().count() == 2,
+        "{}",
+        csv.body
+    );
+    // Public verification: valid for the copy's reference, 404 for an unknown one.
+    let verify = between(&copy_page.body, "id=\"verify-link\" href=\"", "\"")
+        .unwrap()
+        .replace("&amp;", "&");
+    let mut public = Client::new(&server);
+    let verdict = public.get(&verify);
+    verdict.expect(200);
+    assert!(
+        verdict.body.contains("data-valid=\"true\""),
+        "{}",
+        verdict.body
+    );
+    assert!(
+        !verdict.body.contains(CITIZEN),
+        "the public page shows no personal ID"
+    );
+    public
+        .get("/verify?ref=SOHOA1:2026-01-99:0000000000000000")
+        .expect(404);
+    // Search without diacritics, by personal ID, and reuse in a new dossier.
+    let found = clerk.get("/search?q=giay%20khai%20sinh%20nguyen%20thi%20binh");
+    assert!(
+        found.body.contains(&format!("/documents/{id}")),
+        "{}",
+        found.body
+    );
+    assert!(clerk
+        .get(&format!("/search?q={CITIZEN}"))
+        .body
+        .contains(&format!("/documents/{id}")));
+    let attached = clerk.post_form(
+        &format!("/documents/{id}/attach"),
+        &[
+            ("csrf", &clerk_csrf),
+            ("attach_dossier", "HS-2026-0202"),
+            ("attach_procedure", "2.000001"),
+        ],
+    );
+    attached.expect(303);
+    assert_eq!(attached.location, "/dossiers/HS-2026-0202");
+    assert!(clerk
+        .get(&attached.location)
+        .body
+        .contains(&format!("/documents/{id}")));
+    // Every look was audited under the clerk's name, and the chain holds.
+    let audit = office.cli(&["audit", "list", "--limit", "100"]);
+    assert!(
+        audit.contains("user:binh") && audit.contains(&format!("GET /documents/{id}")),
+        "{audit}"
+    );
+    office.cli(&["audit", "verify"]);
+    office.cli(&["fsck", "--json"]);
+}
+
+/// The whole clerk journey in Chromium: sign in, upload a generated phone photo, drag a
+/// corner, turn the page, store, certify, download, search without diacritics, register,
+/// public verification, sign out, and a clerk refused certification.
+#[test]
+fn browser_end_to_end() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/e2e.mjs");
+    let modules =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/node_modules/playwright-core");
+    let chromium = Path::new("/usr/bin/chromium");
+    if !modules.exists() || !chromium.exists() {
+        let missing = "Chromium (/usr/bin/chromium) or tests/browser/node_modules (npm ci --prefix tests/browser)";
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "the browser test needs {missing}"
+        );
+        eprintln!("skipping the browser test: {missing} missing; ./dev test installs them");
+        return;
+    }
+    let office = Office::new();
+    let server = office.serve(true);
+    let out = office.dir.path().join("e2e");
+    std::fs::create_dir_all(&out).unwrap();
+    let photo_path = out.join("photo.jpg");
+    std::fs::write(&photo_path, photo(7)).unwrap();
+    let result = Command::new("node")
+        .arg(&script)
+        .env("SOHOA_URL", &server.base)
+        .env("PHOTO", &photo_path)
+        .env("CERTIFIER_USER", CERTIFIER.0)
+        .env("CERTIFIER_PASSWORD", CERTIFIER.1)
+        .env("CLERK_USER", CLERK.0)
+        .env("CLERK_PASSWORD", CLERK.1)
+        .env("OUT_DIR", &out)
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("node runs");
+    keep_screenshots(&out.join("screenshots"));
+    assert!(
+        result.status.success(),
+        "the browser test failed (screenshots kept)"
+    );
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    let summary: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap();
+    let certified = PathBuf::from(summary["certified"].as_str().unwrap());
+    verify_cli(&certified, &office.pki);
+    let pdfsig = run(Command::new("pdfsig").arg(&certified));
+    let report = String::from_utf8_lossy(&pdfsig.stdout);
+    assert!(report.contains("Signature is Valid"), "{report}");
+    let text = common::pdftotext(&certified, 1);
+    assert!(
+        text.chars().filter(|c| c.is_alphabetic()).count() > 200,
+        "{text}"
+    );
+}
+
+fn keep_screenshots(from: &Path) {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let keep = target.join("web-screenshots");
+    let _ = std::fs::create_dir_all(&keep);
+    for entry in std::fs::read_dir(from).into_iter().flatten().flatten() {
+        let _ = std::fs::copy(entry.path(), keep.join(entry.file_name()));
+    }
+}
