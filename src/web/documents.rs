@@ -595,14 +595,15 @@ pub async fn download(
 
 /// `attachment; filename="ascii"; filename*=UTF-8''percent-encoded`.
 fn attachment(name: &str) -> String {
-    let ascii: String = crate::store::fold(name)
-        .chars()
-        .map(|c| {
-            if c.is_ascii_graphic() && c != '"' && c != '\\' {
-                c
-            } else {
-                '_'
-            }
+    use unicode_normalization::{char::is_combining_mark, UnicodeNormalization};
+    let ascii: String = name
+        .nfd()
+        .filter(|c| !is_combining_mark(*c))
+        .map(|c| match c {
+            'đ' => 'd',
+            'Đ' => 'D',
+            c if c.is_ascii_graphic() && c != '"' && c != '\\' => c,
+            _ => '_',
         })
         .collect();
     let mut encoded = String::new();
