@@ -535,6 +535,79 @@ fn forms_without_the_csrf_token_are_refused_and_bad_uploads_leave_nothing() {
 }
 
 #[test]
+fn scanned_pdfs_become_pages_and_text_pdfs_are_refused() {
+    let office = Office::new();
+    let server = office.serve(false);
+    let mut clerk = Client::new(&server);
+    let csrf = clerk.sign_in(CLERK);
+    // A two-page PDF as a scanner (here: sohoa digitize) makes it: one draft page each.
+    let dir = office.dir.path();
+    let pages = [
+        common::page_png(dir, "s1.png", 31, 6, 0.0),
+        common::page_png(dir, "s2.png", 32, 6, 0.0),
+    ];
+    let pdf = dir.join("scan.pdf");
+    let out = run(sohoa()
+        .args(["digitize", "-o"])
+        .arg(&pdf)
+        .arg(&pages[0].path)
+        .arg(&pages[1].path));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let draft = clerk.post_files(
+        "/capture",
+        Some(&csrf),
+        &[("scan.pdf", &std::fs::read(&pdf).unwrap())],
+    );
+    draft.expect(303);
+    let review = clerk.get(&draft.location);
+    assert_eq!(
+        review.body.matches("<section class=\"page").count(),
+        2,
+        "{}",
+        review.body
+    );
+    assert!(review.body.contains("scan.pdf (trang 2)"));
+    // Stored, both pages are read again as they were printed.
+    let stored = clerk.post_form(
+        &format!("{}/store", draft.location),
+        &[
+            ("csrf", &csrf),
+            ("dossier_code", "HS-SCAN-1"),
+            ("procedure_code", "1.001234"),
+            ("citizen_id", CITIZEN),
+            ("kind", "giay-to"),
+            ("title", "Bản scan"),
+            ("role", "component"),
+        ],
+    );
+    stored.expect(303);
+    let page = clerk.get(&stored.location);
+    let text = between(&page.body, "<pre id=\"ocr-text\">", "</pre>").unwrap();
+    let truth = format!("{}\n{}", pages[0].truth, pages[1].truth);
+    let cer = common::cer(
+        &text
+            .replace("&#39;", "'")
+            .replace("&quot;", "\"")
+            .replace("&amp;", "&"),
+        &truth,
+    );
+    assert!(cer < 0.03, "CER {cer}: {text}");
+    // A PDF of text only has nothing to scan: 400, naming the file.
+    let text_pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n\
+        2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n\
+        3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << >> >> endobj\n\
+        trailer << /Root 1 0 R >>\n%%EOF\n";
+    let refused = clerk.post_files("/capture", Some(&csrf), &[("van-ban.pdf", text_pdf)]);
+    refused.expect(400);
+    assert!(refused.body.contains("van-ban.pdf"), "{}", refused.body);
+    assert_eq!(office.drafts(), 0);
+}
+
+#[test]
 fn store_certify_find_reuse_and_verify_over_http() {
     let office = Office::new();
     let server = office.serve(true);

@@ -8,6 +8,7 @@ pub mod detect;
 mod heic;
 pub mod illumination;
 pub mod orientation;
+pub mod pdf_input;
 pub mod perspective;
 mod resample;
 

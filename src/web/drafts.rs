@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use super::html::{csrf_input, esc, layout, text_field};
 use super::session::Session;
 use super::{PageError, PageResult, WebState};
-use crate::capture::{self, Adjustment, CaptureMode, Raster};
+use crate::capture::{self, pdf_input, Adjustment, CaptureMode, Raster};
 use crate::store::{is_id, UserRole};
 
 /// A page outline: four corners in input pixels (TL, TR, BR, BL).
@@ -117,8 +117,10 @@ pub async fn capture_page(session: Session) -> PageResult<Response> {
     let body = format!(
         "<h1>Số hoá tài liệu</h1>\
          <form method=\"post\" action=\"/capture\" enctype=\"multipart/form-data\" id=\"upload\" class=\"card\">{}\
-         <label for=\"pages\">Chụp ảnh hoặc chọn tệp (JPEG, PNG, TIFF, HEIC) — mỗi ảnh một trang</label>\
-         <input id=\"pages\" name=\"pages\" type=\"file\" accept=\"image/*\" capture=\"environment\" multiple required>\
+         <label for=\"pages\">Chụp ảnh hoặc chọn ảnh (JPEG, PNG, TIFF, HEIC) — mỗi ảnh một trang</label>\
+         <input id=\"pages\" name=\"pages\" type=\"file\" accept=\"image/*\" capture=\"environment\" multiple>\
+         <label for=\"pdf\">hoặc một tệp PDF do máy scan tạo ra</label>\
+         <input id=\"pdf\" name=\"pages\" type=\"file\" accept=\"application/pdf\" multiple>\
          <p class=\"hint\">Trên điện thoại: chụp lần lượt từng trang, đặt giấy trên nền tối, đủ sáng. \
          Có thể tải lên nhiều ảnh một lúc.</p>\
          <button id=\"upload-submit\">Tải lên và xem trước</button></form>",
@@ -186,7 +188,7 @@ fn make_draft(dir: &Path, owner: String, files: Vec<(String, Vec<u8>)>) -> PageR
         owner,
         pages: Vec::new(),
     };
-    for (index, (name, bytes)) in files.into_iter().enumerate() {
+    for (index, (name, bytes)) in expand_pdfs(files)?.into_iter().enumerate() {
         let frames = capture::frame_count(&bytes).map_err(|e| unreadable(&name, e))?;
         let file = format!("f{index}.bin");
         std::fs::write(dir.join(&file), &bytes).map_err(PageError::internal)?;
@@ -197,6 +199,23 @@ fn make_draft(dir: &Path, owner: String, files: Vec<(String, Vec<u8>)>) -> PageR
         }
     }
     save(dir, &draft)
+}
+
+/// Each page of an uploaded scanned PDF becomes an image file of its own.
+fn expand_pdfs(files: Vec<(String, Vec<u8>)>) -> PageResult<Vec<(String, Vec<u8>)>> {
+    let mut out = Vec::with_capacity(files.len());
+    for (name, bytes) in files {
+        if !pdf_input::is_pdf(&bytes) {
+            out.push((name, bytes));
+            continue;
+        }
+        let pages = pdf_input::page_images(&bytes, &Default::default())
+            .map_err(|e| unreadable(&name, e))?;
+        for (i, page) in pages.into_iter().enumerate() {
+            out.push((format!("{name} (trang {})", i + 1), page));
+        }
+    }
+    Ok(out)
 }
 
 fn unreadable(name: &str, e: impl std::fmt::Display) -> PageError {

@@ -1,0 +1,108 @@
+//! Scanned PDFs as input: a scanner's PDF carries one image per page; each page's
+//! largest image is taken out as an image file (JPEG data as it is; 8-bit gray or RGB
+//! Flate data as PNG) and captured like any photo or scan. PDFs whose pages are text
+//! and drawings are refused: they need no digitizing, and rendering them is a PDF
+//! viewer's job.
+
+use std::io::Cursor;
+
+use image::{DynamicImage, GrayImage, ImageFormat, RgbImage};
+use lopdf::{Document, LoadOptions};
+
+use super::{CaptureError, DecodeLimits};
+
+/// Most pages taken from one PDF.
+const MAX_PAGES: usize = 500;
+
+/// Whether `bytes` look like a PDF.
+pub fn is_pdf(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"%PDF-")
+}
+
+/// The scanned image of every page of `pdf`, in page order, as JPEG or PNG files.
+pub fn page_images(pdf: &[u8], limits: &DecodeLimits) -> Result<Vec<Vec<u8>>, CaptureError> {
+    let doc = Document::load_mem_with_options(pdf, LoadOptions::default())
+        .map_err(|e| CaptureError::Corrupt(format!("PDF: {e}")))?;
+    let pages = doc.get_pages();
+    if pages.len() > MAX_PAGES {
+        return Err(CaptureError::Corrupt(format!(
+            "PDF has {} pages; at most {MAX_PAGES} are taken at once",
+            pages.len()
+        )));
+    }
+    pages
+        .iter()
+        .map(|(&number, &page)| page_image(&doc, page, limits).map_err(|e| on_page(number, e)))
+        .collect()
+}
+
+fn on_page(number: u32, error: String) -> CaptureError {
+    CaptureError::Corrupt(format!("PDF page {number}: {error}"))
+}
+
+fn page_image(
+    doc: &Document,
+    page: lopdf::ObjectId,
+    limits: &DecodeLimits,
+) -> Result<Vec<u8>, String> {
+    let images = doc.get_page_images(page).map_err(|e| e.to_string())?;
+    let image = images
+        .iter()
+        .max_by_key(|i| i.width.saturating_mul(i.height))
+        .ok_or(
+            "no scanned image on this page (a text PDF needs no digitizing: store it as it is)",
+        )?;
+    let (w, h) = (image.width, image.height);
+    if w <= 0 || h <= 0 || (w as u64).saturating_mul(h as u64) > limits.max_pixels {
+        return Err(format!("image of {w}×{h} pixels is out of bounds"));
+    }
+    let filters: Vec<&str> = image.filters.iter().flatten().map(String::as_str).collect();
+    match filters.as_slice() {
+        ["DCTDecode"] => Ok(image.content.to_vec()),
+        [] | ["FlateDecode"] => raw_image(doc, image, w as u32, h as u32),
+        other => Err(format!(
+            "image compression {other:?} is not supported (JPEG and Flate are)"
+        )),
+    }
+}
+
+/// An 8-bit gray or RGB image's samples, as a PNG file.
+fn raw_image(
+    doc: &Document,
+    image: &lopdf::xobject::PdfImage,
+    w: u32,
+    h: u32,
+) -> Result<Vec<u8>, String> {
+    let channels = match image.color_space.as_deref() {
+        Some("DeviceGray") => 1,
+        Some("DeviceRGB") => 3,
+        other => {
+            return Err(format!(
+                "colour space {other:?} is not supported (gray and RGB are)"
+            ))
+        }
+    };
+    if image.bits_per_component != Some(8) {
+        return Err("only 8-bit images are supported".into());
+    }
+    let stream = doc
+        .get_object(image.id)
+        .and_then(lopdf::Object::as_stream)
+        .map_err(|e| e.to_string())?;
+    let size = (w as usize) * (h as usize) * channels;
+    // Room for the PNG predictors' one byte per row before they are undone.
+    let mut samples = stream
+        .decompressed_content_with_limit(size + h as usize + 4096)
+        .map_err(|e| e.to_string())?;
+    samples.truncate(size);
+    let picture = match channels {
+        1 => GrayImage::from_raw(w, h, samples).map(DynamicImage::ImageLuma8),
+        _ => RgbImage::from_raw(w, h, samples).map(DynamicImage::ImageRgb8),
+    }
+    .ok_or("image data is shorter than its size says")?;
+    let mut png = Vec::new();
+    picture
+        .write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
+        .map_err(|e| e.to_string())?;
+    Ok(png)
+}
