@@ -4,14 +4,15 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use common::pki::Pki;
+use common::server::Server;
 use common::{run, sohoa};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -158,51 +159,16 @@ fn store_list(store: &Path) -> Vec<Value> {
 
 // ---------------------------------------------------------------- the server
 
-/// A running `sohoa serve`, killed when dropped.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(store: &Path, extra: &[&str]) -> Server {
-        let mut child = sohoa()
-            .arg("serve")
-            .arg("--store")
-            .arg(store)
-            .args(["--listen", "127.0.0.1:0", "--trust"])
-            .arg(&inputs().pki.root_pem)
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let base = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-            .to_string();
-        Server { child, base }
-    }
-
-    fn addr(&self) -> String {
-        self.base.trim_start_matches("http://").to_string()
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `sohoa serve` on the store, trusting the test root.
+fn start_server(store: &Path, extra: &[&str]) -> Server {
+    let mut cmd = sohoa();
+    cmd.arg("serve")
+        .arg("--store")
+        .arg(store)
+        .args(["--listen", "127.0.0.1:0", "--trust"])
+        .arg(&inputs().pki.root_pem)
+        .args(extra);
+    Server::spawn(cmd)
 }
 
 /// A store with one agency, keys of every kind and three documents.
@@ -249,7 +215,7 @@ fn env_with(extra: &[&str]) -> Env {
         ["HS-002", "2.000002", "so-ho-khau", "Sổ hộ khẩu"],
         false,
     );
-    let server = Server::start(&store, extra);
+    let server = start_server(&store, extra);
     Env {
         _dir: dir,
         store,
@@ -1054,7 +1020,7 @@ fn concurrent_lookups_and_ingests_lose_nothing() {
 fn kill_during_ingest_leaves_a_consistent_store() {
     let e = env();
     let pdf = std::fs::read(&inputs().digitized2).unwrap();
-    let mut server = Server::start(&e.store, &[]);
+    let mut server = start_server(&e.store, &[]);
     let pid = server.child.id().to_string();
     let stop = Instant::now() + Duration::from_secs(60);
     let acknowledged = std::thread::scope(|scope| {
@@ -1118,7 +1084,7 @@ fn kill_during_ingest_leaves_a_consistent_store() {
     assert!(listed.len() <= 3 + acknowledged.len() + 2);
 
     // After a restart every listed document is whole.
-    let again = Server::start(&e.store, &[]);
+    let again = start_server(&e.store, &[]);
     for doc in &listed {
         let file = get(
             &again,
@@ -1134,7 +1100,7 @@ fn kill_during_ingest_leaves_a_consistent_store() {
 #[test]
 fn sigterm_stops_the_server_cleanly() {
     let e = env();
-    let mut server = Server::start(&e.store, &[]);
+    let mut server = start_server(&e.store, &[]);
     assert_eq!(get(&server, None, "/healthz").status, 200);
     let pid = server.child.id().to_string();
     assert_ok(&run(Command::new("kill").args(["-TERM", &pid])));

@@ -6,12 +6,13 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::pki::Pki;
+use common::server::Server;
 use common::{run, sohoa};
 use sohoa_fixtures::{phone_photo, with_seal, PhotoStyle};
 
@@ -91,7 +92,7 @@ impl Office {
                 .arg("--key")
                 .arg(&self.pki.office_rsa.key_pem);
         }
-        Server::start(cmd)
+        Server::spawn(cmd)
     }
 
     fn drafts(&self) -> usize {
@@ -99,38 +100,6 @@ impl Office {
     }
 }
 
-/// A running server, killed when dropped.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(mut cmd: Command) -> Server {
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let base = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-            .to_string();
-        Server { child, base }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// An HTTP client that keeps cookies and does not follow redirects: a minimal browser.
 struct Client {
