@@ -100,7 +100,6 @@ impl Office {
     }
 }
 
-
 /// An HTTP client that keeps cookies and does not follow redirects: a minimal browser.
 struct Client {
     base: String,
@@ -590,6 +589,28 @@ fn store_certify_find_reuse_and_verify_over_http() {
         "HS-2026-0101",
     );
     assert_eq!(office.drafts(), 0, "a stored draft is removed");
+    // A second document picks the dossier: its procedure and personal ID come from it.
+    let draft = clerk.post_files("/capture", Some(&clerk_csrf), &[("trang2.png", &page)]);
+    let review = clerk.get(&draft.location);
+    assert!(
+        review.body.contains("<option value=\"HS-2026-0101\">"),
+        "{}",
+        review.body
+    );
+    let picked = clerk.post_form(
+        &format!("{}/store", draft.location),
+        &[
+            ("csrf", &clerk_csrf),
+            ("dossier_code", "HS-2026-0101"),
+            ("procedure_code", ""),
+            ("citizen_id", ""),
+            ("kind", "to-khai"),
+            ("title", "Tờ khai"),
+            ("role", "component"),
+        ],
+    );
+    picked.expect(303);
+    assert!(clerk.get(&picked.location).body.contains(CITIZEN));
     let document = clerk.get(&format!("/documents/{id}"));
     document.expect(200);
     assert!(document.body.contains("id=\"ocr-text\""));

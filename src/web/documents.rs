@@ -154,9 +154,12 @@ pub async fn store_draft(
     session.require(UserRole::Clerk, "lưu tài liệu")?;
     let new = new_document(&state, &session, &form)?;
     let (dir, draft) = drafts::load(&state, &session, &id)?;
-    let checked = new.clone();
-    state
-        .blocking(move |s| Ok(s.app.store.check_document(&checked)?))
+    let new = state
+        .blocking(move |s| {
+            let new = from_dossier(s, new)?;
+            s.app.store.check_document(&new)?;
+            Ok(new)
+        })
         .await?;
     let _slot = state
         .ocr_slot
@@ -199,6 +202,22 @@ fn new_document(state: &WebState, session: &Session, form: &StoreForm) -> PageRe
         valid_until,
         supersedes: None,
     })
+}
+
+/// Fills a blank procedure code or personal ID from the dossier, when it exists.
+fn from_dossier(state: &WebState, mut new: NewDocument) -> PageResult<NewDocument> {
+    if !new.procedure_code.is_empty() && !new.citizen_id.is_empty() {
+        return Ok(new);
+    }
+    if let Some(dossier) = state.app.store.dossier(&new.dossier_code)? {
+        if new.procedure_code.is_empty() {
+            new.procedure_code = dossier.procedure_code;
+        }
+        if new.citizen_id.is_empty() {
+            new.citizen_id = dossier.citizen_id;
+        }
+    }
+    Ok(new)
 }
 
 fn digitize_and_store(
@@ -384,9 +403,17 @@ impl DocumentView {
                 } else {
                     ""
                 };
+            let view = if matches!(f.role, FileRole::Pdf | FileRole::Certified) {
+                format!(
+                    " · <a href=\"/documents/{}/download/{}?inline=1\" target=\"_blank\">xem / in</a>",
+                    d.id, f.sha256
+                )
+            } else {
+                String::new()
+            };
             let _ = write!(
                 s,
-                "<li><a{id} href=\"/documents/{}/download/{}\">{}</a> <small>{} · {} KB</small></li>",
+                "<li><a{id} href=\"/documents/{}/download/{}\">{}</a>{view} <small>{} · {} KB</small></li>",
                 d.id,
                 f.sha256,
                 esc(&f.name),
@@ -544,11 +571,19 @@ fn attach_form(session: &Session, d: &Document) -> String {
     )
 }
 
-/// `GET /documents/{id}/download/{sha256}`: one of the document's files.
+/// `?inline=1`: show the file in the browser (to read or print) instead of saving it.
+#[derive(Deserialize)]
+pub struct DownloadParams {
+    #[serde(default)]
+    inline: Option<String>,
+}
+
+/// `GET /documents/{id}/download/{sha256}[?inline=1]`: one of the document's files.
 pub async fn download(
     State(state): State<WebState>,
     session: Session,
     UrlPath((id, sha256)): UrlPath<(String, String)>,
+    Query(params): Query<DownloadParams>,
 ) -> PageResult<Response> {
     let doc = state.document(id.clone()).await?;
     let file = doc
@@ -586,7 +621,13 @@ pub async fn download(
     Ok((
         [
             (header::CONTENT_TYPE, content_type.to_string()),
-            (header::CONTENT_DISPOSITION, attachment(name)),
+            (
+                header::CONTENT_DISPOSITION,
+                match params.inline {
+                    Some(_) => attachment(name).replacen("attachment", "inline", 1),
+                    None => attachment(name),
+                },
+            ),
         ],
         bytes,
     )

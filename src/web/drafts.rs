@@ -84,6 +84,28 @@ impl DraftPage {
     }
 }
 
+/// Drafts untouched for this long are removed when the server starts.
+pub const DRAFT_LIFETIME: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
+/// Removes drafts (and half-written uploads) not modified for [`DRAFT_LIFETIME`].
+pub fn remove_stale(work_dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(work_dir.join("drafts")) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let age = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok());
+        if age.is_some_and(|a| a > DRAFT_LIFETIME) {
+            if let Err(e) = std::fs::remove_dir_all(entry.path()) {
+                tracing::warn!("cannot remove stale draft {}: {e}", entry.path().display());
+            }
+        }
+    }
+}
+
 /// The folder of draft `id` (checked: an opaque id, never a path).
 pub fn draft_dir(state: &WebState, id: &str) -> PageResult<PathBuf> {
     if !is_id(id) {
@@ -289,6 +311,7 @@ pub async fn draft_page(
     UrlPath(id): UrlPath<String>,
 ) -> PageResult<Response> {
     let (_, draft) = load(&state, &session, &id)?;
+    let dossiers = state.blocking(recent_dossiers).await?;
     let mut body = format!(
         "<h1>Xem lại trước khi lưu</h1><p class=\"hint\">Kéo bốn góc (chấm đỏ) nếu khung trang \
          chưa đúng rồi bấm «Áp dụng góc»; xoay hoặc đổi thứ tự trang bằng các nút. {} trang.</p>",
@@ -297,7 +320,7 @@ pub async fn draft_page(
     for (index, page) in draft.pages.iter().enumerate() {
         body.push_str(&page_section(&session, &id, index, draft.pages.len(), page));
     }
-    body.push_str(&store_form(&session, &id));
+    body.push_str(&store_form(&session, &id, &dossiers));
     Ok(layout("Xem lại", Some(&session), &body).into_response())
 }
 
@@ -379,23 +402,48 @@ fn corner_form(session: &Session, base: &str, quad: &Quad) -> String {
     s
 }
 
-fn store_form(session: &Session, id: &str) -> String {
+/// Codes of the dossiers of the newest documents, newest first, for picking.
+fn recent_dossiers(state: &WebState) -> PageResult<Vec<String>> {
+    let query = crate::store::SearchQuery {
+        limit: Some(200),
+        ..Default::default()
+    };
+    let mut codes: Vec<String> = Vec::new();
+    for doc in state.app.store.search(&query)? {
+        if !codes.contains(&doc.dossier_code) {
+            codes.push(doc.dossier_code);
+        }
+    }
+    Ok(codes)
+}
+
+fn store_form(session: &Session, id: &str, dossiers: &[String]) -> String {
+    let options: String = dossiers
+        .iter()
+        .map(|code| format!("<option value=\"{}\">", esc(code)))
+        .collect();
     format!(
         "<form method=\"post\" action=\"/drafts/{id}/store\" id=\"store\" class=\"card\">\
-         <h2>Thông tin hồ sơ</h2>{}{}{}{}{}{}\
+         <h2>Thông tin hồ sơ</h2><datalist id=\"dossiers\">{options}</datalist>{}{}\
+         <p class=\"hint\">Hồ sơ đã có: để trống mã thủ tục và số định danh, sohoa lấy theo hồ sơ.</p>{}{}{}{}\
          <label for=\"role\">Loại</label><select id=\"role\" name=\"role\">\
          <option value=\"component\">Thành phần hồ sơ</option>\
          <option value=\"result\">Kết quả giải quyết TTHC</option></select>\
          {}<button id=\"store-submit\">Lưu (nhận dạng chữ, tạo PDF/A)</button>\
          <p class=\"hint\">Nhận dạng chữ mất vài giây mỗi trang.</p></form>",
         csrf_input(session),
-        text_field("dossier_code", "Mã hồ sơ", "", "required"),
-        text_field("procedure_code", "Mã thủ tục hành chính", "", "required"),
+        text_field(
+            "dossier_code",
+            "Mã hồ sơ (nhập mới hoặc chọn hồ sơ đã có)",
+            "",
+            "required list=\"dossiers\" autocomplete=\"off\""
+        ),
+        text_field("procedure_code", "Mã thủ tục hành chính", "", ""),
         text_field(
             "citizen_id",
             "Số định danh cá nhân (12 số)",
             "",
-            "required inputmode=\"numeric\" pattern=\"[0-9]{12}\""
+            "inputmode=\"numeric\" pattern=\"[0-9]{12}\""
         ),
         text_field(
             "kind",

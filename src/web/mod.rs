@@ -82,6 +82,8 @@ pub struct WebState {
 
 /// The web page's routes, ready to merge into the API router.
 pub fn router(app: AppState, config: WebConfig) -> Router {
+    let work_dir = config.work_dir.clone();
+    std::thread::spawn(move || drafts::remove_stale(&work_dir));
     let state = WebState {
         app,
         sessions: Arc::new(Sessions::new(
