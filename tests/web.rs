@@ -328,6 +328,14 @@ fn sign_in_lock_out_and_sign_out() {
     let office = Office::new();
     let server = office.serve(false);
     let mut client = Client::new(&server);
+    // Pages load only the server's own assets and may not be framed.
+    let login = client.request("GET", "/login").call().unwrap();
+    let csp = login.header("content-security-policy").unwrap_or("");
+    assert!(
+        csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert_eq!(login.header("x-content-type-options"), Some("nosniff"));
     // Pages need a session: GET goes to the sign-in page, POST is refused.
     assert_eq!(client.get("/").expect(303).location, "/login");
     client.post_form("/logout", &[]).expect(401);

@@ -844,6 +844,86 @@ mod tests {
     }
 
     #[test]
+    fn documents_are_reused_only_for_the_same_person() {
+        let (_dir, store) = store();
+        let doc = store
+            .add_document(
+                &new("D1", "001234567890", "cccd", "Căn cước"),
+                &pdf("r"),
+                "",
+                None,
+                1,
+            )
+            .unwrap();
+        let dossier = |code: &str, citizen: &str| Dossier {
+            code: code.into(),
+            procedure_code: "2.000001".into(),
+            citizen_id: citizen.into(),
+            agency: "UBND-A".into(),
+            received_on: None,
+            returned_on: None,
+        };
+        store
+            .attach(&doc.id, &dossier("D2", "001234567890"), "clerk")
+            .unwrap();
+        store
+            .attach(&doc.id, &dossier("D2", "001234567890"), "clerk")
+            .unwrap();
+        let in_d2 = store.documents_by_dossier("D2").unwrap();
+        assert_eq!(in_d2.len(), 1);
+        assert_eq!(in_d2[0].id, doc.id);
+        assert_eq!(store.attached_dossiers(&doc.id).unwrap(), ["D2"]);
+        // Another person's new dossier, or an existing one of another person: refused.
+        assert!(store
+            .attach(&doc.id, &dossier("D3", "079912345678"), "clerk")
+            .is_err());
+        store
+            .add_document(&new("D4", "079912345678", "k", "t"), &pdf("s"), "", None, 1)
+            .unwrap();
+        assert!(store
+            .attach(&doc.id, &dossier("D4", "001234567890"), "clerk")
+            .is_err());
+        assert!(store.dossier("D3").unwrap().is_none(), "nothing half-made");
+    }
+
+    #[test]
+    fn wrong_passwords_lock_an_account() {
+        let (_dir, store) = store();
+        let user = User {
+            username: "an".into(),
+            display_name: "Nguyễn Văn An".into(),
+            roles: vec![UserRole::Clerk],
+        };
+        assert!(store.add_user(&user, "short").is_err());
+        store.add_user(&user, "mat-khau-dai-du").unwrap();
+        assert!(
+            store.add_user(&user, "mat-khau-dai-du").is_err(),
+            "names are unique"
+        );
+        assert!(matches!(
+            store.login("an", "mat-khau-dai-du").unwrap(),
+            Login::Ok(_)
+        ));
+        for _ in 1..users::MAX_FAILURES {
+            assert!(matches!(store.login("an", "sai").unwrap(), Login::Refused));
+        }
+        assert!(matches!(
+            store.login("an", "sai").unwrap(),
+            Login::Locked(_)
+        ));
+        assert!(matches!(
+            store.login("an", "mat-khau-dai-du").unwrap(),
+            Login::Locked(_)
+        ));
+        store.set_password("an", "mat-khau-moi-dai").unwrap();
+        assert!(matches!(
+            store.login("an", "mat-khau-moi-dai").unwrap(),
+            Login::Ok(_)
+        ));
+        assert!(matches!(store.login("ai-do", "x").unwrap(), Login::Refused));
+    }
+
+    #[test]
     fn documents_are_found_by_every_key() {
         let (_dir, store) = store();
         let n = new("D1", "001234567890", "giay-khai-sinh", "Giấy khai sinh");

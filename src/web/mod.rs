@@ -26,7 +26,7 @@ mod verify;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -126,7 +126,36 @@ pub fn router(app: AppState, config: WebConfig) -> Router {
         .route("/admin/{action}", post(admin::admin_action))
         .route("/static/app.css", get(css))
         .route("/static/app.js", get(js))
+        .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
+}
+
+/// Pages may load only this server's own script, style and images, may not be framed,
+/// and post forms only here; no MIME sniffing, no referrer outside.
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    let html = headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    if html {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; \
+                 form-action 'self'; base-uri 'none'; object-src 'none'",
+            ),
+        );
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    response
 }
 
 async fn css() -> Response {
