@@ -17,7 +17,6 @@ use imageproc::gradients::{horizontal_sobel, vertical_sobel};
 use imageproc::morphology::{grayscale_close, Mask};
 
 use super::deskew::reduce;
-use super::Raster;
 
 /// Long side of the working copy in pixels.
 const WORK_LONG_SIDE: u32 = 800;
@@ -66,13 +65,12 @@ impl Line {
     }
 }
 
-/// Finds the page in a photo: its corners (top-left, top-right, bottom-right,
-/// bottom-left as seen in the image) in raster pixels, or `None` when no convex
+/// Finds the page in a photo (its gray version): its corners (top-left, top-right,
+/// bottom-right, bottom-left as seen in the image) in pixels, or `None` when no convex
 /// quadrilateral is backed well enough by edges.
-pub fn find_page(raster: &Raster) -> Option<[[f32; 2]; 4]> {
-    let gray = luma(raster);
+pub fn find_page(gray: &GrayImage) -> Option<[[f32; 2]; 4]> {
     let (w, h) = gray.dimensions();
-    let small = reduce(&gray, w.max(h).div_ceil(WORK_LONG_SIDE).max(1));
+    let small = reduce(gray, w.max(h).div_ceil(WORK_LONG_SIDE).max(1));
     let scale = small.width() as f32 / w as f32;
     let smooth = gaussian_blur_f32(&grayscale_close(&small, &Mask::square(CLOSING_RADIUS)), 1.0);
     let edges = OrientedEdges::new(&smooth);
@@ -82,20 +80,20 @@ pub fn find_page(raster: &Raster) -> Option<[[f32; 2]; 4]> {
         ..l
     });
     let reach = (1.0 / scale).ceil() as i32 + 4;
-    let refined = full.map(|line| (!line.frame).then(|| refine(&gray, line, reach)).flatten());
+    let refined = full.map(|line| (!line.frame).then(|| refine(gray, line, reach)).flatten());
     corners(&refined, &full)
 }
 
-/// True when what lies outside `quad` is as bright as the paper inside it: a frame or
-/// border printed on a scanned page, not a page lying on a desk.
-pub fn surrounded_by_paper(raster: &Raster, quad: &[[f32; 2]; 4]) -> bool {
-    let gray = luma(raster);
+/// True when what lies outside `quad` is as bright as the paper inside it (in the
+/// image's gray version): a frame or border printed on a scanned page, not a page lying
+/// on a desk.
+pub fn surrounded_by_paper(gray: &GrayImage, quad: &[[f32; 2]; 4]) -> bool {
     let factor = gray
         .width()
         .max(gray.height())
         .div_ceil(WORK_LONG_SIDE)
         .max(1);
-    let small = reduce(&gray, factor);
+    let small = reduce(gray, factor);
     let q = quad.map(|[x, y]| [x / factor as f32, y / factor as f32]);
     let inside = |x: f32, y: f32| {
         (0..4).all(|i| {
@@ -126,13 +124,6 @@ pub fn surrounded_by_paper(raster: &Raster, quad: &[[f32; 2]; 4]) -> bool {
 fn percentile(values: &mut [u8], p: usize) -> u8 {
     let k = (values.len() * p / 100).min(values.len() - 1);
     *values.select_nth_unstable(k).1
-}
-
-fn luma(raster: &Raster) -> GrayImage {
-    match raster {
-        Raster::Bilevel(g) | Raster::Gray(g) => g.clone(),
-        Raster::Rgb(_) => raster.to_gray(),
-    }
 }
 
 /// Corners from four side lines (left, top, right, bottom), falling back to the coarse
@@ -533,6 +524,7 @@ fn total_least_squares(points: &[[f32; 2]], coarse: Line) -> Option<Line> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::capture::Raster;
     use image::{Luma, RgbImage};
 
     /// A white quadrilateral with text-like bars on a mid-gray striped desk.
@@ -562,7 +554,7 @@ mod tests {
             [1080.0, 1450.0],
             [120.0, 1390.0],
         ];
-        let found = find_page(&synthetic_photo(quad)).expect("a page");
+        let found = find_page(&synthetic_photo(quad).to_gray()).expect("a page");
         for (f, q) in found.iter().zip(&quad) {
             let error = (f[0] - q[0]).hypot(f[1] - q[1]);
             assert!(error < 2.0, "corner {f:?} vs {q:?}");
@@ -575,6 +567,6 @@ mod tests {
             let v = (100.0 + 40.0 * ((x as f32 * 0.07).sin() * (y as f32 * 0.05).cos())) as u8;
             image::Rgb([v, v / 2 + 40, v / 3 + 20])
         });
-        assert_eq!(find_page(&Raster::Rgb(desk)), None);
+        assert_eq!(find_page(&Raster::Rgb(desk).to_gray()), None);
     }
 }

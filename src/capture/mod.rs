@@ -18,6 +18,7 @@ pub use density::effective_dpi;
 
 use std::time::Instant;
 
+use image::GrayImage;
 use serde::Serialize;
 
 /// Why an input could not become a page.
@@ -162,9 +163,12 @@ pub fn capture(frame: Frame, mode: CaptureMode) -> Page {
 pub fn capture_adjusted(frame: Frame, mode: CaptureMode, adjust: &Adjustment) -> Page {
     let mut timings = CaptureTimings::default();
     let clock = Instant::now();
+    // One gray copy serves detection and, for a page without coloured ink, the warp.
+    let mut luma = None;
     let (quad, photo) = match adjust.outline {
         Some(outline) => (Some(outline), true),
-        None => page_outline(&frame.raster, mode),
+        None if mode == CaptureMode::Scan => (None, false),
+        None => page_outline(luma.insert(frame.raster.to_gray()), mode),
     };
     timings.detect = elapsed_ms(clock);
     let (w, h) = frame.raster.dimensions();
@@ -181,7 +185,7 @@ pub fn capture_adjusted(frame: Frame, mode: CaptureMode, adjust: &Adjustment) ->
         warnings: Vec::new(),
     };
     let (raster, dpi, original) = if photo {
-        let (raster, dpi) = flatten_photo(frame.raster, quad, &mut geometry, &mut timings);
+        let (raster, dpi) = flatten_photo(frame.raster, luma, quad, &mut geometry, &mut timings);
         (raster, dpi, None)
     } else {
         let dpi = effective_dpi(frame.stated_dpi, w, h);
@@ -203,17 +207,16 @@ pub fn capture_adjusted(frame: Frame, mode: CaptureMode, adjust: &Adjustment) ->
     }
 }
 
-/// The page outline detection finds (unless scanning) and whether the input is a photo.
-fn page_outline(raster: &Raster, mode: CaptureMode) -> (Option<[[f32; 2]; 4]>, bool) {
-    let (w, h) = raster.dimensions();
-    let quad = (mode != CaptureMode::Scan)
-        .then(|| detect::find_page(raster))
-        .flatten();
+/// The page outline detection finds in the image's gray version, and whether the input
+/// is a photo.
+fn page_outline(gray: &GrayImage, mode: CaptureMode) -> (Option<[[f32; 2]; 4]>, bool) {
+    let (w, h) = gray.dimensions();
+    let quad = detect::find_page(gray);
     let photo = match mode {
         CaptureMode::Photo => true,
         CaptureMode::Scan => false,
         CaptureMode::Auto => {
-            quad.is_some_and(|q| !fills_frame(&q, w, h) && !detect::surrounded_by_paper(raster, &q))
+            quad.is_some_and(|q| !fills_frame(&q, w, h) && !detect::surrounded_by_paper(gray, &q))
         }
     };
     (quad, photo)
@@ -223,6 +226,7 @@ fn page_outline(raster: &Raster, mode: CaptureMode) -> (Option<[[f32; 2]; 4]>, b
 /// page outline, the whole image is kept (and the clerk told).
 fn flatten_photo(
     raster: Raster,
+    luma: Option<GrayImage>,
     quad: Option<[[f32; 2]; 4]>,
     geometry: &mut Geometry,
     timings: &mut CaptureTimings,
@@ -237,7 +241,7 @@ fn flatten_photo(
             let preview = perspective::warp(&raster, &quad, &target.scaled(0.25));
             let source = match raster {
                 Raster::Rgb(_) if !illumination::has_colour_ink(&preview) => {
-                    Raster::Gray(raster.to_gray())
+                    Raster::Gray(luma.unwrap_or_else(|| raster.to_gray()))
                 }
                 other => other,
             };
@@ -335,8 +339,9 @@ mod tests {
             Luma([if frame || text { 0 } else { 250 }])
         });
         let raster = Raster::Gray(page);
-        let outline = detect::find_page(&raster).expect("the border looks like a page outline");
-        assert!(detect::surrounded_by_paper(&raster, &outline));
+        let outline =
+            detect::find_page(&raster.to_gray()).expect("the border looks like a page outline");
+        assert!(detect::surrounded_by_paper(&raster.to_gray(), &outline));
         let frame = Frame {
             raster,
             stated_dpi: Some(150.0),
