@@ -327,22 +327,28 @@ async fn download(state: &AppState, _doc: Document, file: StoredFile) -> ApiResu
     };
     let headers = [
         (header::CONTENT_TYPE, content_type.to_string()),
-        (header::CONTENT_DISPOSITION, disposition(&file.name)),
+        (
+            header::CONTENT_DISPOSITION,
+            disposition("attachment", &file.name),
+        ),
         (header::ETAG, format!("\"{}\"", file.sha256)),
     ];
     Ok((headers, bytes).into_response())
 }
 
-/// `attachment` with an ASCII fallback name and the UTF-8 name (RFC 6266 / 5987).
-fn disposition(name: &str) -> String {
+/// `Content-Disposition` of a file download: `kind` (`attachment` or `inline`) with an
+/// ASCII fallback name (Vietnamese marks dropped, `đ` → `d`) and the UTF-8 name
+/// (RFC 6266 / 5987).
+pub(crate) fn disposition(kind: &str, name: &str) -> String {
+    use unicode_normalization::{char::is_combining_mark, UnicodeNormalization};
     let fallback: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                c
-            } else {
-                '_'
-            }
+        .nfd()
+        .filter(|c| !is_combining_mark(*c))
+        .map(|c| match c {
+            'đ' => 'd',
+            'Đ' => 'D',
+            c if c.is_ascii_alphanumeric() || "._-".contains(c) => c,
+            _ => '_',
         })
         .collect();
     let encoded: String = name
@@ -355,7 +361,7 @@ fn disposition(name: &str) -> String {
             }
         })
         .collect();
-    format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
+    format!("{kind}; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
 }
 
 fn body(b: Result<Bytes, BytesRejection>) -> ApiResult<Bytes> {

@@ -98,11 +98,7 @@ fn issue(state: &WebState, doc: &Document, certifier: &str, by: &str) -> PageRes
         .issue_next(request.time.year(), &request.book, |number| {
             let copy = certify_copy(&pdf, &request, number, signer.key.as_ref())
                 .map_err(|e| PageError::bad_request(format!("Không ký được: {e}")))?;
-            let new = NewDocument {
-                created_by: by.to_string(),
-                supersedes: None,
-                ..copy_metadata(doc)
-            };
+            let new = copy_metadata(doc, by);
             let mut files = vec![
                 NewFile {
                     role: FileRole::Certified,
@@ -130,7 +126,8 @@ fn issue(state: &WebState, doc: &Document, certifier: &str, by: &str) -> PageRes
     issued
 }
 
-fn copy_metadata(doc: &Document) -> NewDocument {
+/// The copy's metadata: the source document's, stored by `by`.
+fn copy_metadata(doc: &Document, by: &str) -> NewDocument {
     NewDocument {
         dossier_code: doc.dossier_code.clone(),
         procedure_code: doc.procedure_code.clone(),
@@ -139,7 +136,7 @@ fn copy_metadata(doc: &Document) -> NewDocument {
         kind: doc.kind.clone(),
         title: doc.title.clone(),
         role: doc.role,
-        created_by: doc.created_by.clone(),
+        created_by: by.to_string(),
         valid_until: doc.valid_until.clone(),
         supersedes: None,
     }

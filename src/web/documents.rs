@@ -15,6 +15,7 @@ use super::html::{csrf_input, esc, layout, text_field, vnd};
 use super::session::Session;
 use super::{PageError, PageResult, WebState};
 use crate::digitize::{digitize_frames, Source, LOW_CONFIDENCE};
+use crate::server::routes::disposition;
 use crate::store::{
     AuditEntry, Document, Dossier, FileRole, NewDocument, NewFile, Role, SearchQuery, UserRole,
 };
@@ -588,9 +589,8 @@ pub async fn download(
     let doc = state.document(id.clone()).await?;
     let file = doc
         .files
-        .iter()
+        .into_iter()
         .find(|f| f.sha256 == sha256)
-        .cloned()
         .ok_or_else(|| PageError::not_found("Tài liệu không có tệp này."))?;
     state
         .audit(
@@ -599,63 +599,29 @@ pub async fn download(
             vec![id],
         )
         .await?;
+    let content_type = match file.role {
+        FileRole::Pdf | FileRole::Certified => "application/pdf",
+        FileRole::Text => "text/plain; charset=utf-8",
+        FileRole::Report => "application/json",
+        FileRole::Original => "application/octet-stream",
+    };
+    let kind = if params.inline.is_some() {
+        "inline"
+    } else {
+        "attachment"
+    };
+    let disposition = disposition(kind, &file.name);
     let bytes = state
         .blocking(move |s| Ok(s.app.store.read_blob(&file.sha256)?))
         .await?;
-    let content_type = match doc
-        .files
-        .iter()
-        .find(|f| f.sha256 == sha256)
-        .map(|f| f.role)
-    {
-        Some(FileRole::Pdf | FileRole::Certified) => "application/pdf",
-        Some(FileRole::Text) => "text/plain; charset=utf-8",
-        Some(FileRole::Report) => "application/json",
-        _ => "application/octet-stream",
-    };
-    let name = doc
-        .files
-        .iter()
-        .find(|f| f.sha256 == sha256)
-        .map_or("file", |f| f.name.as_str());
     Ok((
         [
             (header::CONTENT_TYPE, content_type.to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                match params.inline {
-                    Some(_) => attachment(name).replacen("attachment", "inline", 1),
-                    None => attachment(name),
-                },
-            ),
+            (header::CONTENT_DISPOSITION, disposition),
         ],
         bytes,
     )
         .into_response())
-}
-
-/// `attachment; filename="ascii"; filename*=UTF-8''percent-encoded`.
-fn attachment(name: &str) -> String {
-    use unicode_normalization::{char::is_combining_mark, UnicodeNormalization};
-    let ascii: String = name
-        .nfd()
-        .filter(|c| !is_combining_mark(*c))
-        .map(|c| match c {
-            'đ' => 'd',
-            'Đ' => 'D',
-            c if c.is_ascii_graphic() && c != '"' && c != '\\' => c,
-            _ => '_',
-        })
-        .collect();
-    let mut encoded = String::new();
-    for b in name.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._".contains(&b) {
-            encoded.push(b as char);
-        } else {
-            let _ = write!(encoded, "%{b:02X}");
-        }
-    }
-    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }
 
 /// The reuse form.
@@ -800,7 +766,7 @@ mod tests {
 
     #[test]
     fn download_names_survive_vietnamese() {
-        let header = attachment("Giấy khai sinh.pdf");
+        let header = disposition("attachment", "Giấy khai sinh.pdf");
         assert!(
             header.starts_with("attachment; filename=\"Giay_khai_sinh.pdf\""),
             "{header}"
