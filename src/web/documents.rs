@@ -309,10 +309,9 @@ impl DocumentView {
         let text = blob(FileRole::Text)?
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default();
-        // A certified copy made here carries its source's report among the source's files.
+        // A certified copy made here keeps its source's report among its files.
         let reports = blob(FileRole::Report)?
-            .and_then(|b| serde_json::from_slice::<Vec<serde_json::Value>>(&b).ok())
-            .map(|values| values.into_iter().filter_map(page_report).collect())
+            .and_then(|b| serde_json::from_slice::<Vec<PageFacts>>(&b).ok())
             .unwrap_or_default();
         let copies = match doc.files.iter().find(|f| f.role == FileRole::Pdf) {
             Some(pdf) => store
@@ -500,27 +499,14 @@ impl DocumentView {
     }
 }
 
-/// The parts of a stored page report the document page shows.
+/// The parts of a stored page report (`digitize::PageReport`) the document page shows.
+#[derive(Deserialize)]
 struct PageFacts {
+    #[serde(rename = "mean_confidence")]
     confidence: f32,
     words: u64,
+    #[serde(default)]
     warnings: Vec<String>,
-}
-
-fn page_report(value: serde_json::Value) -> Option<PageFacts> {
-    Some(PageFacts {
-        confidence: value.get("mean_confidence")?.as_f64()? as f32,
-        words: value.get("words")?.as_u64()?,
-        warnings: value
-            .get("warnings")
-            .and_then(|w| w.as_array())
-            .map(|w| {
-                w.iter()
-                    .filter_map(|v| v.as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default(),
-    })
 }
 
 fn file_role_name(role: FileRole) -> &'static str {
