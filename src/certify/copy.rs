@@ -68,6 +68,16 @@ pub fn reference(year: i32, book: &str, number: u64, input_sha256: &str) -> Stri
     format!("SOHOA1:{year}-{book}-{number}:{}", &input_sha256[..16])
 }
 
+/// The register entry (year, book, number) a reference made by [`reference`] names.
+pub fn parse_reference(reference: &str) -> Option<(i32, String, u64)> {
+    let entry = reference.strip_prefix("SOHOA1:")?.split(':').next()?;
+    let mut parts = entry.splitn(3, '-');
+    let year = parts.next()?.parse().ok()?;
+    let book = parts.next()?.to_string();
+    let number = parts.next()?.parse().ok()?;
+    Some((year, book, number))
+}
+
 /// Certifies `input` under register `number` with `key`.
 pub fn certify_copy(
     input: &[u8],
@@ -174,5 +184,10 @@ mod tests {
             reference(2026, "01", 7, &"ab".repeat(32)),
             "SOHOA1:2026-01-7:abababababababab"
         );
+        assert_eq!(
+            parse_reference("SOHOA1:2026-01-7:abababababababab"),
+            Some((2026, "01".to_string(), 7))
+        );
+        assert_eq!(parse_reference("SOHOA1:2026-01:ab"), None);
     }
 }

@@ -137,29 +137,45 @@ impl Register {
 
     /// All entries of a book in a year, by number.
     pub fn entries(&self, year: i32, book: &str) -> Result<Vec<Entry>, RegisterError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT year, book, number, status, certified_at, certifier, agency, signer, input_sha256,
-                    output_sha256, reference, note
-             FROM certification WHERE year = ?1 AND book = ?2 ORDER BY number",
-        )?;
-        let rows = stmt.query_map(params![year, book], |r| {
-            Ok(Entry {
-                year: r.get(0)?,
-                book: r.get(1)?,
-                number: r.get::<_, i64>(2)? as u64,
-                status: r.get(3)?,
-                certified_at: r.get(4)?,
-                certifier: r.get(5)?,
-                agency: r.get(6)?,
-                signer: r.get(7)?,
-                input_sha256: r.get(8)?,
-                output_sha256: r.get(9)?,
-                reference: r.get(10)?,
-                note: r.get(11)?,
-            })
-        })?;
+        let sql = format!("{SELECT_ENTRY} WHERE year = ?1 AND book = ?2 ORDER BY number");
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(params![year, book], row_entry)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+
+    /// Entry `number` of a book in a year, if it exists.
+    pub fn entry(
+        &self,
+        year: i32,
+        book: &str,
+        number: u64,
+    ) -> Result<Option<Entry>, RegisterError> {
+        let sql = format!("{SELECT_ENTRY} WHERE year = ?1 AND book = ?2 AND number = ?3");
+        let entry = self
+            .conn
+            .query_row(&sql, params![year, book, number as i64], row_entry);
+        Ok(rusqlite::OptionalExtension::optional(entry)?)
+    }
+}
+
+const SELECT_ENTRY: &str = "SELECT year, book, number, status, certified_at, certifier, agency,
+    signer, input_sha256, output_sha256, reference, note FROM certification";
+
+fn row_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
+    Ok(Entry {
+        year: r.get(0)?,
+        book: r.get(1)?,
+        number: r.get::<_, i64>(2)? as u64,
+        status: r.get(3)?,
+        certified_at: r.get(4)?,
+        certifier: r.get(5)?,
+        agency: r.get(6)?,
+        signer: r.get(7)?,
+        input_sha256: r.get(8)?,
+        output_sha256: r.get(9)?,
+        reference: r.get(10)?,
+        note: r.get(11)?,
+    })
 }
 
 fn insert(tx: &rusqlite::Transaction<'_>, e: &Entry) -> Result<(), RegisterError> {

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use super::html::{esc, layout};
 use super::session::MaybeSession;
 use super::{PageError, PageResult, WebState};
+use crate::certify::copy::parse_reference;
 use crate::certify::register::{Entry, Register};
 use crate::certify::verify::{verify_pdf, VerifyOptions, VerifyReport};
 use crate::store::Document;
@@ -62,17 +63,13 @@ pub async fn verify_page(
 
 /// The register entry a reference names (`SOHOA1:YEAR-BOOK-NUMBER:HASH`), if it matches.
 fn register_entry(state: &WebState, reference: &str) -> Option<Entry> {
-    let entry_part = reference.strip_prefix("SOHOA1:")?.split(':').next()?;
-    let mut parts = entry_part.splitn(3, '-');
-    let year: i32 = parts.next()?.parse().ok()?;
-    let book = parts.next()?;
-    let number: u64 = parts.next()?.parse().ok()?;
+    let (year, book, number) = parse_reference(reference)?;
     let register = Register::open(&state.config.register_dir).ok()?;
     register
-        .entries(year, book)
-        .ok()?
-        .into_iter()
-        .find(|e| e.number == number && e.reference == reference)
+        .entry(year, &book, number)
+        .ok()
+        .flatten()
+        .filter(|e| e.reference == reference)
 }
 
 fn render(doc: &Document, report: &VerifyReport, entry: Option<&Entry>) -> String {
