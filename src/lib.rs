@@ -27,6 +27,7 @@ pub mod certify;
 pub mod digitize;
 pub mod ocr;
 pub mod pdf;
+pub mod private_files;
 pub mod server;
 pub mod store;
 pub mod web;

@@ -64,9 +64,12 @@ pub struct Register {
 impl Register {
     /// Opens (creating when needed) the register in `dir`.
     pub fn open(dir: &Path) -> Result<Register, RegisterError> {
-        std::fs::create_dir_all(dir)
+        crate::private_files::create_dir(dir)
             .map_err(|e| RegisterError::Folder(dir.display().to_string(), e))?;
-        let conn = Connection::open(dir.join(REGISTER_FILE))?;
+        let path = dir.join(REGISTER_FILE);
+        crate::private_files::create_file(&path)
+            .map_err(|e| RegisterError::Folder(path.display().to_string(), e))?;
+        let conn = Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(60))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
@@ -85,7 +88,8 @@ impl Register {
                 reference TEXT NOT NULL,
                 note TEXT,
                 PRIMARY KEY (year, book, number)
-            );",
+            );
+            CREATE INDEX IF NOT EXISTS certification_output ON certification (output_sha256);",
         )?;
         Ok(Register { conn })
     }
@@ -141,6 +145,23 @@ impl Register {
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt.query_map(params![year, book], row_entry)?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Opens the register in `dir` only when one exists there (for look-ups).
+    pub fn open_existing(dir: &Path) -> Result<Option<Register>, RegisterError> {
+        if !dir.join(REGISTER_FILE).exists() {
+            return Ok(None);
+        }
+        Register::open(dir).map(Some)
+    }
+
+    /// The issued (not void) entry whose certified copy has this SHA-256 (hex, lowercase).
+    pub fn issued_copy(&self, output_sha256: &str) -> Result<Option<Entry>, RegisterError> {
+        let sql = format!(
+            "{SELECT_ENTRY} WHERE output_sha256 = ?1 AND status = 'issued' ORDER BY year, book, number LIMIT 1"
+        );
+        let entry = self.conn.query_row(&sql, params![output_sha256], row_entry);
+        Ok(rusqlite::OptionalExtension::optional(entry)?)
     }
 
     /// Entry `number` of a book in a year, if it exists.

@@ -13,7 +13,7 @@ use sohoa::certify::key::SigningKey;
 use sohoa::certify::pades::{Corner, Placement};
 use sohoa::certify::register::Register;
 use sohoa::digitize::DigitizeOptions;
-use sohoa::store::{Role, Store};
+use sohoa::store::Role;
 
 use super::certify::{load_key, SignerArgs};
 use super::files::{read, write_atomically};
@@ -158,7 +158,7 @@ pub enum PageErrorArg {
 /// Runs the command; returns the exit code.
 pub fn run(args: Args) -> Result<u8, String> {
     let dir = args.store.resolve()?;
-    let store = Store::open(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let store = args.store.open()?;
     if !args.input.is_dir() {
         return Err(format!("{}: not a folder", args.input.display()));
     }

@@ -24,6 +24,7 @@ impl Staged {
         };
         let mut file = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
         file.write_all(bytes).map_err(fail)?;
+        sohoa::private_files::make_user_facing(file.path()).map_err(fail)?;
         file.as_file().sync_all().map_err(fail)?;
         Ok(Staged {
             file,

@@ -7,6 +7,7 @@ use std::time::Duration;
 use std::sync::Arc;
 
 use sohoa::digitize::DigitizeOptions;
+use sohoa::server::listener::Limits;
 use sohoa::server::{self, Config};
 use sohoa::store::Store;
 use sohoa::web::{Signer, WebConfig};
@@ -41,7 +42,84 @@ pub struct Args {
     #[arg(long)]
     threads: Option<usize>,
     #[command(flatten)]
+    connections: ConnectionArgs,
+    #[command(flatten)]
     web: WebArgs,
+}
+
+/// Connection limits and TLS. Each limit may also be set in `./sohoa.toml` under
+/// `[serve]` with the same name (`header_timeout_secs = 10`); flags win.
+#[derive(clap::Args, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConnectionArgs {
+    /// Seconds allowed for a request's header and a TLS handshake [default: 10].
+    #[arg(long)]
+    header_timeout_secs: Option<u64>,
+    /// Seconds after which a connection with no request in flight is closed [default: 60].
+    #[arg(long)]
+    idle_timeout_secs: Option<u64>,
+    /// Longest wait, in seconds, between two chunks of a request body [default: 30].
+    #[arg(long)]
+    body_timeout_secs: Option<u64>,
+    /// Connections open at once; at the cap the longest-idle one is closed [default: 512].
+    #[arg(long)]
+    max_connections: Option<usize>,
+    /// Serve HTTPS with this certificate chain (PEM), with --tls-key; adds HSTS and
+    /// Secure cookies.
+    #[arg(long, requires = "tls_key", value_name = "CERT.pem")]
+    tls_cert: Option<PathBuf>,
+    /// The TLS private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, requires = "tls_cert", value_name = "KEY.pem")]
+    tls_key: Option<PathBuf>,
+}
+
+impl ConnectionArgs {
+    /// The limits: flags, else `[serve]` in ./sohoa.toml, else the defaults.
+    fn limits(&self) -> Result<Limits, String> {
+        let file = serve_section()?;
+        let default = Limits::default();
+        let secs = |flag: Option<u64>, key: Option<u64>, default: Duration| {
+            flag.or(key).map_or(default, Duration::from_secs)
+        };
+        let limits = Limits {
+            header_read: secs(
+                self.header_timeout_secs,
+                file.header_timeout_secs,
+                default.header_read,
+            ),
+            idle: secs(self.idle_timeout_secs, file.idle_timeout_secs, default.idle),
+            body: secs(self.body_timeout_secs, file.body_timeout_secs, default.body),
+            max_connections: self
+                .max_connections
+                .or(file.max_connections)
+                .unwrap_or(default.max_connections),
+        };
+        if limits.header_read.is_zero() || limits.idle.is_zero() || limits.body.is_zero() {
+            return Err("timeouts must be at least 1 second".into());
+        }
+        if limits.max_connections == 0 {
+            return Err("--max-connections must be at least 1".into());
+        }
+        Ok(limits)
+    }
+}
+
+/// The `[serve]` table of ./sohoa.toml (empty when there is none).
+fn serve_section() -> Result<ConnectionArgs, String> {
+    #[derive(serde::Deserialize)]
+    struct File {
+        serve: Option<ConnectionArgs>,
+    }
+    let path = std::path::Path::new("sohoa.toml");
+    if !path.exists() {
+        return Ok(ConnectionArgs::default());
+    }
+    let text = String::from_utf8(read(path)?).map_err(|_| "sohoa.toml: not UTF-8".to_string())?;
+    let table: toml::Table = toml::from_str(&text).map_err(|e| format!("sohoa.toml: {e}"))?;
+    let file: File = toml::Value::Table(table)
+        .try_into()
+        .map_err(|e: toml::de::Error| format!("sohoa.toml: [serve]: {}", e.message()))?;
+    Ok(file.serve.unwrap_or_default())
 }
 
 /// The clerks' web page (`--web`) and its certification set-up.
@@ -57,7 +135,8 @@ struct WebArgs {
     /// The certifying agency's name printed on stamps (default: the agency's name).
     #[arg(long)]
     agency_name: Option<String>,
-    /// Certification register folder (default: STORE/register).
+    /// Certification register folder (default: STORE/register): the web page numbers
+    /// copies in it, ingested copies it issued keep their reference, /verify reads it.
     #[arg(long)]
     register: Option<PathBuf>,
     /// Register book number.
@@ -81,20 +160,43 @@ pub fn run(args: Args) -> Result<(), String> {
         trust_anchors
             .extend(certificates(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?);
     }
+    let dir = args.store.resolve()?;
+    let store = args.store.open()?;
+    let register_dir = register_dir(&args.web, &dir);
+    let https = args.connections.tls_cert.is_some();
+    let web = web_config(&args.web, &store, &dir, https)?;
+    if trust_anchors.is_empty() {
+        // Without --trust, the key this server certifies with is the one anchor: its own
+        // copies verify, nobody else's signer is called trusted.
+        if let Some(signer) = web.as_ref().and_then(|w| w.signer.as_ref()) {
+            trust_anchors.push(signer.key.certificate().to_vec());
+        } else {
+            eprintln!(
+                "sohoa: warning: no trust anchor (--trust): signed PDFs are not filed as \
+                 certified copies and the public verification page says verification is unavailable"
+            );
+        }
+    }
     let config = Config {
         trust_anchors,
+        register_dir: Some(register_dir),
         max_body_bytes: args.max_body_mb.saturating_mul(1 << 20),
         key_cache: Duration::from_millis(args.key_cache_ms),
         db_slots: args.db_slots,
-        web: None,
+        web,
     };
-    let dir = args.store.resolve()?;
-    let store = Store::open(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let config = Config {
-        web: web_config(&args.web, &store, &dir)?,
-        ..config
+    let limits = args.connections.limits()?;
+    let tls = match (&args.connections.tls_cert, &args.connections.tls_key) {
+        (Some(cert), Some(key)) => Some(server::listener::tls_acceptor(cert, key)?),
+        _ => None,
     };
     let app = server::router(store, &config).map_err(|e| e.to_string())?;
+    let app = if tls.is_some() {
+        server::with_hsts(app)
+    } else {
+        app
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = args.threads {
         runtime.worker_threads(n.max(1));
@@ -105,13 +207,20 @@ pub fn run(args: Args) -> Result<(), String> {
             .await
             .map_err(|e| format!("{}: cannot listen: {e}", args.listen))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        println!("listening on http://{addr}");
+        println!("listening on {scheme}://{addr}");
         use std::io::Write;
         let _ = std::io::stdout().flush();
-        server::serve(listener, app)
+        server::listener::serve(listener, app, limits, tls)
             .await
             .map_err(|e| e.to_string())
     })
+}
+
+/// The certification register: `--register`, else STORE/register.
+fn register_dir(args: &WebArgs, store_dir: &std::path::Path) -> PathBuf {
+    args.register
+        .clone()
+        .unwrap_or_else(|| store_dir.join("register"))
 }
 
 /// The web page's settings, when `--web` is given: the signing key is loaded (and its
@@ -120,6 +229,7 @@ fn web_config(
     args: &WebArgs,
     store: &Store,
     dir: &std::path::Path,
+    https: bool,
 ) -> Result<Option<WebConfig>, String> {
     if !args.web {
         return Ok(None);
@@ -146,13 +256,15 @@ fn web_config(
     };
     Ok(Some(WebConfig {
         work_dir: dir.join("web"),
-        register_dir: args
-            .register
-            .clone()
-            .unwrap_or_else(|| dir.join("register")),
+        register_dir: register_dir(args, dir),
         agency,
         signer,
         public_url: args.public_url.clone(),
+        secure_cookies: https
+            || args
+                .public_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://")),
         digitize: DigitizeOptions {
             models_dir: args.models.clone(),
             ..DigitizeOptions::default()

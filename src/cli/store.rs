@@ -10,11 +10,12 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use sohoa::digitize::{digitize, DigitizeOptions, Source};
 use sohoa::store::{
-    inspect_pdf, AuditEntry, Document, FileRole, FsckReport, NewDocument, NewFile, Role, Scope,
-    SearchQuery, Store,
+    file_pdf, inspect_pdf, AuditEntry, CopyTrust, Document, FileRole, Filing, FsckReport,
+    NewDocument, NewFile, Role, Scope, SearchQuery, Store,
 };
 
 use super::files::{read, write_atomically};
+use super::verify::certificates;
 
 /// Agency recorded for the local command line, and created when a store has none.
 const LOCAL_AGENCY: &str = "LOCAL";
@@ -27,6 +28,10 @@ pub struct StoreDir {
     /// Store folder (default: `store` in ./sohoa.toml, else ./store).
     #[arg(long = "store", value_name = "DIR")]
     dir: Option<PathBuf>,
+    /// The audit key file (`sohoa audit keygen`), kept outside the store: audit entries
+    /// get a MAC under it, and `audit verify` checks every MAC.
+    #[arg(long, value_name = "FILE", env = "SOHOA_AUDIT_KEY_FILE")]
+    audit_key: Option<PathBuf>,
 }
 
 impl StoreDir {
@@ -35,10 +40,18 @@ impl StoreDir {
         store_dir(self.dir.as_deref())
     }
 
-    /// Opens the store.
+    /// Opens the store, with the audit key when one is given.
     pub fn open(&self) -> Result<Store, String> {
         let dir = self.resolve()?;
-        Store::open(&dir).map_err(|e| format!("{}: {e}", dir.display()))
+        let store = Store::open(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        if let Some(path) = &self.audit_key {
+            let key = hex::decode(String::from_utf8_lossy(&read(path)?).trim())
+                .map_err(|_| format!("{}: not an audit key (hex)", path.display()))?;
+            store
+                .set_audit_key(&key)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        Ok(store)
     }
 }
 
@@ -135,9 +148,18 @@ pub struct AddArgs {
     /// Date the result was returned, YYYY-MM-DD.
     #[arg(long)]
     returned: Option<String>,
-    /// Verification reference (default: the SOHOA1:… token on the certification stamp).
+    /// Verification reference of a certified copy; it must be the one the register
+    /// (`--register`) recorded for this exact file, which is also the default.
     #[arg(long)]
     reference: Option<String>,
+    /// This office's certification register (default: STORE/register): a signed PDF it
+    /// issued is filed as a certified copy, with the register's verification reference.
+    #[arg(long, value_name = "DIR")]
+    register: Option<PathBuf>,
+    /// Trust anchors (PEM or DER; repeatable): a signed PDF whose signers chain to one is
+    /// filed as a certified copy (without a verification reference).
+    #[arg(long, value_name = "CA.pem")]
+    trust: Vec<PathBuf>,
     /// Who stores it (default: $USER).
     #[arg(long)]
     created_by: Option<String>,
@@ -254,8 +276,21 @@ pub struct JsonArgs {
 /// `sohoa audit …`.
 #[derive(clap::Subcommand)]
 pub enum AuditCommand {
-    /// Recompute the hash chain (exit 0 only when it holds).
-    Verify(JsonArgs),
+    /// Recompute the hash chain, and every MAC with --audit-key (exit 0 only when it holds).
+    Verify {
+        #[command(flatten)]
+        args: JsonArgs,
+        /// A head hash recorded earlier (printed by this command): it must still be in
+        /// the chain, so removing the newest entries is caught.
+        #[arg(long, value_name = "HASH")]
+        head: Option<String>,
+    },
+    /// Write a new random audit key (hex, mode 0600) to FILE; keep it outside the store.
+    Keygen {
+        /// Where to write it (must not exist).
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: PathBuf,
+    },
     /// Print the newest entries as JSON, newest first.
     List {
         #[command(flatten)]
@@ -317,9 +352,12 @@ pub fn run(command: Command) -> Result<bool, String> {
         Command::Store(StoreCommand::List(args)) => list(args).map(|()| true),
         Command::Search(args) => search(args).map(|()| true),
         Command::Fsck(args) => check(&args, Store::fsck, "store is consistent"),
-        Command::Audit(AuditCommand::Verify(args)) => {
-            check(&args, Store::verify_audit, "audit chain holds")
-        }
+        Command::Audit(AuditCommand::Verify { args, head }) => check(
+            &args,
+            |store| store.verify_audit(head.as_deref()),
+            "audit chain holds",
+        ),
+        Command::Audit(AuditCommand::Keygen { output }) => audit_keygen(&output).map(|()| true),
         Command::Audit(AuditCommand::List { store, limit }) => {
             print_json(&store.open()?.audit_entries(limit).map_err(err)?).map(|()| true)
         }
@@ -375,12 +413,8 @@ fn add(args: AddArgs) -> Result<(), String> {
     };
     let agency = choose_agency(&store, args.agency.clone().or(meta.agency.clone()))?;
     let new = new_document(&args, &meta, agency)?;
-    let (files, text, facts_reference, pages) = ingest(&args)?;
-    let reference = args
-        .reference
-        .clone()
-        .or(meta.reference.clone())
-        .or(facts_reference);
+    let claimed = args.reference.clone().or(meta.reference.clone());
+    let (files, text, reference, pages) = ingest(&args, claimed.as_deref())?;
     let doc = store
         .add_document(&new, &files, &text, reference.as_deref(), pages)
         .map_err(err)?;
@@ -444,7 +478,7 @@ fn new_document(args: &AddArgs, meta: &Metadata, agency: String) -> Result<NewDo
 type Ingested = (Vec<NewFile>, String, Option<String>, u32);
 
 /// Reads the PDF (or digitizes the images) and the originals.
-fn ingest(args: &AddArgs) -> Result<Ingested, String> {
+fn ingest(args: &AddArgs, claimed: Option<&str>) -> Result<Ingested, String> {
     let mut inputs = Vec::new();
     for path in &args.files {
         let bytes = read(path)?;
@@ -462,9 +496,10 @@ fn ingest(args: &AddArgs) -> Result<Ingested, String> {
     let mut files = Vec::new();
     let (text, reference, pages) = match inputs.as_slice() {
         [(path, bytes)] if bytes.starts_with(b"%PDF-") => {
-            let (text, reference, pages, role) = read_pdf(path, bytes)?;
-            files.push(new_file(role, path, bytes.clone()));
-            (text, reference, pages)
+            let (text, pages, filing) = read_pdf(path, bytes, &copy_trust(args)?, claimed)?;
+            files.push(new_file(filing.role, path, bytes.clone()));
+            files.extend(filing.verification);
+            (text, filing.reference, pages)
         }
         _ => {
             let (pdf, text, pages) = digitize_inputs(&inputs, args.models.clone())?;
@@ -498,8 +533,32 @@ fn pdf_name(first: &Path) -> String {
     format!("{}.pdf", stem.unwrap_or_else(|| "document".into()))
 }
 
-/// Text, reference, pages and role of a PDF; warns when its text cannot be read.
-fn read_pdf(path: &Path, bytes: &[u8]) -> Result<(String, Option<String>, u32, FileRole), String> {
+/// Trust anchors and register a signed PDF is checked against.
+struct CopyTrustArgs {
+    anchors: Vec<Vec<u8>>,
+    register: PathBuf,
+}
+
+fn copy_trust(args: &AddArgs) -> Result<CopyTrustArgs, String> {
+    let mut anchors = Vec::new();
+    for path in &args.trust {
+        anchors.extend(certificates(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?);
+    }
+    let register = match &args.register {
+        Some(dir) => dir.clone(),
+        None => args.store.resolve()?.join("register"),
+    };
+    Ok(CopyTrustArgs { anchors, register })
+}
+
+/// Text, pages and filing of a PDF; warns when its text cannot be read and when a
+/// signed PDF is not filed as a certified copy.
+fn read_pdf(
+    path: &Path,
+    bytes: &[u8],
+    trust: &CopyTrustArgs,
+    claimed: Option<&str>,
+) -> Result<(String, u32, Filing), String> {
     let facts = inspect_pdf(bytes).map_err(|e| format!("{}: {e}", path.display()))?;
     if let Some(e) = &facts.text_error {
         eprintln!(
@@ -513,12 +572,21 @@ fn read_pdf(path: &Path, bytes: &[u8]) -> Result<(String, Option<String>, u32, F
             path.display()
         );
     }
-    let role = if facts.signed {
-        FileRole::Certified
-    } else {
-        FileRole::Pdf
+    let trust = CopyTrust {
+        anchors: &trust.anchors,
+        register: Some(&trust.register),
     };
-    Ok((facts.text, facts.reference, facts.page_count, role))
+    let filing =
+        file_pdf(bytes, &facts, &trust, claimed).map_err(|e| format!("{}: {e}", path.display()))?;
+    if facts.signed && filing.role != FileRole::Certified {
+        eprintln!(
+            "sohoa: warning: {}: its signature does not verify, or its signer is neither this \
+             office's register nor a trust anchor (--trust): stored as an ordinary PDF, with \
+             the verification report",
+            path.display()
+        );
+    }
+    Ok((facts.text, facts.page_count, filing))
 }
 
 fn digitize_inputs(
@@ -612,10 +680,33 @@ fn search_action(query: &SearchQuery) -> Result<String, String> {
     Ok(format!("search {value}"))
 }
 
+/// Writes 32 random bytes as hex to a new file only its owner may read.
+fn audit_keygen(path: &Path) -> Result<(), String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut key = [0u8; 32];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut key)
+        .map_err(|_| "the system random generator failed".to_string())?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| format!("{}: cannot create: {e}", path.display()))?;
+    writeln!(file, "{}", hex::encode(key))
+        .and_then(|()| file.sync_all())
+        .map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
+    println!(
+        "audit key written to {} (keep it outside the store)",
+        path.display()
+    );
+    Ok(())
+}
+
 /// Runs a check and prints its report; `Ok(false)` when it found problems.
 fn check(
     args: &JsonArgs,
-    f: fn(&Store) -> Result<FsckReport, sohoa::store::StoreError>,
+    f: impl FnOnce(&Store) -> Result<FsckReport, sohoa::store::StoreError>,
     ok: &str,
 ) -> Result<bool, String> {
     let report = f(&args.store.open()?).map_err(err)?;

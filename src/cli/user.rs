@@ -24,7 +24,7 @@ pub enum UserCommand {
         #[arg(long)]
         password_env: String,
     },
-    /// Set a user's password (also unlocks the account).
+    /// Set a user's password (the user's sessions end).
     Password {
         #[command(flatten)]
         store: StoreDir,
@@ -35,8 +35,24 @@ pub enum UserCommand {
         #[arg(long)]
         password_env: String,
     },
+    /// Disable a user: no sign-in, sessions end.
+    Disable(UserName),
+    /// Enable a disabled user again.
+    Enable(UserName),
+    /// Remove a user (what they did stays recorded under their name).
+    Remove(UserName),
     /// List users as JSON.
     List(StoreDir),
+}
+
+/// A user named on the command line.
+#[derive(clap::Args)]
+pub struct UserName {
+    #[command(flatten)]
+    store: StoreDir,
+    /// Sign-in name.
+    #[arg(long)]
+    username: String,
 }
 
 fn password(var: &str) -> Result<String, String> {
@@ -58,6 +74,8 @@ pub fn run(command: UserCommand) -> Result<(), String> {
                 username,
                 display_name: name,
                 roles,
+                disabled: false,
+                epoch: 0,
             };
             let secret = password(&password_env)?;
             store
@@ -78,6 +96,30 @@ pub fn run(command: UserCommand) -> Result<(), String> {
                 .set_password(&username, &secret)
                 .map_err(|e| e.to_string())?;
             println!("password of {username} set");
+            Ok(())
+        }
+        UserCommand::Disable(u) => {
+            let store = u.store.open()?;
+            store
+                .set_user_disabled(&u.username, true)
+                .map_err(|e| e.to_string())?;
+            println!("user {} disabled", u.username);
+            Ok(())
+        }
+        UserCommand::Enable(u) => {
+            let store = u.store.open()?;
+            store
+                .set_user_disabled(&u.username, false)
+                .map_err(|e| e.to_string())?;
+            println!("user {} enabled", u.username);
+            Ok(())
+        }
+        UserCommand::Remove(u) => {
+            u.store
+                .open()?
+                .remove_user(&u.username)
+                .map_err(|e| e.to_string())?;
+            println!("user {} removed", u.username);
             Ok(())
         }
         UserCommand::List(store) => {

@@ -4,20 +4,26 @@
 use super::errors::{ApiError, ApiResult};
 use super::params::{self, IngestMeta};
 use crate::store::{
-    inspect_pdf, Document, FileRole, KeyInfo, NewDocument, NewFile, Store, StoreError,
+    file_pdf, inspect_pdf, CopyTrust, Document, KeyInfo, NewDocument, NewFile, Store, StoreError,
 };
 
 /// A checked document, ready to be stored.
 pub struct Prepared {
     new: NewDocument,
-    file: NewFile,
+    files: Vec<NewFile>,
     text: String,
     reference: Option<String>,
     pages: u32,
 }
 
-/// Checks `meta` and `pdf` for `key`.
-pub fn prepare(key: &KeyInfo, meta: IngestMeta, pdf: Vec<u8>) -> ApiResult<Prepared> {
+/// Checks `meta` and `pdf` for `key`; a signed PDF is verified against `trust` (see
+/// [`file_pdf`]): what does not verify is stored as an ordinary PDF with its report.
+pub fn prepare(
+    key: &KeyInfo,
+    meta: IngestMeta,
+    pdf: Vec<u8>,
+    trust: &CopyTrust,
+) -> ApiResult<Prepared> {
     let facts = inspect_pdf(&pdf)?;
     let name = match &meta.file_name {
         Some(n) => file_name(n)?,
@@ -43,34 +49,38 @@ pub fn prepare(key: &KeyInfo, meta: IngestMeta, pdf: Vec<u8>) -> ApiResult<Prepa
             .map(|s| params::document_id(s).map(str::to_string))
             .transpose()?,
     };
-    let role = if facts.signed {
-        FileRole::Certified
-    } else {
-        FileRole::Pdf
-    };
-    let reference = match meta.reference.as_deref() {
-        Some(r) => Some(params::text("reference", r)?),
-        None => facts.reference,
-    };
+    let claimed = meta
+        .reference
+        .as_deref()
+        .map(|r| params::text("reference", r))
+        .transpose()?;
+    let filing = file_pdf(&pdf, &facts, trust, claimed.as_deref())?;
+    let mut files = vec![NewFile {
+        role: filing.role,
+        name,
+        bytes: pdf,
+    }];
+    files.extend(filing.verification);
     Ok(Prepared {
         new,
-        file: NewFile {
-            role,
-            name,
-            bytes: pdf,
-        },
+        files,
         text: facts.text,
-        reference,
+        reference: filing.reference,
         pages: facts.page_count,
     })
 }
 
 impl Prepared {
+    /// The document this one supersedes, if any.
+    pub fn supersedes(&self) -> Option<&str> {
+        self.new.supersedes.as_deref()
+    }
+
     /// Stores the document (blobs first, then the metadata in one transaction).
     pub fn store(self, store: &Store) -> Result<Document, StoreError> {
         store.add_document(
             &self.new,
-            std::slice::from_ref(&self.file),
+            &self.files,
             &self.text,
             self.reference.as_deref(),
             self.pages,

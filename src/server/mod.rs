@@ -11,6 +11,7 @@ pub mod audit;
 pub mod auth;
 pub mod errors;
 pub mod ingest;
+pub mod listener;
 pub mod openapi;
 pub mod params;
 pub mod routes;
@@ -33,8 +34,12 @@ use crate::store::{Store, StoreError};
 /// Settings of the service.
 #[derive(Clone)]
 pub struct Config {
-    /// Trust anchors (DER certificates) for `POST /api/v1/verify`.
+    /// Trust anchors (DER certificates) for `POST /api/v1/verify`, ingest and the
+    /// public verification page.
     pub trust_anchors: Vec<Vec<u8>>,
+    /// This office's certification register: ingested copies it issued keep its
+    /// verification reference; the public verification page reads it.
+    pub register_dir: Option<std::path::PathBuf>,
     /// Largest request body accepted, in bytes (larger: 413).
     pub max_body_bytes: usize,
     /// How long a good key is remembered before the store is asked again.
@@ -49,6 +54,7 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             trust_anchors: Vec::new(),
+            register_dir: None,
             max_body_bytes: 64 << 20,
             key_cache: Duration::from_secs(1),
             db_slots: 8,
@@ -68,6 +74,8 @@ pub struct AppState {
     pub audit: audit::AuditLog,
     /// Trust anchors for verification.
     pub trust: Arc<Vec<Vec<u8>>>,
+    /// The certification register folder, if any.
+    pub register_dir: Option<Arc<std::path::PathBuf>>,
     /// Store calls running at once ([`Config::db_slots`]): no more than the store keeps
     /// pooled connections for; more would only make the cores switch between threads.
     pub db_slots: Arc<Semaphore>,
@@ -98,6 +106,7 @@ pub fn router(store: Store, config: &Config) -> std::io::Result<Router> {
         store,
         auth: Arc::new(auth::Authenticator::new(config.key_cache)),
         trust: Arc::new(config.trust_anchors.clone()),
+        register_dir: config.register_dir.clone().map(Arc::new),
         db_slots: Arc::new(Semaphore::new(config.db_slots.max(1))),
     };
     let api = Router::new()
@@ -123,12 +132,22 @@ pub fn router(store: Store, config: &Config) -> std::io::Result<Router> {
     let api = api
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
+        .layer(middleware::map_response(no_store))
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(middleware::from_fn_with_state(
             config.max_body_bytes,
             refuse_large_bodies,
         ));
     Ok(api)
+}
+
+/// Answers are personal data unless they say otherwise: no cache may keep them.
+async fn no_store(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .entry(axum::http::header::CACHE_CONTROL)
+        .or_insert(axum::http::HeaderValue::from_static("no-store"));
+    response
 }
 
 /// Answers 413 at once when the declared `Content-Length` is over the limit (bodies
@@ -149,15 +168,21 @@ async fn refuse_large_bodies(State(limit): State<usize>, request: Request, next:
     }
 }
 
-/// Serves `app` on `listener` until SIGINT or SIGTERM, then finishes the requests in
-/// flight and returns.
-pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+/// Adds `Strict-Transport-Security` to every answer (when served over TLS).
+pub fn with_hsts(app: Router) -> Router {
+    app.layer(middleware::map_response(
+        |mut response: Response| async move {
+            response.headers_mut().insert(
+                axum::http::header::STRICT_TRANSPORT_SECURITY,
+                axum::http::HeaderValue::from_static("max-age=31536000"),
+            );
+            response
+        },
+    ))
 }
 
-async fn shutdown_signal() {
+/// Resolves on SIGINT or SIGTERM.
+pub(crate) async fn shutdown_signal() {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = match signal(SignalKind::terminate()) {
         Ok(s) => s,

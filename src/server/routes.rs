@@ -24,16 +24,38 @@ use super::errors::{ApiError, ApiResult};
 use super::params::{self, IngestJson, IngestMeta, Lookup, PurposeOnly, Search};
 use super::{ingest, AppState};
 use crate::certify::verify::{verify_pdf, VerifyOptions};
-use crate::store::{AuditEntry, Document, Store, StoreError, StoredFile};
+use crate::store::{AuditEntry, CopyTrust, Document, Store, StoreError, StoredFile};
 
-/// What a request was, for the audit log.
+/// What a request was, for the audit log. Every request of an authenticated caller is
+/// recorded, refused ones too (no read scope, no purpose, bad parameters).
 struct Access<'a> {
     caller: &'a Caller,
     purpose: String,
     action: String,
 }
 
-impl Access<'_> {
+impl<'a> Access<'a> {
+    /// The access of `caller`; its purpose is the checked one when the request has one,
+    /// else empty (the action keeps the query as sent).
+    fn new(caller: &'a Caller, method: &Method, uri: &Uri, purpose: Option<&String>) -> Self {
+        Access {
+            caller,
+            purpose: purpose.cloned().unwrap_or_default(),
+            action: action(method, uri),
+        }
+    }
+
+    /// Writes the audit entry of a refused request and returns the refusal.
+    async fn refuse(&self, state: &AppState, refusal: ApiError) -> ApiError {
+        match self
+            .record(state, Err::<(), _>(refusal), |_| Vec::new())
+            .await
+        {
+            Err(e) => e,
+            Ok(()) => ApiError::internal("a refusal was recorded as a success"),
+        }
+    }
+
     /// Writes the audit entry for `outcome`, then passes the outcome on.
     async fn record<T>(
         &self,
@@ -127,17 +149,22 @@ pub async fn list_documents(
     headers: HeaderMap,
     q: Result<Query<Lookup>, QueryRejection>,
 ) -> ApiResult<Json<Vec<Document>>> {
-    let q = query(q)?;
-    let purpose = params::purpose(&headers, q.purpose.as_deref())?;
-    let find = lookup(q)?;
-    require_read(&caller)?;
-    let access = Access {
-        caller: &caller,
-        purpose,
-        action: action(&method, &uri),
-    };
-    let outcome = state.run(find).await.map(|docs| caller.filter(docs));
+    let q = query(q);
+    let purpose = purpose_of(&headers, q.as_ref().ok().and_then(|q| q.purpose.as_deref()));
+    let access = Access::new(&caller, &method, &uri, purpose.as_ref().ok());
+    let outcome = async {
+        let (q, _) = (q?, purpose?);
+        require_read(&caller)?;
+        let find = lookup(q)?;
+        state.run(find).await.map(|docs| caller.filter(docs))
+    }
+    .await;
     access.record(&state, outcome, |d| ids(d)).await.map(Json)
+}
+
+/// The request's checked purpose (header or parameter).
+fn purpose_of(headers: &HeaderMap, query: Option<&str>) -> ApiResult<String> {
+    params::purpose(headers, query)
 }
 
 type Find = Box<dyn FnOnce(&Store) -> Result<Vec<Document>, StoreError> + Send>;
@@ -189,19 +216,19 @@ pub async fn search(
     headers: HeaderMap,
     q: Result<Query<Search>, QueryRejection>,
 ) -> ApiResult<Json<Vec<Document>>> {
-    let q = query(q)?;
-    let purpose = params::purpose(&headers, q.purpose.as_deref())?;
-    let search = params::search_query(&q)?;
-    require_read(&caller)?;
-    let access = Access {
-        caller: &caller,
-        purpose,
-        action: action(&method, &uri),
-    };
-    let outcome = state
-        .run(move |store| store.search(&search))
-        .await
-        .map(|docs| caller.filter(docs));
+    let q = query(q);
+    let purpose = purpose_of(&headers, q.as_ref().ok().and_then(|q| q.purpose.as_deref()));
+    let access = Access::new(&caller, &method, &uri, purpose.as_ref().ok());
+    let outcome = async {
+        let (q, _) = (q?, purpose?);
+        require_read(&caller)?;
+        let search = params::search_query(&q)?;
+        state
+            .run(move |store| store.search(&search))
+            .await
+            .map(|docs| caller.filter(docs))
+    }
+    .await;
     access.record(&state, outcome, |d| ids(d)).await.map(Json)
 }
 
@@ -216,16 +243,19 @@ async fn readable(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Docu
     }
 }
 
-/// The checked id and purpose of a single-document request.
-fn document_request(
-    path: Result<Path<String>, PathRejection>,
+/// The checked id of a single-document request.
+fn document_id(path: Result<Path<String>, PathRejection>) -> ApiResult<String> {
+    let Path(id) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    Ok(params::document_id(&id)?.to_string())
+}
+
+/// The checked purpose of a single-document request.
+fn document_purpose(
     headers: &HeaderMap,
     q: Result<Query<PurposeOnly>, QueryRejection>,
-) -> ApiResult<(String, String)> {
-    let Path(id) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
+) -> ApiResult<String> {
     let q = query(q)?;
-    let id = params::document_id(&id)?.to_string();
-    Ok((id, params::purpose(headers, q.purpose.as_deref())?))
+    purpose_of(headers, q.purpose.as_deref())
 }
 
 /// `GET /api/v1/documents/{id}`.
@@ -238,13 +268,13 @@ pub async fn get_document(
     path: Result<Path<String>, PathRejection>,
     q: Result<Query<PurposeOnly>, QueryRejection>,
 ) -> ApiResult<Json<Document>> {
-    let (id, purpose) = document_request(path, &headers, q)?;
-    let access = Access {
-        caller: &caller,
-        purpose,
-        action: action(&method, &uri),
-    };
-    let outcome = readable(&state, &caller, &id).await;
+    let purpose = document_purpose(&headers, q);
+    let access = Access::new(&caller, &method, &uri, purpose.as_ref().ok());
+    let outcome = async {
+        let (id, _) = (document_id(path)?, purpose?);
+        readable(&state, &caller, &id).await
+    }
+    .await;
     access
         .record(&state, outcome, |d| vec![d.id.clone()])
         .await
@@ -261,16 +291,15 @@ pub async fn get_main_file(
     path: Result<Path<String>, PathRejection>,
     q: Result<Query<PurposeOnly>, QueryRejection>,
 ) -> ApiResult<Response> {
-    let (id, purpose) = document_request(path, &headers, q)?;
-    let access = Access {
-        caller: &caller,
-        purpose,
-        action: action(&method, &uri),
-    };
-    let outcome = readable(&state, &caller, &id).await.and_then(|doc| {
+    let purpose = document_purpose(&headers, q);
+    let access = Access::new(&caller, &method, &uri, purpose.as_ref().ok());
+    let outcome = async {
+        let (id, _) = (document_id(path)?, purpose?);
+        let doc = readable(&state, &caller, &id).await?;
         let sha = doc.sha256.clone();
         file_of(doc, &sha)
-    });
+    }
+    .await;
     let (doc, file) = access
         .record(&state, outcome, |(d, _)| vec![d.id.clone()])
         .await?;
@@ -287,17 +316,16 @@ pub async fn get_file(
     path: Result<Path<(String, String)>, PathRejection>,
     q: Result<Query<PurposeOnly>, QueryRejection>,
 ) -> ApiResult<Response> {
-    let Path((id, sha)) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let sha = params::sha256(&sha)?;
-    let (id, purpose) = document_request(Ok(Path(id)), &headers, q)?;
-    let access = Access {
-        caller: &caller,
-        purpose,
-        action: action(&method, &uri),
-    };
-    let outcome = readable(&state, &caller, &id)
-        .await
-        .and_then(|doc| file_of(doc, &sha));
+    let purpose = document_purpose(&headers, q);
+    let access = Access::new(&caller, &method, &uri, purpose.as_ref().ok());
+    let outcome = async {
+        let Path((id, sha)) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
+        let (sha, _) = (params::sha256(&sha)?, purpose?);
+        let id = document_id(Ok(Path(id)))?;
+        let doc = readable(&state, &caller, &id).await?;
+        file_of(doc, &sha)
+    }
+    .await;
     let (doc, file) = access
         .record(&state, outcome, |(d, _)| vec![d.id.clone()])
         .await?;
@@ -384,10 +412,14 @@ pub async fn verify(
     q: Result<Query<PurposeOnly>, QueryRejection>,
     pdf: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let q = query(q)?;
-    let purpose =
-        params::purpose(&headers, q.purpose.as_deref()).unwrap_or_else(|_| "verify".into());
-    let pdf = body(pdf)?;
+    let purpose = document_purpose(&headers, q).unwrap_or_else(|_| "verify".into());
+    let pdf = match body(pdf) {
+        Ok(pdf) => pdf,
+        Err(e) => {
+            let access = Access::new(&caller, &method, &uri, Some(&purpose));
+            return Err(access.refuse(&state, e).await);
+        }
+    };
     let sha = hex::encode(Sha256::digest(&pdf));
     let anchors = state.trust.clone();
     let report = tokio::task::spawn_blocking(move || {
@@ -431,24 +463,51 @@ pub async fn ingest(
     q: Result<Query<IngestMeta>, QueryRejection>,
     raw: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
+    let mut access = Access::new(&caller, &method, &uri, None);
+    access.purpose = "ingest".into();
     if !caller.can_write() {
-        return Err(ApiError::new(
+        let refusal = ApiError::new(
             StatusCode::FORBIDDEN,
             "this key may not store documents (no write scope)",
-        ));
+        );
+        return Err(access.refuse(&state, refusal).await);
     }
-    let (meta, pdf) = ingest_input(&headers, q, body(raw)?)?;
-    let purpose = meta.purpose.clone().unwrap_or_else(|| "ingest".into());
-    let purpose = params::text("purpose", &purpose)?;
-    let prepared = ingest::prepare(&caller.0, meta, pdf)?;
-    let access = Access {
-        caller: &caller,
-        purpose,
-        action: action(&method, &uri),
+    let prepared = async {
+        let (meta, pdf) = ingest_input(&headers, q, body(raw)?)?;
+        let purpose = meta.purpose.clone().unwrap_or_else(|| "ingest".into());
+        let purpose = params::text("purpose", &purpose)?;
+        let key = caller.0.clone();
+        let trust = (state.trust.clone(), state.register_dir.clone());
+        let prepared = tokio::task::spawn_blocking(move || {
+            let trust = CopyTrust {
+                anchors: &trust.0,
+                register: trust.1.as_deref().map(|p| p.as_path()),
+            };
+            ingest::prepare(&key, meta, pdf, &trust)
+        })
+        .await
+        .map_err(ApiError::internal)??;
+        Ok((purpose, prepared))
+    }
+    .await;
+    let prepared = match prepared {
+        Ok((purpose, prepared)) => {
+            access.purpose = purpose;
+            prepared
+        }
+        Err(e) => return Err(access.refuse(&state, e).await),
     };
+    let superseded = prepared.supersedes().map(str::to_string);
+    if let Some(old) = &superseded {
+        access.action = format!("{} supersedes={old}", access.action);
+    }
     let outcome = state.run(move |store| prepared.store(store)).await;
     let doc = access
-        .record(&state, outcome, |d| vec![d.id.clone()])
+        .record(&state, outcome, |d| {
+            std::iter::once(d.id.clone())
+                .chain(superseded.clone())
+                .collect()
+        })
         .await?;
     let location = format!("/api/v1/documents/{}", doc.id);
     Ok((

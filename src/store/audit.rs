@@ -5,7 +5,12 @@
 //! in that order (serde_json, no spaces) and `prev_hash` is the hash of row `seq − 1` (64
 //! zeros for row 1). Editing a row breaks its hash; deleting one breaks the chain and the
 //! numbering. Removing the newest rows is only detectable against a recorded head hash,
-//! which [`verify`] reports.
+//! which [`verify`] reports and checks (`audit verify --head HASH`).
+//!
+//! A chain alone can be rebuilt by anyone who can write the database. With an audit key
+//! (32 random bytes kept outside the store, `sohoa audit keygen`), every row also stores
+//! `mac = HMAC-SHA256(key, hash)`: verifying with the key then fails on any row written
+//! or rewritten without it.
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
@@ -43,8 +48,15 @@ impl Canonical<'_> {
     }
 }
 
-/// Appends `entry`, chained to the last one (atomically, across processes).
-pub fn append(conn: &mut Conn, entry: &AuditEntry) -> Result<(), StoreError> {
+/// The MAC of a row's hash under `key`, hex.
+fn mac(key: &[u8], hash: &str) -> String {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key);
+    hex::encode(ring::hmac::sign(&key, hash.as_bytes()).as_ref())
+}
+
+/// Appends `entry`, chained to the last one (atomically, across processes), with its
+/// MAC when a `key` is given.
+pub fn append(conn: &mut Conn, entry: &AuditEntry, key: Option<&[u8]>) -> Result<(), StoreError> {
     check(entry)?;
     let returned = serde_json::to_string(&entry.returned)
         .map_err(|e| StoreError::Storage(format!("audit: {e}")))?;
@@ -59,9 +71,10 @@ pub fn append(conn: &mut Conn, entry: &AuditEntry) -> Result<(), StoreError> {
         };
         let time = now();
         let hash = canonical(seq, &time, entry).hash(&prev_hash)?;
+        let mac = key.map(|k| mac(k, &hash));
         tx.prepare_cached(
-            "INSERT INTO audit (seq, time, agency, key_id, purpose, action, returned, prev_hash, hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            "INSERT INTO audit (seq, time, agency, key_id, purpose, action, returned, prev_hash, hash, mac)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )?
         .execute(params![
             seq,
@@ -72,7 +85,8 @@ pub fn append(conn: &mut Conn, entry: &AuditEntry) -> Result<(), StoreError> {
             entry.action,
             returned,
             prev_hash,
-            hash
+            hash,
+            mac
         ])?;
         Ok(())
     })
@@ -116,10 +130,11 @@ struct StoredRow {
     returned_text: String,
     prev_hash: String,
     hash: String,
+    mac: Option<String>,
 }
 
 const ROW_SQL: &str =
-    "SELECT seq, time, agency, key_id, purpose, action, returned, prev_hash, hash FROM audit";
+    "SELECT seq, time, agency, key_id, purpose, action, returned, prev_hash, hash, mac FROM audit";
 
 fn read_row(r: &rusqlite::Row) -> rusqlite::Result<StoredRow> {
     let returned_text: String = r.get(6)?;
@@ -136,28 +151,74 @@ fn read_row(r: &rusqlite::Row) -> rusqlite::Result<StoredRow> {
         returned_text,
         prev_hash: r.get(7)?,
         hash: r.get(8)?,
+        mac: r.get(9)?,
     })
 }
 
+/// What [`verify`] checks besides the chain.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AuditCheck<'a> {
+    /// The audit key: every entry must carry its MAC under it.
+    pub key: Option<&'a [u8]>,
+    /// A head hash recorded earlier: it must still be in the chain.
+    pub head: Option<&'a str>,
+}
+
 /// Recomputes the whole chain; the first broken entry is the problem reported.
-pub fn verify(conn: &Connection) -> Result<FsckReport, StoreError> {
+pub fn verify(conn: &Connection, check: &AuditCheck) -> Result<FsckReport, StoreError> {
     let mut report = FsckReport::default();
     let mut stmt = conn.prepare(&format!("{ROW_SQL} ORDER BY seq"))?;
     let mut rows = stmt.query_map([], read_row)?;
     let mut prev = GENESIS.to_string();
+    let (mut head_seen, mut keyed) = (false, 0u64);
     while let Some(row) = rows.next().transpose()? {
-        if let Some(problem) = check_row(&row, report.blobs_checked as i64 + 1, &prev)? {
+        let seq = report.blobs_checked as i64 + 1;
+        let problem = match check_row(&row, seq, &prev)? {
+            Some(p) => Some(p),
+            None => check_mac(&row, check.key),
+        };
+        if let Some(problem) = problem {
             report.problems.push(problem);
             return Ok(report);
         }
         report.blobs_checked += 1;
+        keyed += u64::from(row.mac.is_some());
+        head_seen |= check.head == Some(row.hash.as_str());
         prev = row.hash;
+    }
+    if let Some(head) = check.head {
+        if !head_seen {
+            report.problems.push(format!(
+                "the recorded head {head} is not in the chain: newer entries were removed or the chain was rebuilt"
+            ));
+        }
+    }
+    if check.key.is_none() && keyed > 0 {
+        report.notes.push(format!(
+            "{keyed} entries carry a MAC: give the audit key (--audit-key) to check them"
+        ));
     }
     report.notes.push(format!(
         "audit chain of {} entries holds; head hash {prev}",
         report.blobs_checked
     ));
     Ok(report)
+}
+
+/// What is wrong with `row`'s MAC under `key` (nothing to check without a key).
+fn check_mac(row: &StoredRow, key: Option<&[u8]>) -> Option<String> {
+    let key = key?;
+    match &row.mac {
+        None => Some(format!(
+            "audit entry {} carries no MAC: it was written without the audit key, or forged",
+            row.seq
+        )),
+        Some(m) if *m != mac(key, &row.hash) => Some(format!(
+            "audit entry {}'s MAC does not match: the entry was rewritten without the audit key",
+            row.seq
+        )),
+        Some(_) => None,
+    }
 }
 
 /// What is wrong with `row`, expected at `seq` after an entry hashed `prev`.

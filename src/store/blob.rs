@@ -68,7 +68,7 @@ pub struct FsBlobStore {
 impl FsBlobStore {
     /// Blobs under `root` (created when missing).
     pub fn open(root: &Path) -> Result<FsBlobStore, StoreError> {
-        std::fs::create_dir_all(root).map_err(|e| io_error(root, e))?;
+        crate::private_files::create_dir(root).map_err(|e| io_error(root, e))?;
         Ok(FsBlobStore {
             root: root.to_path_buf(),
         })

@@ -79,6 +79,29 @@ CREATE VIEW IF NOT EXISTS document_view AS
     LEFT JOIN documents n ON n.supersedes = d.id;
 ";
 
+/// Columns added after the first schema, for stores made before them.
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("users", "disabled", "INTEGER NOT NULL DEFAULT 0"),
+    ("users", "epoch", "INTEGER NOT NULL DEFAULT 0"),
+    ("audit", "mac", "TEXT"),
+];
+
+fn add_missing_columns(tx: &Transaction) -> Result<(), StoreError> {
+    for (table, column, declaration) in ADDED_COLUMNS {
+        let present: bool = tx.query_row(
+            &format!("SELECT COUNT(*) > 0 FROM pragma_table_info('{table}') WHERE name = ?1"),
+            [column],
+            |r| r.get(0),
+        )?;
+        if !present {
+            tx.execute_batch(&format!(
+                "ALTER TABLE {table} ADD COLUMN {column} {declaration}"
+            ))?;
+        }
+    }
+    Ok(())
+}
+
 /// The columns of `document_view v` that make a [`Document`], in [`row_document`] order.
 const DOC_COLUMNS: &str = "v.rowid, v.id, v.sha256, v.kind, v.title, v.role, v.dossier_code, \
     v.procedure_code, v.citizen_id, v.agency, v.page_count, v.created_by, v.created_at, \
@@ -144,13 +167,18 @@ impl Drop for Pool {
 impl Pool {
     /// Opens (creating when missing) the index at `path`.
     pub fn open(path: &Path) -> Result<Pool, StoreError> {
+        crate::private_files::create_file(path)
+            .map_err(|e| StoreError::Storage(format!("{}: {e}", path.display())))?;
         let pool = Pool {
             path: path.to_path_buf(),
             idle: Mutex::new(Vec::new()),
             writer: Mutex::new(()),
         };
         let mut conn = pool.get()?;
-        write(&mut conn, |tx| Ok(tx.execute_batch(SCHEMA)?))?;
+        write(&mut conn, |tx| {
+            tx.execute_batch(SCHEMA)?;
+            add_missing_columns(tx)
+        })?;
         drop(conn);
         Ok(pool)
     }
@@ -284,7 +312,18 @@ pub fn check_text(what: &str, text: &str, max: usize) -> Result<(), StoreError> 
             "invalid {what}: at most {max} characters and no control characters"
         )));
     }
+    if text.chars().any(is_bidi_control) {
+        return Err(StoreError::Invalid(format!(
+            "invalid {what}: no bidirectional override characters (U+202A–U+202E, U+2066–U+2069)"
+        )));
+    }
     Ok(())
+}
+
+/// Explicit bidirectional embeddings, overrides and isolates (and the marks), which let
+/// a name display differently from what it is (`gpj.exe` shown as `exe.jpg`).
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// Checks a calendar date `YYYY-MM-DD`.
@@ -337,9 +376,31 @@ pub fn check_new(new: &NewDocument) -> Result<(), StoreError> {
 pub fn check_against(conn: &Connection, new: &NewDocument) -> Result<(), StoreError> {
     super::keys::check_agency(conn, &new.agency)?;
     if let Some(old) = &new.supersedes {
-        check_supersedable(conn, old)?;
+        check_supersedable(conn, old, new)?;
     }
     check_dossier(conn, new)
+}
+
+/// Checks that no current document carries `reference` (unless it is the one `new`
+/// supersedes): a verification reference names one certified copy.
+pub fn check_reference_free(
+    conn: &Connection,
+    reference: &str,
+    new: &NewDocument,
+) -> Result<(), StoreError> {
+    let tail = "WHERE v.reference = ? AND v.superseded_by IS NULL";
+    let holders = query_documents(conn, tail, &[&reference])?;
+    match holders
+        .iter()
+        .find(|d| Some(&d.id) != new.supersedes.as_ref())
+    {
+        Some(d) => Err(StoreError::Invalid(format!(
+            "the certified copy {reference} is already stored as document {}: attach that \
+             document to the dossier instead of storing it again",
+            d.id
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Creates the dossier on its first document.
@@ -377,17 +438,25 @@ fn check_dossier(conn: &Connection, new: &NewDocument) -> Result<(), StoreError>
     }
 }
 
-/// Checks that `id` exists and has not been superseded yet.
-fn check_supersedable(conn: &Connection, id: &str) -> Result<(), StoreError> {
+/// Checks that `id` exists, has not been superseded yet, belongs to the new document's
+/// agency, and is a document of the same dossier, or of the same person and kind: a
+/// correction replaces the agency's own document, never another agency's or person's.
+fn check_supersedable(conn: &Connection, id: &str, new: &NewDocument) -> Result<(), StoreError> {
     let doc = query_documents(conn, "WHERE v.id = ?", &[&id])?;
+    let refuse = |why: &str| Err(StoreError::Invalid(format!("cannot supersede {id}: {why}")));
     match doc.first() {
-        None => Err(StoreError::Invalid(format!(
-            "cannot supersede {id}: no such document"
-        ))),
-        Some(d) if d.superseded_by.is_some() => Err(StoreError::Invalid(format!(
-            "cannot supersede {id}: already superseded by {}",
+        None => refuse("no such document"),
+        Some(d) if d.superseded_by.is_some() => refuse(&format!(
+            "already superseded by {}",
             d.superseded_by.as_deref().unwrap_or("")
-        ))),
+        )),
+        Some(d) if d.agency != new.agency => refuse("it belongs to another agency"),
+        Some(d)
+            if d.dossier_code != new.dossier_code
+                && (d.citizen_id != new.citizen_id || d.kind != new.kind) =>
+        {
+            refuse("a correction must be in the same dossier, or for the same person and kind")
+        }
         Some(_) => Ok(()),
     }
 }

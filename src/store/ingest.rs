@@ -6,11 +6,15 @@
 //! map. The reference is the `SOHOA1:…` token printed on the stamp.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use lopdf::content::Content;
 use lopdf::{Dictionary, Document, Encoding, Object};
+use sha2::{Digest, Sha256};
 
-use super::StoreError;
+use super::{FileRole, NewFile, StoreError};
+use crate::certify::register::Register;
+use crate::certify::verify::{verify_pdf, VerifyOptions, VerifyReport};
 
 /// Decompressed content read from one stream at most.
 const MAX_CONTENT: usize = 64 << 20;
@@ -58,6 +62,143 @@ pub fn inspect_pdf(pdf: &[u8]) -> Result<PdfFacts, StoreError> {
     facts.reference = find_reference(&facts.text);
     facts.text_error = (!errors.is_empty()).then(|| errors.join("; "));
     Ok(facts)
+}
+
+/// What a signed PDF is checked against before it is filed as a certified copy.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CopyTrust<'a> {
+    /// Trust anchors (DER certificates) for other signers.
+    pub anchors: &'a [Vec<u8>],
+    /// This office's certification register: a copy whose exact bytes it issued is
+    /// certified by this office and carries the register's reference.
+    pub register: Option<&'a Path>,
+}
+
+/// How a PDF is filed: its role, its verification reference, and for a signed PDF the
+/// verification report kept with it (`verification.json`, role `report`).
+#[derive(Debug, Clone)]
+pub struct Filing {
+    /// [`FileRole::Certified`] only for a copy that verifies; else [`FileRole::Pdf`].
+    pub role: FileRole,
+    /// The reference of the register entry that issued exactly these bytes, if any.
+    pub reference: Option<String>,
+    /// The verification report of a signed PDF.
+    pub verification: Option<NewFile>,
+}
+
+/// Files `pdf` (whose `facts` were read by [`inspect_pdf`]). A signed PDF is verified:
+/// it is a certified copy only when every signature is intact and either the register
+/// issued these exact bytes or every signer chains to a trust anchor. Text printed in
+/// the PDF never names a register entry: only the register does. A `claimed` reference
+/// (from a request) must be the register's, or the PDF is refused.
+pub fn file_pdf(
+    pdf: &[u8],
+    facts: &PdfFacts,
+    trust: &CopyTrust,
+    claimed: Option<&str>,
+) -> Result<Filing, StoreError> {
+    if !facts.signed {
+        return match claimed {
+            Some(_) => Err(StoreError::Invalid(
+                "a verification reference was given for a PDF without a signature".into(),
+            )),
+            None => Ok(Filing {
+                role: FileRole::Pdf,
+                reference: None,
+                verification: None,
+            }),
+        };
+    }
+    let report = verify_pdf(
+        pdf,
+        &VerifyOptions {
+            trust_anchors: trust.anchors.to_vec(),
+        },
+    );
+    let reference = issued_reference(pdf, trust.register)?;
+    if let Some(claimed) = claimed {
+        if reference.as_deref() != Some(claimed) {
+            return Err(StoreError::Invalid(format!(
+                "the verification reference {claimed:?} is not the register's entry for this file"
+            )));
+        }
+    }
+    let trusted = report.valid
+        && (reference.is_some()
+            || (!trust.anchors.is_empty() && report.signatures.iter().all(|s| s.chain_trusted)));
+    let reference = reference.filter(|_| report.valid);
+    Ok(Filing {
+        role: if trusted {
+            FileRole::Certified
+        } else {
+            FileRole::Pdf
+        },
+        reference,
+        verification: Some(verification_file(&report)?),
+    })
+}
+
+/// The reference of the issued register entry whose copy has exactly `pdf`'s bytes.
+fn issued_reference(pdf: &[u8], register: Option<&Path>) -> Result<Option<String>, StoreError> {
+    let Some(dir) = register else {
+        return Ok(None);
+    };
+    let register_error = |e: crate::certify::register::RegisterError| {
+        StoreError::Storage(format!("certification register: {e}"))
+    };
+    let Some(register) = Register::open_existing(dir).map_err(register_error)? else {
+        return Ok(None);
+    };
+    let sha256 = hex::encode(Sha256::digest(pdf));
+    Ok(register
+        .issued_copy(&sha256)
+        .map_err(register_error)?
+        .map(|entry| entry.reference))
+}
+
+fn verification_file(report: &VerifyReport) -> Result<NewFile, StoreError> {
+    let bytes = serde_json::to_vec_pretty(report)
+        .map_err(|e| StoreError::Storage(format!("verification report: {e}")))?;
+    Ok(NewFile {
+        role: FileRole::Report,
+        name: "verification.json".into(),
+        bytes,
+    })
+}
+
+/// Names of PDF entries that run or launch something when the file is opened or used:
+/// JavaScript, actions on open or on events, launching programs, embedded files,
+/// rich media, form submission.
+const ACTIVE_KEYS: &[&[u8]] = &[
+    b"JS",
+    b"JavaScript",
+    b"OpenAction",
+    b"AA",
+    b"Launch",
+    b"EmbeddedFiles",
+    b"EmbeddedFile",
+    b"RichMedia",
+    b"SubmitForm",
+    b"ImportData",
+];
+
+/// Whether `pdf` carries active content (see [`ACTIVE_KEYS`]); an unreadable PDF counts
+/// as active, so that it is never shown inline.
+pub fn has_active_content(pdf: &[u8]) -> bool {
+    let Ok(doc) = Document::load_mem(pdf) else {
+        return true;
+    };
+    let active = |d: &Dictionary| {
+        d.iter().any(|(key, value)| {
+            ACTIVE_KEYS.contains(&key.as_slice())
+                || (key == b"S" && value.as_name().is_ok_and(|n| ACTIVE_KEYS.contains(&n)))
+        })
+    };
+    doc.objects.values().any(|object| match object {
+        Object::Dictionary(d) => active(d),
+        Object::Stream(s) => active(&s.dict),
+        _ => false,
+    }) || active(&doc.trailer)
 }
 
 /// The `SOHOA1:…` token in `text`.

@@ -45,7 +45,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 pub use blob::{is_sha256, BlobStore, FsBlobStore};
-pub use ingest::{inspect_pdf, PdfFacts};
+pub use ingest::{file_pdf, has_active_content, inspect_pdf, CopyTrust, Filing, PdfFacts};
 pub use keys::{is_id, new_id};
 pub use search::fold;
 pub use users::{Login, User, UserRole};
@@ -65,6 +65,8 @@ pub struct Store {
 struct Inner {
     blobs: Box<dyn BlobStore>,
     db: Pool,
+    /// The audit key (see [`Store::set_audit_key`]).
+    audit_key: std::sync::OnceLock<Vec<u8>>,
 }
 
 /// A dossier: filled in by its first document.
@@ -87,7 +89,7 @@ pub struct Dossier {
 impl Store {
     /// Opens the store in `dir`, creating it when missing.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(dir)
+        crate::private_files::create_dir(dir)
             .map_err(|e| StoreError::Storage(format!("{}: {e}", dir.display())))?;
         let blobs = FsBlobStore::open(&dir.join("blobs"))?;
         Store::with_blobs(&dir.join("index.sqlite"), Box::new(blobs))
@@ -96,7 +98,11 @@ impl Store {
     /// A store with its index at `index` and its contents in `blobs`.
     pub fn with_blobs(index: &Path, blobs: Box<dyn BlobStore>) -> Result<Store, StoreError> {
         let db = Pool::open(index)?;
-        let inner = Arc::new(Inner { blobs, db });
+        let inner = Arc::new(Inner {
+            blobs,
+            db,
+            audit_key: std::sync::OnceLock::new(),
+        });
         let weak = Arc::downgrade(&inner);
         index::checkpoint(index, move || weak.strong_count() > 0);
         Ok(Store { inner })
@@ -247,7 +253,7 @@ impl Store {
         let created_at = index::now();
         write_durably(&mut self.db()?, |tx| {
             for (p, (id, files, sha256)) in batch.iter().zip(&rows) {
-                index::check_against(tx, p.new)?;
+                p.check_in(tx)?;
                 index::ensure_dossier(tx, p.new, &created_at)?;
                 let row = index::Row {
                     id,
@@ -369,7 +375,7 @@ impl Store {
         write_durably(&mut self.db()?, |tx| users::add_user(tx, user, &hash))
     }
 
-    /// Sets a user's password and unlocks the account.
+    /// Sets a user's password; the user's sessions end.
     pub fn set_password(&self, username: &str, password: &str) -> Result<(), StoreError> {
         let hash = users::hash_password(password)?;
         write_durably(&mut self.db()?, |tx| {
@@ -377,14 +383,31 @@ impl Store {
         })
     }
 
+    /// Disables or enables a user; disabling ends the user's sessions.
+    pub fn set_user_disabled(&self, username: &str, disabled: bool) -> Result<(), StoreError> {
+        write_durably(&mut self.db()?, |tx| {
+            users::set_disabled(tx, username, disabled)
+        })
+    }
+
+    /// Removes a user.
+    pub fn remove_user(&self, username: &str) -> Result<(), StoreError> {
+        write_durably(&mut self.db()?, |tx| users::remove(tx, username))
+    }
+
     /// All web users.
     pub fn users(&self) -> Result<Vec<User>, StoreError> {
         users::users(&*self.db()?)
     }
 
-    /// Checks a sign-in. Unknown names cost as much as wrong passwords and are answered
-    /// alike; [`users::MAX_FAILURES`] wrong passwords in a row lock the account for
-    /// [`users::LOCK_MINUTES`] minutes (a right password does not open a locked one).
+    /// A web user by name, if there is one.
+    pub fn user(&self, username: &str) -> Result<Option<User>, StoreError> {
+        users::user(&*self.db()?, username)
+    }
+
+    /// Checks a sign-in. Unknown names and disabled users cost as much as wrong
+    /// passwords and are answered alike. Repeated failures are throttled by the caller
+    /// (the web page, per client address and name), never by locking the account.
     pub fn login(&self, username: &str, password: &str) -> Result<Login, StoreError> {
         let found = match users::check_username(username) {
             Ok(()) => users::credentials(&*self.db()?, username)?,
@@ -394,17 +417,10 @@ impl Store {
             users::password_matches(password, users::decoy_hash());
             return Ok(Login::Refused);
         };
-        if let Some(until) = found.locked_until {
-            return Ok(Login::Locked(until));
-        }
-        if users::password_matches(password, &found.hash) {
-            index::write(&mut self.db()?, |tx| users::record_success(tx, username))?;
+        if users::password_matches(password, &found.hash) && !found.user.disabled {
             return Ok(Login::Ok(found.user));
         }
-        match index::write(&mut self.db()?, |tx| users::record_failure(tx, username))? {
-            Some(until) => Ok(Login::Locked(until)),
-            None => Ok(Login::Refused),
-        }
+        Ok(Login::Refused)
     }
 
     /// Documents (current or superseded) having a file with this SHA-256 (hex, any case).
@@ -480,15 +496,36 @@ impl Store {
         Ok(report)
     }
 
-    /// Appends an entry to the audit log (hash-chained; see [`Store::verify_audit`]).
-    pub fn audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
-        audit::append(&mut self.db()?, entry)
+    /// Sets the audit key (kept outside the store): every entry appended from now on
+    /// carries its MAC. Set once; a second call is refused.
+    pub fn set_audit_key(&self, key: &[u8]) -> Result<(), StoreError> {
+        if key.len() < 16 {
+            return Err(StoreError::Invalid(
+                "the audit key is too short (at least 16 bytes)".into(),
+            ));
+        }
+        self.inner
+            .audit_key
+            .set(key.to_vec())
+            .map_err(|_| StoreError::Invalid("the audit key is already set".into()))
     }
 
-    /// Recomputes the audit chain; the problem names the first broken entry.
-    /// `blobs_checked` counts the entries that hold; a note gives the head hash.
-    pub fn verify_audit(&self) -> Result<FsckReport, StoreError> {
-        audit::verify(&*self.db()?)
+    /// Appends an entry to the audit log (hash-chained; see [`Store::verify_audit`]).
+    pub fn audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        let key = self.inner.audit_key.get().map(Vec::as_slice);
+        audit::append(&mut self.db()?, entry, key)
+    }
+
+    /// Recomputes the audit chain; the problem names the first broken entry. With the
+    /// audit key set, every entry's MAC is checked too; with `head`, that recorded head
+    /// hash must still be in the chain. `blobs_checked` counts the entries that hold; a
+    /// note gives the head hash.
+    pub fn verify_audit(&self, head: Option<&str>) -> Result<FsckReport, StoreError> {
+        let check = audit::AuditCheck {
+            key: self.inner.audit_key.get().map(Vec::as_slice),
+            head,
+        };
+        audit::verify(&*self.db()?, &check)
     }
 
     /// The newest `limit` audit entries, newest first.
@@ -569,7 +606,16 @@ impl Parts<'_> {
                 "a document needs a PDF or a certified copy".into(),
             ));
         }
-        index::check_against(conn, self.new)
+        self.check_in(conn)
+    }
+
+    /// The checks against the database (made again inside the storing transaction).
+    fn check_in(&self, conn: &rusqlite::Connection) -> Result<(), StoreError> {
+        index::check_against(conn, self.new)?;
+        match self.reference {
+            Some(r) => index::check_reference_free(conn, r, self.new),
+            None => Ok(()),
+        }
     }
 }
 
@@ -588,7 +634,7 @@ fn file_name(name: &str) -> String {
     let last = name.rsplit(['/', '\\']).next().unwrap_or("");
     let clean: String = last
         .chars()
-        .filter(|c| !c.is_control() && !"\"<>|:*?".contains(*c))
+        .filter(|c| !c.is_control() && !index::is_bidi_control(*c) && !"\"<>|:*?".contains(*c))
         .take(200)
         .collect();
     match clean.trim() {
@@ -887,12 +933,14 @@ mod tests {
     }
 
     #[test]
-    fn wrong_passwords_lock_an_account() {
+    fn wrong_passwords_never_lock_and_password_changes_or_disabling_end_sessions() {
         let (_dir, store) = store();
         let user = User {
             username: "an".into(),
             display_name: "Nguyễn Văn An".into(),
             roles: vec![UserRole::Clerk],
+            disabled: false,
+            epoch: 0,
         };
         assert!(store.add_user(&user, "short").is_err());
         store.add_user(&user, "mat-khau-dai-du").unwrap();
@@ -900,26 +948,30 @@ mod tests {
             store.add_user(&user, "mat-khau-dai-du").is_err(),
             "names are unique"
         );
-        assert!(matches!(
-            store.login("an", "mat-khau-dai-du").unwrap(),
-            Login::Ok(_)
-        ));
-        for _ in 1..users::MAX_FAILURES {
+        for _ in 0..10 {
             assert!(matches!(store.login("an", "sai").unwrap(), Login::Refused));
         }
-        assert!(matches!(
-            store.login("an", "sai").unwrap(),
-            Login::Locked(_)
-        ));
-        assert!(matches!(
-            store.login("an", "mat-khau-dai-du").unwrap(),
-            Login::Locked(_)
-        ));
+        let Login::Ok(signed_in) = store.login("an", "mat-khau-dai-du").unwrap() else {
+            panic!("a guesser elsewhere must not lock the account");
+        };
         store.set_password("an", "mat-khau-moi-dai").unwrap();
+        let after = store.user("an").unwrap().unwrap();
+        assert_ne!(
+            after.epoch, signed_in.epoch,
+            "sessions end on a new password"
+        );
         assert!(matches!(
             store.login("an", "mat-khau-moi-dai").unwrap(),
             Login::Ok(_)
         ));
+        store.set_user_disabled("an", true).unwrap();
+        assert!(matches!(
+            store.login("an", "mat-khau-moi-dai").unwrap(),
+            Login::Refused
+        ));
+        assert_ne!(store.user("an").unwrap().unwrap().epoch, after.epoch);
+        store.remove_user("an").unwrap();
+        assert!(store.user("an").unwrap().is_none());
         assert!(matches!(store.login("ai-do", "x").unwrap(), Login::Refused));
     }
 
@@ -1118,7 +1170,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(store.search(&query).unwrap().len(), 80);
-        let audit = store.verify_audit().unwrap();
+        let audit = store.verify_audit(None).unwrap();
         assert!(audit.problems.is_empty(), "{:?}", audit.problems);
         assert_eq!(audit.blobs_checked, 80);
         assert!(store.fsck().unwrap().problems.is_empty());

@@ -1,8 +1,10 @@
-//! Clerk accounts of the web page: roles, argon2 password hashes, lock-out after
-//! repeated failures.
+//! Clerk accounts of the web page: roles, argon2 password hashes, disabling, and a
+//! session epoch that ends every session of a user whose password changed or who was
+//! disabled or removed. Repeated failures are throttled by the web page per client
+//! address and name (never by locking the account, which would let anyone lock anyone
+//! out, and would tell which names exist).
 //!
-//! Hashing (tens of milliseconds by design) runs outside any transaction; only the
-//! counters are written under the store's write lock.
+//! Hashing (tens of milliseconds by design) runs outside any transaction.
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -13,10 +15,6 @@ use serde::Serialize;
 use super::index::{check_text, now};
 use super::StoreError;
 
-/// Consecutive wrong passwords that lock an account.
-pub const MAX_FAILURES: u32 = 5;
-/// How long a locked account stays locked, in minutes.
-pub const LOCK_MINUTES: i64 = 15;
 /// Shortest password accepted.
 pub const MIN_PASSWORD_CHARS: usize = 10;
 
@@ -64,6 +62,13 @@ pub struct User {
     pub display_name: String,
     /// Roles.
     pub roles: Vec<UserRole>,
+    /// A disabled user cannot sign in; their sessions end.
+    #[serde(default)]
+    pub disabled: bool,
+    /// Changes when the password changes or the user is disabled: sessions started
+    /// under another epoch are over.
+    #[serde(skip)]
+    pub epoch: i64,
 }
 
 impl User {
@@ -78,10 +83,8 @@ impl User {
 pub enum Login {
     /// Right name and password.
     Ok(User),
-    /// Unknown name or wrong password (not told apart).
+    /// Unknown name, wrong password or disabled user (not told apart).
     Refused,
-    /// Too many failures: locked until this time (RFC 3339, UTC).
-    Locked(String),
 }
 
 /// Checks a user name: 1–64 of `a-z 0-9 . _ -`.
@@ -157,10 +160,10 @@ pub fn add_user(conn: &Connection, user: &User, password_hash: &str) -> Result<(
     Ok(())
 }
 
-/// Replaces a user's password hash and unlocks the account.
+/// Replaces a user's password hash; the user's sessions end (new epoch).
 pub fn set_password(conn: &Connection, username: &str, hash: &str) -> Result<(), StoreError> {
     let n = conn.execute(
-        "UPDATE users SET password_hash = ?2, failures = 0, locked_until = NULL WHERE username = ?1",
+        "UPDATE users SET password_hash = ?2, epoch = epoch + 1 WHERE username = ?1",
         params![username, hash],
     )?;
     if n == 0 {
@@ -169,97 +172,86 @@ pub fn set_password(conn: &Connection, username: &str, hash: &str) -> Result<(),
     Ok(())
 }
 
-/// All users, by name.
-pub fn users(conn: &Connection) -> Result<Vec<User>, StoreError> {
-    let mut stmt =
-        conn.prepare_cached("SELECT username, display_name, roles FROM users ORDER BY username")?;
-    let rows = stmt.query_map([], |r| {
-        Ok((r.get::<_, String>(0)?, r.get(1)?, r.get::<_, String>(2)?))
-    })?;
-    let mut users = Vec::new();
-    for row in rows {
-        let (username, display_name, roles) = row?;
-        users.push(User {
-            username,
-            display_name,
-            roles: parse_roles(&roles)?,
-        });
+/// Disables (or enables) a user; disabling ends the user's sessions.
+pub fn set_disabled(conn: &Connection, username: &str, disabled: bool) -> Result<(), StoreError> {
+    let n = conn.execute(
+        "UPDATE users SET disabled = ?2, epoch = epoch + ?2 WHERE username = ?1",
+        params![username, disabled as i64],
+    )?;
+    if n == 0 {
+        return Err(StoreError::NotFound(format!("user {username}")));
     }
-    Ok(users)
+    Ok(())
 }
 
-/// What the store knows to check a sign-in: the user, the hash, the lock.
+/// Removes a user (what they did stays recorded under their name).
+pub fn remove(conn: &Connection, username: &str) -> Result<(), StoreError> {
+    let n = conn.execute("DELETE FROM users WHERE username = ?1", [username])?;
+    if n == 0 {
+        return Err(StoreError::NotFound(format!("user {username}")));
+    }
+    Ok(())
+}
+
+const USER_COLUMNS: &str = "username, display_name, roles, disabled, epoch";
+
+fn row_user(r: &rusqlite::Row) -> rusqlite::Result<(User, String)> {
+    Ok((
+        User {
+            username: r.get(0)?,
+            display_name: r.get(1)?,
+            roles: Vec::new(),
+            disabled: r.get::<_, i64>(3)? != 0,
+            epoch: r.get(4)?,
+        },
+        r.get(2)?,
+    ))
+}
+
+fn with_roles((mut user, roles): (User, String)) -> Result<User, StoreError> {
+    user.roles = parse_roles(&roles)?;
+    Ok(user)
+}
+
+/// All users, by name.
+pub fn users(conn: &Connection) -> Result<Vec<User>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {USER_COLUMNS} FROM users ORDER BY username"
+    ))?;
+    let rows = stmt.query_map([], row_user)?;
+    rows.map(|row| with_roles(row?)).collect()
+}
+
+/// A user by name, if there is one.
+pub fn user(conn: &Connection, username: &str) -> Result<Option<User>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE username = ?"
+    ))?;
+    stmt.query_row([username], row_user)
+        .optional()?
+        .map(with_roles)
+        .transpose()
+}
+
+/// What the store knows to check a sign-in: the user and the hash.
 pub struct Credentials {
     /// The user.
     pub user: User,
     /// PHC hash.
     pub hash: String,
-    /// Locked until (RFC 3339) when locked now.
-    pub locked_until: Option<String>,
 }
 
 /// The credentials of `username`, if such a user exists.
 pub fn credentials(conn: &Connection, username: &str) -> Result<Option<Credentials>, StoreError> {
-    let row = conn
-        .query_row(
-            "SELECT display_name, roles, password_hash, locked_until FROM users WHERE username = ?",
-            [username],
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                ))
-            },
-        )
-        .optional()?;
-    let Some((display_name, roles, hash, locked_until)) = row else {
+    let Some(user) = user(conn, username)? else {
         return Ok(None);
     };
-    let now = now();
-    Ok(Some(Credentials {
-        user: User {
-            username: username.to_string(),
-            display_name,
-            roles: parse_roles(&roles)?,
-        },
-        hash,
-        locked_until: locked_until.filter(|until| *until > now),
-    }))
-}
-
-/// Counts a failed sign-in; the [`MAX_FAILURES`]th in a row locks the account. Returns
-/// the lock's end when it locked.
-pub fn record_failure(conn: &Connection, username: &str) -> Result<Option<String>, StoreError> {
-    let failures: Option<u32> = conn
-        .query_row(
-            "UPDATE users SET failures = failures + 1 WHERE username = ? RETURNING failures",
-            [username],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if failures.is_none_or(|n| n < MAX_FAILURES) {
-        return Ok(None);
-    }
-    let until = time::OffsetDateTime::now_utc() + time::Duration::minutes(LOCK_MINUTES);
-    let until = until
-        .format(&time::format_description::well_known::Rfc3339)
-        .map_err(|e| StoreError::Storage(e.to_string()))?;
-    conn.execute(
-        "UPDATE users SET failures = 0, locked_until = ?2 WHERE username = ?1",
-        params![username, until],
-    )?;
-    Ok(Some(until))
-}
-
-/// Clears the failure count after a good sign-in.
-pub fn record_success(conn: &Connection, username: &str) -> Result<(), StoreError> {
-    conn.execute(
-        "UPDATE users SET failures = 0, locked_until = NULL WHERE username = ?",
+    let hash = conn.query_row(
+        "SELECT password_hash FROM users WHERE username = ?",
         [username],
+        |r| r.get(0),
     )?;
-    Ok(())
+    Ok(Some(Credentials { user, hash }))
 }
 
 /// Parses a comma-separated role list.

@@ -30,15 +30,23 @@ fn page(state: &WebState, session: &Session, secret: Option<&str>) -> PageResult
             esc(secret)
         );
     }
-    body.push_str("<h2>Người dùng</h2><table id=\"users\"><thead><tr><th>Tên đăng nhập</th><th>Họ tên</th><th>Vai trò</th></tr></thead><tbody>");
+    body.push_str("<h2>Người dùng</h2><table id=\"users\"><thead><tr><th>Tên đăng nhập</th><th>Họ tên</th><th>Vai trò</th><th>Trạng thái</th><th></th></tr></thead><tbody>");
     for u in store.users()? {
         let roles: Vec<&str> = u.roles.iter().map(|r| r.name()).collect();
+        let (status, toggle, label) = if u.disabled {
+            ("đã khoá", "enable", "Mở khoá")
+        } else {
+            ("đang dùng", "disable", "Khoá")
+        };
         let _ = write!(
             body,
-            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&u.username),
+            "<tr><td>{name}</td><td>{}</td><td>{}</td><td>{status}</td><td>\
+             <form method=\"post\" action=\"/admin/{toggle}\">{csrf}<input type=\"hidden\" name=\"username\" value=\"{name}\"><button>{label}</button></form>\
+             <form method=\"post\" action=\"/admin/remove\">{csrf}<input type=\"hidden\" name=\"username\" value=\"{name}\"><button>Xoá</button></form></td></tr>",
             esc(&u.display_name),
-            roles.join(", ")
+            roles.join(", "),
+            name = esc(&u.username),
+            csrf = csrf_input(session),
         );
     }
     let _ = write!(
@@ -101,7 +109,7 @@ fn page(state: &WebState, session: &Session, secret: Option<&str>) -> PageResult
     Ok(layout("Quản trị", Some(session), &body).into_response())
 }
 
-/// `POST /admin/{users|agencies|keys|revoke}`.
+/// `POST /admin/{users|agencies|keys|revoke|disable|enable|remove}`.
 pub async fn admin_action(
     State(state): State<WebState>,
     session: Session,
@@ -125,6 +133,8 @@ pub async fn admin_action(
                         username: field("username"),
                         display_name: field("display_name"),
                         roles,
+                        disabled: false,
+                        epoch: 0,
                     };
                     store.add_user(&user, form.get("password").map_or("", String::as_str))?;
                 }
@@ -140,6 +150,10 @@ pub async fn admin_action(
                     return page(s, &session, Some(&secret));
                 }
                 "revoke" => store.revoke_key(&field("key"))?,
+                "disable" | "enable" => {
+                    store.set_user_disabled(&field("username"), action == "disable")?
+                }
+                "remove" => store.remove_user(&field("username"))?,
                 _ => return Err(PageError::not_found("Không có thao tác này.")),
             }
             Ok(Redirect::to("/admin").into_response())

@@ -17,7 +17,8 @@ use super::{PageError, PageResult, WebState};
 use crate::digitize::{digitize_frames, Source, LOW_CONFIDENCE};
 use crate::server::routes::disposition;
 use crate::store::{
-    AuditEntry, Document, Dossier, FileRole, NewDocument, NewFile, Role, SearchQuery, UserRole,
+    has_active_content, AuditEntry, Document, Dossier, FileRole, NewDocument, NewFile, Role,
+    SearchQuery, UserRole,
 };
 
 impl WebState {
@@ -162,9 +163,9 @@ pub async fn store_draft(
             Ok(new)
         })
         .await?;
-    let _slot = state
-        .ocr_slot
-        .acquire()
+    let _slots = state
+        .image_slots
+        .acquire_many(drafts::IMAGE_SLOTS)
         .await
         .map_err(PageError::internal)?;
     let doc = state
@@ -591,15 +592,19 @@ pub async fn download(
         FileRole::Report => "application/json",
         FileRole::Original => "application/octet-stream",
     };
-    let kind = if params.inline.is_some() {
-        "inline"
-    } else {
-        "attachment"
-    };
-    let disposition = disposition(kind, &file.name);
-    let bytes = state
-        .blocking(move |s| Ok(s.app.store.read_blob(&file.sha256)?))
+    let wants_inline = params.inline.is_some() && content_type == "application/pdf";
+    let sha256 = file.sha256.clone();
+    let (bytes, inline) = state
+        .blocking(move |s| {
+            let bytes = s.app.store.read_blob(&sha256)?;
+            // A PDF with scripts, actions or embedded files is never opened in the
+            // browser from here: it is saved instead.
+            let inline = wants_inline && !has_active_content(&bytes);
+            Ok((bytes, inline))
+        })
         .await?;
+    let kind = if inline { "inline" } else { "attachment" };
+    let disposition = disposition(kind, &file.name);
     Ok((
         [
             (header::CONTENT_TYPE, content_type.to_string()),
@@ -683,6 +688,9 @@ pub async fn dossier_page(
     Ok(layout(&format!("Hồ sơ {code}"), Some(&session), &body).into_response())
 }
 
+/// Longest search accepted from the search box.
+const MAX_QUERY_CHARS: usize = 200;
+
 /// The search box.
 #[derive(Deserialize)]
 pub struct SearchParams {
@@ -698,6 +706,11 @@ pub async fn search_page(
     Query(params): Query<SearchParams>,
 ) -> PageResult<Response> {
     let q = params.q.trim().to_string();
+    if q.chars().count() > MAX_QUERY_CHARS || q.chars().any(char::is_control) {
+        return Err(PageError::bad_request(format!(
+            "Từ khoá tìm kiếm dài tối đa {MAX_QUERY_CHARS} ký tự, trên một dòng."
+        )));
+    }
     let mut body = format!("<h1>Tìm kiếm</h1>{}", search_form(&q));
     if !q.is_empty() {
         let lookup = q.clone();

@@ -29,6 +29,20 @@ pub type Quad = [[f32; 2]; 4];
 const PREVIEW_SIDE: u32 = 1000;
 /// Most files in one upload.
 const MAX_FILES: usize = 60;
+/// Pages one draft may hold (every frame of every file, every page of every PDF),
+/// counted before any image is decoded.
+pub const MAX_DRAFT_PAGES: usize = 100;
+/// Image work (decode + capture of an upload or a re-capture) running at once; storing a
+/// draft (OCR on every core) takes them all. With [`PAGE_LIMITS`] this bounds the
+/// memory uploads can take: see benches/README.md ("Upload memory").
+pub const IMAGE_SLOTS: u32 = 2;
+/// Limits of an uploaded page: 40 MP (an A4 page at 600 dpi is 35 MP, phone photos are
+/// 12–50 MP), 512 MiB of decoder memory.
+pub const PAGE_LIMITS: capture::DecodeLimits = capture::DecodeLimits {
+    max_pixels: 40_000_000,
+    max_alloc: 512 << 20,
+    min_side: 64,
+};
 
 /// What the clerk uploaded and decided so far.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -160,6 +174,7 @@ pub async fn upload(
 ) -> PageResult<Response> {
     session.require(UserRole::Clerk, "số hoá tài liệu")?;
     let mut csrf = String::new();
+    let mut csrf_checked = false;
     let mut files = Vec::new();
     while let Some(field) = multipart
         .next_field()
@@ -169,6 +184,10 @@ pub async fn upload(
         match field.name() {
             Some("csrf") => csrf = field.text().await.unwrap_or_default(),
             Some("pages") => {
+                if !csrf_checked {
+                    session.check_csrf(&csrf)?;
+                    csrf_checked = true;
+                }
                 let name = field.file_name().unwrap_or("anh").to_string();
                 let bytes = field.bytes().await.map_err(|e| {
                     PageError::bad_request(format!("Tải lên bị lỗi: {}", e.body_text()))
@@ -190,6 +209,11 @@ pub async fn upload(
         return Err(PageError::bad_request("Chưa chọn ảnh nào."));
     }
     let owner = session.user.username.clone();
+    let _slot = state
+        .image_slots
+        .acquire()
+        .await
+        .map_err(PageError::internal)?;
     let id = state
         .blocking(move |s| {
             let id = crate::store::new_id()?;
@@ -205,13 +229,25 @@ pub async fn upload(
 }
 
 fn make_draft(dir: &Path, owner: String, files: Vec<(String, Vec<u8>)>) -> PageResult<()> {
-    std::fs::create_dir_all(dir).map_err(PageError::internal)?;
+    if let Some(parent) = dir.parent() {
+        crate::private_files::create_dir(parent).map_err(PageError::internal)?;
+    }
+    crate::private_files::create_dir(dir).map_err(PageError::internal)?;
     let mut draft = Draft {
         owner,
         pages: Vec::new(),
     };
-    for (index, (name, bytes)) in expand_pdfs(files)?.into_iter().enumerate() {
-        let frames = capture::frame_count(&bytes).map_err(|e| unreadable(&name, e))?;
+    let files = expand_pdfs(files)?;
+    let mut frames = Vec::with_capacity(files.len());
+    for (name, bytes) in &files {
+        frames.push(capture::frame_count(bytes).map_err(|e| unreadable(name, e))?);
+        if frames.iter().sum::<usize>() > MAX_DRAFT_PAGES {
+            return Err(PageError::bad_request(format!(
+                "Tối đa {MAX_DRAFT_PAGES} trang mỗi lần số hoá (tệp {name} vượt quá)."
+            )));
+        }
+    }
+    for (index, ((name, bytes), frames)) in files.into_iter().zip(frames).enumerate() {
         let file = format!("f{index}.bin");
         std::fs::write(dir.join(&file), &bytes).map_err(PageError::internal)?;
         for frame in 0..frames {
@@ -231,8 +267,13 @@ fn expand_pdfs(files: Vec<(String, Vec<u8>)>) -> PageResult<Vec<(String, Vec<u8>
             out.push((name, bytes));
             continue;
         }
-        let pages = pdf_input::page_images(&bytes, &Default::default())
-            .map_err(|e| unreadable(&name, e))?;
+        let pages =
+            pdf_input::page_images(&bytes, &PAGE_LIMITS).map_err(|e| unreadable(&name, e))?;
+        if out.len() + pages.len() > MAX_DRAFT_PAGES {
+            return Err(PageError::bad_request(format!(
+                "Tối đa {MAX_DRAFT_PAGES} trang mỗi lần số hoá (tệp {name} vượt quá)."
+            )));
+        }
         for (i, page) in pages.into_iter().enumerate() {
             out.push((format!("{name} (trang {})", i + 1), page));
         }
@@ -253,8 +294,8 @@ fn first_look(
     frame: usize,
     bytes: &[u8],
 ) -> PageResult<DraftPage> {
-    let decoded = capture::decode_frame(bytes, frame, &Default::default())
-        .map_err(|e| unreadable(name, e))?;
+    let decoded =
+        capture::decode_frame(bytes, frame, &PAGE_LIMITS).map_err(|e| unreadable(name, e))?;
     let (width, height) = decoded.raster.dimensions();
     write_preview(&decoded.raster, &dir.join(format!("{key}-original.jpg")))?;
     let page = capture::capture(decoded, CaptureMode::Auto);
@@ -277,7 +318,7 @@ fn first_look(
 /// Captures `page` again with the clerk's corrections and replaces its preview.
 fn recapture(dir: &Path, page: &mut DraftPage) -> PageResult<()> {
     let bytes = std::fs::read(dir.join(&page.file)).map_err(PageError::internal)?;
-    let decoded = capture::decode_frame(&bytes, page.frame, &Default::default())
+    let decoded = capture::decode_frame(&bytes, page.frame, &PAGE_LIMITS)
         .map_err(|e| unreadable(&page.name, e))?;
     let captured = capture::capture_adjusted(decoded, CaptureMode::Auto, &page.adjustment());
     write_preview(
@@ -497,6 +538,11 @@ pub async fn page_action(
 ) -> PageResult<Response> {
     session.check_csrf(form.get("csrf").map_or("", String::as_str))?;
     let draft_id = id.clone();
+    let _slot = state
+        .image_slots
+        .acquire()
+        .await
+        .map_err(PageError::internal)?;
     state
         .blocking(move |s| {
             let (dir, mut draft) = load(s, &session, &draft_id)?;

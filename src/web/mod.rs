@@ -21,11 +21,13 @@ mod drafts;
 mod html;
 mod register;
 mod session;
+mod throttle;
 mod verify;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -38,6 +40,9 @@ use crate::server::AppState;
 use crate::store::StoreError;
 
 pub use session::Sessions;
+
+/// Largest body of a form that uploads nothing (sign-in, store, certify, admin).
+pub const FORM_BODY_LIMIT: usize = 64 << 10;
 
 /// The office's signing set-up for certification from the web page.
 pub struct Signer {
@@ -63,6 +68,8 @@ pub struct WebConfig {
     /// The address clients reach this server at (QR codes link to its `/verify`);
     /// `https://…` also marks cookies Secure.
     pub public_url: Option<String>,
+    /// Cookies only over HTTPS (served with TLS, or `public_url` is `https://…`).
+    pub secure_cookies: bool,
     /// OCR settings for storing.
     pub digitize: DigitizeOptions,
 }
@@ -76,8 +83,11 @@ pub struct WebState {
     pub config: Arc<WebConfig>,
     /// Signed-in clerks.
     pub sessions: Arc<Sessions>,
-    /// One OCR job at a time: it already keeps every core busy.
-    pub ocr_slot: Arc<Semaphore>,
+    /// Image work running at once ([`drafts::IMAGE_SLOTS`]): an upload or re-capture
+    /// takes one, storing a draft (OCR on every core) takes all. Bounds memory and CPU.
+    pub image_slots: Arc<Semaphore>,
+    /// Failed sign-ins per client address and name.
+    pub throttle: Arc<throttle::Throttle>,
 }
 
 /// The web page's routes, ready to merge into the API router.
@@ -86,20 +96,15 @@ pub fn router(app: AppState, config: WebConfig) -> Router {
     std::thread::spawn(move || drafts::remove_stale(&work_dir));
     let state = WebState {
         app,
-        sessions: Arc::new(Sessions::new(
-            config
-                .public_url
-                .as_deref()
-                .is_some_and(|u| u.starts_with("https://")),
-        )),
+        sessions: Arc::new(Sessions::new(config.secure_cookies)),
         config: Arc::new(config),
-        ocr_slot: Arc::new(Semaphore::new(1)),
+        image_slots: Arc::new(Semaphore::new(drafts::IMAGE_SLOTS as usize)),
+        throttle: Arc::default(),
     };
     Router::new()
         .route("/", get(documents::home))
         .route("/login", get(session::login_page).post(session::login))
         .route("/logout", post(session::logout))
-        .route("/capture", get(drafts::capture_page).post(drafts::upload))
         .route("/drafts/{id}", get(drafts::draft_page))
         .route(
             "/drafts/{id}/pages/{page}/{action}",
@@ -126,6 +131,11 @@ pub fn router(app: AppState, config: WebConfig) -> Router {
         .route("/admin/{action}", post(admin::admin_action))
         .route("/static/app.css", get(css))
         .route("/static/app.js", get(js))
+        // Forms are small: a form body is read whole before its CSRF token is checked.
+        .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
+        // Uploads (after the session and, field by field, the CSRF token are checked)
+        // keep the server's body limit.
+        .route("/capture", get(drafts::capture_page).post(drafts::upload))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
 }

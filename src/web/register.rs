@@ -97,6 +97,16 @@ pub async fn register_page(
     Ok(layout("Sổ chứng thực", Some(&session), &body).into_response())
 }
 
+/// A cell a spreadsheet shows as text: one starting like a formula (`=`, `+`, `-`, `@`,
+/// tab, carriage return) gets a leading apostrophe (OWASP "CSV injection").
+fn spreadsheet_safe(cell: &str) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}")
+    } else {
+        cell.to_string()
+    }
+}
+
 /// `GET /register.csv?date=&book=`: the same entries as CSV (UTF-8 with BOM, for
 /// spreadsheets).
 pub async fn register_csv(
@@ -125,22 +135,22 @@ pub async fn register_csv(
         .write_record(header_row)
         .map_err(PageError::internal)?;
     for e in &list {
-        writer
-            .write_record([
-                e.number.to_string().as_str(),
-                &e.book,
-                &e.year.to_string(),
-                &e.certified_at,
-                &e.certifier,
-                &e.agency,
-                &e.signer,
-                &e.reference,
-                &e.input_sha256,
-                &e.output_sha256,
-                &e.status,
-                e.note.as_deref().unwrap_or(""),
-            ])
-            .map_err(PageError::internal)?;
+        let row = [
+            e.number.to_string().as_str(),
+            &e.book,
+            &e.year.to_string(),
+            &e.certified_at,
+            &e.certifier,
+            &e.agency,
+            &e.signer,
+            &e.reference,
+            &e.input_sha256,
+            &e.output_sha256,
+            &e.status,
+            e.note.as_deref().unwrap_or(""),
+        ]
+        .map(spreadsheet_safe);
+        writer.write_record(&row).map_err(PageError::internal)?;
     }
     let bytes = writer.into_inner().map_err(PageError::internal)?;
     Ok((

@@ -9,7 +9,9 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use axum::extract::{FromRequestParts, State};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -147,12 +149,32 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
+/// The live session of the request's cookie whose user still exists, is enabled and has
+/// not changed password since it started; other sessions are ended.
+async fn current_session(parts: &Parts, state: &WebState) -> Option<Session> {
+    let session = cookie(&parts.headers, SESSION_COOKIE).and_then(|t| state.sessions.find(t))?;
+    let name = session.user.username.clone();
+    let user = state
+        .blocking(move |s| Ok(s.app.store.user(&name)?))
+        .await
+        .ok()
+        .flatten();
+    match user {
+        Some(u) if !u.disabled && u.epoch == session.user.epoch => {
+            Some(Session { user: u, ..session })
+        }
+        _ => {
+            state.sessions.end(&session.token);
+            None
+        }
+    }
+}
+
 impl FromRequestParts<WebState> for Session {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &WebState) -> Result<Self, Response> {
-        let found = cookie(&parts.headers, SESSION_COOKIE).and_then(|t| state.sessions.find(t));
-        match found {
+        match current_session(parts, state).await {
             Some(session) => Ok(session),
             None if parts.method == Method::GET => Err(Redirect::to("/login").into_response()),
             None => Err(PageError::new(
@@ -161,6 +183,23 @@ impl FromRequestParts<WebState> for Session {
             )
             .into_response()),
         }
+    }
+}
+
+/// The client's address: the connection's peer (unspecified when the server did not
+/// record it).
+pub struct ClientAddress(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddress(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip()),
+        ))
     }
 }
 
@@ -174,9 +213,7 @@ impl FromRequestParts<WebState> for MaybeSession {
         parts: &mut Parts,
         state: &WebState,
     ) -> Result<Self, Self::Rejection> {
-        Ok(MaybeSession(
-            cookie(&parts.headers, SESSION_COOKIE).and_then(|t| state.sessions.find(t)),
-        ))
+        Ok(MaybeSession(current_session(parts, state).await))
     }
 }
 
@@ -224,10 +261,13 @@ pub struct LoginForm {
     csrf: String,
 }
 
-/// `POST /login`: 303 to `/` with a session cookie, 401 for a wrong name or password,
-/// 423 while the account is locked, 403 without the form's CSRF token.
+/// `POST /login`: 303 to `/` with a session cookie, 401 for a wrong name or password
+/// (or a disabled user), 429 after repeated failures from the same address (see
+/// [`super::throttle`]), alike for known and unknown names; 403 without the form's
+/// CSRF token.
 pub async fn login(
     State(state): State<WebState>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> PageResult<Response> {
@@ -236,11 +276,23 @@ pub async fn login(
         return Err(csrf_refused());
     }
     let username = form.username.trim().to_lowercase();
+    if state.throttle.blocked(address, &username) {
+        return login_form(
+            &state,
+            StatusCode::TOO_MANY_REQUESTS,
+            &format!(
+                "Đăng nhập sai quá nhiều lần từ máy này. Hãy thử lại sau {} phút.",
+                super::throttle::WINDOW.as_secs() / 60
+            ),
+        );
+    }
+    let name = username.clone();
     let outcome = state
-        .blocking(move |s| Ok(s.app.store.login(&username, &form.password)?))
+        .blocking(move |s| Ok(s.app.store.login(&name, &form.password)?))
         .await?;
     match outcome {
         Login::Ok(user) => {
+            state.throttle.succeeded(address, &username);
             let session = state.sessions.start(user)?;
             let cookie = state.sessions.cookie(
                 SESSION_COOKIE,
@@ -254,19 +306,14 @@ pub async fn login(
             response.headers_mut().append(header::SET_COOKIE, clear);
             Ok(response)
         }
-        Login::Refused => login_form(
-            &state,
-            StatusCode::UNAUTHORIZED,
-            "Sai tên đăng nhập hoặc mật khẩu.",
-        ),
-        Login::Locked(until) => login_form(
-            &state,
-            StatusCode::LOCKED,
-            &format!(
-                "Tài khoản tạm khoá do nhập sai mật khẩu nhiều lần, đến {} (UTC).",
-                until.get(..16).unwrap_or(&until).replace('T', " ")
-            ),
-        ),
+        Login::Refused => {
+            state.throttle.failed(address, &username);
+            login_form(
+                &state,
+                StatusCode::UNAUTHORIZED,
+                "Sai tên đăng nhập hoặc mật khẩu.",
+            )
+        }
     }
 }
 

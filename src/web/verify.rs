@@ -24,7 +24,16 @@ pub struct VerifyParams {
     reference: String,
 }
 
-/// `GET /verify?ref=SOHOA1:…`.
+/// What the page found: the register entry, the stored copy it names, the verdict.
+struct Found {
+    entry: Entry,
+    doc: Option<Document>,
+    report: Option<VerifyReport>,
+}
+
+/// `GET /verify?ref=SOHOA1:…`. The reference names a register entry; the entry names
+/// the SHA-256 of the copy it signed; only those bytes are read and verified. Nothing a
+/// stored document claims about itself is believed.
 pub async fn verify_page(
     State(state): State<WebState>,
     MaybeSession(session): MaybeSession,
@@ -34,21 +43,42 @@ pub async fn verify_page(
     if reference.is_empty() {
         return Err(PageError::bad_request("Thiếu mã xác minh (ref)."));
     }
+    if state.app.trust.is_empty() {
+        let body = "<h1>Xác minh bản sao điện tử</h1><p id=\"verdict\" data-valid=\"unavailable\" class=\"error\">\
+                    Máy chủ này chưa được cấu hình chứng thư gốc tin cậy: không xác minh được bản sao. \
+                    Hãy liên hệ cơ quan đã chứng thực.</p>";
+        return Ok((
+            StatusCode::SERVICE_UNAVAILABLE,
+            layout("Xác minh", session.as_ref(), body),
+        )
+            .into_response());
+    }
     let found = state
         .blocking(move |s| {
-            let Some(doc) = s.app.store.document_by_reference(&reference)? else {
+            let Some(entry) = register_entry(s, &reference) else {
                 return Ok(None);
             };
-            let pdf = s.app.store.read_blob(&doc.sha256)?;
-            let options = VerifyOptions {
-                trust_anchors: s.app.trust.as_ref().clone(),
+            let store = &s.app.store;
+            let docs = store.documents_by_sha256(&entry.output_sha256)?;
+            let doc = docs
+                .iter()
+                .find(|d| d.superseded_by.is_none())
+                .or(docs.first())
+                .cloned();
+            let report = match doc {
+                Some(_) => {
+                    let pdf = store.read_blob(&entry.output_sha256)?;
+                    let options = VerifyOptions {
+                        trust_anchors: s.app.trust.as_ref().clone(),
+                    };
+                    Some(verify_pdf(&pdf, &options))
+                }
+                None => None,
             };
-            let report = verify_pdf(&pdf, &options);
-            let entry = register_entry(s, &reference);
-            Ok(Some((doc, report, entry)))
+            Ok(Some(Found { entry, doc, report }))
         })
         .await?;
-    let Some((doc, report, entry)) = found else {
+    let Some(found) = found else {
         let body = "<h1>Xác minh bản sao điện tử</h1><p id=\"verdict\" data-valid=\"false\" class=\"error\">\
                     Không tìm thấy bản sao nào có mã xác minh này.</p>";
         return Ok((
@@ -57,14 +87,16 @@ pub async fn verify_page(
         )
             .into_response());
     };
-    let body = render(&doc, &report, entry.as_ref());
+    let body = render(&found);
     Ok(layout("Xác minh", session.as_ref(), &body).into_response())
 }
 
 /// The register entry a reference names (`SOHOA1:YEAR-BOOK-NUMBER:HASH`), if it matches.
 fn register_entry(state: &WebState, reference: &str) -> Option<Entry> {
     let (year, book, number) = parse_reference(reference)?;
-    let register = Register::open(&state.config.register_dir).ok()?;
+    let register = Register::open_existing(&state.config.register_dir)
+        .ok()
+        .flatten()?;
     register
         .entry(year, &book, number)
         .ok()
@@ -72,46 +104,65 @@ fn register_entry(state: &WebState, reference: &str) -> Option<Entry> {
         .filter(|e| e.reference == reference)
 }
 
-fn render(doc: &Document, report: &VerifyReport, entry: Option<&Entry>) -> String {
-    let valid = report.valid && entry.is_some_and(|e| e.status == "issued");
+/// Valid only when the register issued the copy, the copy is stored, and every
+/// signature is intact and chains to a configured trust anchor.
+fn is_valid(found: &Found) -> bool {
+    found.entry.status == "issued"
+        && found
+            .report
+            .as_ref()
+            .is_some_and(|r| r.valid && r.signatures.iter().all(|s| s.valid && s.chain_trusted))
+}
+
+fn render(found: &Found) -> String {
+    let valid = is_valid(found);
+    let e = &found.entry;
     let mut s = format!(
         "<h1>Xác minh bản sao điện tử</h1><p id=\"verdict\" data-valid=\"{valid}\" class=\"{}\">{}</p>\
-         <dl class=\"facts\"><dt>Giấy tờ</dt><dd>{}</dd><dt>Số trang</dt><dd>{}</dd>",
+         <dl class=\"facts\">",
         if valid { "ok" } else { "error" },
         if valid {
             "Bản sao hợp lệ: chữ ký số đúng, nội dung không bị sửa đổi, có trong sổ chứng thực."
+        } else if found.doc.is_none() {
+            "Không xác minh được: sổ chứng thực có mục này nhưng bản sao không được lưu ở đây."
         } else {
             "Bản sao KHÔNG hợp lệ hoặc không xác minh được."
         },
-        esc(&doc.title),
-        doc.page_count
     );
-    if let Some(e) = entry {
+    if let Some(doc) = &found.doc {
         let _ = write!(
             s,
-            "<dt>Số chứng thực</dt><dd>{} — quyển {}/{}</dd><dt>Ngày chứng thực</dt><dd>{}</dd>\
-             <dt>Người chứng thực</dt><dd>{}</dd><dt>Cơ quan</dt><dd>{}</dd><dt>Trạng thái trong sổ</dt><dd>{}</dd>",
-            e.number,
-            esc(&e.book),
-            e.year,
-            esc(&e.certified_at),
-            esc(&e.certifier),
-            esc(&e.agency),
-            if e.status == "issued" { "đã cấp" } else { "đã huỷ" }
+            "<dt>Giấy tờ</dt><dd>{}</dd><dt>Số trang</dt><dd>{}</dd>",
+            esc(&doc.title),
+            doc.page_count
         );
-    } else {
-        s.push_str("<dt>Sổ chứng thực</dt><dd class=\"error\">không có mục tương ứng</dd>");
     }
+    let _ = write!(
+        s,
+        "<dt>Số chứng thực</dt><dd>{} — quyển {}/{}</dd><dt>Ngày chứng thực</dt><dd>{}</dd>\
+         <dt>Người chứng thực</dt><dd>{}</dd><dt>Cơ quan</dt><dd>{}</dd><dt>Trạng thái trong sổ</dt><dd>{}</dd>",
+        e.number,
+        esc(&e.book),
+        e.year,
+        esc(&e.certified_at),
+        esc(&e.certifier),
+        esc(&e.agency),
+        if e.status == "issued" { "đã cấp" } else { "đã huỷ" }
+    );
+    let Some(report) = &found.report else {
+        s.push_str("</dl>");
+        return s;
+    };
     for sig in &report.signatures {
         let _ = write!(
             s,
             "<dt>Chữ ký số</dt><dd>{} — {} {}</dd>",
             esc(&sig.signer),
             esc(sig.signed_at.as_deref().unwrap_or("")),
-            if sig.valid {
-                "(hợp lệ)"
-            } else {
-                "(không hợp lệ)"
+            match (sig.valid, sig.chain_trusted) {
+                (true, true) => "(hợp lệ)",
+                (true, false) => "(người ký không thuộc chứng thư gốc tin cậy)",
+                _ => "(không hợp lệ)",
             }
         );
     }
