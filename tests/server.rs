@@ -31,6 +31,8 @@ struct Inputs {
     digitized: PathBuf,
     digitized2: PathBuf,
     certified: PathBuf,
+    /// The register that issued `certified`.
+    register: PathBuf,
     reference: String,
     /// A word of the first page with diacritics, as printed.
     word: String,
@@ -86,6 +88,7 @@ fn inputs() -> &'static Inputs {
             digitized,
             digitized2,
             certified,
+            register: dir.join("register"),
             reference: report["reference"].as_str().unwrap().to_string(),
             word,
         }
@@ -148,6 +151,8 @@ fn store_add(store: &Path, pdf: &Path, meta: [&str; 4], result: bool) -> Value {
     if result {
         args.push("--result");
     }
+    let register = inputs().register.to_str().unwrap();
+    args.extend(["--register", register]);
     let pdf = pdf.to_str().unwrap();
     args.push(pdf);
     serde_json::from_str(&cli_ok(store, &args)).unwrap()
@@ -533,8 +538,12 @@ fn ingest_over_http_then_read_back() {
     assert_eq!(doc["page_count"], 1);
     assert_eq!(
         doc["reference"],
-        i.reference.as_str(),
-        "read from the stamp"
+        Value::Null,
+        "text printed on a stamp names no register entry: only this server's register does"
+    );
+    assert_eq!(
+        doc["files"][0]["role"], "certified",
+        "its signer chains to the server's trust anchor"
     );
 
     // JSON + base64 form.
@@ -721,7 +730,7 @@ fn every_read_is_audited_with_its_purpose() {
         .set("Authorization", &format!("Bearer {}", e.all));
     assert_eq!(send(request, None).status, 200);
 
-    // No purpose: refused before anything is read.
+    // No purpose: refused before anything is read, and the refusal is audited.
     let request = agent()
         .get(&s.url(&format!("/api/v1/documents/{doc}")))
         .set("Authorization", &format!("Bearer {}", e.all));
@@ -733,7 +742,7 @@ fn every_read_is_audited_with_its_purpose() {
         .contains("purpose"));
 
     let entries = store.audit_entries(10_000).unwrap();
-    assert_eq!(entries.len(), before + reads.len() + 2, "{entries:#?}");
+    assert_eq!(entries.len(), before + reads.len() + 3, "{entries:#?}");
     let text = serde_json::to_string(&entries).unwrap();
     assert!(
         text.contains(PURPOSE) && text.contains("xác minh hồ sơ"),
@@ -1117,4 +1126,464 @@ fn sigterm_stops_the_server_cleanly() {
         std::thread::sleep(Duration::from_millis(50));
     }
     drop(e);
+}
+
+// ---------------------------------------------------------------- attacks (issue 12)
+
+/// A second agency with a write key: (code, secret).
+fn other_agency_writer(store: &Path) -> String {
+    cli_ok(
+        store,
+        &[
+            "agency",
+            "add",
+            "--code",
+            "UBND-XA-KHAC",
+            "--name",
+            "UBND xã Khác",
+        ],
+    );
+    let json: Value = serde_json::from_str(&cli_ok(
+        store,
+        &[
+            "key",
+            "create",
+            "--agency",
+            "UBND-XA-KHAC",
+            "--scope",
+            "write",
+        ],
+    ))
+    .unwrap();
+    json["key"].as_str().unwrap().to_string()
+}
+
+fn audit_entries(store: &Path) -> Vec<Value> {
+    serde_json::from_str(&cli_ok(store, &["audit", "list", "--limit", "1000"])).unwrap()
+}
+
+#[test]
+fn another_agency_cannot_supersede_and_corrections_stay_in_the_dossier() {
+    let i = inputs();
+    let e = env();
+    let s = &e.server;
+    let victim = id(&e.digitized).to_string();
+    let pdf = std::fs::read(&i.digitized2).unwrap();
+    let intruder = other_agency_writer(&e.store);
+    let attack = format!(
+        "/api/v1/documents?dossier_code=HS-ATK&procedure_code=1.000001&citizen_id={CITIZEN}\
+         &kind=giay-khai-sinh&title=x&supersedes={victim}"
+    );
+    let refused = post(s, &intruder, &attack, "application/pdf", &pdf);
+    refused.expect(400);
+    assert!(
+        String::from_utf8_lossy(&refused.body).contains("another agency"),
+        "{}",
+        String::from_utf8_lossy(&refused.body)
+    );
+    // The owner may not supersede across persons or kinds outside the dossier either.
+    let elsewhere = format!(
+        "/api/v1/documents?dossier_code=HS-777&procedure_code=1.000001&citizen_id={OTHER_CITIZEN}\
+         &kind=giay-khai-sinh&title=x&supersedes={victim}"
+    );
+    post(s, &e.writer, &elsewhere, "application/pdf", &pdf).expect(400);
+    let current = get(
+        s,
+        Some(&e.all),
+        &format!("/api/v1/documents?citizen_id={CITIZEN}"),
+    );
+    assert!(
+        current.ids().contains(&victim),
+        "the document stays current"
+    );
+
+    // A correction in the same dossier by the owning agency: allowed, audited, and the
+    // old document stays readable by id with its successor.
+    let fix = format!(
+        "/api/v1/documents?dossier_code=HS-001&procedure_code=1.000001&citizen_id={CITIZEN}\
+         &kind=giay-khai-sinh&title=dinh-chinh&supersedes={victim}"
+    );
+    let created = post(s, &e.writer, &fix, "application/pdf", &pdf);
+    created.expect(201);
+    let new_id = id(&created.json()).to_string();
+    let old = get(s, Some(&e.all), &format!("/api/v1/documents/{victim}"));
+    old.expect(200);
+    assert_eq!(old.json()["superseded_by"], new_id.as_str());
+    let entries = audit_entries(&e.store);
+    assert!(
+        entries.iter().any(|a| a["action"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("supersedes={victim}"))
+            && a["returned"].as_array().unwrap().len() == 2),
+        "the supersession is audited with both ids"
+    );
+    assert!(
+        entries
+            .iter()
+            .any(|a| a["agency"] == "UBND-XA-KHAC"
+                && a["action"].as_str().unwrap().ends_with("-> 400")),
+        "the refused attempt is audited"
+    );
+}
+
+/// Certifies `input` with a self-made certificate in its own register: a forgery whose
+/// stamp carries the same reference text as the genuine copy (book 01, number 1).
+fn forged_copy(dir: &Path, input: &Path) -> PathBuf {
+    let (key, cert, out) = (
+        dir.join("forger.key"),
+        dir.join("forger.pem"),
+        dir.join("forged.pdf"),
+    );
+    let made = run(Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-keyout",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .args([
+            "-subj",
+            "/CN=Nguyen Van An/O=UBND xa Thu Nghiem",
+            "-addext",
+            "keyUsage=critical,digitalSignature,nonRepudiation",
+        ]));
+    assert_ok(&made);
+    assert_ok(&run(sohoa()
+        .arg("certify")
+        .arg(input)
+        .arg("-o")
+        .arg(&out)
+        .args([
+            "--certifier",
+            "Nguyễn Văn An",
+            "--agency",
+            "UBND xã Thử Nghiệm",
+        ])
+        .arg("--register")
+        .arg(dir.join("forger-register"))
+        .arg("--cert")
+        .arg(&cert)
+        .arg("--key")
+        .arg(&key)));
+    out
+}
+
+#[test]
+fn references_come_from_the_register_and_forgeries_are_not_certified() {
+    let i = inputs();
+    let e = env();
+    let s = &e.server;
+    let genuine = id(&e.certified).to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let forged = std::fs::read(forged_copy(dir.path(), &i.digitized)).unwrap();
+    let q = |n: &str, extra: &str| {
+        format!(
+            "/api/v1/documents?dossier_code=HS-F{n}&procedure_code=1.000001&citizen_id={OTHER_CITIZEN}\
+             &kind=giay-khai-sinh&title=x{extra}"
+        )
+    };
+    // (a) Re-labelling: a reference that the register did not issue for these bytes.
+    let relabel = format!("&reference={}", enc(&i.reference));
+    let plain = std::fs::read(&i.digitized2).unwrap();
+    post(s, &e.writer, &q("1", &relabel), "application/pdf", &plain).expect(400);
+    post(s, &e.writer, &q("2", &relabel), "application/pdf", &forged).expect(400);
+    // (b, c) The forgery, whose stamp prints the genuine reference, is stored as an
+    // ordinary PDF without a reference, with its verification report.
+    let stored = post(s, &e.writer, &q("3", ""), "application/pdf", &forged);
+    stored.expect(201);
+    let doc = stored.json();
+    assert_eq!(doc["reference"], Value::Null);
+    assert_eq!(doc["files"][0]["role"], "pdf", "{doc}");
+    assert!(doc["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["name"] == "verification.json" && f["role"] == "report"));
+    // A tampered genuine copy (bytes appended after signing) is not certified either.
+    let tampered = variant(&std::fs::read(&i.certified).unwrap(), 1);
+    let stored = post(s, &e.writer, &q("4", ""), "application/pdf", &tampered);
+    stored.expect(201);
+    assert_eq!(stored.json()["files"][0]["role"], "pdf");
+    // The reference still names exactly the genuine copy.
+    let found = get(
+        s,
+        Some(&e.all),
+        &format!("/api/v1/documents?reference={}", enc(&i.reference)),
+    );
+    assert_eq!(found.ids(), vec![genuine]);
+    // Storing the genuine copy a second time (same register entry) is refused.
+    let again = run(sohoa()
+        .args(["store", "add", "--store"])
+        .arg(&e.store)
+        .args([
+            "--dossier",
+            "HS-001",
+            "--procedure",
+            "1.000001",
+            "--citizen-id",
+            CITIZEN,
+        ])
+        .args([
+            "--kind",
+            "giay-khai-sinh",
+            "--title",
+            "lan hai",
+            "--register",
+        ])
+        .arg(&i.register)
+        .arg(&i.certified));
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already stored as document"));
+    assert_ok(&fsck(&e.store));
+}
+
+#[test]
+fn refused_reads_are_audited_too() {
+    let e = env();
+    let s = &e.server;
+    let before = audit_entries(&e.store).len();
+    let path = format!("/api/v1/documents?citizen_id={CITIZEN}");
+    get(s, Some(&e.writer), &path).expect(403);
+    let no_purpose = agent()
+        .get(&s.url(&path))
+        .set("Authorization", &format!("Bearer {}", e.all));
+    send(no_purpose, None).expect(400);
+    get(s, Some(&e.all), "/api/v1/search?bogus=1").expect(400);
+    let entries = audit_entries(&e.store);
+    assert_eq!(entries.len(), before + 3, "{entries:#?}");
+    let actions: Vec<&str> = entries[..3]
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    assert!(actions.iter().any(|a| a.ends_with("-> 403")), "{actions:?}");
+    assert_eq!(actions.iter().filter(|a| a.ends_with("-> 400")).count(), 2);
+    assert_ok(&audit_verify(&e.store));
+}
+
+#[test]
+fn idle_and_slow_connections_cannot_starve_requests() {
+    let e = env_with(&[
+        "--max-connections",
+        "40",
+        "--header-timeout-secs",
+        "2",
+        "--idle-timeout-secs",
+        "30",
+    ]);
+    let s = &e.server;
+    // Many more idle sockets than the cap: the longest-idle ones are closed to make room.
+    let idle: Vec<TcpStream> = (0..300)
+        .map(|_| TcpStream::connect(s.addr()).unwrap())
+        .collect();
+    let started = Instant::now();
+    get(
+        s,
+        Some(&e.all),
+        &format!("/api/v1/documents?citizen_id={CITIZEN}"),
+    )
+    .expect(200);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    // A client that never finishes its header is cut off after the header timeout.
+    let mut slow = TcpStream::connect(s.addr()).unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let started = Instant::now();
+    let mut buf = [0u8; 512];
+    let n = slow.read(&mut buf).unwrap_or(0);
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "closed after {:?}: {:?}",
+        started.elapsed(),
+        String::from_utf8_lossy(&buf[..n])
+    );
+    drop(idle);
+}
+
+#[test]
+fn the_audit_chain_is_keyed_and_checked_against_a_recorded_head() {
+    let e = env();
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("audit.key");
+    let keygen = run(sohoa().args(["audit", "keygen", "-o"]).arg(&key));
+    assert_ok(&keygen);
+    let keyed = |args: &[&str]| {
+        run(sohoa()
+            .args(&args[..2])
+            .arg("--store")
+            .arg(&e.store)
+            .arg("--audit-key")
+            .arg(&key)
+            .args(&args[2..]))
+    };
+    // Entries written before the key existed carry no MAC: with the key they are flagged.
+    assert_ok(&cli(&e.store, &["store", "list", "--json"]));
+    let out = keyed(&["audit", "verify"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("carries no MAC"));
+    // Start a keyed log: remove the old rows (an operator's fresh start) and append.
+    let db = e.store.join("index.sqlite");
+    let sql = |statement: &str| {
+        assert_ok(&run(Command::new("python3").args([
+            "-c",
+            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()",
+        ]).arg(&db).arg(statement)));
+    };
+    sql("DELETE FROM audit");
+    for _ in 0..3 {
+        assert_ok(&keyed(&["store", "list", "--json"]));
+    }
+    let verified = keyed(&["audit", "verify", "--json"]);
+    assert_ok(&verified);
+    let report: Value = serde_json::from_slice(&verified.stdout).unwrap();
+    let head = report["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|n| {
+            n.as_str()
+                .unwrap()
+                .split("head hash ")
+                .nth(1)
+                .map(str::to_string)
+        })
+        .unwrap();
+    assert_ok(&keyed(&["audit", "verify", "--head", &head]));
+    // Without the key, an attacker rebuilds the chain: it holds, but not under the key.
+    sql("DELETE FROM audit");
+    assert_ok(&cli(&e.store, &["store", "list", "--json"]));
+    assert_ok(&audit_verify(&e.store));
+    let out = keyed(&["audit", "verify"]);
+    assert!(
+        !out.status.success(),
+        "a rebuilt chain is caught with the key"
+    );
+    // Truncation of the newest entries is caught against the recorded head.
+    let out = cli(&e.store, &["audit", "verify", "--head", &head]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("not in the chain"));
+}
+
+#[test]
+fn tls_of_its_own_with_hsts() {
+    let i = inputs();
+    let e = env();
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("tls.pem"), dir.path().join("tls.key"));
+    assert_ok(&run(Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+        ])
+        .args([
+            "-days",
+            "30",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)));
+    let mut cmd = sohoa();
+    cmd.args(["serve", "--store"])
+        .arg(&e.store)
+        .args(["--listen", "127.0.0.1:0", "--trust"])
+        .arg(&i.pki.root_pem)
+        .arg("--tls-cert")
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&key);
+    let tls = Server::spawn(cmd);
+    assert!(tls.base.starts_with("https://"), "{}", tls.base);
+    let out = run(Command::new("curl")
+        .args(["-sS", "-D", "-", "--cacert"])
+        .arg(&cert)
+        .arg(tls.url("/healthz")));
+    assert_ok(&out);
+    let reply = String::from_utf8_lossy(&out.stdout).to_lowercase();
+    assert!(reply.starts_with("http/1.1 200"), "{reply}");
+    assert!(
+        reply.contains("strict-transport-security: max-age=31536000"),
+        "{reply}"
+    );
+    // Plain HTTP to the TLS port gets no answer in clear.
+    let plain = run(Command::new("curl")
+        .args(["-sS", "-m", "5"])
+        .arg(tls.url("/healthz").replace("https", "http")));
+    assert!(!plain.status.success());
+    // Bad TLS files are refused at start with a clear message.
+    let bad = run(sohoa()
+        .args(["serve", "--store"])
+        .arg(&e.store)
+        .args(["--listen", "127.0.0.1:0", "--tls-cert"])
+        .arg(&key)
+        .arg("--tls-key")
+        .arg(&key));
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("tls.key"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+}
+
+#[test]
+fn answers_are_not_cached_and_store_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let e = env();
+    let reply = agent()
+        .get(
+            &e.server
+                .url(&format!("/api/v1/documents?citizen_id={CITIZEN}")),
+        )
+        .set("X-Purpose", PURPOSE)
+        .set("Authorization", &format!("Bearer {}", e.all))
+        .call()
+        .unwrap();
+    assert_eq!(reply.header("cache-control"), Some("no-store"));
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&e.store), 0o700);
+    assert_eq!(mode(&e.store.join("index.sqlite")), 0o600);
+    assert_eq!(mode(&e.store.join("blobs")), 0o700);
+    assert_eq!(mode(&inputs().register.join("register.sqlite")), 0o600);
+    // What the user asked for gets the usual permissions (umask 022 here: 0644).
+    assert_eq!(
+        mode(&inputs().digitized) & 0o044,
+        0o044,
+        "outputs are readable as usual"
+    );
+}
+
+#[test]
+fn bidirectional_overrides_are_refused_in_titles() {
+    let i = inputs();
+    let e = env();
+    let q = format!(
+        "/api/v1/documents?dossier_code=HS-B1&procedure_code=1.000001&citizen_id={OTHER_CITIZEN}\
+         &kind=giay-khai-sinh&title={}",
+        enc("hoa-don\u{202E}fdp.exe")
+    );
+    let refused = post(
+        &e.server,
+        &e.writer,
+        &q,
+        "application/pdf",
+        &std::fs::read(&i.digitized2).unwrap(),
+    );
+    refused.expect(400);
+    assert!(String::from_utf8_lossy(&refused.body).contains("bidirectional"));
 }

@@ -323,6 +323,40 @@ fn verify_cli(pdf: &Path, pki: &Pki) {
     );
 }
 
+/// Signs in with curl from local address `from`; whether it got a session.
+fn login_from(server: &Server, from: &str, (user, password): (&str, &str)) -> bool {
+    let jar = tempfile::NamedTempFile::new().unwrap();
+    let page = run(Command::new("curl")
+        .args(["-sS", "--interface", from, "-c"])
+        .arg(jar.path())
+        .arg(server.url("/login")));
+    let csrf = between(
+        &String::from_utf8_lossy(&page.stdout),
+        "name=\"csrf\" value=\"",
+        "\"",
+    )
+    .unwrap();
+    let posted = run(Command::new("curl")
+        .args([
+            "-sS",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--interface",
+            from,
+            "-b",
+        ])
+        .arg(jar.path())
+        .arg("-c")
+        .arg(jar.path())
+        .args(["--data-urlencode", &format!("username={user}")])
+        .args(["--data-urlencode", &format!("password={password}")])
+        .args(["--data-urlencode", &format!("csrf={csrf}")])
+        .arg(server.url("/login")));
+    String::from_utf8_lossy(&posted.stdout) == "303"
+}
+
 #[test]
 fn sign_in_lock_out_and_sign_out() {
     let office = Office::new();
@@ -351,40 +385,46 @@ fn sign_in_lock_out_and_sign_out() {
             ],
         )
         .expect(403);
-    // Wrong passwords: 401 four times, the fifth locks the account (423), and then even
-    // the right password is refused until the lock ends.
-    for attempt in 1..=5 {
+    // Wrong passwords from this address: 401 five times, then 429 for this name from
+    // here, and alike for a name that does not exist (nothing tells names apart). The
+    // account itself is not locked: the clerk signs in from another address.
+    let mut attempt = |client: &mut Client, name: &str, password: &str| {
         let csrf = client.get("/login").csrf();
-        let reply = client.post_form(
+        client.post_form(
             "/login",
-            &[
-                ("username", CLERK.0),
-                ("password", "sai-mat-khau-roi"),
-                ("csrf", &csrf),
-            ],
-        );
-        let expected = if attempt < 5 { 401 } else { 423 };
-        reply.expect(expected);
-    }
-    let csrf = client.get("/login").csrf();
-    let locked = client.post_form(
-        "/login",
-        &[
-            ("username", CLERK.0),
-            ("password", CLERK.1),
-            ("csrf", &csrf),
-        ],
-    );
-    locked.expect(423);
-    assert!(locked.body.contains("tạm khoá"), "{}", locked.body);
-    // An unknown user is answered like a wrong password.
-    let csrf = client.get("/login").csrf();
-    client
-        .post_form(
-            "/login",
-            &[("username", "khong-co"), ("password", "x"), ("csrf", &csrf)],
+            &[("username", name), ("password", password), ("csrf", &csrf)],
         )
-        .expect(401);
+    };
+    for name in [CLERK.0, "khong-co"] {
+        for _ in 0..5 {
+            attempt(&mut client, name, "sai-mat-khau-roi").expect(401);
+        }
+        let throttled = attempt(&mut client, name, "sai-mat-khau-roi");
+        throttled.expect(429);
+        assert!(
+            throttled.body.contains("quá nhiều lần"),
+            "{}",
+            throttled.body
+        );
+    }
+    attempt(&mut client, CLERK.0, CLERK.1).expect(429);
+    let elsewhere = run(Command::new("curl")
+        .args([
+            "-sS",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--interface",
+            "127.0.0.2",
+        ])
+        .args(["-c", "/dev/null", "-b", ""])
+        .arg(server.url("/login")));
+    assert_eq!(String::from_utf8_lossy(&elsewhere.stdout), "200");
+    assert!(
+        login_from(&server, "127.0.0.2", CLERK),
+        "the clerk's desk at another address signs in"
+    );
     // The certifier signs in; the session cookie is HttpOnly and SameSite=Strict.
     let form = client.get("/login");
     let csrf = form.csrf();
@@ -791,4 +831,283 @@ fn keep_screenshots(from: &Path) {
     for entry in std::fs::read_dir(from).into_iter().flatten().flatten() {
         let _ = std::fs::copy(entry.path(), keep.join(entry.file_name()));
     }
+}
+
+// ---------------------------------------------------------------- attacks (issue 12)
+
+/// Certifies document `id` from the web page; returns the copy's id and reference.
+fn certify_on_page(office: &Office, client: &mut Client, csrf: &str, id: &str) -> (String, String) {
+    let copy = client.post_form(
+        &format!("/documents/{id}/certify"),
+        &[("csrf", csrf), ("compared", "on")],
+    );
+    copy.expect(303);
+    let copy_id = copy.location.trim_start_matches("/documents/").to_string();
+    let json: serde_json::Value =
+        serde_json::from_str(&office.cli(&["store", "get", &copy_id])).unwrap();
+    (copy_id, json["reference"].as_str().unwrap().to_string())
+}
+
+#[test]
+fn the_public_verification_page_reads_only_what_the_register_issued() {
+    let office = Office::new();
+    let server = office.serve(true);
+    let mut client = Client::new(&server);
+    let csrf = client.sign_in(CERTIFIER);
+    let dir = tempfile::tempdir().unwrap();
+    let doc = upload_and_store(
+        &mut client,
+        &csrf,
+        &[("p.png", &clean_page(dir.path(), 71))],
+        "HS-V1",
+    );
+    let (copy_id, reference) = certify_on_page(&office, &mut client, &csrf, &doc);
+    let copy = client.get(&format!("/documents/{copy_id}"));
+    let link = between(&copy.body, "id=\"download\" href=\"", "\"").unwrap();
+    let genuine = client.get(&link).bytes;
+    // A forger stores a tampered copy (bytes appended) and claims the reference: refused;
+    // stored without the claim, it gets no reference and no certified badge.
+    let tampered = dir.path().join("tampered.pdf");
+    let mut bytes = genuine.clone();
+    bytes.extend_from_slice(b"\n% changed\n");
+    std::fs::write(&tampered, &bytes).unwrap();
+    let base = |dossier: &str| {
+        let mut cmd = sohoa();
+        cmd.args(["store", "add", "--store"])
+            .arg(office.store())
+            .args([
+                "--dossier",
+                dossier,
+                "--procedure",
+                "1.001234",
+                "--citizen-id",
+                CITIZEN,
+            ])
+            .args(["--kind", "giay-khai-sinh", "--title", "gia mao"]);
+        cmd
+    };
+    let claimed = run(base("HS-V2")
+        .args(["--reference", &reference])
+        .arg(&tampered));
+    assert!(!claimed.status.success());
+    let stored = run(base("HS-V3").arg(&tampered));
+    assert!(
+        stored.status.success(),
+        "{}",
+        String::from_utf8_lossy(&stored.stderr)
+    );
+    let stored: serde_json::Value = serde_json::from_slice(&stored.stdout).unwrap();
+    assert!(stored["reference"].is_null());
+    // The page still verifies the genuine copy the register names.
+    let page = Client::new(&server).get(&format!("/verify?ref={}", enc(&reference)));
+    page.expect(200);
+    assert!(page.body.contains("data-valid=\"true\""), "{}", page.body);
+    // A server with no trust anchor and no signing key never says "valid".
+    drop(server);
+    let mut cmd = sohoa();
+    cmd.args(["serve", "--store"])
+        .arg(office.store())
+        .args(["--listen", "127.0.0.1:0", "--web"]);
+    let bare = Server::spawn(cmd);
+    let page = Client::new(&bare).get(&format!("/verify?ref={}", enc(&reference)));
+    page.expect(503);
+    assert!(
+        page.body.contains("data-valid=\"unavailable\""),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("Bản sao hợp lệ"));
+}
+
+#[test]
+fn password_changes_and_disabling_end_sessions() {
+    let office = Office::new();
+    let server = office.serve(false);
+    let mut clerk = Client::new(&server);
+    clerk.sign_in(CLERK);
+    clerk.get("/").expect(200);
+    let out = run(sohoa()
+        .args(["user", "password", "--store"])
+        .arg(office.store())
+        .args(["--username", CLERK.0, "--password-env", "NEW_PASSWORD"])
+        .env("NEW_PASSWORD", "mat-khau-moi-hoan-toan"));
+    assert!(out.status.success());
+    assert_eq!(clerk.get("/").expect(303).location, "/login");
+    let mut certifier = Client::new(&server);
+    certifier.sign_in(CERTIFIER);
+    office.cli(&["user", "disable", "--username", CERTIFIER.0]);
+    assert_eq!(certifier.get("/").expect(303).location, "/login");
+    let csrf = certifier.get("/login").csrf();
+    certifier
+        .post_form(
+            "/login",
+            &[
+                ("username", CERTIFIER.0),
+                ("password", CERTIFIER.1),
+                ("csrf", &csrf),
+            ],
+        )
+        .expect(401);
+    office.cli(&["user", "remove", "--username", CERTIFIER.0]);
+    assert!(!office.cli(&["user", "list"]).contains(CERTIFIER.0));
+}
+
+/// A multi-page TIFF of `frames` small white frames.
+fn many_frames(frames: usize) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut tiff = tiff::encoder::TiffEncoder::new(&mut out).unwrap();
+    let page = vec![255u8; 64 * 64];
+    for _ in 0..frames {
+        tiff.write_image::<tiff::encoder::colortype::Gray8>(64, 64, &page)
+            .unwrap();
+    }
+    out.into_inner()
+}
+
+#[test]
+fn uploads_and_forms_are_bounded() {
+    let office = Office::new();
+    let server = office.serve(false);
+    let mut client = Client::new(&server);
+    // A sign-in body is small: a large one is refused before it is read.
+    let csrf = client.get("/login").csrf();
+    let padding = "x".repeat(100_000);
+    client
+        .post_form(
+            "/login",
+            &[("username", "an"), ("password", &padding), ("csrf", &csrf)],
+        )
+        .expect(413);
+    let csrf = client.sign_in(CLERK);
+    // A 12000×12000 PNG (small file, 144 MP) is refused by its size, before decoding.
+    let mut png = Vec::new();
+    image::GrayImage::from_pixel(12_000, 12_000, image::Luma([255]))
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let refused = client.post_files("/capture", Some(&csrf), &[("big.png", &png)]);
+    refused.expect(400);
+    assert!(refused.body.contains("big.png"), "{}", refused.body);
+    // A TIFF of 150 frames is more pages than a draft may hold.
+    let refused = client.post_files("/capture", Some(&csrf), &[("many.tif", &many_frames(150))]);
+    refused.expect(400);
+    assert!(refused.body.contains("100 trang"), "{}", refused.body);
+    // Files before the CSRF token are not read.
+    client
+        .post_files("/capture", None, &[("p.png", &png[..100])])
+        .expect(403);
+    assert_eq!(office.drafts(), 0, "nothing is left behind");
+    // Search: a newline or a very long query is a clear 400, not a 500.
+    client
+        .get(&format!("/search?q={}", enc("a\nb")))
+        .expect(400);
+    client
+        .get(&format!("/search?q={}", "a".repeat(5000)))
+        .expect(400);
+}
+
+/// A one-page PDF whose /OpenAction runs JavaScript.
+fn pdf_with_javascript() -> Vec<u8> {
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R /OpenAction 4 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>",
+        "<< /S /JavaScript /JS (app.alert\\('x'\\)) >>",
+    ];
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = pdf.len();
+    pdf.extend(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    for o in offsets {
+        pdf.extend(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    pdf.extend(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    pdf
+}
+
+#[test]
+fn active_pdfs_are_never_shown_inline_and_pages_are_not_cached() {
+    let office = Office::new();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("script.pdf");
+    std::fs::write(&path, pdf_with_javascript()).unwrap();
+    let stored: serde_json::Value = serde_json::from_str(&office.cli(&[
+        "store",
+        "add",
+        "--dossier",
+        "HS-JS",
+        "--procedure",
+        "1.001234",
+        "--citizen-id",
+        CITIZEN,
+        "--kind",
+        "don",
+        "--title",
+        "Đơn",
+        path.to_str().unwrap(),
+    ]))
+    .unwrap();
+    let (id, sha) = (
+        stored["id"].as_str().unwrap(),
+        stored["sha256"].as_str().unwrap(),
+    );
+    let server = office.serve(false);
+    let mut client = Client::new(&server);
+    client.sign_in(CLERK);
+    let page = client
+        .request("GET", &format!("/documents/{id}"))
+        .call()
+        .unwrap();
+    assert_eq!(page.header("cache-control"), Some("no-store"));
+    let download = client
+        .request("GET", &format!("/documents/{id}/download/{sha}?inline=1"))
+        .call()
+        .unwrap();
+    assert_eq!(download.header("cache-control"), Some("no-store"));
+    let disposition = download.header("content-disposition").unwrap_or("");
+    assert!(disposition.starts_with("attachment"), "{disposition}");
+}
+
+#[test]
+fn register_export_is_safe_for_spreadsheets() {
+    let office = Office::new();
+    let out = run(sohoa()
+        .args(["user", "add", "--store"])
+        .arg(office.store())
+        .args([
+            "--username",
+            "hacker",
+            "--name",
+            "=HYPERLINK(\"http://x\",\"y\")",
+        ])
+        .args(["--role", "clerk,certifier", "--password-env", "P"])
+        .env("P", "mat-khau-dai-du-roi"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let server = office.serve(true);
+    let mut client = Client::new(&server);
+    let csrf = client.sign_in(("hacker", "mat-khau-dai-du-roi"));
+    let dir = tempfile::tempdir().unwrap();
+    let doc = upload_and_store(
+        &mut client,
+        &csrf,
+        &[("p.png", &clean_page(dir.path(), 72))],
+        "HS-CSV",
+    );
+    certify_on_page(&office, &mut client, &csrf, &doc);
+    let csv = client.get("/register.csv").expect(200).body.clone();
+    assert!(csv.contains("'=HYPERLINK"), "{csv}");
+    assert!(!csv.contains(",=HYPERLINK"), "{csv}");
 }
