@@ -388,7 +388,7 @@ fn sign_in_lock_out_and_sign_out() {
     // Wrong passwords from this address: 401 five times, then 429 for this name from
     // here, and alike for a name that does not exist (nothing tells names apart). The
     // account itself is not locked: the clerk signs in from another address.
-    let mut attempt = |client: &mut Client, name: &str, password: &str| {
+    let attempt = |client: &mut Client, name: &str, password: &str| {
         let csrf = client.get("/login").csrf();
         client.post_form(
             "/login",
