@@ -150,7 +150,7 @@ pub async fn list_documents(
     q: Result<Query<Lookup>, QueryRejection>,
 ) -> ApiResult<Json<Vec<Document>>> {
     let q = query(q);
-    let purpose = purpose_of(&headers, q.as_ref().ok().and_then(|q| q.purpose.as_deref()));
+    let purpose = params::purpose(&headers, q.as_ref().ok().and_then(|q| q.purpose.as_deref()));
     let access = Access::new(&caller, &method, &uri, purpose.as_ref().ok());
     let outcome = async {
         let (q, _) = (q?, purpose?);
@@ -160,11 +160,6 @@ pub async fn list_documents(
     }
     .await;
     access.record(&state, outcome, |d| ids(d)).await.map(Json)
-}
-
-/// The request's checked purpose (header or parameter).
-fn purpose_of(headers: &HeaderMap, query: Option<&str>) -> ApiResult<String> {
-    params::purpose(headers, query)
 }
 
 type Find = Box<dyn FnOnce(&Store) -> Result<Vec<Document>, StoreError> + Send>;
@@ -217,7 +212,7 @@ pub async fn search(
     q: Result<Query<Search>, QueryRejection>,
 ) -> ApiResult<Json<Vec<Document>>> {
     let q = query(q);
-    let purpose = purpose_of(&headers, q.as_ref().ok().and_then(|q| q.purpose.as_deref()));
+    let purpose = params::purpose(&headers, q.as_ref().ok().and_then(|q| q.purpose.as_deref()));
     let access = Access::new(&caller, &method, &uri, purpose.as_ref().ok());
     let outcome = async {
         let (q, _) = (q?, purpose?);
@@ -255,7 +250,7 @@ fn document_purpose(
     q: Result<Query<PurposeOnly>, QueryRejection>,
 ) -> ApiResult<String> {
     let q = query(q)?;
-    purpose_of(headers, q.purpose.as_deref())
+    params::purpose(headers, q.purpose.as_deref())
 }
 
 /// `GET /api/v1/documents/{id}`.

@@ -1,9 +1,11 @@
-//! What the store needs to know about a PDF before storing it: its pages, its text and,
-//! for an electronic certified copy, its signature and verification reference.
+//! What the store needs to know about a PDF before storing it: its pages, its text,
+//! whether it is signed, and how to file it ([`file_pdf`]): a signed PDF is verified,
+//! and its verification reference comes from the register that issued it, never from
+//! text printed inside the PDF.
 //!
 //! Text comes from every page's content and from the appearances of its signature
 //! widgets (the certification stamp), decoded through each font's encoding or ToUnicode
-//! map. The reference is the `SOHOA1:…` token printed on the stamp.
+//! map.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -26,10 +28,8 @@ pub struct PdfFacts {
     pub page_count: u32,
     /// Text of the pages and of the stamps (empty when none could be read).
     pub text: String,
-    /// Whether the PDF carries a signature (then it is a certified copy).
+    /// Whether the PDF carries a signature (to be verified by [`file_pdf`]).
     pub signed: bool,
-    /// The verification reference printed on the certification stamp.
-    pub reference: Option<String>,
     /// Why some text could not be extracted, if so.
     pub text_error: Option<String>,
 }
@@ -59,7 +59,6 @@ pub fn inspect_pdf(pdf: &[u8]) -> Result<PdfFacts, StoreError> {
         facts.signed |= signed;
         facts.text.push_str(&stamps);
     }
-    facts.reference = find_reference(&facts.text);
     facts.text_error = (!errors.is_empty()).then(|| errors.join("; "));
     Ok(facts)
 }
@@ -201,16 +200,6 @@ pub fn has_active_content(pdf: &[u8]) -> bool {
     }) || active(&doc.trailer)
 }
 
-/// The `SOHOA1:…` token in `text`.
-pub fn find_reference(text: &str) -> Option<String> {
-    let at = text.find("SOHOA1:")?;
-    let token: String = text[at..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || ":._/-".contains(*c))
-        .collect();
-    (token.len() > "SOHOA1:".len()).then_some(token)
-}
-
 fn page_text(doc: &Document, page_id: lopdf::ObjectId) -> Result<String, String> {
     let fonts = doc.get_page_fonts(page_id).map_err(|e| e.to_string())?;
     let content = doc
@@ -341,16 +330,6 @@ fn show(out: &mut String, enc: &Encoding, operands: &[Object]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn finds_the_reference_token() {
-        assert_eq!(
-            find_reference("Mã xác minh: SOHOA1:2026-01-42:0123456789abcdef\nKý số").as_deref(),
-            Some("SOHOA1:2026-01-42:0123456789abcdef")
-        );
-        assert_eq!(find_reference("SOHOA1: nothing"), None);
-        assert_eq!(find_reference("no token"), None);
-    }
 
     #[test]
     fn refuses_what_is_not_a_pdf() {
