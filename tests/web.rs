@@ -128,6 +128,59 @@ impl Reply {
     }
 }
 
+/// Sends a request over a plain socket, writing the body from another thread while the
+/// reply is read, so that an early answer is heard; only the status and body are kept.
+fn raw_request(method: &str, url: &str, cookie: &str, content_type: &str, body: &[u8]) -> Reply {
+    use std::io::Write;
+    let rest = url.trim_start_matches("http://");
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    )
+    .into_bytes();
+    if !cookie.is_empty() {
+        request.extend(format!("Cookie: {cookie}\r\n").as_bytes());
+    }
+    request.extend(b"\r\n");
+    request.extend_from_slice(body);
+    let mut writer = stream.try_clone().unwrap();
+    let sending = std::thread::spawn(move || {
+        let _ = writer.write_all(&request);
+    });
+    let mut reply = Vec::new();
+    let mut buf = [0u8; 8192];
+    while let Ok(n) = stream.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        reply.extend_from_slice(&buf[..n]);
+    }
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+    let _ = sending.join();
+    let text = String::from_utf8_lossy(&reply).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {text:?}"));
+    let body = text
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_string();
+    Reply {
+        status,
+        location: String::new(),
+        bytes: body.clone().into_bytes(),
+        body,
+    }
+}
+
 fn between(text: &str, start: &str, end: &str) -> Option<String> {
     let from = text.find(start)? + start.len();
     let len = text[from..].find(end)?;
@@ -161,6 +214,11 @@ impl Client {
     }
 
     fn send(&mut self, request: ureq::Request, body: Option<(&str, &[u8])>) -> Reply {
+        let (method, url, cookie) = (
+            request.method().to_string(),
+            request.url().to_string(),
+            request.header("Cookie").unwrap_or("").to_string(),
+        );
         let result = match body {
             Some((content_type, bytes)) => {
                 request.set("Content-Type", content_type).send_bytes(bytes)
@@ -169,6 +227,12 @@ impl Client {
         };
         let response = match result {
             Ok(r) | Err(ureq::Error::Status(_, r)) => r,
+            // The server answered before reading the whole body (413, a refused form) and
+            // closed: send it again the way a browser does, reading while writing.
+            Err(ureq::Error::Transport(_)) if body.is_some() => {
+                let (content_type, bytes) = body.unwrap_or_default();
+                return raw_request(&method, &url, &cookie, content_type, bytes);
+            }
             Err(e) => panic!("transport error: {e}"),
         };
         for header in response.all("set-cookie") {

@@ -28,7 +28,7 @@ use super::report::{self, BatchReport, DocumentReport, FileError, Status, Totals
 use super::{BatchError, BatchOptions, Certify};
 use crate::capture;
 use crate::digitize::{self, DigitizeOptions, DonePage, PageWorker, Source};
-use crate::store::{FileRole, NewDocument, NewFile, Once, Store, StoreError, Work};
+use crate::store::{FileRole, Ingest, NewDocument, NewFile, Once, Store, StoreError, Work};
 
 /// A document whose files have been read and whose pages are queued.
 struct Planned {
@@ -450,44 +450,27 @@ fn write_one<'c>(
     let digitized = digitize::assemble(job.pages)
         .map_err(|e| StoreError::Invalid(format!("assembling the PDF: {e}")))?;
     let stem = job.new.dossier_code.replace('/', "-");
-    let mut reference = None;
-    let main = match certify {
-        Some(c) => {
-            let (pdf, r) = c.certify(&digitized.pdf).map_err(StoreError::Invalid)?;
-            reference = Some(r);
-            NewFile {
-                role: FileRole::Certified,
-                name: format!("{stem}-certified.pdf"),
-                bytes: pdf,
-            }
-        }
-        None => NewFile {
-            role: FileRole::Pdf,
-            name: format!("{stem}.pdf"),
-            bytes: digitized.pdf.clone(),
-        },
-    };
-    let mut files = vec![main];
-    if reference.is_some() {
-        files.push(NewFile {
-            role: FileRole::Pdf,
-            name: format!("{stem}.pdf"),
-            bytes: digitized.pdf.clone(),
-        });
+    let mut ingest = Ingest::from_pages(
+        job.new,
+        format!("{stem}.pdf"),
+        &digitized,
+        job.originals,
+        false,
+    )?;
+    if let Some(c) = certify {
+        let (pdf, reference) = c.certify(&digitized.pdf).map_err(StoreError::Invalid)?;
+        let copy = NewFile {
+            role: FileRole::Certified,
+            name: format!("{stem}-certified.pdf"),
+            bytes: pdf,
+        };
+        ingest = ingest.with_certified_copy(copy, reference);
     }
-    files.extend(job.originals);
     let work = Work {
         key: job.key,
         note: job.note,
     };
-    let once = store.add_document_once(
-        &work,
-        &job.new,
-        &files,
-        &digitized.text(),
-        reference.as_deref(),
-        pages as u32,
-    )?;
+    let once = store.ingest_once(&work, &ingest)?;
     Ok((once, pages))
 }
 

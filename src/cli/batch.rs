@@ -8,10 +8,10 @@ use std::path::PathBuf;
 
 use sohoa::batch::plan::{self, Defaults, OnPageError};
 use sohoa::batch::{self, progress, BatchOptions, Certify};
-use sohoa::certify::copy::{certify_copy, register_entry, CertifyRequest};
+use sohoa::certify::copy::CertifyRequest;
+use sohoa::certify::issuer::Issuer;
 use sohoa::certify::key::SigningKey;
 use sohoa::certify::pades::{Corner, Placement};
-use sohoa::certify::register::Register;
 use sohoa::digitize::DigitizeOptions;
 use sohoa::store::Role;
 
@@ -96,7 +96,7 @@ pub struct Args {
 /// Certifies with a key and numbers the copies in the register, as `sohoa certify` does.
 struct RegisterSigner {
     key: Box<dyn SigningKey>,
-    register: Register,
+    register: PathBuf,
     certifier: String,
     agency: String,
     book: String,
@@ -115,17 +115,12 @@ impl Certify for RegisterSigner {
             },
             verify_url: None,
         };
-        let key = self.key.as_ref();
-        let issued = self
-            .register
-            .issue_next(request.time.year(), &request.book, |number| {
-                let copy = certify_copy(pdf, &request, number, key).map_err(|e| e.to_string())?;
-                let entry = register_entry(&request, number, &copy);
-                Ok::<_, String>((copy, entry))
-            })
+        let mut issuer =
+            Issuer::open(&self.register, self.key.as_ref()).map_err(|e| e.to_string())?;
+        let issued = issuer
+            .issue(pdf, &request, |_, _| Ok::<_, String>(()))
             .map_err(|e| e.to_string())?;
-        let copy = issued?;
-        Ok((copy.pdf, copy.reference))
+        Ok((issued.copy.pdf, issued.copy.reference))
     }
 }
 
@@ -141,7 +136,7 @@ fn signer(args: &Args) -> Result<Option<RegisterSigner>, String> {
         certifier: need(&args.certifier, "certifier")?,
         agency: need(&args.certifying_agency, "certifying-agency")?,
         key: load_key(&args.signer)?,
-        register: Register::open(&args.register).map_err(|e| e.to_string())?,
+        register: args.register.clone(),
         book: format!("{:02}", args.book),
     }))
 }

@@ -3,10 +3,10 @@
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use sohoa::certify::copy::{certify_copy, register_entry, CertifyRequest};
+use sohoa::certify::copy::CertifyRequest;
+use sohoa::certify::issuer::{IssueError, Issuer};
 use sohoa::certify::key::{RsaPadding, SigningKey};
 use sohoa::certify::pades::{Corner, Placement};
-use sohoa::certify::register::Register;
 use sohoa::certify::{pem, pkcs11, pkcs12};
 use time::OffsetDateTime;
 
@@ -181,27 +181,21 @@ pub fn run(args: Args) -> Result<(), String> {
         },
         verify_url: args.verify_url.clone(),
     };
-    let mut register = Register::open(&args.register).map_err(|e| e.to_string())?;
-    let year = request.time.year();
-    let issued = register
-        .issue_next(year, &request.book, |number| {
-            let copy = certify_copy(&input, &request, number, key.as_ref())
-                .map_err(|e| format!("{}: {e}", args.input.display()))?;
-            let staged = Staged::write(&args.output, &copy.pdf)?;
-            let entry = register_entry(&request, number, &copy);
-            Ok::<_, String>(((staged, copy, number), entry))
+    let mut issuer = Issuer::open(&args.register, key.as_ref()).map_err(|e| e.to_string())?;
+    let issued = issuer
+        .issue(&input, &request, |copy, _| {
+            Staged::write(&args.output, &copy.pdf)
         })
-        .map_err(|e| e.to_string())?;
-    let (staged, copy, number) = issued?;
-    if let Err(e) = staged.commit() {
-        let _ = register.void(
-            year,
-            &request.book,
-            number,
-            &format!("output not written: {e}"),
-        );
+        .map_err(|e| match e {
+            IssueError::Certify(e) => format!("{}: {e}", args.input.display()),
+            e => e.to_string(),
+        })?;
+    let (copy, number) = (issued.copy, issued.number);
+    if let Err(e) = issued.kept.commit() {
+        issuer.void(&request, number, &format!("output not written: {e}"));
         return Err(e);
     }
+    let year = request.time.year();
     let report = Report {
         number,
         book: format!("{}/{year}", request.book),

@@ -8,10 +8,10 @@
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use sohoa::digitize::{digitize, DigitizeOptions, Source};
+use sohoa::digitize::{digitize, DigitizeOptions, Digitized, Source};
 use sohoa::store::{
-    file_pdf, inspect_pdf, AuditEntry, CopyTrust, Document, FileRole, Filing, FsckReport,
-    NewDocument, NewFile, Role, Scope, SearchQuery, Store,
+    AuditEntry, CopyTrust, Document, FileRole, FsckReport, Ingest, NewDocument, NewFile, Role,
+    Scope, SearchQuery, Store,
 };
 
 use super::files::{read, write_atomically};
@@ -414,9 +414,8 @@ fn add(args: AddArgs) -> Result<(), String> {
     let agency = choose_agency(&store, args.agency.clone().or(meta.agency.clone()))?;
     let new = new_document(&args, &meta, agency)?;
     let claimed = args.reference.clone().or(meta.reference.clone());
-    let (files, text, reference, pages) = ingest(&args, claimed.as_deref())?;
     let doc = store
-        .add_document(&new, &files, &text, reference.as_deref(), pages)
+        .ingest(&ingest(&args, new, claimed.as_deref())?)
         .map_err(err)?;
     let received = args.received.as_deref().or(meta.received_on.as_deref());
     let returned = args.returned.as_deref().or(meta.returned_on.as_deref());
@@ -474,11 +473,8 @@ fn new_document(args: &AddArgs, meta: &Metadata, agency: String) -> Result<NewDo
     })
 }
 
-/// The files to store, the text, the reference found and the page count.
-type Ingested = (Vec<NewFile>, String, Option<String>, u32);
-
-/// Reads the PDF (or digitizes the images) and the originals.
-fn ingest(args: &AddArgs, claimed: Option<&str>) -> Result<Ingested, String> {
+/// Reads the PDF (or digitizes the images, kept as originals) and `--original` files.
+fn ingest(args: &AddArgs, new: NewDocument, claimed: Option<&str>) -> Result<Ingest, String> {
     let mut inputs = Vec::new();
     for path in &args.files {
         let bytes = read(path)?;
@@ -493,39 +489,34 @@ fn ingest(args: &AddArgs, claimed: Option<&str>) -> Result<Ingested, String> {
         }
         inputs.push((path, bytes));
     }
-    let mut files = Vec::new();
-    let (text, reference, pages) = match inputs.as_slice() {
+    let mut ingest = match inputs.as_slice() {
         [(path, bytes)] if bytes.starts_with(b"%PDF-") => {
-            let (text, pages, filing) = read_pdf(path, bytes, &copy_trust(args)?, claimed)?;
-            files.push(new_file(filing.role, path, bytes.clone()));
-            files.extend(filing.verification);
-            (text, filing.reference, pages)
+            read_pdf(path, bytes.clone(), new, &copy_trust(args)?, claimed)?
         }
         _ => {
-            let (pdf, text, pages) = digitize_inputs(&inputs, args.models.clone())?;
-            files.push(NewFile {
-                role: FileRole::Pdf,
-                name: pdf_name(&args.files[0]),
-                bytes: pdf,
-            });
-            for (path, bytes) in inputs {
-                files.push(new_file(FileRole::Original, path, bytes));
-            }
-            (text, None, pages)
+            let digitized = digitize_inputs(&inputs, args.models.clone())?;
+            let originals = inputs
+                .into_iter()
+                .map(|(path, bytes)| new_file(FileRole::Original, path, bytes))
+                .collect();
+            Ingest::from_pages(new, pdf_name(&args.files[0]), &digitized, originals, false)
+                .map_err(err)?
         }
     };
     for path in &args.original {
-        files.push(new_file(FileRole::Original, path, read(path)?));
+        ingest
+            .files
+            .push(new_file(FileRole::Original, path, read(path)?));
     }
-    Ok((files, text, reference, pages))
+    Ok(ingest)
 }
 
 fn new_file(role: FileRole, path: &Path, bytes: Vec<u8>) -> NewFile {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    NewFile { role, name, bytes }
+    NewFile {
+        role,
+        name: file_name_of(path),
+        bytes,
+    }
 }
 
 fn pdf_name(first: &Path) -> String {
@@ -551,15 +542,21 @@ fn copy_trust(args: &AddArgs) -> Result<CopyTrustArgs, String> {
     Ok(CopyTrustArgs { anchors, register })
 }
 
-/// Text, pages and filing of a PDF; warns when its text cannot be read and when a
-/// signed PDF is not filed as a certified copy.
+/// The PDF as it is ([`Ingest::from_pdf`]); warns when its text cannot be read and when
+/// a signed PDF is not filed as a certified copy.
 fn read_pdf(
     path: &Path,
-    bytes: &[u8],
+    bytes: Vec<u8>,
+    new: NewDocument,
     trust: &CopyTrustArgs,
     claimed: Option<&str>,
-) -> Result<(String, u32, Filing), String> {
-    let facts = inspect_pdf(bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+) -> Result<Ingest, String> {
+    let trust = CopyTrust {
+        anchors: &trust.anchors,
+        register: Some(&trust.register),
+    };
+    let (ingest, facts) = Ingest::from_pdf(new, file_name_of(path), bytes, &trust, claimed)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     if let Some(e) = &facts.text_error {
         eprintln!(
             "sohoa: warning: {}: some text could not be extracted ({e})",
@@ -572,13 +569,7 @@ fn read_pdf(
             path.display()
         );
     }
-    let trust = CopyTrust {
-        anchors: &trust.anchors,
-        register: Some(&trust.register),
-    };
-    let filing =
-        file_pdf(bytes, &facts, &trust, claimed).map_err(|e| format!("{}: {e}", path.display()))?;
-    if facts.signed && filing.role != FileRole::Certified {
+    if facts.signed && ingest.files[0].role != FileRole::Certified {
         eprintln!(
             "sohoa: warning: {}: its signature does not verify, or its signer is neither this \
              office's register nor a trust anchor (--trust): stored as an ordinary PDF, with \
@@ -586,13 +577,19 @@ fn read_pdf(
             path.display()
         );
     }
-    Ok((facts.text, facts.page_count, filing))
+    Ok(ingest)
+}
+
+fn file_name_of(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 fn digitize_inputs(
     inputs: &[(&PathBuf, Vec<u8>)],
     models_dir: Option<PathBuf>,
-) -> Result<(Vec<u8>, String, u32), String> {
+) -> Result<Digitized, String> {
     let sources: Vec<Source> = inputs
         .iter()
         .map(|(path, bytes)| Source::new(path.display().to_string(), bytes.clone()))
@@ -601,9 +598,7 @@ fn digitize_inputs(
         models_dir,
         ..DigitizeOptions::default()
     };
-    let result = digitize(&sources, &options).map_err(|e| e.to_string())?;
-    let text = result.text();
-    Ok((result.pdf, text, result.pages.len() as u32))
+    digitize(&sources, &options).map_err(|e| e.to_string())
 }
 
 fn get(args: GetArgs) -> Result<(), String> {

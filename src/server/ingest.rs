@@ -1,30 +1,18 @@
-//! Ingest over HTTP: check the PDF, read its pages, text and reference
-//! ([`inspect_pdf`]), and build the store request. The document is stored by the key's agency, created by the key.
+//! Ingest over HTTP: check the metadata and build the store's [`Ingest`] from the PDF.
+//! The document is stored by the key's agency, created by the key.
 
 use super::errors::{ApiError, ApiResult};
 use super::params::{self, IngestMeta};
-use crate::store::{
-    file_pdf, inspect_pdf, CopyTrust, Document, KeyInfo, NewDocument, NewFile, Store, StoreError,
-};
+use crate::store::{CopyTrust, Ingest, KeyInfo, NewDocument};
 
-/// A checked document, ready to be stored.
-pub struct Prepared {
-    new: NewDocument,
-    files: Vec<NewFile>,
-    text: String,
-    reference: Option<String>,
-    pages: u32,
-}
-
-/// Checks `meta` and `pdf` for `key`; a signed PDF is verified against `trust` (see
-/// [`file_pdf`]): what does not verify is stored as an ordinary PDF with its report.
+/// Checks `meta` and `pdf` for `key` and files the PDF ([`Ingest::from_pdf`]): a signed
+/// PDF that does not verify against `trust` is stored as an ordinary PDF with its report.
 pub fn prepare(
     key: &KeyInfo,
     meta: IngestMeta,
     pdf: Vec<u8>,
     trust: &CopyTrust,
-) -> ApiResult<Prepared> {
-    let facts = inspect_pdf(&pdf)?;
+) -> ApiResult<Ingest> {
     let name = match &meta.file_name {
         Some(n) => file_name(n)?,
         None => "document.pdf".to_string(),
@@ -54,38 +42,8 @@ pub fn prepare(
         .as_deref()
         .map(|r| params::text("reference", r))
         .transpose()?;
-    let filing = file_pdf(&pdf, &facts, trust, claimed.as_deref())?;
-    let mut files = vec![NewFile {
-        role: filing.role,
-        name,
-        bytes: pdf,
-    }];
-    files.extend(filing.verification);
-    Ok(Prepared {
-        new,
-        files,
-        text: facts.text,
-        reference: filing.reference,
-        pages: facts.page_count,
-    })
-}
-
-impl Prepared {
-    /// The document this one supersedes, if any.
-    pub fn supersedes(&self) -> Option<&str> {
-        self.new.supersedes.as_deref()
-    }
-
-    /// Stores the document (blobs first, then the metadata in one transaction).
-    pub fn store(self, store: &Store) -> Result<Document, StoreError> {
-        store.add_document(
-            &self.new,
-            &self.files,
-            &self.text,
-            self.reference.as_deref(),
-            self.pages,
-        )
-    }
+    let (ingest, _) = Ingest::from_pdf(new, name, pdf, trust, claimed.as_deref())?;
+    Ok(ingest)
 }
 
 /// A download name: the last path component, without control characters, at most 200 chars.

@@ -363,15 +363,13 @@ async fn download(state: &AppState, _doc: Document, file: StoredFile) -> ApiResu
 /// ASCII fallback name (Vietnamese marks dropped, `đ` → `d`) and the UTF-8 name
 /// (RFC 6266 / 5987).
 pub(crate) fn disposition(kind: &str, name: &str) -> String {
-    use unicode_normalization::{char::is_combining_mark, UnicodeNormalization};
-    let fallback: String = name
-        .nfd()
-        .filter(|c| !is_combining_mark(*c))
-        .map(|c| match c {
-            'đ' => 'd',
-            'Đ' => 'D',
-            c if c.is_ascii_alphanumeric() || "._-".contains(c) => c,
-            _ => '_',
+    let fallback: String = crate::store::strip_marks(name)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
         })
         .collect();
     let encoded: String = name
@@ -492,11 +490,11 @@ pub async fn ingest(
         }
         Err(e) => return Err(access.refuse(&state, e).await),
     };
-    let superseded = prepared.supersedes().map(str::to_string);
+    let superseded = prepared.new.supersedes.clone();
     if let Some(old) = &superseded {
         access.action = format!("{} supersedes={old}", access.action);
     }
-    let outcome = state.run(move |store| prepared.store(store)).await;
+    let outcome = state.run(move |store| store.ingest(&prepared)).await;
     let doc = access
         .record(&state, outcome, |d| {
             std::iter::once(d.id.clone())

@@ -50,14 +50,9 @@ pub fn check_sha256(s: &str) -> Result<(), StoreError> {
     } else {
         Err(StoreError::Invalid(format!(
             "invalid SHA-256 {:?}: expected 64 lowercase hex digits",
-            shorten(s)
+            super::index::shorten(s)
         )))
     }
-}
-
-/// At most 80 characters of untrusted input, for error messages.
-pub(crate) fn shorten(s: &str) -> String {
-    s.chars().take(80).collect()
 }
 
 /// Blobs in a directory on the local filesystem.

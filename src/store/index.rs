@@ -273,6 +273,11 @@ pub fn now() -> String {
         .unwrap_or_else(|_| t.unix_timestamp().to_string())
 }
 
+/// At most 80 characters of untrusted input, for error messages.
+pub(crate) fn shorten(s: &str) -> String {
+    s.chars().take(80).collect()
+}
+
 /// Checks a 12-digit personal ID number.
 pub fn check_citizen_id(id: &str) -> Result<(), StoreError> {
     if id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()) {
@@ -280,7 +285,7 @@ pub fn check_citizen_id(id: &str) -> Result<(), StoreError> {
     }
     Err(StoreError::Invalid(format!(
         "invalid personal ID number {:?}: expected exactly 12 digits",
-        super::blob::shorten(id)
+        shorten(id)
     )))
 }
 
@@ -298,7 +303,7 @@ pub fn check_code(what: &str, code: &str) -> Result<(), StoreError> {
     }
     Err(StoreError::Invalid(format!(
         "invalid {what} {:?}: use 1 to 100 letters, digits, '.', '_', '/' or '-'",
-        super::blob::shorten(code)
+        shorten(code)
     )))
 }
 
@@ -333,7 +338,7 @@ pub fn check_date(what: &str, date: &str) -> Result<(), StoreError> {
         Ok(_) if date.len() == 10 => Ok(()),
         _ => Err(StoreError::Invalid(format!(
             "invalid {what} date {:?}: expected YYYY-MM-DD",
-            super::blob::shorten(date)
+            shorten(date)
         ))),
     }
 }
@@ -349,7 +354,7 @@ pub fn check_reference(reference: &str) -> Result<(), StoreError> {
     }
     Err(StoreError::Invalid(format!(
         "invalid verification reference {:?}",
-        super::blob::shorten(reference)
+        shorten(reference)
     )))
 }
 

@@ -9,7 +9,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::blob::shorten;
+use super::index::shorten;
 use super::index::{check_code, check_text, now};
 use super::{Agency, Document, KeyInfo, Scope, StoreError};
 

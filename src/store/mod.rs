@@ -47,7 +47,7 @@ use serde::{Deserialize, Serialize};
 pub use blob::{is_sha256, BlobStore, FsBlobStore};
 pub use ingest::{file_pdf, has_active_content, inspect_pdf, CopyTrust, Filing, PdfFacts};
 pub use keys::{is_id, new_id};
-pub use search::fold;
+pub use search::{fold, strip_marks};
 pub use users::{Login, User, UserRole};
 
 use index::{write_durably, Pool};
@@ -162,14 +162,17 @@ impl Store {
         reference: Option<&str>,
         page_count: u32,
     ) -> Result<Document, StoreError> {
-        let parts = Parts {
+        self.store_one(Parts {
             new,
             files,
             text,
             reference,
             page_count,
             work: None,
-        };
+        })
+    }
+
+    fn store_one(&self, parts: Parts) -> Result<Document, StoreError> {
         let id = self.store_all(&[parts])?.remove(0);
         self.document(&id)?
             .ok_or_else(|| StoreError::Storage(format!("document {id} vanished after storing")))
@@ -228,6 +231,23 @@ impl Store {
                 None => Err(e),
             },
         }
+    }
+
+    /// Stores `ingest` (see [`Store::add_document`] for the checks).
+    pub fn ingest(&self, ingest: &Ingest) -> Result<Document, StoreError> {
+        self.store_one(ingest.parts())
+    }
+
+    /// Stores `ingest` once for batch work `work` (see [`Store::add_document_once`]).
+    pub fn ingest_once(&self, work: &Work, ingest: &Ingest) -> Result<Once, StoreError> {
+        self.add_document_once(
+            work,
+            &ingest.new,
+            &ingest.files,
+            &ingest.text,
+            ingest.reference.as_deref(),
+            ingest.page_count,
+        )
     }
 
     /// Stores many documents at once, all or none (one transaction: for imports and
@@ -534,7 +554,9 @@ impl Store {
     }
 }
 
-/// A document to store with [`Store::add_documents`].
+/// A document ready to store: every entry point (command line, API, web page, batch)
+/// builds one with [`Ingest::from_pdf`] or [`Ingest::from_pages`] and hands it to
+/// [`Store::ingest`], [`Store::ingest_once`] or [`Store::add_documents`].
 #[derive(Debug, Clone)]
 pub struct Ingest {
     /// Metadata.
@@ -550,6 +572,76 @@ pub struct Ingest {
 }
 
 impl Ingest {
+    /// A PDF stored as it is, named `name`: its pages and text are read, and a signed
+    /// PDF is verified and filed as [`file_pdf`] says (its report kept beside it). The
+    /// facts read are returned too, for the caller's warnings.
+    pub fn from_pdf(
+        new: NewDocument,
+        name: String,
+        pdf: Vec<u8>,
+        trust: &CopyTrust,
+        claimed_reference: Option<&str>,
+    ) -> Result<(Ingest, PdfFacts), StoreError> {
+        let facts = inspect_pdf(&pdf)?;
+        let filing = file_pdf(&pdf, &facts, trust, claimed_reference)?;
+        let mut files = vec![NewFile {
+            role: filing.role,
+            name,
+            bytes: pdf,
+        }];
+        files.extend(filing.verification);
+        let ingest = Ingest {
+            new,
+            files,
+            text: facts.text.clone(),
+            reference: filing.reference,
+            page_count: facts.page_count,
+        };
+        Ok((ingest, facts))
+    }
+
+    /// Digitized pages: the PDF/A named `name`, then the `originals` (scans, photos),
+    /// then the per-page report (`report.json`) when `with_report`; the recognised text
+    /// is indexed.
+    pub fn from_pages(
+        new: NewDocument,
+        name: String,
+        digitized: &crate::digitize::Digitized,
+        originals: Vec<NewFile>,
+        with_report: bool,
+    ) -> Result<Ingest, StoreError> {
+        let mut files = vec![NewFile {
+            role: FileRole::Pdf,
+            name,
+            bytes: digitized.pdf.clone(),
+        }];
+        files.extend(originals);
+        if with_report {
+            let report = serde_json::to_vec_pretty(&digitized.pages)
+                .map_err(|e| StoreError::Storage(format!("page report: {e}")))?;
+            files.push(NewFile {
+                role: FileRole::Report,
+                name: "report.json".into(),
+                bytes: report,
+            });
+        }
+        Ok(Ingest {
+            new,
+            files,
+            text: digitized.text(),
+            reference: None,
+            page_count: digitized.pages.len() as u32,
+        })
+    }
+
+    /// The same document with a certified copy of its PDF as its main file (first), and
+    /// the copy's verification reference.
+    pub fn with_certified_copy(mut self, copy: NewFile, reference: String) -> Ingest {
+        self.files.insert(0, copy);
+        self.reference = Some(reference);
+        self
+    }
+
     fn parts(&self) -> Parts<'_> {
         Parts {
             new: &self.new,

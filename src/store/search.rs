@@ -22,15 +22,21 @@ const MAX_LIMIT: u32 = 1000;
 /// Folds Vietnamese for search: lowercase, strip diacritics (NFD + drop combining marks),
 /// đ/Đ → d (which Unicode decomposition leaves alone).
 pub fn fold(text: &str) -> String {
+    strip_marks(text).flat_map(char::to_lowercase).collect()
+}
+
+/// `text` without Vietnamese marks, case kept: NFD, combining marks dropped, and `đ/Đ →
+/// d/D` (which Unicode does not decompose). The one place sohoa strips diacritics
+/// (search folding, ASCII download names).
+pub fn strip_marks(text: &str) -> impl Iterator<Item = char> + '_ {
     text.chars()
         .map(|c| match c {
-            'đ' | 'Đ' => 'd',
+            'đ' => 'd',
+            'Đ' => 'D',
             c => c,
         })
         .nfd()
         .filter(|&c| !is_combining_mark(c))
-        .flat_map(char::to_lowercase)
-        .collect()
 }
 
 /// The FTS5 query for the user's `text`: each term folded and quoted, all required;

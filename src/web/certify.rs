@@ -10,9 +10,9 @@ use time::OffsetDateTime;
 
 use super::session::Session;
 use super::{PageError, PageResult, WebState};
-use crate::certify::copy::{certify_copy, register_entry, CertifyRequest};
+use crate::certify::copy::CertifyRequest;
+use crate::certify::issuer::{IssueError, Issuer};
 use crate::certify::pades::Placement;
-use crate::certify::register::Register;
 use crate::store::{Document, FileRole, NewDocument, NewFile, UserRole};
 
 /// The certification form.
@@ -93,37 +93,43 @@ fn issue(state: &WebState, doc: &Document, certifier: &str, by: &str) -> PageRes
         placement: Placement::default(),
         verify_url: state.config.public_url.clone(),
     };
-    let mut register = Register::open(&state.config.register_dir).map_err(PageError::internal)?;
-    let issued = register
-        .issue_next(request.time.year(), &request.book, |number| {
-            let copy = certify_copy(&pdf, &request, number, signer.key.as_ref())
-                .map_err(|e| PageError::bad_request(format!("Không ký được: {e}")))?;
-            let new = copy_metadata(doc, by);
-            let mut files = vec![
-                NewFile {
-                    role: FileRole::Certified,
-                    name: format!("ban-sao-chung-thuc-{}-{number}.pdf", request.book),
-                    bytes: copy.pdf.clone(),
-                },
-                NewFile {
-                    role: FileRole::Original,
-                    name: source.name.clone(),
-                    bytes: pdf.clone(),
-                },
-            ];
-            if let Some(report) = doc.files.iter().find(|f| f.role == FileRole::Report) {
-                files.push(NewFile {
-                    role: FileRole::Report,
-                    name: report.name.clone(),
-                    bytes: store.read_blob(&report.sha256)?,
-                });
-            }
-            let stored =
-                store.add_document(&new, &files, &text, Some(&copy.reference), doc.page_count)?;
-            Ok::<_, PageError>((stored, register_entry(&request, number, &copy)))
-        })
+    let mut issuer = Issuer::open(&state.config.register_dir, signer.key.as_ref())
         .map_err(PageError::internal)?;
-    issued
+    let issued = issuer.issue(&pdf, &request, |copy, number| {
+        let new = copy_metadata(doc, by);
+        let mut files = vec![
+            NewFile {
+                role: FileRole::Certified,
+                name: format!("ban-sao-chung-thuc-{}-{number}.pdf", request.book),
+                bytes: copy.pdf.clone(),
+            },
+            NewFile {
+                role: FileRole::Original,
+                name: source.name.clone(),
+                bytes: pdf.clone(),
+            },
+        ];
+        if let Some(report) = doc.files.iter().find(|f| f.role == FileRole::Report) {
+            files.push(NewFile {
+                role: FileRole::Report,
+                name: report.name.clone(),
+                bytes: store.read_blob(&report.sha256)?,
+            });
+        }
+        Ok::<_, PageError>(store.add_document(
+            &new,
+            &files,
+            &text,
+            Some(&copy.reference),
+            doc.page_count,
+        )?)
+    });
+    match issued {
+        Ok(issued) => Ok(issued.kept),
+        Err(IssueError::Certify(e)) => Err(PageError::bad_request(format!("Không ký được: {e}"))),
+        Err(IssueError::Keep(e)) => Err(e),
+        Err(IssueError::Register(e)) => Err(PageError::internal(e)),
+    }
 }
 
 /// The copy's metadata: the source document's, stored by `by`.

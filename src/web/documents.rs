@@ -17,8 +17,8 @@ use super::{PageError, PageResult, WebState};
 use crate::digitize::{digitize_frames, Source, LOW_CONFIDENCE};
 use crate::server::routes::disposition;
 use crate::store::{
-    has_active_content, AuditEntry, Document, Dossier, FileRole, NewDocument, NewFile, Role,
-    SearchQuery, UserRole,
+    has_active_content, AuditEntry, Document, Dossier, FileRole, Ingest, NewDocument, NewFile,
+    Role, SearchQuery, UserRole,
 };
 
 impl WebState {
@@ -170,7 +170,7 @@ pub async fn store_draft(
         .map_err(PageError::internal)?;
     let doc = state
         .blocking(move |s| {
-            let doc = digitize_and_store(s, &dir, &draft, &new)?;
+            let doc = digitize_and_store(s, &dir, &draft, new)?;
             let _ = std::fs::remove_dir_all(&dir);
             Ok(doc)
         })
@@ -226,7 +226,7 @@ fn digitize_and_store(
     state: &WebState,
     dir: &std::path::Path,
     draft: &drafts::Draft,
-    new: &NewDocument,
+    new: NewDocument,
 ) -> PageResult<Document> {
     let mut sources = Vec::with_capacity(draft.pages.len());
     let mut originals: Vec<NewFile> = Vec::new();
@@ -254,23 +254,9 @@ fn digitize_and_store(
         .collect();
     let done = digitize_frames(&sources, &frames, &state.config.digitize)
         .map_err(|e| PageError::bad_request(format!("Không số hoá được: {e}")))?;
-    let report = serde_json::to_vec_pretty(&done.pages).map_err(PageError::internal)?;
-    let mut files = vec![NewFile {
-        role: FileRole::Pdf,
-        name: format!("{}-{}.pdf", new.dossier_code.replace('/', "-"), new.kind),
-        bytes: done.pdf.clone(),
-    }];
-    files.extend(originals);
-    files.push(NewFile {
-        role: FileRole::Report,
-        name: "report.json".into(),
-        bytes: report,
-    });
-    let pages = done.pages.len() as u32;
-    Ok(state
-        .app
-        .store
-        .add_document(new, &files, &done.text(), None, pages)?)
+    let name = format!("{}-{}.pdf", new.dossier_code.replace('/', "-"), new.kind);
+    let ingest = Ingest::from_pages(new, name, &done, originals, true)?;
+    Ok(state.app.store.ingest(&ingest)?)
 }
 
 /// `GET /documents/{id}`.
