@@ -328,36 +328,10 @@ fn post(server: &Server, key: &str, path: &str, content_type: &str, body: &[u8])
     send(request, Some(body))
 }
 
-/// Sends raw bytes and returns the status code and the whole reply. The bytes are
-/// written from another thread while the reply is read, so that a server answering
-/// before it has read everything (413) is heard before it resets the connection.
+/// Sends raw bytes and returns the status code and the whole reply.
 fn raw(server: &Server, request: &[u8]) -> (u16, String) {
-    let mut stream = TcpStream::connect(server.addr()).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    let mut writer = stream.try_clone().unwrap();
-    let request = request.to_vec();
-    let sending = std::thread::spawn(move || {
-        let _ = writer.write_all(&request);
-    });
-    let mut reply = Vec::new();
-    let mut buf = [0u8; 8192];
-    while let Ok(n) = stream.read(&mut buf) {
-        if n == 0 {
-            break;
-        }
-        reply.extend_from_slice(&buf[..n]);
-    }
-    let _ = stream.shutdown(std::net::Shutdown::Both);
-    sending.join().unwrap();
-    let text = String::from_utf8_lossy(&reply).into_owned();
-    let code = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or_else(|| panic!("no status line: {text:?}"));
-    (code, text)
+    let text = common::server::raw_exchange(&server.addr(), request.to_vec());
+    (common::server::status_of(&text), text)
 }
 
 fn sha256(bytes: &[u8]) -> String {

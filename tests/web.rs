@@ -131,13 +131,8 @@ impl Reply {
 /// Sends a request over a plain socket, writing the body from another thread while the
 /// reply is read, so that an early answer is heard; only the status and body are kept.
 fn raw_request(method: &str, url: &str, cookie: &str, content_type: &str, body: &[u8]) -> Reply {
-    use std::io::Write;
     let rest = url.trim_start_matches("http://");
     let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let mut stream = std::net::TcpStream::connect(host).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
     let mut request = format!(
         "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}\r\n\
          Content-Length: {}\r\nConnection: close\r\n",
@@ -149,32 +144,13 @@ fn raw_request(method: &str, url: &str, cookie: &str, content_type: &str, body: 
     }
     request.extend(b"\r\n");
     request.extend_from_slice(body);
-    let mut writer = stream.try_clone().unwrap();
-    let sending = std::thread::spawn(move || {
-        let _ = writer.write_all(&request);
-    });
-    let mut reply = Vec::new();
-    let mut buf = [0u8; 8192];
-    while let Ok(n) = stream.read(&mut buf) {
-        if n == 0 {
-            break;
-        }
-        reply.extend_from_slice(&buf[..n]);
-    }
-    let _ = stream.shutdown(std::net::Shutdown::Both);
-    let _ = sending.join();
-    let text = String::from_utf8_lossy(&reply).into_owned();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or_else(|| panic!("no status line: {text:?}"));
+    let text = common::server::raw_exchange(host, request);
     let body = text
         .split_once("\r\n\r\n")
         .map_or("", |(_, b)| b)
         .to_string();
     Reply {
-        status,
+        status: common::server::status_of(&text),
         location: String::new(),
         bytes: body.clone().into_bytes(),
         body,

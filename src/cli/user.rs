@@ -98,22 +98,8 @@ pub fn run(command: UserCommand) -> Result<(), String> {
             println!("password of {username} set");
             Ok(())
         }
-        UserCommand::Disable(u) => {
-            let store = u.store.open()?;
-            store
-                .set_user_disabled(&u.username, true)
-                .map_err(|e| e.to_string())?;
-            println!("user {} disabled", u.username);
-            Ok(())
-        }
-        UserCommand::Enable(u) => {
-            let store = u.store.open()?;
-            store
-                .set_user_disabled(&u.username, false)
-                .map_err(|e| e.to_string())?;
-            println!("user {} enabled", u.username);
-            Ok(())
-        }
+        UserCommand::Disable(u) => set_disabled(&u, true),
+        UserCommand::Enable(u) => set_disabled(&u, false),
         UserCommand::Remove(u) => {
             u.store
                 .open()?
@@ -131,4 +117,14 @@ pub fn run(command: UserCommand) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+fn set_disabled(u: &UserName, disabled: bool) -> Result<(), String> {
+    u.store
+        .open()?
+        .set_user_disabled(&u.username, disabled)
+        .map_err(|e| e.to_string())?;
+    let state = if disabled { "disabled" } else { "enabled" };
+    println!("user {} {state}", u.username);
+    Ok(())
 }

@@ -87,15 +87,24 @@ impl AppState {
         &self,
         f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, errors::ApiError> {
+        let store = self.store.clone();
+        Ok(self.run_blocking(move || f(&store)).await??)
+    }
+
+    /// Runs blocking work (store calls, files, signing) on the blocking pool, at most
+    /// `db_slots` jobs at a time: the API and the web page share the slots.
+    pub async fn run_blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, errors::ApiError> {
         let _slot = self
             .db_slots
             .acquire()
             .await
             .map_err(errors::ApiError::internal)?;
-        let store = self.store.clone();
-        Ok(tokio::task::spawn_blocking(move || f(&store))
+        tokio::task::spawn_blocking(f)
             .await
-            .map_err(errors::ApiError::internal)??)
+            .map_err(errors::ApiError::internal)
     }
 }
 

@@ -261,14 +261,13 @@ impl IntoResponse for PageError {
 pub type PageResult<T> = Result<T, PageError>;
 
 impl WebState {
-    /// Runs a blocking job (store, files, signing) off the async threads.
+    /// Runs a blocking job (store, files, signing) off the async threads, sharing the
+    /// API's limit on blocking jobs at once ([`AppState::run_blocking`]).
     async fn blocking<T: Send + 'static>(
         &self,
         f: impl FnOnce(&WebState) -> PageResult<T> + Send + 'static,
     ) -> PageResult<T> {
         let state = self.clone();
-        tokio::task::spawn_blocking(move || f(&state))
-            .await
-            .map_err(PageError::internal)?
+        self.app.run_blocking(move || f(&state)).await?
     }
 }

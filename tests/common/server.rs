@@ -49,3 +49,38 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// Sends `request` (raw HTTP bytes) to `addr`, writing from another thread while the
+/// reply is read, so that a server answering before it has read the whole body (413, a
+/// refused form) is heard before it closes; returns the whole reply as text.
+pub fn raw_exchange(addr: &str, request: Vec<u8>) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let sending = std::thread::spawn(move || {
+        let _ = writer.write_all(&request);
+    });
+    let mut reply = Vec::new();
+    let mut buf = [0u8; 8192];
+    while let Ok(n) = stream.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        reply.extend_from_slice(&buf[..n]);
+    }
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+    let _ = sending.join();
+    String::from_utf8_lossy(&reply).into_owned()
+}
+
+/// The status code of a raw reply.
+pub fn status_of(reply: &str) -> u16 {
+    reply
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {reply:?}"))
+}
