@@ -1561,3 +1561,38 @@ fn bidirectional_overrides_are_refused_in_titles() {
     refused.expect(400);
     assert!(String::from_utf8_lossy(&refused.body).contains("bidirectional"));
 }
+
+#[test]
+fn connection_limits_come_from_sohoa_toml_too() {
+    let e = env();
+    let dir = tempfile::tempdir().unwrap();
+    // A bad value or an unknown key in [serve] stops the server with the file's name.
+    let bad = |toml: &str| {
+        std::fs::write(dir.path().join("sohoa.toml"), toml).unwrap();
+        let out = run(sohoa()
+            .current_dir(dir.path())
+            .args(["serve", "--store"])
+            .arg(&e.store)
+            .args(["--listen", "127.0.0.1:0"]));
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    assert!(bad("[serve]\nmax_connections = 0\n").contains("at least 1"));
+    assert!(bad("[serve]\nidle_timeout_secs = 0\n").contains("at least 1 second"));
+    assert!(bad("[serve]\nmax_conections = 5\n").contains("sohoa.toml"));
+    // A good file is used: the server starts with a cap of one connection and still answers.
+    std::fs::write(
+        dir.path().join("sohoa.toml"),
+        "[serve]\nmax_connections = 1\nheader_timeout_secs = 2\n",
+    )
+    .unwrap();
+    let mut cmd = sohoa();
+    cmd.current_dir(dir.path())
+        .args(["serve", "--store"])
+        .arg(&e.store)
+        .args(["--listen", "127.0.0.1:0"]);
+    let server = Server::spawn(cmd);
+    let _idle = TcpStream::connect(server.addr()).unwrap();
+    let reply = agent().get(&server.url("/healthz")).call().unwrap();
+    assert_eq!(reply.status(), 200, "the idle connection made room");
+}

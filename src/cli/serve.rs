@@ -47,8 +47,8 @@ pub struct Args {
     web: WebArgs,
 }
 
-/// Connection limits and TLS. Each limit may also be set in `./sohoa.toml` under
-/// `[serve]` with the same name (`header_timeout_secs = 10`); flags win.
+/// Connection limits and TLS. Each may also be set in `./sohoa.toml` under `[serve]`
+/// with the same name (`header_timeout_secs = 10`, `tls_cert = "…"`); flags win.
 #[derive(clap::Args, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ConnectionArgs {
@@ -74,31 +74,42 @@ struct ConnectionArgs {
 }
 
 impl ConnectionArgs {
-    /// The limits: flags, else `[serve]` in ./sohoa.toml, else the defaults.
-    fn limits(&self) -> Result<Limits, String> {
+    /// The flags, each completed from `[serve]` in ./sohoa.toml.
+    fn with_file(self) -> Result<ConnectionArgs, String> {
         let file = serve_section()?;
-        let default = Limits::default();
-        let secs = |flag: Option<u64>, key: Option<u64>, default: Duration| {
-            flag.or(key).map_or(default, Duration::from_secs)
+        let tls = match (self.tls_cert, self.tls_key) {
+            (Some(cert), Some(key)) => (Some(cert), Some(key)),
+            _ => (file.tls_cert, file.tls_key),
         };
+        if tls.0.is_some() != tls.1.is_some() {
+            return Err("sohoa.toml: [serve] needs both tls_cert and tls_key".into());
+        }
+        Ok(ConnectionArgs {
+            header_timeout_secs: self.header_timeout_secs.or(file.header_timeout_secs),
+            idle_timeout_secs: self.idle_timeout_secs.or(file.idle_timeout_secs),
+            body_timeout_secs: self.body_timeout_secs.or(file.body_timeout_secs),
+            max_connections: self.max_connections.or(file.max_connections),
+            tls_cert: tls.0,
+            tls_key: tls.1,
+        })
+    }
+
+    /// The limits (after [`ConnectionArgs::with_file`]), else the defaults.
+    fn limits(&self) -> Result<Limits, String> {
+        let default = Limits::default();
+        let secs =
+            |value: Option<u64>, default: Duration| value.map_or(default, Duration::from_secs);
         let limits = Limits {
-            header_read: secs(
-                self.header_timeout_secs,
-                file.header_timeout_secs,
-                default.header_read,
-            ),
-            idle: secs(self.idle_timeout_secs, file.idle_timeout_secs, default.idle),
-            body: secs(self.body_timeout_secs, file.body_timeout_secs, default.body),
-            max_connections: self
-                .max_connections
-                .or(file.max_connections)
-                .unwrap_or(default.max_connections),
+            header_read: secs(self.header_timeout_secs, default.header_read),
+            idle: secs(self.idle_timeout_secs, default.idle),
+            body: secs(self.body_timeout_secs, default.body),
+            max_connections: self.max_connections.unwrap_or(default.max_connections),
         };
         if limits.header_read.is_zero() || limits.idle.is_zero() || limits.body.is_zero() {
             return Err("timeouts must be at least 1 second".into());
         }
         if limits.max_connections == 0 {
-            return Err("--max-connections must be at least 1".into());
+            return Err("max_connections (--max-connections) must be at least 1".into());
         }
         Ok(limits)
     }
@@ -154,7 +165,8 @@ struct WebArgs {
 }
 
 /// Runs the service until SIGINT or SIGTERM.
-pub fn run(args: Args) -> Result<(), String> {
+pub fn run(mut args: Args) -> Result<(), String> {
+    args.connections = std::mem::take(&mut args.connections).with_file()?;
     let mut trust_anchors = Vec::new();
     for path in &args.trust {
         trust_anchors
