@@ -1085,6 +1085,10 @@ fn sigterm_stops_the_server_cleanly() {
     let e = env();
     let mut server = start_server(&e.store, &[]);
     assert_eq!(get(&server, None, "/healthz").status, 200);
+    // Idle keep-alive connections do not hold the server up (idle timeout: 60 s).
+    let _idle: Vec<TcpStream> = (0..5)
+        .map(|_| TcpStream::connect(server.addr()).unwrap())
+        .collect();
     let pid = server.child.id().to_string();
     assert_ok(&run(Command::new("kill").args(["-TERM", &pid])));
     let deadline = Instant::now() + Duration::from_secs(10);

@@ -16,7 +16,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -68,6 +68,8 @@ struct Connection {
 struct Registry {
     start: Instant,
     open: Mutex<HashMap<u64, Arc<Connection>>>,
+    /// Set when the server stops: connections close as soon as nothing is in flight.
+    stopping: AtomicBool,
 }
 
 impl Registry {
@@ -120,6 +122,7 @@ pub async fn serve(
     let registry = Arc::new(Registry {
         start: Instant::now(),
         open: Mutex::new(HashMap::new()),
+        stopping: AtomicBool::new(false),
     });
     let shutdown = Arc::new(Notify::new());
     let mut tasks = tokio::task::JoinSet::new();
@@ -174,6 +177,7 @@ pub async fn serve(
         });
         while tasks.try_join_next().is_some() {}
     }
+    registry.stopping.store(true, Ordering::Release);
     shutdown.notify_waiters();
     while tasks.join_next().await.is_some() {}
     Ok(())
@@ -239,9 +243,9 @@ impl Job {
                 .registry
                 .now()
                 .saturating_sub(self.conn.last_active.load(Ordering::Relaxed));
-            if self.conn.in_flight.load(Ordering::Acquire) == 0
-                && idle_ms >= self.limits.idle.as_millis() as u64
-            {
+            let idle_enough = idle_ms >= self.limits.idle.as_millis() as u64
+                || self.registry.stopping.load(Ordering::Acquire);
+            if self.conn.in_flight.load(Ordering::Acquire) == 0 && idle_enough {
                 return;
             }
         }
