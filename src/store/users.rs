@@ -241,17 +241,21 @@ pub struct Credentials {
     pub hash: String,
 }
 
-/// The credentials of `username`, if such a user exists.
+/// The credentials of `username`, if such a user exists (one query).
 pub fn credentials(conn: &Connection, username: &str) -> Result<Option<Credentials>, StoreError> {
-    let Some(user) = user(conn, username)? else {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {USER_COLUMNS}, password_hash FROM users WHERE username = ?"
+    ))?;
+    let row = stmt
+        .query_row([username], |r| Ok((row_user(r)?, r.get::<_, String>(5)?)))
+        .optional()?;
+    let Some((user, hash)) = row else {
         return Ok(None);
     };
-    let hash = conn.query_row(
-        "SELECT password_hash FROM users WHERE username = ?",
-        [username],
-        |r| r.get(0),
-    )?;
-    Ok(Some(Credentials { user, hash }))
+    Ok(Some(Credentials {
+        user: with_roles(user)?,
+        hash,
+    }))
 }
 
 /// Parses a comma-separated role list.
