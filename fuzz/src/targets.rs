@@ -331,19 +331,19 @@ impl Http {
         let work_dir = dir.join("work");
         let config = sohoa::server::Config {
             key_cache: Duration::from_secs(24 * 3600),
-            web: Some(sohoa::web::WebConfig {
-                work_dir: work_dir.clone(),
-                register_dir: dir.join("register"),
-                agency: AGENCY.into(),
-                signer: None,
-                public_url: None,
-                secure_cookies: false,
-                digitize: sohoa::digitize::DigitizeOptions {
-                    jobs: 1,
-                    ..Default::default()
-                },
-            }),
             ..Default::default()
+        };
+        let web = sohoa::web::WebConfig {
+            work_dir: work_dir.clone(),
+            register_dir: dir.join("register"),
+            agency: AGENCY.into(),
+            signer: None,
+            public_url: None,
+            secure_cookies: false,
+            digitize: sohoa::digitize::DigitizeOptions {
+                jobs: 1,
+                ..Default::default()
+            },
         };
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -351,7 +351,9 @@ impl Http {
             .expect("tokio runtime");
         let app = {
             let _entered = rt.enter();
-            sohoa::server::router(store, &config).expect("router")
+            let state = sohoa::server::AppState::new(store, &config).expect("state");
+            let app = sohoa::server::router(state.clone()).merge(sohoa::web::router(state, web));
+            sohoa::server::with_limits(app, &config)
         };
         let mut http = Http {
             rt,

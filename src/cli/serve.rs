@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
+use axum::Router;
 use sohoa::digitize::DigitizeOptions;
 use sohoa::server::listener::Limits;
-use sohoa::server::{self, Config};
+use sohoa::server::{self, AppState, Config};
 use sohoa::store::Store;
 use sohoa::web::{Signer, WebConfig};
 
@@ -195,14 +196,13 @@ pub fn run(mut args: Args) -> Result<(), String> {
         max_body_bytes: args.max_body_mb.saturating_mul(1 << 20),
         key_cache: Duration::from_millis(args.key_cache_ms),
         db_slots: args.db_slots,
-        web,
     };
     let limits = args.connections.limits()?;
     let tls = match (&args.connections.tls_cert, &args.connections.tls_key) {
         (Some(cert), Some(key)) => Some(server::listener::tls_acceptor(cert, key)?),
         _ => None,
     };
-    let app = server::router(store, &config).map_err(|e| e.to_string())?;
+    let app = app(store, &config, web).map_err(|e| e.to_string())?;
     let app = if tls.is_some() {
         server::with_hsts(app)
     } else {
@@ -226,6 +226,16 @@ pub fn run(mut args: Args) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())
     })
+}
+
+/// The API, with the web page's routes when it is served.
+fn app(store: Store, config: &Config, web: Option<WebConfig>) -> std::io::Result<Router> {
+    let state = AppState::new(store, config)?;
+    let mut app = server::router(state.clone());
+    if let Some(web) = web {
+        app = app.merge(sohoa::web::router(state, web));
+    }
+    Ok(server::with_limits(app, config))
 }
 
 /// The certification register: `--register`, else STORE/register.

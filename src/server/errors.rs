@@ -7,7 +7,7 @@ use axum::Json;
 use crate::store::StoreError;
 
 /// A request that cannot be answered, with the status and message the client gets.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ApiError {
     /// HTTP status.
     pub status: StatusCode,

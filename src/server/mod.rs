@@ -46,8 +46,6 @@ pub struct Config {
     pub key_cache: Duration,
     /// Store calls that may run at once.
     pub db_slots: usize,
-    /// The clerks' web page, when served too.
-    pub web: Option<crate::web::WebConfig>,
 }
 
 impl Default for Config {
@@ -58,7 +56,6 @@ impl Default for Config {
             max_body_bytes: 64 << 20,
             key_cache: Duration::from_secs(1),
             db_slots: 8,
-            web: None,
         }
     }
 }
@@ -108,17 +105,24 @@ impl AppState {
     }
 }
 
-/// The application: every route, the body limit and JSON fallbacks.
-pub fn router(store: Store, config: &Config) -> std::io::Result<Router> {
-    let state = AppState {
-        audit: audit::AuditLog::start(store.clone())?,
-        store,
-        auth: Arc::new(auth::Authenticator::new(config.key_cache)),
-        trust: Arc::new(config.trust_anchors.clone()),
-        register_dir: config.register_dir.clone().map(Arc::new),
-        db_slots: Arc::new(Semaphore::new(config.db_slots.max(1))),
-    };
-    let api = Router::new()
+impl AppState {
+    /// The state of a service over `store`: starts the audit writer.
+    pub fn new(store: Store, config: &Config) -> std::io::Result<AppState> {
+        Ok(AppState {
+            audit: audit::AuditLog::start(store.clone())?,
+            store,
+            auth: Arc::new(auth::Authenticator::new(config.key_cache)),
+            trust: Arc::new(config.trust_anchors.clone()),
+            register_dir: config.register_dir.clone().map(Arc::new),
+            db_slots: Arc::new(Semaphore::new(config.db_slots.max(1))),
+        })
+    }
+}
+
+/// The agencies' API routes (merge other routers, such as the web page's, then
+/// finish with [`with_limits`]).
+pub fn router(state: AppState) -> Router {
+    Router::new()
         .route(
             "/api/v1/documents",
             get(routes::list_documents).post(routes::ingest),
@@ -133,21 +137,19 @@ pub fn router(store: Store, config: &Config) -> std::io::Result<Router> {
         .route("/api/v1/verify", post(routes::verify))
         .route("/openapi.json", get(routes::openapi))
         .route("/healthz", get(routes::health))
-        .with_state(state.clone());
-    let api = match &config.web {
-        Some(web) => api.merge(crate::web::router(state, web.clone())),
-        None => api,
-    };
-    let api = api
-        .fallback(routes::not_found)
+        .with_state(state)
+}
+
+/// The whole application's JSON fallbacks, `Cache-Control: no-store` and body limit.
+pub fn with_limits(app: Router, config: &Config) -> Router {
+    app.fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(middleware::map_response(no_store))
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(middleware::from_fn_with_state(
             config.max_body_bytes,
             refuse_large_bodies,
-        ));
-    Ok(api)
+        ))
 }
 
 /// Answers are personal data unless they say otherwise: no cache may keep them.

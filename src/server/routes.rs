@@ -12,7 +12,8 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -26,23 +27,51 @@ use super::{ingest, AppState};
 use crate::certify::verify::{verify_pdf, VerifyOptions};
 use crate::store::{AuditEntry, CopyTrust, Document, Store, StoreError, StoredFile};
 
-/// What a request was, for the audit log. Every request of an authenticated caller is
-/// recorded, refused ones too (no read scope, no purpose, bad parameters).
-struct Access<'a> {
-    caller: &'a Caller,
-    purpose: String,
+/// Who asks, why, and what, for the audit log: every API handler opens with it. Every
+/// request of an authenticated caller is recorded, refused ones too (no read scope, no
+/// purpose, bad parameters). Extracting it answers 401 without a good key.
+pub struct Access {
+    caller: Caller,
+    /// The checked purpose (`X-Purpose` header or `purpose` parameter), or why it is
+    /// missing or refused.
+    purpose: ApiResult<String>,
     action: String,
 }
 
-impl<'a> Access<'a> {
-    /// The access of `caller`; its purpose is the checked one when the request has one,
-    /// else empty (the action keeps the query as sent).
-    fn new(caller: &'a Caller, method: &Method, uri: &Uri, purpose: Option<&String>) -> Self {
-        Access {
+/// The `purpose` parameter of any query, whatever else the query holds.
+#[derive(serde::Deserialize)]
+struct PurposeParameter {
+    purpose: Option<String>,
+}
+
+impl FromRequestParts<AppState> for Access {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Access> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        let given = Query::<PurposeParameter>::try_from_uri(&parts.uri)
+            .ok()
+            .and_then(|Query(q)| q.purpose);
+        Ok(Access {
             caller,
-            purpose: purpose.cloned().unwrap_or_default(),
-            action: action(method, uri),
+            purpose: params::purpose(&parts.headers, given.as_deref()),
+            action: action(&parts.method, &parts.uri),
+        })
+    }
+}
+
+impl Access {
+    /// The checked purpose, or 400 when it is missing or refused.
+    fn purpose(&self) -> ApiResult<()> {
+        self.purpose.as_ref().map(|_| ()).map_err(Clone::clone)
+    }
+
+    /// Uses `purpose` when the request gives none (or a refused one).
+    fn or_purpose(mut self, purpose: &str) -> Self {
+        if self.purpose.is_err() {
+            self.purpose = Ok(purpose.to_string());
         }
+        self
     }
 
     /// Writes the audit entry of a refused request and returns the refusal.
@@ -73,7 +102,7 @@ impl<'a> Access<'a> {
         let entry = AuditEntry {
             agency: self.caller.0.agency.clone(),
             key_id: self.caller.0.id.clone(),
-            purpose: self.purpose.clone(),
+            purpose: self.purpose.as_ref().cloned().unwrap_or_default(),
             action,
             returned,
         };
@@ -143,20 +172,15 @@ pub async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
 /// `GET /api/v1/documents?citizen_id=..[&kind=..] | dossier_code= | sha256= | reference=`.
 pub async fn list_documents(
     State(state): State<AppState>,
-    caller: Caller,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    access: Access,
     q: Result<Query<Lookup>, QueryRejection>,
 ) -> ApiResult<Json<Vec<Document>>> {
-    let q = query(q);
-    let purpose = params::purpose(&headers, q.as_ref().ok().and_then(|q| q.purpose.as_deref()));
-    let access = Access::new(&caller, &method, &uri, purpose.as_ref().ok());
     let outcome = async {
-        let (q, _) = (q?, purpose?);
-        require_read(&caller)?;
+        let q = query(q)?;
+        access.purpose()?;
+        require_read(&access.caller)?;
         let find = lookup(q)?;
-        state.run(find).await.map(|docs| caller.filter(docs))
+        state.run(find).await.map(|docs| access.caller.filter(docs))
     }
     .await;
     access.record(&state, outcome, |d| ids(d)).await.map(Json)
@@ -205,23 +229,18 @@ fn lookup(q: Lookup) -> ApiResult<Find> {
 /// `GET /api/v1/search?q=..&citizen_id=..&kind=..&procedure=..&dossier_code=..&agency=..&from=..&to=..&limit=..`.
 pub async fn search(
     State(state): State<AppState>,
-    caller: Caller,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    access: Access,
     q: Result<Query<Search>, QueryRejection>,
 ) -> ApiResult<Json<Vec<Document>>> {
-    let q = query(q);
-    let purpose = params::purpose(&headers, q.as_ref().ok().and_then(|q| q.purpose.as_deref()));
-    let access = Access::new(&caller, &method, &uri, purpose.as_ref().ok());
     let outcome = async {
-        let (q, _) = (q?, purpose?);
-        require_read(&caller)?;
+        let q = query(q)?;
+        access.purpose()?;
+        require_read(&access.caller)?;
         let search = params::search_query(&q)?;
         state
             .run(move |store| store.search(&search))
             .await
-            .map(|docs| caller.filter(docs))
+            .map(|docs| access.caller.filter(docs))
     }
     .await;
     access.record(&state, outcome, |d| ids(d)).await.map(Json)
@@ -244,30 +263,18 @@ fn document_id(path: Result<Path<String>, PathRejection>) -> ApiResult<String> {
     Ok(params::document_id(&id)?.to_string())
 }
 
-/// The checked purpose of a single-document request.
-fn document_purpose(
-    headers: &HeaderMap,
-    q: Result<Query<PurposeOnly>, QueryRejection>,
-) -> ApiResult<String> {
-    let q = query(q)?;
-    params::purpose(headers, q.purpose.as_deref())
-}
-
 /// `GET /api/v1/documents/{id}`.
 pub async fn get_document(
     State(state): State<AppState>,
-    caller: Caller,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    access: Access,
     path: Result<Path<String>, PathRejection>,
     q: Result<Query<PurposeOnly>, QueryRejection>,
 ) -> ApiResult<Json<Document>> {
-    let purpose = document_purpose(&headers, q);
-    let access = Access::new(&caller, &method, &uri, purpose.as_ref().ok());
     let outcome = async {
-        let (id, _) = (document_id(path)?, purpose?);
-        readable(&state, &caller, &id).await
+        query(q)?;
+        let id = document_id(path)?;
+        access.purpose()?;
+        readable(&state, &access.caller, &id).await
     }
     .await;
     access
@@ -279,18 +286,15 @@ pub async fn get_document(
 /// `GET /api/v1/documents/{id}/file`: the main file (the certified copy when there is one).
 pub async fn get_main_file(
     State(state): State<AppState>,
-    caller: Caller,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    access: Access,
     path: Result<Path<String>, PathRejection>,
     q: Result<Query<PurposeOnly>, QueryRejection>,
 ) -> ApiResult<Response> {
-    let purpose = document_purpose(&headers, q);
-    let access = Access::new(&caller, &method, &uri, purpose.as_ref().ok());
     let outcome = async {
-        let (id, _) = (document_id(path)?, purpose?);
-        let doc = readable(&state, &caller, &id).await?;
+        query(q)?;
+        let id = document_id(path)?;
+        access.purpose()?;
+        let doc = readable(&state, &access.caller, &id).await?;
         let sha = doc.sha256.clone();
         file_of(doc, &sha)
     }
@@ -304,20 +308,17 @@ pub async fn get_main_file(
 /// `GET /api/v1/documents/{id}/files/{sha256}`: any file of the document.
 pub async fn get_file(
     State(state): State<AppState>,
-    caller: Caller,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    access: Access,
     path: Result<Path<(String, String)>, PathRejection>,
     q: Result<Query<PurposeOnly>, QueryRejection>,
 ) -> ApiResult<Response> {
-    let purpose = document_purpose(&headers, q);
-    let access = Access::new(&caller, &method, &uri, purpose.as_ref().ok());
     let outcome = async {
+        query(q)?;
         let Path((id, sha)) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
-        let (sha, _) = (params::sha256(&sha)?, purpose?);
+        let sha = params::sha256(&sha)?;
+        access.purpose()?;
         let id = document_id(Ok(Path(id)))?;
-        let doc = readable(&state, &caller, &id).await?;
+        let doc = readable(&state, &access.caller, &id).await?;
         file_of(doc, &sha)
     }
     .await;
@@ -398,20 +399,20 @@ fn body(b: Result<Bytes, BytesRejection>) -> ApiResult<Bytes> {
 /// and `document_id` / `document_ids` (only documents the key may read).
 pub async fn verify(
     State(state): State<AppState>,
-    caller: Caller,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    access: Access,
     q: Result<Query<PurposeOnly>, QueryRejection>,
     pdf: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let purpose = document_purpose(&headers, q).unwrap_or_else(|_| "verify".into());
+    let mut access = match query(q) {
+        Ok(_) => access.or_purpose("verify"),
+        Err(_) => Access {
+            purpose: Ok("verify".into()),
+            ..access
+        },
+    };
     let pdf = match body(pdf) {
         Ok(pdf) => pdf,
-        Err(e) => {
-            let access = Access::new(&caller, &method, &uri, Some(&purpose));
-            return Err(access.refuse(&state, e).await);
-        }
+        Err(e) => return Err(access.refuse(&state, e).await),
     };
     let sha = hex::encode(Sha256::digest(&pdf));
     let anchors = state.trust.clone();
@@ -429,12 +430,8 @@ pub async fn verify(
         .await?;
     let report = report.await.map_err(ApiError::internal)?;
     let in_store = !found.is_empty();
-    let readable = caller.filter(found);
-    let access = Access {
-        caller: &caller,
-        purpose,
-        action: format!("{} sha256={sha}", action(&method, &uri)),
-    };
+    let readable = access.caller.filter(found);
+    access.action = format!("{} sha256={sha}", access.action);
     access.record(&state, Ok(()), |_| ids(&readable)).await?;
     let mut json = serde_json::to_value(&report).map_err(ApiError::internal)?;
     json["in_store"] = in_store.into();
@@ -449,16 +446,17 @@ pub async fn verify(
 /// "pdf_base64": "..."}` (`Content-Type: application/json`). 201 with the document.
 pub async fn ingest(
     State(state): State<AppState>,
-    caller: Caller,
-    method: Method,
-    uri: Uri,
+    access: Access,
     headers: HeaderMap,
     q: Result<Query<IngestMeta>, QueryRejection>,
     raw: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
-    let mut access = Access::new(&caller, &method, &uri, None);
-    access.purpose = "ingest".into();
-    if !caller.can_write() {
+    // The purpose of a store is in its metadata (default "ingest"), not a header.
+    let mut access = Access {
+        purpose: Ok("ingest".into()),
+        ..access
+    };
+    if !access.caller.can_write() {
         let refusal = ApiError::new(
             StatusCode::FORBIDDEN,
             "this key may not store documents (no write scope)",
@@ -469,7 +467,7 @@ pub async fn ingest(
         let (meta, pdf) = ingest_input(&headers, q, body(raw)?)?;
         let purpose = meta.purpose.clone().unwrap_or_else(|| "ingest".into());
         let purpose = params::text("purpose", &purpose)?;
-        let key = caller.0.clone();
+        let key = access.caller.0.clone();
         let trust = (state.trust.clone(), state.register_dir.clone());
         let prepared = tokio::task::spawn_blocking(move || {
             let trust = CopyTrust {
@@ -485,7 +483,7 @@ pub async fn ingest(
     .await;
     let prepared = match prepared {
         Ok((purpose, prepared)) => {
-            access.purpose = purpose;
+            access.purpose = Ok(purpose);
             prepared
         }
         Err(e) => return Err(access.refuse(&state, e).await),
