@@ -7,7 +7,7 @@
 //! (`input.pdf`, `certified.pdf`, `root.pem`, `office-rsa.pem`, `office-rsa.key.pem`, …) so
 //! that the comparison script signs and verifies the very same files with the same key.
 
-#[path = "../tests/common/pki.rs"]
+#[path = "../tests/it/common/pki.rs"]
 mod pki;
 
 use std::path::{Path, PathBuf};

@@ -1,5 +1,5 @@
 //! libFuzzer targets for sohoa. The target bodies live in [`targets`] (one plain source
-//! file, also compiled by the main crate's `tests/fuzz_smoke.rs`); each
+//! file, also compiled by the main crate's `tests/it/fuzz_smoke.rs`); each
 //! `fuzz_targets/NAME.rs` only hands libFuzzer's input to `targets::NAME`.
 
 pub mod targets;

@@ -3,7 +3,7 @@
 //! answer) is a finding.
 //!
 //! This file is compiled twice: by the fuzz crate (`fuzz/src/lib.rs`, libFuzzer) and by
-//! the main crate's `tests/fuzz_smoke.rs`, which runs every target over the seed corpora
+//! the main crate's `tests/it/fuzz_smoke.rs`, which runs every target over the seed corpora
 //! in `fuzz/corpus/NAME/`. Both give it a sibling module `shim` with
 //! `fn call(&Runtime, &Router, Request<Body>) -> Answer`: tower's `oneshot` in the fuzz
 //! crate; a loopback socket in the test (the main crate has no tower).

@@ -371,7 +371,7 @@ pub(crate) fn sec1_to_pkcs8(sec1: &[u8]) -> Result<Vec<u8>, KeyError> {
 }
 
 #[cfg(test)]
-#[path = "../../tests/common/pki.rs"]
+#[path = "../../tests/it/common/pki.rs"]
 pub(crate) mod test_pki;
 
 /// One test PKI (and at most one SoftHSM token) per test process, shared by the unit tests

@@ -3,13 +3,15 @@
 //! keys in PEM (PKCS#8 and the traditional PKCS#1/SEC1 forms), PKCS#12 files in OpenSSL 3's
 //! default and `-legacy` encodings, and optionally a SoftHSM2 token holding office keys.
 //!
-//! Used by the integration tests (`tests/common/mod.rs`) and, through `#[path]`, by the unit
-//! tests of `src/certify` — so it depends on nothing but `std`.
+//! Used by the integration tests (`tests/it/common/mod.rs`) and, through `#[path]`, by the
+//! unit tests of `src/certify` — so it depends on nothing but `std`; each of the two uses
+//! some of its files only.
 //!
 //! Every name with Vietnamese text is UTF-8 (`-utf8`, `string_mask = utf8only`). The expired
 //! certificate is issued with `openssl ca -startdate … -enddate …`: OpenSSL 3.0's
 //! `openssl x509 -req` has no `-not_before`/`-not_after` (3.4+), and `-days -1` gives a
 //! notAfter *before* notBefore rather than an expired certificate.
+
 #![allow(dead_code)]
 
 use std::fs;

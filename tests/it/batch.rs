@@ -1,6 +1,6 @@
 //! `sohoa batch` end to end: the real binary, real Tesseract, a real store.
 
-mod common;
+use crate::common;
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};

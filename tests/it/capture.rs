@@ -1,7 +1,7 @@
 //! Phone captures end to end through the real binary: page detection, perspective,
 //! lighting, orientation, EXIF, HEIC and photos without a page.
 
-mod common;
+use crate::common;
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! `sohoa verify`, poppler's `pdfsig`, pyHanko and qpdf; tampering rejected; unsuitable
 //! certificates refused with nothing written; concurrent clerks get gapless numbers.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

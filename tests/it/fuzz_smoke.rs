@@ -6,7 +6,7 @@
 //! An input that fails is written to `target/tmp/fuzz_smoke/` to be replayed with
 //! `cargo fuzz run TARGET FILE`.
 
-#[path = "../fuzz/src/targets.rs"]
+#[path = "../../fuzz/src/targets.rs"]
 mod targets;
 
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};

@@ -1,7 +1,7 @@
 //! Bad input through the real binary: a clear one-line error naming the input, a non-zero
 //! exit, no output file (not even a temporary one), no panic, and no huge allocation.
 
-mod common;
+use crate::common;
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};

@@ -3,7 +3,7 @@
 //! (`tests/browser/e2e.mjs`). Screenshots of the main screens are kept in
 //! `$CARGO_TARGET_DIR/web-screenshots/` (default `target/web-screenshots/`).
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::io::Read;

@@ -1,6 +1,6 @@
 //! End to end: generated Vietnamese pages → `sohoa digitize` → poppler and qpdf.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

@@ -1,7 +1,7 @@
 //! Deskew on generated pages: known angles across ±15° are found within 0.1°, and a
 //! straight page is not resampled.
 
-mod common;
+use crate::common;
 
 use sohoa::capture::{capture, deskew, CaptureMode, Frame, Raster};
 

@@ -3,7 +3,7 @@
 //! filters, fsck against damaged blobs, the audit chain against edits and deletions,
 //! agencies and keys, certified copies, bad input.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

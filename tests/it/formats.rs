@@ -1,7 +1,7 @@
 //! Input formats through the real binary: CMYK JPEG, 16-bit gray PNG, 1-bit TIFF,
 //! multi-page TIFF and EXIF-rotated JPEG all come out upright and readable, in argument order.
 
-mod common;
+use crate::common;
 
 use std::io::Cursor;
 use std::path::PathBuf;

@@ -2,7 +2,7 @@
 //! HTTP over loopback. Stores are set up with the CLI (`agency add`, `key create`,
 //! `store add`) from PDFs made by `sohoa digitize` and `sohoa certify`.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

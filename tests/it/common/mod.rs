@@ -1,6 +1,5 @@
 //! Helpers shared by the integration tests: generated pages, the real binary, and the
 //! independent tools (poppler, qpdf) that check its output.
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
