@@ -223,12 +223,12 @@ fn plan_documents(
             return;
         }
         match prepare(doc, plan, store, options) {
-            Ok(Prepared::Done(report)) => {
+            Ok(Intake::Done(report)) => {
                 if events.send(Event::Finished(doc, report)).is_err() {
                     return;
                 }
             }
-            Ok(Prepared::Queued(planned)) => {
+            Ok(Intake::Queued(planned)) => {
                 let queued: Vec<PageTask> = planned
                     .pages
                     .iter()
@@ -260,7 +260,8 @@ fn plan_documents(
     let _ = events.send(Event::PlannerDone);
 }
 
-enum Prepared {
+/// A document after its files were read: already done (journaled) or queued for its pages.
+enum Intake {
     Done(Box<DocumentReport>),
     Queued(Box<Planned>),
 }
@@ -271,20 +272,20 @@ fn prepare(
     plan: &DocumentPlan,
     store: &Store,
     options: &BatchOptions,
-) -> Result<Prepared, String> {
+) -> Result<Intake, String> {
     let started = Instant::now();
     let new = match &plan.metadata {
         Ok(new) => new.clone(),
         Err(e) => {
             let errors = vec![document_error(e)];
-            return Ok(Prepared::Done(early(plan, Status::Failed, errors)));
+            return Ok(Intake::Done(early(plan, Status::Failed, errors)));
         }
     };
     match store.check_document(&new) {
         Ok(()) => {}
         Err(StoreError::Invalid(e)) => {
             let errors = vec![document_error(e)];
-            return Ok(Prepared::Done(early(plan, Status::Failed, errors)));
+            return Ok(Intake::Done(early(plan, Status::Failed, errors)));
         }
         Err(e) => return Err(e.to_string()),
     }
@@ -306,7 +307,7 @@ fn prepare(
         let mut report = early(plan, Status::SkippedAlreadyStored, Vec::new());
         report.document_id = Some(id);
         report.work_key = Some(key);
-        return Ok(Prepared::Done(report));
+        return Ok(Intake::Done(report));
     }
     let mut pages = Vec::new();
     let mut readable = Vec::with_capacity(sources.len());
@@ -327,9 +328,9 @@ fn prepare(
         }
         let mut report = early(plan, Status::Failed, errors);
         report.work_key = Some(key);
-        return Ok(Prepared::Done(report));
+        return Ok(Intake::Done(report));
     }
-    Ok(Prepared::Queued(Box::new(Planned {
+    Ok(Intake::Queued(Box::new(Planned {
         doc,
         key,
         new,

@@ -5,7 +5,7 @@
 //! when the candidate matches the text lines. A coarse search over the whole range runs
 //! on a small copy, then two refinements run on larger copies over a narrow window.
 
-use image::{GrayImage, RgbImage};
+use image::GrayImage;
 
 use super::resample::rotate_bicubic;
 use super::Raster;
@@ -76,17 +76,10 @@ pub fn is_sideways(gray: &GrayImage) -> bool {
 /// Rotates the page clockwise by `skew_degrees` (undoing a counter-clockwise skew) with
 /// bicubic interpolation on a canvas of the same size, filling uncovered corners white.
 pub fn rotate(raster: &Raster, skew_degrees: f32) -> Raster {
-    let gray = |g: &GrayImage| {
-        let pixels = rotate_bicubic(g.as_raw(), g.width(), g.height(), 1, skew_degrees);
-        GrayImage::from_raw(g.width(), g.height(), pixels).expect("same dimensions")
-    };
     match raster {
-        Raster::Bilevel(g) => Raster::Bilevel(rethreshold(gray(g))),
-        Raster::Gray(g) => Raster::Gray(gray(g)),
-        Raster::Rgb(c) => {
-            let pixels = rotate_bicubic(c.as_raw(), c.width(), c.height(), 3, skew_degrees);
-            Raster::Rgb(RgbImage::from_raw(c.width(), c.height(), pixels).expect("same dimensions"))
-        }
+        Raster::Bilevel(g) => Raster::Bilevel(rethreshold(rotate_bicubic(g, skew_degrees))),
+        Raster::Gray(g) => Raster::Gray(rotate_bicubic(g, skew_degrees)),
+        Raster::Rgb(c) => Raster::Rgb(rotate_bicubic(c, skew_degrees)),
     }
 }
 

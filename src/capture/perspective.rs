@@ -1,8 +1,6 @@
 //! Perspective correction: the page quadrilateral of a photo warped to an upright
 //! rectangle with the page's real proportions, at 300 dpi of the detected paper size.
 
-use image::{GrayImage, RgbImage};
-
 use super::resample::warp_perspective;
 use super::Raster;
 
@@ -86,14 +84,8 @@ pub fn warp(raster: &Raster, quad: &[[f32; 2]; 4], target: &Target) -> Raster {
     let map = homography(&rect, &quad).unwrap_or([1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]);
     let out = (target.width, target.height);
     match raster {
-        Raster::Bilevel(g) | Raster::Gray(g) => {
-            let pixels = warp_perspective(g.as_raw(), g.dimensions(), 1, out, &map);
-            Raster::Gray(GrayImage::from_raw(out.0, out.1, pixels).expect("target size"))
-        }
-        Raster::Rgb(c) => {
-            let pixels = warp_perspective(c.as_raw(), c.dimensions(), 3, out, &map);
-            Raster::Rgb(RgbImage::from_raw(out.0, out.1, pixels).expect("target size"))
-        }
+        Raster::Bilevel(g) | Raster::Gray(g) => Raster::Gray(warp_perspective(g, out, &map)),
+        Raster::Rgb(c) => Raster::Rgb(warp_perspective(c, out, &map)),
     }
 }
 

@@ -12,21 +12,52 @@ const PHASES: usize = 64;
 /// Weights are scaled by 2^8, so a 2-D sample is scaled by 2^16.
 const WEIGHT_BITS: u32 = 8;
 
-/// Rotates an interleaved 8-bit image (`channels` = 1 or 3) clockwise as displayed by
-/// `degrees` about its centre, on a canvas of the same size; samples that fall outside
-/// the source are white.
-pub fn rotate_bicubic(
-    src: &[u8],
-    width: u32,
-    height: u32,
-    channels: usize,
-    degrees: f32,
-) -> Vec<u8> {
-    match channels {
-        1 => rotate::<1>(src, width as usize, height as usize, degrees),
-        3 => rotate::<3>(src, width as usize, height as usize, degrees),
-        _ => panic!("rotate_bicubic supports 1 or 3 channels, got {channels}"),
+use image::{ImageBuffer, Luma, Pixel, Rgb};
+
+/// An 8-bit raster of `P` pixels.
+pub type Image<P> = ImageBuffer<P, Vec<u8>>;
+
+/// The 8-bit pixels this module resamples: gray and RGB (each with its own
+/// monomorphised loop, so the channel count is a constant in the hot path).
+pub trait Resample: Pixel<Subpixel = u8> + 'static {
+    /// [`rotate_bicubic`] on the raw samples.
+    fn rotate(src: &[u8], w: usize, h: usize, degrees: f32) -> Vec<u8>;
+    /// [`warp_perspective`] on the raw samples.
+    fn warp(src: &[u8], size: (usize, usize), out: (u32, u32), map: &[f64; 9]) -> Vec<u8>;
+}
+
+impl Resample for Luma<u8> {
+    fn rotate(src: &[u8], w: usize, h: usize, degrees: f32) -> Vec<u8> {
+        rotate::<1>(src, w, h, degrees)
     }
+    fn warp(src: &[u8], size: (usize, usize), out: (u32, u32), map: &[f64; 9]) -> Vec<u8> {
+        warp::<1>(src, size, out, map)
+    }
+}
+
+impl Resample for Rgb<u8> {
+    fn rotate(src: &[u8], w: usize, h: usize, degrees: f32) -> Vec<u8> {
+        rotate::<3>(src, w, h, degrees)
+    }
+    fn warp(src: &[u8], size: (usize, usize), out: (u32, u32), map: &[f64; 9]) -> Vec<u8> {
+        warp::<3>(src, size, out, map)
+    }
+}
+
+/// Wraps samples made for a `width`×`height` canvas (always the right length here).
+fn image<P: Resample>(width: u32, height: u32, samples: Vec<u8>) -> Image<P> {
+    Image::<P>::from_raw(width, height, samples).expect("resampled to the canvas size")
+}
+
+/// Rotates an image clockwise as displayed by `degrees` about its centre, on a canvas of
+/// the same size; samples that fall outside the source are white.
+pub fn rotate_bicubic<P: Resample>(src: &Image<P>, degrees: f32) -> Image<P> {
+    let (w, h) = src.dimensions();
+    image(
+        w,
+        h,
+        P::rotate(src.as_raw(), w as usize, h as usize, degrees),
+    )
 }
 
 fn rotate<const C: usize>(src: &[u8], w: usize, h: usize, degrees: f32) -> Vec<u8> {
@@ -50,21 +81,20 @@ fn rotate<const C: usize>(src: &[u8], w: usize, h: usize, degrees: f32) -> Vec<u
     out
 }
 
-/// Warps an interleaved 8-bit image (`channels` = 1 or 3) onto an `out_w`×`out_h` canvas:
-/// `map` (a row-major 3×3 projective matrix) takes an output pixel centre `(x + 0.5,
-/// y + 0.5, 1)` to homogeneous source coordinates; beyond the source the edge repeats.
-pub fn warp_perspective(
-    src: &[u8],
-    (width, height): (u32, u32),
-    channels: usize,
+/// Warps an image onto an `out_w`×`out_h` canvas: `map` (a row-major 3×3 projective
+/// matrix) takes an output pixel centre `(x + 0.5, y + 0.5, 1)` to homogeneous source
+/// coordinates; beyond the source the edge repeats.
+pub fn warp_perspective<P: Resample>(
+    src: &Image<P>,
     (out_w, out_h): (u32, u32),
     map: &[f64; 9],
-) -> Vec<u8> {
-    match channels {
-        1 => warp::<1>(src, (width as usize, height as usize), (out_w, out_h), map),
-        3 => warp::<3>(src, (width as usize, height as usize), (out_w, out_h), map),
-        _ => panic!("warp_perspective supports 1 or 3 channels, got {channels}"),
-    }
+) -> Image<P> {
+    let size = (src.width() as usize, src.height() as usize);
+    image(
+        out_w,
+        out_h,
+        P::warp(src.as_raw(), size, (out_w, out_h), map),
+    )
 }
 
 fn warp<const C: usize>(
@@ -202,46 +232,54 @@ fn sample<const C: usize, const REPLICATE: bool>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use image::GrayImage;
+
+    fn gray(w: u32, h: u32, samples: Vec<u8>) -> GrayImage {
+        GrayImage::from_raw(w, h, samples).unwrap()
+    }
 
     #[test]
     fn white_stays_exactly_white() {
-        let src = vec![255u8; 50 * 40];
-        assert!(rotate_bicubic(&src, 50, 40, 1, 3.3)
-            .iter()
-            .all(|&v| v == 255));
+        let src = gray(50, 40, vec![255u8; 50 * 40]);
+        assert!(rotate_bicubic(&src, 3.3).iter().all(|&v| v == 255));
     }
 
     #[test]
     fn zero_rotation_is_identity() {
-        let src: Vec<u8> = (0..64 * 48).map(|i| (i * 7 % 256) as u8).collect();
-        assert_eq!(rotate_bicubic(&src, 64, 48, 1, 0.0), src);
+        let src = gray(64, 48, (0..64 * 48).map(|i| (i * 7 % 256) as u8).collect());
+        assert_eq!(rotate_bicubic(&src, 0.0), src);
     }
 
     #[test]
     fn quarter_turn_moves_right_to_bottom() {
         // A dark pixel right of centre goes below centre under a clockwise turn.
-        let (w, h) = (41u32, 41u32);
-        let mut src = vec![255u8; 41 * 41];
-        src[20 * 41 + 30] = 0;
-        let out = rotate_bicubic(&src, w, h, 1, 90.0);
+        let mut src = gray(41, 41, vec![255u8; 41 * 41]);
+        src.put_pixel(30, 20, Luma([0]));
+        let out = rotate_bicubic(&src, 90.0);
         let darkest = out
-            .iter()
-            .enumerate()
-            .min_by_key(|(_, &v)| v)
-            .map(|(i, _)| (i % 41, i / 41));
+            .enumerate_pixels()
+            .min_by_key(|(_, _, p)| p.0[0])
+            .map(|(x, y, _)| (x, y));
         assert_eq!(darkest, Some((20, 30)));
     }
 
     #[test]
     fn identity_warp_is_identity_and_shift_moves_pixels() {
-        let src: Vec<u8> = (0..64 * 48).map(|i| (i * 7 % 256) as u8).collect();
+        let src = gray(64, 48, (0..64 * 48).map(|i| (i * 7 % 256) as u8).collect());
         let identity = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0];
-        assert_eq!(
-            warp_perspective(&src, (64, 48), 1, (64, 48), &identity),
-            src
-        );
+        assert_eq!(warp_perspective(&src, (64, 48), &identity), src);
         let shifted = [1.0, 0.0, 5.0, 0.0, 1.0, 3.0, 0.0, 0.0, 1.0];
-        let out = warp_perspective(&src, (64, 48), 1, (20, 10), &shifted);
-        assert_eq!(out[2 * 20 + 4], src[5 * 64 + 9]);
+        let out = warp_perspective(&src, (20, 10), &shifted);
+        assert_eq!(out.get_pixel(4, 2), src.get_pixel(9, 5));
+    }
+
+    #[test]
+    fn colour_rotates_like_gray() {
+        let g = gray(30, 20, (0..600).map(|i| (i * 5 % 256) as u8).collect());
+        let c = image::DynamicImage::ImageLuma8(g.clone()).to_rgb8();
+        let (g, c) = (rotate_bicubic(&g, 7.0), rotate_bicubic(&c, 7.0));
+        assert!(c
+            .enumerate_pixels()
+            .all(|(x, y, p)| p.0 == [g.get_pixel(x, y).0[0]; 3]));
     }
 }

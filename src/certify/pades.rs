@@ -81,14 +81,14 @@ pub struct SignatureInfo {
 
 /// A PDF with an empty signature: `byte_range` marks everything but the placeholder.
 #[derive(Debug, Clone)]
-pub struct Prepared {
+pub struct Unsigned {
     /// The whole file with the placeholder.
     pub bytes: Vec<u8>,
     /// `[0, a, b, c]`: bytes `0..a` and `b..b+c` are signed.
     pub byte_range: [usize; 4],
 }
 
-impl Prepared {
+impl Unsigned {
     /// The two signed parts of the file.
     pub fn signed_parts(&self) -> [&[u8]; 2] {
         let [_, a, b, c] = self.byte_range;
@@ -147,13 +147,13 @@ fn last_startxref(input: &[u8]) -> Result<usize, PadesError> {
 }
 
 /// Appends a signature field with the stamp `appearance` (built by `draw` into the new
-/// objects' document) and an empty signature, ready for [`Prepared::embed`].
+/// objects' document) and an empty signature, ready for [`Unsigned::embed`].
 pub fn prepare(
     input: &[u8],
     placement: Placement,
     info: &SignatureInfo,
     draw: impl FnOnce(&mut Document) -> Result<ObjectId, PadesError>,
-) -> Result<Prepared, PadesError> {
+) -> Result<Unsigned, PadesError> {
     let original = load(input)?;
     let pages = original.doc.get_pages();
     let number = placement.page.unwrap_or(pages.len());
@@ -205,7 +205,7 @@ pub fn prepare(
     let patched = format!("0 {} {} {}", byte_range[1], byte_range[2], byte_range[3]);
     let width = 3 * (RANGE_DIGITS + 1) + 1;
     out[range_at..range_at + width].copy_from_slice(format!("{patched:<width$}").as_bytes());
-    Ok(Prepared {
+    Ok(Unsigned {
         bytes: out,
         byte_range,
     })

@@ -10,17 +10,17 @@ use axum::Form;
 
 use super::html::{csrf_input, esc, layout, text_field};
 use super::session::Session;
-use super::{PageError, PageResult, WebState};
+use super::{WebError, WebResult, WebState};
 use crate::store::{users, Scope, User, UserRole};
 
 /// `GET /admin`.
-pub async fn admin_page(State(state): State<WebState>, session: Session) -> PageResult<Response> {
+pub async fn admin_page(State(state): State<WebState>, session: Session) -> WebResult<Response> {
     session.require(UserRole::Admin, "quản trị")?;
     let page = state.blocking(move |s| page(s, &session, None)).await?;
     Ok(page)
 }
 
-fn page(state: &WebState, session: &Session, secret: Option<&str>) -> PageResult<Response> {
+fn page(state: &WebState, session: &Session, secret: Option<&str>) -> WebResult<Response> {
     let store = &state.app.store;
     let mut body = String::from("<h1>Quản trị</h1>");
     if let Some(secret) = secret {
@@ -115,7 +115,7 @@ pub async fn admin_action(
     session: Session,
     UrlPath(action): UrlPath<String>,
     Form(form): Form<HashMap<String, String>>,
-) -> PageResult<Response> {
+) -> WebResult<Response> {
     session.check_csrf(form.get("csrf").map_or("", String::as_str))?;
     session.require(UserRole::Admin, "quản trị")?;
     state
@@ -154,7 +154,7 @@ pub async fn admin_action(
                     store.set_user_disabled(&field("username"), action == "disable")?
                 }
                 "remove" => store.remove_user(&field("username"))?,
-                _ => return Err(PageError::not_found("Không có thao tác này.")),
+                _ => return Err(WebError::not_found("Không có thao tác này.")),
             }
             Ok(Redirect::to("/admin").into_response())
         })

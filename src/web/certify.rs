@@ -9,7 +9,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::session::Session;
-use super::{PageError, PageResult, WebState};
+use super::{WebError, WebResult, WebState};
 use crate::certify::copy::CertifyRequest;
 use crate::certify::issuer::{IssueError, Issuer};
 use crate::certify::pades::Placement;
@@ -31,16 +31,16 @@ pub async fn certify(
     session: Session,
     UrlPath(id): UrlPath<String>,
     Form(form): Form<CertifyForm>,
-) -> PageResult<Response> {
+) -> WebResult<Response> {
     session.check_csrf(&form.csrf)?;
     session.require(UserRole::Certifier, "chứng thực")?;
     if form.compared.is_none() {
-        return Err(PageError::bad_request(
+        return Err(WebError::bad_request(
             "Phải xác nhận đã đối chiếu bản sao với bản chính trước khi chứng thực.",
         ));
     }
     if state.config.signer.is_none() {
-        return Err(PageError::new(
+        return Err(WebError::new(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             "Máy chủ chưa được cấu hình khóa ký số: chưa chứng thực được.",
         ));
@@ -63,14 +63,14 @@ pub async fn certify(
 
 /// Signs and stores the copy while holding the register's lock: the number is taken
 /// only when the copy is stored.
-fn issue(state: &WebState, doc: &Document, certifier: &str, by: &str) -> PageResult<Document> {
+fn issue(state: &WebState, doc: &Document, certifier: &str, by: &str) -> WebResult<Document> {
     let signer = state
         .config
         .signer
         .as_ref()
-        .ok_or_else(|| PageError::internal("no signer"))?;
+        .ok_or_else(|| WebError::internal("no signer"))?;
     if doc.superseded_by.is_some() || doc.files.iter().any(|f| f.role == FileRole::Certified) {
-        return Err(PageError::bad_request(
+        return Err(WebError::bad_request(
             "Tài liệu này đã được thay thế hoặc đã là bản sao chứng thực.",
         ));
     }
@@ -78,7 +78,7 @@ fn issue(state: &WebState, doc: &Document, certifier: &str, by: &str) -> PageRes
         .files
         .iter()
         .find(|f| f.role == FileRole::Pdf)
-        .ok_or_else(|| PageError::bad_request("Tài liệu không có tệp PDF để chứng thực."))?;
+        .ok_or_else(|| WebError::bad_request("Tài liệu không có tệp PDF để chứng thực."))?;
     let store = &state.app.store;
     let pdf = store.read_blob(&source.sha256)?;
     let text = match doc.files.iter().find(|f| f.role == FileRole::Text) {
@@ -94,7 +94,7 @@ fn issue(state: &WebState, doc: &Document, certifier: &str, by: &str) -> PageRes
         verify_url: state.config.public_url.clone(),
     };
     let mut issuer = Issuer::open(&state.config.register_dir, signer.key.as_ref())
-        .map_err(PageError::internal)?;
+        .map_err(WebError::internal)?;
     let issued = issuer.issue(&pdf, &request, |copy, number| {
         let new = copy_metadata(doc, by);
         let mut files = vec![
@@ -116,7 +116,7 @@ fn issue(state: &WebState, doc: &Document, certifier: &str, by: &str) -> PageRes
                 bytes: store.read_blob(&report.sha256)?,
             });
         }
-        Ok::<_, PageError>(store.add_document(
+        Ok::<_, WebError>(store.add_document(
             &new,
             &files,
             &text,
@@ -126,9 +126,9 @@ fn issue(state: &WebState, doc: &Document, certifier: &str, by: &str) -> PageRes
     });
     match issued {
         Ok(issued) => Ok(issued.kept),
-        Err(IssueError::Certify(e)) => Err(PageError::bad_request(format!("Không ký được: {e}"))),
+        Err(IssueError::Certify(e)) => Err(WebError::bad_request(format!("Không ký được: {e}"))),
         Err(IssueError::Keep(e)) => Err(e),
-        Err(IssueError::Register(e)) => Err(PageError::internal(e)),
+        Err(IssueError::Register(e)) => Err(WebError::internal(e)),
     }
 }
 

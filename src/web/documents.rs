@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::drafts;
 use super::html::{csrf_input, esc, layout, text_field, vnd};
 use super::session::Session;
-use super::{PageError, PageResult, WebState};
+use super::{WebError, WebResult, WebState};
 use crate::digitize::{digitize_frames, Source, LOW_CONFIDENCE};
 use crate::server::routes::disposition;
 use crate::store::{
@@ -28,7 +28,7 @@ impl WebState {
         session: &Session,
         action: String,
         returned: Vec<String>,
-    ) -> PageResult<()> {
+    ) -> WebResult<()> {
         let entry = AuditEntry {
             agency: self.config.agency.clone(),
             key_id: session.actor(),
@@ -40,19 +40,19 @@ impl WebState {
     }
 
     /// Document `id`, or 404.
-    pub(super) async fn document(&self, id: String) -> PageResult<Document> {
+    pub(super) async fn document(&self, id: String) -> WebResult<Document> {
         self.blocking(move |s| {
             s.app
                 .store
                 .document(&id)?
-                .ok_or_else(|| PageError::not_found("Không có tài liệu này."))
+                .ok_or_else(|| WebError::not_found("Không có tài liệu này."))
         })
         .await
     }
 }
 
 /// `GET /`: the newest documents and a search box.
-pub async fn home(State(state): State<WebState>, session: Session) -> PageResult<Response> {
+pub async fn home(State(state): State<WebState>, session: Session) -> WebResult<Response> {
     let recent = state
         .blocking(|s| {
             let query = SearchQuery {
@@ -151,7 +151,7 @@ pub async fn store_draft(
     session: Session,
     UrlPath(id): UrlPath<String>,
     Form(form): Form<StoreForm>,
-) -> PageResult<Response> {
+) -> WebResult<Response> {
     session.check_csrf(&form.csrf)?;
     session.require(UserRole::Clerk, "lưu tài liệu")?;
     let new = new_document(&state, &session, &form)?;
@@ -167,7 +167,7 @@ pub async fn store_draft(
         .image_slots
         .acquire_many(drafts::IMAGE_SLOTS)
         .await
-        .map_err(PageError::internal)?;
+        .map_err(WebError::internal)?;
     let doc = state
         .blocking(move |s| {
             let doc = digitize_and_store(s, &dir, &draft, new)?;
@@ -185,11 +185,11 @@ pub async fn store_draft(
     Ok(Redirect::to(&format!("/documents/{}", doc.id)).into_response())
 }
 
-fn new_document(state: &WebState, session: &Session, form: &StoreForm) -> PageResult<NewDocument> {
+fn new_document(state: &WebState, session: &Session, form: &StoreForm) -> WebResult<NewDocument> {
     let role = match form.role.as_str() {
         "component" => Role::Component,
         "result" => Role::Result,
-        _ => return Err(PageError::bad_request("Loại tài liệu không hợp lệ.")),
+        _ => return Err(WebError::bad_request("Loại tài liệu không hợp lệ.")),
     };
     let valid_until = Some(form.valid_until.trim().to_string()).filter(|v| !v.is_empty());
     Ok(NewDocument {
@@ -207,7 +207,7 @@ fn new_document(state: &WebState, session: &Session, form: &StoreForm) -> PageRe
 }
 
 /// Fills a blank procedure code or personal ID from the dossier, when it exists.
-fn from_dossier(state: &WebState, mut new: NewDocument) -> PageResult<NewDocument> {
+fn from_dossier(state: &WebState, mut new: NewDocument) -> WebResult<NewDocument> {
     if !new.procedure_code.is_empty() && !new.citizen_id.is_empty() {
         return Ok(new);
     }
@@ -227,11 +227,11 @@ fn digitize_and_store(
     dir: &std::path::Path,
     draft: &drafts::Draft,
     new: NewDocument,
-) -> PageResult<Document> {
+) -> WebResult<Document> {
     let mut sources = Vec::with_capacity(draft.pages.len());
     let mut originals: Vec<NewFile> = Vec::new();
     for page in &draft.pages {
-        let bytes = std::fs::read(dir.join(&page.file)).map_err(PageError::internal)?;
+        let bytes = std::fs::read(dir.join(&page.file)).map_err(WebError::internal)?;
         if !originals
             .iter()
             .any(|f| f.name == page.name && f.bytes == bytes)
@@ -253,7 +253,7 @@ fn digitize_and_store(
         .map(|(i, p)| (i, p.frame))
         .collect();
     let done = digitize_frames(&sources, &frames, &state.config.digitize)
-        .map_err(|e| PageError::bad_request(format!("Không số hoá được: {e}")))?;
+        .map_err(|e| WebError::bad_request(format!("Không số hoá được: {e}")))?;
     let name = format!("{}-{}.pdf", new.dossier_code.replace('/', "-"), new.kind);
     let ingest = Ingest::from_pages(new, name, &done, originals, true)?;
     Ok(state.app.store.ingest(&ingest)?)
@@ -264,7 +264,7 @@ pub async fn document_page(
     State(state): State<WebState>,
     session: Session,
     UrlPath(id): UrlPath<String>,
-) -> PageResult<Response> {
+) -> WebResult<Response> {
     let doc = state.document(id.clone()).await?;
     state
         .audit(&session, format!("GET /documents/{id}"), vec![id.clone()])
@@ -285,9 +285,9 @@ struct DocumentView {
 }
 
 impl DocumentView {
-    fn load(state: &WebState, doc: Document) -> PageResult<DocumentView> {
+    fn load(state: &WebState, doc: Document) -> WebResult<DocumentView> {
         let store = &state.app.store;
-        let blob = |role: FileRole| -> PageResult<Option<Vec<u8>>> {
+        let blob = |role: FileRole| -> WebResult<Option<Vec<u8>>> {
             match doc.files.iter().find(|f| f.role == role) {
                 Some(f) => Ok(Some(store.read_blob(&f.sha256)?)),
                 None => Ok(None),
@@ -558,13 +558,13 @@ pub async fn download(
     session: Session,
     UrlPath((id, sha256)): UrlPath<(String, String)>,
     Query(params): Query<DownloadParams>,
-) -> PageResult<Response> {
+) -> WebResult<Response> {
     let doc = state.document(id.clone()).await?;
     let file = doc
         .files
         .into_iter()
         .find(|f| f.sha256 == sha256)
-        .ok_or_else(|| PageError::not_found("Tài liệu không có tệp này."))?;
+        .ok_or_else(|| WebError::not_found("Tài liệu không có tệp này."))?;
     state
         .audit(
             &session,
@@ -617,7 +617,7 @@ pub async fn attach(
     session: Session,
     UrlPath(id): UrlPath<String>,
     Form(form): Form<AttachForm>,
-) -> PageResult<Response> {
+) -> WebResult<Response> {
     session.check_csrf(&form.csrf)?;
     session.require(UserRole::Clerk, "gắn tài liệu vào hồ sơ")?;
     let doc = state.document(id.clone()).await?;
@@ -649,7 +649,7 @@ pub async fn dossier_page(
     State(state): State<WebState>,
     session: Session,
     UrlPath(code): UrlPath<String>,
-) -> PageResult<Response> {
+) -> WebResult<Response> {
     let lookup = code.clone();
     let (dossier, docs) = state
         .blocking(move |s| {
@@ -657,7 +657,7 @@ pub async fn dossier_page(
                 .app
                 .store
                 .dossier(&lookup)?
-                .ok_or_else(|| PageError::not_found("Không có hồ sơ này."))?;
+                .ok_or_else(|| WebError::not_found("Không có hồ sơ này."))?;
             Ok((dossier, s.app.store.documents_by_dossier(&lookup)?))
         })
         .await?;
@@ -690,10 +690,10 @@ pub async fn search_page(
     State(state): State<WebState>,
     session: Session,
     Query(params): Query<SearchParams>,
-) -> PageResult<Response> {
+) -> WebResult<Response> {
     let q = params.q.trim().to_string();
     if q.chars().count() > MAX_QUERY_CHARS || q.chars().any(char::is_control) {
-        return Err(PageError::bad_request(format!(
+        return Err(WebError::bad_request(format!(
             "Từ khoá tìm kiếm dài tối đa {MAX_QUERY_CHARS} ký tự, trên một dòng."
         )));
     }
@@ -714,7 +714,7 @@ pub async fn search_page(
     Ok(layout("Tìm kiếm", Some(&session), &body).into_response())
 }
 
-fn find(state: &WebState, q: &str) -> PageResult<Vec<Document>> {
+fn find(state: &WebState, q: &str) -> WebResult<Vec<Document>> {
     let store = &state.app.store;
     let mut docs = if q.len() == 12 && q.bytes().all(|b| b.is_ascii_digit()) {
         store.documents_by_citizen(q, None)?

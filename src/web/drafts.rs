@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::html::{csrf_input, esc, layout, text_field};
 use super::session::Session;
-use super::{PageError, PageResult, WebState};
+use super::{WebError, WebResult, WebState};
 use crate::capture::{self, pdf_input, Adjustment, CaptureMode, Raster};
 use crate::store::{is_id, UserRole};
 
@@ -121,34 +121,34 @@ pub fn remove_stale(work_dir: &Path) {
 }
 
 /// The folder of draft `id` (checked: an opaque id, never a path).
-pub fn draft_dir(state: &WebState, id: &str) -> PageResult<PathBuf> {
+pub fn draft_dir(state: &WebState, id: &str) -> WebResult<PathBuf> {
     if !is_id(id) {
-        return Err(PageError::not_found("Không có bản nháp này."));
+        return Err(WebError::not_found("Không có bản nháp này."));
     }
     Ok(state.config.work_dir.join("drafts").join(id))
 }
 
 /// Loads draft `id` when `session` owns it.
-pub fn load(state: &WebState, session: &Session, id: &str) -> PageResult<(PathBuf, Draft)> {
+pub fn load(state: &WebState, session: &Session, id: &str) -> WebResult<(PathBuf, Draft)> {
     let dir = draft_dir(state, id)?;
     let text = std::fs::read(dir.join("draft.json"))
-        .map_err(|_| PageError::not_found("Không có bản nháp này (có thể đã được lưu)."))?;
-    let draft: Draft = serde_json::from_slice(&text).map_err(PageError::internal)?;
+        .map_err(|_| WebError::not_found("Không có bản nháp này (có thể đã được lưu)."))?;
+    let draft: Draft = serde_json::from_slice(&text).map_err(WebError::internal)?;
     if draft.owner != session.user.username {
-        return Err(PageError::not_found("Không có bản nháp này."));
+        return Err(WebError::not_found("Không có bản nháp này."));
     }
     Ok((dir, draft))
 }
 
-fn save(dir: &Path, draft: &Draft) -> PageResult<()> {
-    let json = serde_json::to_vec_pretty(draft).map_err(PageError::internal)?;
+fn save(dir: &Path, draft: &Draft) -> WebResult<()> {
+    let json = serde_json::to_vec_pretty(draft).map_err(WebError::internal)?;
     let tmp = dir.join("draft.json.tmp");
-    std::fs::write(&tmp, json).map_err(PageError::internal)?;
-    std::fs::rename(&tmp, dir.join("draft.json")).map_err(PageError::internal)
+    std::fs::write(&tmp, json).map_err(WebError::internal)?;
+    std::fs::rename(&tmp, dir.join("draft.json")).map_err(WebError::internal)
 }
 
 /// `GET /capture`: the upload form (photos straight from a phone's camera too).
-pub async fn capture_page(session: Session) -> PageResult<Response> {
+pub async fn capture_page(session: Session) -> WebResult<Response> {
     session.require(UserRole::Clerk, "số hoá tài liệu")?;
     let body = format!(
         "<h1>Số hoá tài liệu</h1>\
@@ -171,7 +171,7 @@ pub async fn upload(
     State(state): State<WebState>,
     session: Session,
     mut multipart: Multipart,
-) -> PageResult<Response> {
+) -> WebResult<Response> {
     session.require(UserRole::Clerk, "số hoá tài liệu")?;
     let mut csrf = String::new();
     let mut csrf_checked = false;
@@ -179,7 +179,7 @@ pub async fn upload(
     while let Some(field) = multipart
         .next_field()
         .await
-        .map_err(|e| PageError::bad_request(format!("Tải lên bị lỗi: {}", e.body_text())))?
+        .map_err(|e| WebError::bad_request(format!("Tải lên bị lỗi: {}", e.body_text())))?
     {
         match field.name() {
             Some("csrf") => csrf = field.text().await.unwrap_or_default(),
@@ -190,7 +190,7 @@ pub async fn upload(
                 }
                 let name = field.file_name().unwrap_or("anh").to_string();
                 let bytes = field.bytes().await.map_err(|e| {
-                    PageError::bad_request(format!("Tải lên bị lỗi: {}", e.body_text()))
+                    WebError::bad_request(format!("Tải lên bị lỗi: {}", e.body_text()))
                 })?;
                 if !bytes.is_empty() {
                     files.push((name, bytes.to_vec()));
@@ -199,21 +199,21 @@ pub async fn upload(
             _ => {}
         }
         if files.len() > MAX_FILES {
-            return Err(PageError::bad_request(format!(
+            return Err(WebError::bad_request(format!(
                 "Tối đa {MAX_FILES} tệp mỗi lần tải lên."
             )));
         }
     }
     session.check_csrf(&csrf)?;
     if files.is_empty() {
-        return Err(PageError::bad_request("Chưa chọn ảnh nào."));
+        return Err(WebError::bad_request("Chưa chọn ảnh nào."));
     }
     let owner = session.user.username.clone();
     let _slot = state
         .image_slots
         .acquire()
         .await
-        .map_err(PageError::internal)?;
+        .map_err(WebError::internal)?;
     let id = state
         .blocking(move |s| {
             let id = crate::store::new_id()?;
@@ -228,11 +228,11 @@ pub async fn upload(
     Ok(Redirect::to(&format!("/drafts/{id}")).into_response())
 }
 
-fn make_draft(dir: &Path, owner: String, files: Vec<(String, Vec<u8>)>) -> PageResult<()> {
+fn make_draft(dir: &Path, owner: String, files: Vec<(String, Vec<u8>)>) -> WebResult<()> {
     if let Some(parent) = dir.parent() {
-        crate::private_files::create_dir(parent).map_err(PageError::internal)?;
+        crate::private_files::create_dir(parent).map_err(WebError::internal)?;
     }
-    crate::private_files::create_dir(dir).map_err(PageError::internal)?;
+    crate::private_files::create_dir(dir).map_err(WebError::internal)?;
     let mut draft = Draft {
         owner,
         pages: Vec::new(),
@@ -242,14 +242,14 @@ fn make_draft(dir: &Path, owner: String, files: Vec<(String, Vec<u8>)>) -> PageR
     for (name, bytes) in &files {
         frames.push(capture::frame_count(bytes).map_err(|e| unreadable(name, e))?);
         if frames.iter().sum::<usize>() > MAX_DRAFT_PAGES {
-            return Err(PageError::bad_request(format!(
+            return Err(WebError::bad_request(format!(
                 "Tối đa {MAX_DRAFT_PAGES} trang mỗi lần số hoá (tệp {name} vượt quá)."
             )));
         }
     }
     for (index, ((name, bytes), frames)) in files.into_iter().zip(frames).enumerate() {
         let file = format!("f{index}.bin");
-        std::fs::write(dir.join(&file), &bytes).map_err(PageError::internal)?;
+        std::fs::write(dir.join(&file), &bytes).map_err(WebError::internal)?;
         for frame in 0..frames {
             let key = format!("p{index}-{frame}");
             let page = first_look(dir, &key, &file, &name, frame, &bytes)?;
@@ -260,7 +260,7 @@ fn make_draft(dir: &Path, owner: String, files: Vec<(String, Vec<u8>)>) -> PageR
 }
 
 /// Each page of an uploaded scanned PDF becomes an image file of its own.
-fn expand_pdfs(files: Vec<(String, Vec<u8>)>) -> PageResult<Vec<(String, Vec<u8>)>> {
+fn expand_pdfs(files: Vec<(String, Vec<u8>)>) -> WebResult<Vec<(String, Vec<u8>)>> {
     let mut out = Vec::with_capacity(files.len());
     for (name, bytes) in files {
         if !pdf_input::is_pdf(&bytes) {
@@ -270,7 +270,7 @@ fn expand_pdfs(files: Vec<(String, Vec<u8>)>) -> PageResult<Vec<(String, Vec<u8>
         let pages =
             pdf_input::page_images(&bytes, &PAGE_LIMITS).map_err(|e| unreadable(&name, e))?;
         if out.len() + pages.len() > MAX_DRAFT_PAGES {
-            return Err(PageError::bad_request(format!(
+            return Err(WebError::bad_request(format!(
                 "Tối đa {MAX_DRAFT_PAGES} trang mỗi lần số hoá (tệp {name} vượt quá)."
             )));
         }
@@ -281,8 +281,8 @@ fn expand_pdfs(files: Vec<(String, Vec<u8>)>) -> PageResult<Vec<(String, Vec<u8>
     Ok(out)
 }
 
-fn unreadable(name: &str, e: impl std::fmt::Display) -> PageError {
-    PageError::bad_request(format!("Tệp {name}: không đọc được ảnh ({e})."))
+fn unreadable(name: &str, e: impl std::fmt::Display) -> WebError {
+    WebError::bad_request(format!("Tệp {name}: không đọc được ảnh ({e})."))
 }
 
 /// Decodes a frame, keeps a preview of it, captures it as `auto` would.
@@ -293,7 +293,7 @@ fn first_look(
     name: &str,
     frame: usize,
     bytes: &[u8],
-) -> PageResult<DraftPage> {
+) -> WebResult<DraftPage> {
     let decoded =
         capture::decode_frame(bytes, frame, &PAGE_LIMITS).map_err(|e| unreadable(name, e))?;
     let (width, height) = decoded.raster.dimensions();
@@ -316,8 +316,8 @@ fn first_look(
 }
 
 /// Captures `page` again with the clerk's corrections and replaces its preview.
-fn recapture(dir: &Path, page: &mut DraftPage) -> PageResult<()> {
-    let bytes = std::fs::read(dir.join(&page.file)).map_err(PageError::internal)?;
+fn recapture(dir: &Path, page: &mut DraftPage) -> WebResult<()> {
+    let bytes = std::fs::read(dir.join(&page.file)).map_err(WebError::internal)?;
     let decoded = capture::decode_frame(&bytes, page.frame, &PAGE_LIMITS)
         .map_err(|e| unreadable(&page.name, e))?;
     let captured = capture::capture_adjusted(decoded, CaptureMode::Auto, &page.adjustment());
@@ -331,7 +331,7 @@ fn recapture(dir: &Path, page: &mut DraftPage) -> PageResult<()> {
 }
 
 /// A JPEG of `raster` at most [`PREVIEW_SIDE`] pixels on its longer side.
-fn write_preview(raster: &Raster, path: &Path) -> PageResult<()> {
+fn write_preview(raster: &Raster, path: &Path) -> WebResult<()> {
     let image = match raster {
         Raster::Bilevel(g) | Raster::Gray(g) => DynamicImage::ImageLuma8(g.clone()),
         Raster::Rgb(c) => DynamicImage::ImageRgb8(c.clone()),
@@ -340,8 +340,8 @@ fn write_preview(raster: &Raster, path: &Path) -> PageResult<()> {
     let mut jpeg = Vec::new();
     small
         .write_with_encoder(JpegEncoder::new_with_quality(&mut jpeg, 80))
-        .map_err(PageError::internal)?;
-    std::fs::write(path, jpeg).map_err(PageError::internal)
+        .map_err(WebError::internal)?;
+    std::fs::write(path, jpeg).map_err(WebError::internal)
 }
 
 /// `GET /drafts/{id}`: every page side by side with its corrected version, and the
@@ -350,7 +350,7 @@ pub async fn draft_page(
     State(state): State<WebState>,
     session: Session,
     UrlPath(id): UrlPath<String>,
-) -> PageResult<Response> {
+) -> WebResult<Response> {
     let (_, draft) = load(&state, &session, &id)?;
     let dossiers = state.blocking(recent_dossiers).await?;
     let mut body = format!(
@@ -444,7 +444,7 @@ fn corner_form(session: &Session, base: &str, quad: &Quad) -> String {
 }
 
 /// Codes of the dossiers of the newest documents, newest first, for picking.
-fn recent_dossiers(state: &WebState) -> PageResult<Vec<String>> {
+fn recent_dossiers(state: &WebState) -> WebResult<Vec<String>> {
     let query = crate::store::SearchQuery {
         limit: Some(200),
         ..Default::default()
@@ -507,17 +507,17 @@ pub async fn page_image(
     State(state): State<WebState>,
     session: Session,
     UrlPath((id, index, which)): UrlPath<(String, usize, String)>,
-) -> PageResult<Response> {
+) -> WebResult<Response> {
     if which != "original" && which != "corrected" {
-        return Err(PageError::not_found("Không có ảnh này."));
+        return Err(WebError::not_found("Không có ảnh này."));
     }
     let (dir, draft) = load(&state, &session, &id)?;
     let page = draft
         .pages
         .get(index)
-        .ok_or_else(|| PageError::not_found("Không có trang này."))?;
-    let jpeg = std::fs::read(dir.join(format!("{}-{which}.jpg", page.key)))
-        .map_err(PageError::internal)?;
+        .ok_or_else(|| WebError::not_found("Không có trang này."))?;
+    let jpeg =
+        std::fs::read(dir.join(format!("{}-{which}.jpg", page.key))).map_err(WebError::internal)?;
     Ok((
         [
             (header::CONTENT_TYPE, "image/jpeg"),
@@ -535,19 +535,19 @@ pub async fn page_action(
     session: Session,
     UrlPath((id, index, action)): UrlPath<(String, usize, String)>,
     Form(form): Form<HashMap<String, String>>,
-) -> PageResult<Response> {
+) -> WebResult<Response> {
     session.check_csrf(form.get("csrf").map_or("", String::as_str))?;
     let draft_id = id.clone();
     let _slot = state
         .image_slots
         .acquire()
         .await
-        .map_err(PageError::internal)?;
+        .map_err(WebError::internal)?;
     state
         .blocking(move |s| {
             let (dir, mut draft) = load(s, &session, &draft_id)?;
             if index >= draft.pages.len() {
-                return Err(PageError::not_found("Không có trang này."));
+                return Err(WebError::not_found("Không có trang này."));
             }
             apply(&dir, &mut draft, index, &action, &form)?;
             save(&dir, &draft)
@@ -562,7 +562,7 @@ fn apply(
     index: usize,
     action: &str,
     form: &HashMap<String, String>,
-) -> PageResult<()> {
+) -> WebResult<()> {
     let pages = &mut draft.pages;
     match action {
         "up" if index > 0 => pages.swap(index, index - 1),
@@ -584,14 +584,14 @@ fn apply(
             page.outline = Some(outline_from(form, page.width, page.height)?);
             recapture(dir, page)?;
         }
-        _ => return Err(PageError::bad_request("Thao tác không hợp lệ.")),
+        _ => return Err(WebError::bad_request("Thao tác không hợp lệ.")),
     }
     Ok(())
 }
 
 /// The outline in a corners form: eight numbers inside the image, a convex
 /// quadrilateral covering at least 5 % of it.
-pub fn outline_from(form: &HashMap<String, String>, width: u32, height: u32) -> PageResult<Quad> {
+pub fn outline_from(form: &HashMap<String, String>, width: u32, height: u32) -> WebResult<Quad> {
     let mut quad = [[0.0f32; 2]; 4];
     for (i, corner) in quad.iter_mut().enumerate() {
         for (axis, limit) in [(0, width), (1, height)] {
@@ -600,12 +600,12 @@ pub fn outline_from(form: &HashMap<String, String>, width: u32, height: u32) -> 
                 .get(&name)
                 .and_then(|v| v.trim().parse().ok())
                 .filter(|v: &f32| v.is_finite())
-                .ok_or_else(|| PageError::bad_request(format!("Thiếu hoặc sai toạ độ {name}.")))?;
+                .ok_or_else(|| WebError::bad_request(format!("Thiếu hoặc sai toạ độ {name}.")))?;
             corner[axis] = value.clamp(0.0, limit as f32);
         }
     }
     if !is_convex(&quad) || area(&quad) < 0.05 * width as f32 * height as f32 {
-        return Err(PageError::bad_request(
+        return Err(WebError::bad_request(
             "Khung trang không hợp lệ: bốn góc phải tạo thành tứ giác lồi đủ lớn, theo thứ tự \
              trên-trái, trên-phải, dưới-phải, dưới-trái.",
         ));

@@ -192,57 +192,57 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
 
 /// A page that cannot be shown: status and a message in Vietnamese.
 #[derive(Debug)]
-pub struct PageError {
+pub struct WebError {
     status: StatusCode,
     message: String,
 }
 
-impl PageError {
-    fn new(status: StatusCode, message: impl Into<String>) -> PageError {
-        PageError {
+impl WebError {
+    fn new(status: StatusCode, message: impl Into<String>) -> WebError {
+        WebError {
             status,
             message: message.into(),
         }
     }
 
-    fn bad_request(message: impl Into<String>) -> PageError {
-        PageError::new(StatusCode::BAD_REQUEST, message)
+    fn bad_request(message: impl Into<String>) -> WebError {
+        WebError::new(StatusCode::BAD_REQUEST, message)
     }
 
-    fn forbidden(message: impl Into<String>) -> PageError {
-        PageError::new(StatusCode::FORBIDDEN, message)
+    fn forbidden(message: impl Into<String>) -> WebError {
+        WebError::new(StatusCode::FORBIDDEN, message)
     }
 
-    fn not_found(message: impl Into<String>) -> PageError {
-        PageError::new(StatusCode::NOT_FOUND, message)
+    fn not_found(message: impl Into<String>) -> WebError {
+        WebError::new(StatusCode::NOT_FOUND, message)
     }
 
-    fn internal(detail: impl std::fmt::Display) -> PageError {
+    fn internal(detail: impl std::fmt::Display) -> WebError {
         tracing::error!("web: {detail}");
-        PageError::new(
+        WebError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "Lỗi máy chủ. Hãy thử lại hoặc báo quản trị viên.",
         )
     }
 }
 
-impl From<StoreError> for PageError {
-    fn from(e: StoreError) -> PageError {
+impl From<StoreError> for WebError {
+    fn from(e: StoreError) -> WebError {
         match e {
-            StoreError::Invalid(m) => PageError::bad_request(format!("Dữ liệu không hợp lệ: {m}")),
-            StoreError::NotFound(m) => PageError::not_found(format!("Không tìm thấy: {m}")),
-            StoreError::Storage(m) => PageError::internal(m),
+            StoreError::Invalid(m) => WebError::bad_request(format!("Dữ liệu không hợp lệ: {m}")),
+            StoreError::NotFound(m) => WebError::not_found(format!("Không tìm thấy: {m}")),
+            StoreError::Storage(m) => WebError::internal(m),
         }
     }
 }
 
-impl From<crate::server::errors::ApiError> for PageError {
-    fn from(e: crate::server::errors::ApiError) -> PageError {
-        PageError::new(e.status, e.message)
+impl From<crate::server::errors::ApiError> for WebError {
+    fn from(e: crate::server::errors::ApiError) -> WebError {
+        WebError::new(e.status, e.message)
     }
 }
 
-impl IntoResponse for PageError {
+impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         let body = html::layout(
             "Lỗi",
@@ -258,15 +258,15 @@ impl IntoResponse for PageError {
 }
 
 /// Result of a page handler.
-pub type PageResult<T> = Result<T, PageError>;
+pub type WebResult<T> = Result<T, WebError>;
 
 impl WebState {
     /// Runs a blocking job (store, files, signing) off the async threads, sharing the
     /// API's limit on blocking jobs at once ([`AppState::run_blocking`]).
     async fn blocking<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&WebState) -> PageResult<T> + Send + 'static,
-    ) -> PageResult<T> {
+        f: impl FnOnce(&WebState) -> WebResult<T> + Send + 'static,
+    ) -> WebResult<T> {
         let state = self.clone();
         self.app.run_blocking(move || f(&state)).await?
     }

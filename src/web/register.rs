@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 
 use super::html::{esc, layout};
 use super::session::Session;
-use super::{PageError, PageResult, WebState};
+use super::{WebError, WebResult, WebState};
 use crate::certify::register::{Entry, Register};
 
 /// Which day and book.
@@ -24,12 +24,12 @@ pub struct RegisterParams {
 }
 
 /// The day (`YYYY-MM-DD`, default today in UTC) and book (default the office's).
-fn day_and_book(state: &WebState, params: &RegisterParams) -> PageResult<(String, String)> {
+fn day_and_book(state: &WebState, params: &RegisterParams) -> WebResult<(String, String)> {
     let date = match params.date.as_deref().filter(|d| !d.is_empty()) {
         Some(d) => {
             let format = time::macros::format_description!("[year]-[month]-[day]");
             time::Date::parse(d, &format)
-                .map_err(|_| PageError::bad_request("Ngày không hợp lệ (YYYY-MM-DD)."))?
+                .map_err(|_| WebError::bad_request("Ngày không hợp lệ (YYYY-MM-DD)."))?
                 .to_string()
         }
         None => OffsetDateTime::now_utc().date().to_string(),
@@ -41,18 +41,18 @@ fn day_and_book(state: &WebState, params: &RegisterParams) -> PageResult<(String
         .or_else(|| state.config.signer.as_ref().map(|s| s.book.clone()))
         .unwrap_or_else(|| "01".into());
     if book.len() > 20 || !book.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-        return Err(PageError::bad_request("Quyển số không hợp lệ."));
+        return Err(WebError::bad_request("Quyển số không hợp lệ."));
     }
     Ok((date, book))
 }
 
-async fn entries(state: &WebState, date: &str, book: &str) -> PageResult<Vec<Entry>> {
+async fn entries(state: &WebState, date: &str, book: &str) -> WebResult<Vec<Entry>> {
     let (date, book) = (date.to_string(), book.to_string());
     state
         .blocking(move |s| {
-            let year: i32 = date[..4].parse().map_err(PageError::internal)?;
-            let register = Register::open(&s.config.register_dir).map_err(PageError::internal)?;
-            let all = register.entries(year, &book).map_err(PageError::internal)?;
+            let year: i32 = date[..4].parse().map_err(WebError::internal)?;
+            let register = Register::open(&s.config.register_dir).map_err(WebError::internal)?;
+            let all = register.entries(year, &book).map_err(WebError::internal)?;
             Ok(all
                 .into_iter()
                 .filter(|e| e.certified_at.starts_with(&date))
@@ -66,7 +66,7 @@ pub async fn register_page(
     State(state): State<WebState>,
     session: Session,
     Query(params): Query<RegisterParams>,
-) -> PageResult<Response> {
+) -> WebResult<Response> {
     let (date, book) = day_and_book(&state, &params)?;
     let list = entries(&state, &date, &book).await?;
     let mut body = format!(
@@ -113,7 +113,7 @@ pub async fn register_csv(
     State(state): State<WebState>,
     _session: Session,
     Query(params): Query<RegisterParams>,
-) -> PageResult<Response> {
+) -> WebResult<Response> {
     let (date, book) = day_and_book(&state, &params)?;
     let list = entries(&state, &date, &book).await?;
     let mut writer = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
@@ -133,7 +133,7 @@ pub async fn register_csv(
     ];
     writer
         .write_record(header_row)
-        .map_err(PageError::internal)?;
+        .map_err(WebError::internal)?;
     for e in &list {
         let row = [
             e.number.to_string().as_str(),
@@ -150,9 +150,9 @@ pub async fn register_csv(
             e.note.as_deref().unwrap_or(""),
         ]
         .map(spreadsheet_safe);
-        writer.write_record(&row).map_err(PageError::internal)?;
+        writer.write_record(&row).map_err(WebError::internal)?;
     }
-    let bytes = writer.into_inner().map_err(PageError::internal)?;
+    let bytes = writer.into_inner().map_err(WebError::internal)?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),

@@ -22,7 +22,7 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
 use super::html::{esc, layout};
-use super::{PageError, PageResult, WebState};
+use super::{WebError, WebResult, WebState};
 use crate::store::{Login, User, UserRole};
 
 /// A session lasts this long after sign-in.
@@ -42,7 +42,7 @@ pub struct Session {
 
 impl Session {
     /// Refuses a form whose CSRF token is not this session's (403).
-    pub fn check_csrf(&self, sent: &str) -> PageResult<()> {
+    pub fn check_csrf(&self, sent: &str) -> WebResult<()> {
         if same(sent, &self.csrf) {
             Ok(())
         } else {
@@ -51,11 +51,11 @@ impl Session {
     }
 
     /// Refuses users without `role` (403).
-    pub fn require(&self, role: UserRole, what: &str) -> PageResult<()> {
+    pub fn require(&self, role: UserRole, what: &str) -> WebResult<()> {
         if self.user.has(role) {
             Ok(())
         } else {
-            Err(PageError::forbidden(format!(
+            Err(WebError::forbidden(format!(
                 "Tài khoản {} không có quyền {what}.",
                 self.user.username
             )))
@@ -68,8 +68,8 @@ impl Session {
     }
 }
 
-fn csrf_refused() -> PageError {
-    PageError::forbidden(
+fn csrf_refused() -> WebError {
+    WebError::forbidden(
         "Biểu mẫu không hợp lệ hoặc đã hết hạn (thiếu mã chống giả mạo CSRF). Hãy tải lại trang.",
     )
 }
@@ -89,7 +89,7 @@ impl Sessions {
         }
     }
 
-    fn start(&self, user: User) -> PageResult<Session> {
+    fn start(&self, user: User) -> WebResult<Session> {
         let session = Session {
             user,
             csrf: random_token()?,
@@ -125,11 +125,11 @@ impl Sessions {
     }
 }
 
-fn random_token() -> PageResult<String> {
+fn random_token() -> WebResult<String> {
     let mut bytes = [0u8; 32];
     SystemRandom::new()
         .fill(&mut bytes)
-        .map_err(|_| PageError::internal("the system random generator failed"))?;
+        .map_err(|_| WebError::internal("the system random generator failed"))?;
     Ok(BASE64URL_NOPAD.encode(&bytes))
 }
 
@@ -177,7 +177,7 @@ impl FromRequestParts<WebState> for Session {
         match current_session(parts, state).await {
             Some(session) => Ok(session),
             None if parts.method == Method::GET => Err(Redirect::to("/login").into_response()),
-            None => Err(PageError::new(
+            None => Err(WebError::new(
                 StatusCode::UNAUTHORIZED,
                 "Chưa đăng nhập hoặc phiên đã hết hạn.",
             )
@@ -218,7 +218,7 @@ impl FromRequestParts<WebState> for MaybeSession {
 }
 
 /// `GET /login`.
-pub async fn login_page(State(state): State<WebState>, headers: HeaderMap) -> PageResult<Response> {
+pub async fn login_page(State(state): State<WebState>, headers: HeaderMap) -> WebResult<Response> {
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
         if state.sessions.find(token).is_some() {
             return Ok(Redirect::to("/").into_response());
@@ -227,7 +227,7 @@ pub async fn login_page(State(state): State<WebState>, headers: HeaderMap) -> Pa
     login_form(&state, StatusCode::OK, "")
 }
 
-fn login_form(state: &WebState, status: StatusCode, message: &str) -> PageResult<Response> {
+fn login_form(state: &WebState, status: StatusCode, message: &str) -> WebResult<Response> {
     let token = random_token()?;
     let notice = if message.is_empty() {
         String::new()
@@ -270,7 +270,7 @@ pub async fn login(
     ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
-) -> PageResult<Response> {
+) -> WebResult<Response> {
     let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or("");
     if !same(&form.csrf, expected) {
         return Err(csrf_refused());
@@ -330,7 +330,7 @@ pub async fn logout(
     State(state): State<WebState>,
     session: Session,
     Form(form): Form<CsrfForm>,
-) -> PageResult<Response> {
+) -> WebResult<Response> {
     session.check_csrf(&form.csrf)?;
     state.sessions.end(&session.token);
     let clear = state.sessions.cookie(SESSION_COOKIE, "", "/", 0);

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::html::{esc, layout};
 use super::session::MaybeSession;
-use super::{PageError, PageResult, WebState};
+use super::{WebError, WebResult, WebState};
 use crate::certify::copy::parse_reference;
 use crate::certify::register::{Entry, Register};
 use crate::certify::verify::{verify_pdf, VerifyOptions, VerifyReport};
@@ -38,10 +38,10 @@ pub async fn verify_page(
     State(state): State<WebState>,
     MaybeSession(session): MaybeSession,
     Query(params): Query<VerifyParams>,
-) -> PageResult<Response> {
+) -> WebResult<Response> {
     let reference = params.reference.trim().to_string();
     if reference.is_empty() {
-        return Err(PageError::bad_request("Thiếu mã xác minh (ref)."));
+        return Err(WebError::bad_request("Thiếu mã xác minh (ref)."));
     }
     if state.app.trust.is_empty() {
         let body = "<h1>Xác minh bản sao điện tử</h1><p id=\"verdict\" data-valid=\"unavailable\" class=\"error\">\
