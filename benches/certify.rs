@@ -126,6 +126,7 @@ fn phases(c: &mut Criterion, input: &[u8], request: &CertifyRequest, key: &PemKe
         reason: STATEMENT.to_string(),
         location: request.agency.clone(),
         field_name: "ChungThuc-2026-01-1".into(),
+        docmdp: Some(2),
     };
     let draw = |doc: &mut lopdf::Document| {
         stamp::stamp_appearance(doc, &text).map_err(|e| pades::PadesError::Malformed(e.to_string()))

@@ -109,6 +109,7 @@ pub fn certify_copy(
         reason: STATEMENT.to_string(),
         location: request.agency.clone(),
         field_name: format!("ChungThuc-{year}-{}-{number}", request.book),
+        docmdp: Some(2),
     };
     let prepared = pades::prepare(input, request.placement, &signature, |doc| {
         stamp::stamp_appearance(doc, &text).map_err(|e| PadesError::Malformed(e.to_string()))

@@ -18,5 +18,6 @@ pub mod pem;
 pub mod pkcs11;
 pub mod pkcs12;
 pub mod register;
+pub mod revisions;
 pub mod stamp;
 pub mod verify;

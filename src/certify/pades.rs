@@ -77,6 +77,10 @@ pub struct SignatureInfo {
     pub location: String,
     /// Field name (`/T`), unique in the document.
     pub field_name: String,
+    /// Make a certification signature with this DocMDP permission (1 no changes, 2 form
+    /// filling and signing, 3 also annotations) — only on a document not yet signed; a
+    /// document already signed gets an approval signature.
+    pub docmdp: Option<u8>,
 }
 
 /// A PDF with an empty signature: `byte_range` marks everything but the placeholder.
@@ -182,10 +186,13 @@ pub fn prepare(
         page_id,
         Object::Dictionary(page_with_annotation(&original.doc, page_id, widget)?),
     );
-    new.objects.insert(
-        original.root,
-        Object::Dictionary(catalog_with_field(&original.doc, original.root, widget)?),
-    );
+    let docmdp = info.docmdp.filter(|_| !is_signed(&original.doc));
+    let mut catalog = catalog_with_field(&original.doc, original.root, widget)?;
+    if docmdp.is_some() {
+        catalog.set("Perms", dictionary! { "DocMDP" => signature_id });
+    }
+    new.objects
+        .insert(original.root, Object::Dictionary(catalog));
 
     let mut out = input.to_vec();
     if !out.ends_with(b"\n") {
@@ -197,7 +204,7 @@ pub fn prepare(
         write_object(&mut out, id, object)?;
     }
     offsets.push((signature_id.0, out.len()));
-    let (contents_at, range_at) = write_signature_placeholder(&mut out, signature_id, info);
+    let (contents_at, range_at) = write_signature_placeholder(&mut out, signature_id, info, docmdp);
     write_xref_and_trailer(&mut out, &original, &mut offsets, new.max_id);
 
     let contents_end = contents_at + 2 * SIGNATURE_CAPACITY + 2;
@@ -224,9 +231,15 @@ fn write_signature_placeholder(
     out: &mut Vec<u8>,
     id: ObjectId,
     info: &SignatureInfo,
+    docmdp: Option<u8>,
 ) -> (usize, usize) {
+    let reference = docmdp.map_or(String::new(), |p| {
+        format!(
+            " /Reference [<< /Type /SigRef /TransformMethod /DocMDP /TransformParams << /Type /TransformParams /P {p} /V /1.2 >> >>]"
+        )
+    });
     let mut head = format!(
-        "{} 0 obj\n<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached /M {} /Name {} /Reason {} /Location {}\n/ByteRange [",
+        "{} 0 obj\n<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached /M {} /Name {} /Reason {} /Location {}{reference}\n/ByteRange [",
         id.0,
         literal(&crate::pdf::pdf_date(info.time)),
         hex_text(&info.name),
@@ -351,6 +364,15 @@ fn page_with_annotation(
     annots.push(widget.into());
     page.set("Annots", annots);
     Ok(page)
+}
+
+/// Whether any signature field of the document holds a signature.
+fn is_signed(doc: &Document) -> bool {
+    doc.objects.values().any(|object| {
+        object.as_dict().is_ok_and(|d| {
+            d.get(b"FT").and_then(Object::as_name).ok() == Some(b"Sig") && d.has(b"V")
+        })
+    })
 }
 
 fn catalog_with_field(

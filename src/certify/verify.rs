@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use super::certificate;
 use super::cms;
+use super::revisions::{self, Level, Modifications, Policy};
 
 /// What the verifier trusts.
 #[derive(Debug, Clone, Default)]
@@ -29,8 +30,13 @@ pub struct SignatureReport {
     pub algorithm: String,
     /// The byte range covers the whole file except the signature itself.
     pub covers_whole_document: bool,
-    /// Bytes were appended after the signed revision.
+    /// Bytes were appended after the signed revision (see `modifications`).
     pub modified_after_signing: bool,
+    /// What the later revisions changed: `none`, `allowed` (further signatures,
+    /// validation data, form filling) or `disallowed` (only this makes it invalid).
+    pub modifications: Level,
+    /// The later revisions' changes, in English.
+    pub changes: Vec<String>,
     /// The certificate chains to a trust anchor (false when none was given).
     pub chain_trusted: bool,
     /// The signature and the digest of the signed bytes check out.
@@ -61,7 +67,7 @@ pub fn verify_pdf(pdf: &[u8], options: &VerifyOptions) -> VerifyReport {
     let signatures = match Document::load_mem(pdf) {
         Ok(doc) => signature_dictionaries(&doc)
             .into_iter()
-            .map(|(field, sig)| verify_one(pdf, &field, &sig, options))
+            .map(|(field, sig)| verify_one(pdf, &doc, &field, &sig, options))
             .collect(),
         Err(e) => return summary(Vec::new(), Some(format!("not a readable PDF: {e}"))),
     };
@@ -77,12 +83,23 @@ fn summary(signatures: Vec<SignatureReport>, problem: Option<String>) -> VerifyR
             "Tài liệu không có chữ ký số.".into(),
             "The document has no digital signature.".into(),
         )
+    } else if valid && signatures.iter().any(|s| s.modifications == Level::Allowed) {
+        (
+            "Chữ ký số hợp lệ; sau khi ký chỉ có các bổ sung được phép (chữ ký khác, dữ liệu xác minh)."
+                .into(),
+            "The signatures are valid; since signing, only permitted additions were made \
+             (further signatures, validation data)."
+                .into(),
+        )
     } else if valid {
         (
             "Chữ ký số hợp lệ; tài liệu không bị thay đổi sau khi ký.".into(),
             "The signature is valid; the document has not been changed since it was signed.".into(),
         )
-    } else if signatures.iter().any(|s| s.modified_after_signing) {
+    } else if signatures
+        .iter()
+        .any(|s| s.modifications == Level::Disallowed)
+    {
         (
             "Chữ ký số không hợp lệ: tài liệu đã bị thay đổi sau khi ký.".into(),
             "Invalid signature: the document was changed after signing.".into(),
@@ -156,6 +173,7 @@ fn byte_range(sig: &Dictionary) -> Option<[usize; 4]> {
 
 fn verify_one(
     pdf: &[u8],
+    current: &Document,
     field: &str,
     sig: &Dictionary,
     options: &VerifyOptions,
@@ -167,6 +185,8 @@ fn verify_one(
         algorithm: String::new(),
         covers_whole_document: false,
         modified_after_signing: false,
+        modifications: Level::None,
+        changes: Vec::new(),
         chain_trusted: false,
         cryptographically_valid: false,
         certificate_ok: false,
@@ -185,14 +205,19 @@ fn verify_one(
     let Some(range) = checked_range(pdf, sig, &mut report.errors) else {
         return report;
     };
-    report.covers_whole_document = range[2] + range[3] == pdf.len();
+    let end = range[2] + range[3];
+    report.covers_whole_document = end == pdf.len();
     report.modified_after_signing = !report.covers_whole_document;
-    if report.modified_after_signing {
+    let later = later_revisions(pdf, end, current);
+    if later.level == Level::Disallowed {
         report.errors.push(format!(
-            "{} bytes were appended after the signed revision",
-            pdf.len() - range[2] - range[3]
+            "{} bytes were appended after the signed revision, with changes a signature does not allow: {}",
+            pdf.len() - end,
+            later.changes.join("; ")
         ));
     }
+    report.modifications = later.level;
+    report.changes = later.changes;
     let Some(der) = contents_der(&pdf[range[1] + 1..range[2] - 1]) else {
         report
             .errors
@@ -206,9 +231,23 @@ fn verify_one(
     }
     report.valid = report.cryptographically_valid
         && report.certificate_ok
-        && !report.modified_after_signing
+        && report.modifications != Level::Disallowed
         && (options.trust_anchors.is_empty() || report.chain_trusted);
     report
+}
+
+/// What the revisions after the one ending at `end` changed.
+fn later_revisions(pdf: &[u8], end: usize, current: &Document) -> Modifications {
+    if end == pdf.len() {
+        return Modifications::none();
+    }
+    match Document::load_mem(&pdf[..end]) {
+        Ok(signed) => revisions::classify(&signed, current, Policy::of(&signed)),
+        Err(e) => Modifications {
+            level: Level::Disallowed,
+            changes: vec![format!("the signed revision is not a readable PDF: {e}")],
+        },
+    }
 }
 
 fn check_cms(

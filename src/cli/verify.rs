@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use sohoa::certify::revisions::Level;
 use sohoa::certify::verify::{verify_pdf, VerifyOptions};
 
 use super::files::read;
@@ -44,6 +45,12 @@ pub fn run(args: Args) -> Result<bool, String> {
                 s.signed_at.as_deref().unwrap_or("?"),
                 s.algorithm
             );
+            if s.modifications == Level::Allowed {
+                println!(
+                    "    changed after signing, as allowed: {}",
+                    s.changes.join("; ")
+                );
+            }
             for e in &s.errors {
                 println!("    {e}");
             }

@@ -271,6 +271,94 @@ fn every_key_source_and_scheme_produces_a_valid_copy() {
 }
 
 /// Appends an incremental update that replaces the page's content with other text.
+/// pyHanko adds a second PAdES signature (`field`: a name for an invisible field, or
+/// `PAGE/X1,Y1,X2,Y2/NAME` for a visible one) to `input`.
+fn pyhanko_second_signature(input: &Path, field: &str, output: &Path) {
+    let office = &setup().pki.office_rsa;
+    let out = run(Command::new("pyhanko")
+        .args([
+            "sign",
+            "addsig",
+            "--field",
+            field,
+            "--use-pades",
+            "pemder",
+            "--key",
+        ])
+        .arg(&office.key_pem)
+        .arg("--cert")
+        .arg(&office.cert_pem)
+        .arg("--no-pass")
+        .arg(input)
+        .arg(output));
+    assert_ok(&out);
+}
+
+#[test]
+fn a_second_signature_keeps_the_certification_valid() {
+    let s = setup();
+    let (out, pdf, _) = certify("twice.pdf", "reg-twice", &pem_args(&s.pki.office_rsa));
+    assert_ok(&out);
+    assert_eq!(
+        docmdp_permission(&pdf),
+        Some(2),
+        "a certification signature"
+    );
+
+    // An invisible second signature: allowed by the DocMDP permission (2).
+    let second = s.dir.join("twice-signed.pdf");
+    pyhanko_second_signature(&pdf, "Sig2", &second);
+    let (valid, json) = sohoa_verify(&second);
+    assert!(valid, "sohoa verify: {json:#}");
+    let first = &json["signatures"][0];
+    assert_eq!(first["modified_after_signing"], true);
+    assert_eq!(first["modifications"], "allowed", "{json:#}");
+    assert_eq!(json["signatures"][1]["modifications"], "none");
+    assert_eq!(json["signatures"].as_array().unwrap().len(), 2);
+    let poppler = pdfsig(&second);
+    assert_eq!(
+        poppler.matches("Signature is Valid").count(),
+        2,
+        "pdfsig: {poppler}"
+    );
+    let (ok, text) = pyhanko(&second);
+    assert!(ok && !text.contains("INVALID"), "pyHanko: {text}");
+
+    // A visible one could cover the certified page: sohoa and pyHanko both refuse it.
+    let visible = s.dir.join("twice-visible.pdf");
+    pyhanko_second_signature(&pdf, "1/40,40,200,90/Sig2", &visible);
+    let (valid, json) = sohoa_verify(&visible);
+    assert!(
+        !valid,
+        "visible field after certification accepted: {json:#}"
+    );
+    assert_eq!(json["signatures"][0]["modifications"], "disallowed");
+    assert!(
+        json["signatures"][0]["changes"][0]
+            .as_str()
+            .unwrap()
+            .contains("visible signature field"),
+        "{json:#}"
+    );
+    let (ok, text) = pyhanko(&visible);
+    assert!(!ok || text.contains("INVALID"), "pyHanko: {text}");
+}
+
+/// The `/P` of the catalog's `/Perms /DocMDP` signature, read with lopdf.
+fn docmdp_permission(pdf: &Path) -> Option<i64> {
+    let doc = lopdf::Document::load(pdf).unwrap();
+    let get = |d: &lopdf::Dictionary, k: &[u8]| -> Option<lopdf::Object> {
+        let v = d.get(k).ok()?;
+        Some(doc.dereference(v).ok()?.1.clone())
+    };
+    let perms = get(doc.catalog().ok()?, b"Perms")?;
+    let signature = get(perms.as_dict().ok()?, b"DocMDP")?;
+    let reference = get(signature.as_dict().ok()?, b"Reference")?;
+    let reference = reference.as_array().ok()?.first()?.as_dict().ok()?.clone();
+    let params = get(&reference, b"TransformParams")?;
+    params.as_dict().ok()?.get(b"P").ok()?.as_i64().ok()
+}
+
 fn append_content_change(pdf: &[u8]) -> Vec<u8> {
     let doc = lopdf::Document::load_mem(pdf).unwrap();
     let page_id = doc.get_pages()[&1];
@@ -341,6 +429,7 @@ fn tampering_is_rejected() {
     let (valid, json) = sohoa_verify(&changed_path);
     assert!(!valid, "changed content accepted: {json:#}");
     assert_eq!(json["signatures"][0]["modified_after_signing"], true);
+    assert_eq!(json["signatures"][0]["modifications"], "disallowed");
     assert!(json["message_vi"]
         .as_str()
         .unwrap()
