@@ -145,7 +145,6 @@ impl Review<'_> {
             .signed
             .get_pages()
             .into_iter()
-            .map(|(number, id)| (number, id))
             .collect();
         let annots_arrays: HashSet<ObjectId> = pages
             .iter()
