@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use super::certificate::{self, CertError};
 use super::cms::{self, CmsError};
 use super::key::{KeyError, SigningKey};
-use super::pades::{self, PadesError, Placement, SignatureInfo};
+use super::pades::{self, PadesError, Placement, SignatureInfo, StampPlace};
 use super::register::Entry;
 use super::stamp::{self, StampText, STATEMENT};
 
@@ -60,6 +60,8 @@ pub struct CertifiedCopy {
     pub reference: String,
     /// Subject of the signing certificate.
     pub signer: String,
+    /// Where the stamp went (a certification page may have been added).
+    pub stamp: StampPlace,
 }
 
 /// The verification reference printed in the QR code: register entry and a prefix of
@@ -116,8 +118,10 @@ pub fn certify_copy(
     })?;
     let digest = cms::digest_for(key.scheme()).digest(&prepared.signed_parts());
     let der = cms::sign_detached(key, &digest)?;
+    let stamp = prepared.stamp;
     let pdf = prepared.embed(&der)?;
     Ok(CertifiedCopy {
+        stamp,
         sha256: hex::encode(Sha256::digest(&pdf)),
         pdf,
         input_sha256,

@@ -17,6 +17,7 @@ pub mod pades;
 pub mod pem;
 pub mod pkcs11;
 pub mod pkcs12;
+pub mod placement;
 pub mod register;
 pub mod revisions;
 pub mod stamp;

@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 use lopdf::{dictionary, Dictionary, Document, Object, ObjectId};
 use time::OffsetDateTime;
 
+use super::placement::{self, PlacementError, Spot};
 use super::stamp::{STAMP_HEIGHT, STAMP_WIDTH};
 
 /// Bytes reserved for the CMS signature (hex-encoded twice as long in the file). Room for
@@ -18,8 +19,6 @@ use super::stamp::{STAMP_HEIGHT, STAMP_WIDTH};
 pub const SIGNATURE_CAPACITY: usize = 16384;
 /// Width of each patched `/ByteRange` number.
 const RANGE_DIGITS: usize = 10;
-/// Distance of the stamp from the page edges, in points.
-const MARGIN: f32 = 24.0;
 
 /// Why a PDF could not be prepared for signing or completed.
 #[derive(Debug, thiserror::Error)]
@@ -36,33 +35,15 @@ pub enum PadesError {
     /// A structural element is missing or malformed.
     #[error("malformed PDF: {0}")]
     Malformed(String),
+    /// The stamp cannot go where it was asked to.
+    #[error(transparent)]
+    Placement(#[from] PlacementError),
     /// The CMS signature does not fit the reserved space.
     #[error("the signature ({0} bytes) exceeds the reserved {SIGNATURE_CAPACITY} bytes")]
     SignatureTooLarge(usize),
 }
 
-/// Which corner of the page carries the stamp.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Corner {
-    /// Bottom right (default).
-    #[default]
-    BottomRight,
-    /// Bottom left.
-    BottomLeft,
-    /// Top right.
-    TopRight,
-    /// Top left.
-    TopLeft,
-}
-
-/// Where the stamp goes.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Placement {
-    /// 1-based page number; `None` for the last page.
-    pub page: Option<usize>,
-    /// Corner of that page.
-    pub corner: Corner,
-}
+pub use super::placement::{Corner, Placement, StampPlace};
 
 /// Text fields of the signature dictionary.
 #[derive(Debug, Clone)]
@@ -90,6 +71,8 @@ pub struct Unsigned {
     pub bytes: Vec<u8>,
     /// `[0, a, b, c]`: bytes `0..a` and `b..b+c` are signed.
     pub byte_range: [usize; 4],
+    /// Where the stamp went.
+    pub stamp: StampPlace,
 }
 
 impl Unsigned {
@@ -159,18 +142,37 @@ pub fn prepare(
     draw: impl FnOnce(&mut Document) -> Result<ObjectId, PadesError>,
 ) -> Result<Unsigned, PadesError> {
     let original = load(input)?;
-    let pages = original.doc.get_pages();
-    let number = placement.page.unwrap_or(pages.len());
-    let page_id = *pages
-        .get(&(number as u32))
-        .ok_or(PadesError::NoSuchPage(number))?;
+    let spot = placement::choose(&original.doc, &placement, (STAMP_WIDTH, STAMP_HEIGHT))?;
 
     // New objects get ids after the original's highest.
     let mut new = Document::with_version("1.7");
     new.max_id = original.doc.max_id;
     let appearance = draw(&mut new)?;
     let signature_id = new.new_object_id();
-    let rect = stamp_rect(&original.doc, page_id, placement.corner)?;
+    let (page_id, rect, stamp) = match spot {
+        Spot::OnPage { page, rect } => {
+            let page_id = original.doc.get_pages()[&(page as u32)];
+            let stamp = StampPlace {
+                page,
+                rect,
+                added_page: false,
+            };
+            (page_id, rect, stamp)
+        }
+        Spot::NewPage {
+            after,
+            media_box,
+            rect,
+        } => {
+            let page_id = append_page(&original.doc, &mut new, after, media_box)?;
+            let stamp = StampPlace {
+                page: after + 1,
+                rect,
+                added_page: true,
+            };
+            (page_id, rect, stamp)
+        }
+    };
     let widget = new.add_object(dictionary! {
         "Type" => "Annot",
         "Subtype" => "Widget",
@@ -182,9 +184,13 @@ pub fn prepare(
         "Rect" => rect.iter().map(|&v| Object::Real(v)).collect::<Vec<_>>(),
         "AP" => dictionary! { "N" => appearance },
     });
+    let page = match new.get_dictionary(page_id) {
+        Ok(added) => added.clone(),
+        Err(_) => dictionary_at(&original.doc, page_id)?,
+    };
     new.objects.insert(
         page_id,
-        Object::Dictionary(page_with_annotation(&original.doc, page_id, widget)?),
+        Object::Dictionary(with_annotation(&original.doc, page, widget)),
     );
     let docmdp = info.docmdp.filter(|_| !is_signed(&original.doc));
     let mut catalog = catalog_with_field(&original.doc, original.root, widget)?;
@@ -215,6 +221,7 @@ pub fn prepare(
     Ok(Unsigned {
         bytes: out,
         byte_range,
+        stamp,
     })
 }
 
@@ -291,49 +298,6 @@ fn write_xref_and_trailer(
     out.extend_from_slice(format!("\nstartxref\n{xref_at}\n%%EOF\n").as_bytes());
 }
 
-/// The page's crop or media box, followed up the page tree when inherited.
-fn page_box(doc: &Document, page_id: ObjectId) -> Result<[f32; 4], PadesError> {
-    let mut node = doc
-        .get_dictionary(page_id)
-        .map_err(|e| PadesError::Malformed(e.to_string()))?;
-    for _ in 0..32 {
-        if let Ok(array) = node.get(b"CropBox").or_else(|_| node.get(b"MediaBox")) {
-            let array = doc
-                .dereference(array)
-                .map_err(|e| PadesError::Malformed(e.to_string()))?
-                .1;
-            let values: Vec<f32> = array
-                .as_array()
-                .map(|a| a.iter().filter_map(|v| v.as_float().ok()).collect())
-                .unwrap_or_default();
-            if let [x0, y0, x1, y1] = values[..] {
-                return Ok([x0.min(x1), y0.min(y1), x0.max(x1), y0.max(y1)]);
-            }
-        }
-        let parent = node
-            .get(b"Parent")
-            .and_then(Object::as_reference)
-            .map_err(|_| PadesError::Malformed("page without a MediaBox".into()))?;
-        node = doc
-            .get_dictionary(parent)
-            .map_err(|e| PadesError::Malformed(e.to_string()))?;
-    }
-    Err(PadesError::Malformed("page tree too deep".into()))
-}
-
-fn stamp_rect(doc: &Document, page_id: ObjectId, corner: Corner) -> Result<[f32; 4], PadesError> {
-    let [x0, y0, x1, y1] = page_box(doc, page_id)?;
-    let left = match corner {
-        Corner::BottomLeft | Corner::TopLeft => x0 + MARGIN,
-        Corner::BottomRight | Corner::TopRight => (x1 - MARGIN - STAMP_WIDTH).max(x0),
-    };
-    let bottom = match corner {
-        Corner::BottomLeft | Corner::BottomRight => y0 + MARGIN,
-        Corner::TopLeft | Corner::TopRight => (y1 - MARGIN - STAMP_HEIGHT).max(y0),
-    };
-    Ok([left, bottom, left + STAMP_WIDTH, bottom + STAMP_HEIGHT])
-}
-
 /// The value under `key`, followed when it is a reference; `None` when absent or broken.
 fn resolved<'a>(doc: &'a Document, dict: &'a Dictionary, key: &[u8]) -> Option<&'a Object> {
     dict.get(key)
@@ -354,16 +318,60 @@ fn dictionary_at(doc: &Document, id: ObjectId) -> Result<Dictionary, PadesError>
         .map_err(|e| PadesError::Malformed(e.to_string()))
 }
 
-fn page_with_annotation(
-    doc: &Document,
-    page_id: ObjectId,
-    widget: ObjectId,
-) -> Result<Dictionary, PadesError> {
-    let mut page = dictionary_at(doc, page_id)?;
+/// `page` with `widget` added to its annotations.
+fn with_annotation(doc: &Document, mut page: Dictionary, widget: ObjectId) -> Dictionary {
     let mut annots = array_at(doc, &page, b"Annots");
     annots.push(widget.into());
     page.set("Annots", annots);
-    Ok(page)
+    page
+}
+
+/// Adds an empty page of `media_box` after page `after` (1-based): the new page and every
+/// page-tree node from its parent to the root (kids, counts) go into `new`.
+fn append_page(
+    doc: &Document,
+    new: &mut Document,
+    after: usize,
+    media_box: [f32; 4],
+) -> Result<ObjectId, PadesError> {
+    let malformed = |what: &str| PadesError::Malformed(what.to_string());
+    let after_id = *doc
+        .get_pages()
+        .get(&(after as u32))
+        .ok_or(PadesError::NoSuchPage(after))?;
+    let parent_id = dictionary_at(doc, after_id)?
+        .get(b"Parent")
+        .and_then(Object::as_reference)
+        .map_err(|_| malformed("page without a parent"))?;
+    let page_id = new.add_object(dictionary! {
+        "Type" => "Page",
+        "Parent" => parent_id,
+        "MediaBox" => media_box.iter().map(|&v| Object::Real(v)).collect::<Vec<_>>(),
+        "Resources" => dictionary! {},
+    });
+    let mut node = dictionary_at(doc, parent_id)?;
+    let mut kids = array_at(doc, &node, b"Kids");
+    let at = kids
+        .iter()
+        .position(|k| k.as_reference().ok() == Some(after_id))
+        .map_or(kids.len(), |i| i + 1);
+    kids.insert(at, page_id.into());
+    node.set("Kids", kids);
+    let mut node_id = parent_id;
+    for _ in 0..32 {
+        let count = node.get(b"Count").and_then(Object::as_i64).unwrap_or(0);
+        node.set("Count", count + 1);
+        let up = node.get(b"Parent").and_then(Object::as_reference).ok();
+        new.objects.insert(node_id, Object::Dictionary(node));
+        match up {
+            Some(up) => {
+                node_id = up;
+                node = dictionary_at(doc, up)?;
+            }
+            None => return Ok(page_id),
+        }
+    }
+    Err(malformed("page tree too deep"))
 }
 
 /// Whether any signature field of the document holds a signature.

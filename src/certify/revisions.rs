@@ -141,11 +141,7 @@ impl Review<'_> {
                 .push("the document catalog was replaced".into());
             return;
         }
-        let pages: Vec<(u32, ObjectId)> = self
-            .signed
-            .get_pages()
-            .into_iter()
-            .collect();
+        let pages: Vec<(u32, ObjectId)> = self.signed.get_pages().into_iter().collect();
         let annots_arrays: HashSet<ObjectId> = pages
             .iter()
             .filter_map(|(_, id)| self.signed.get_dictionary(*id).ok())

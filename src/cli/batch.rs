@@ -11,7 +11,7 @@ use sohoa::batch::{self, progress, BatchOptions, Certify};
 use sohoa::certify::copy::CertifyRequest;
 use sohoa::certify::issuer::Issuer;
 use sohoa::certify::key::SigningKey;
-use sohoa::certify::pades::{Corner, Placement};
+use sohoa::certify::pades::Placement;
 use sohoa::digitize::DigitizeOptions;
 use sohoa::store::Role;
 
@@ -109,10 +109,7 @@ impl Certify for RegisterSigner {
             agency: self.agency.clone(),
             book: self.book.clone(),
             time: time::OffsetDateTime::now_utc(),
-            placement: Placement {
-                page: None,
-                corner: Corner::BottomRight,
-            },
+            placement: Placement::default(),
             verify_url: None,
         };
         let mut issuer =

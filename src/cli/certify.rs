@@ -6,7 +6,7 @@ use serde::Serialize;
 use sohoa::certify::copy::CertifyRequest;
 use sohoa::certify::issuer::{IssueError, Issuer};
 use sohoa::certify::key::{RsaPadding, SigningKey};
-use sohoa::certify::pades::{Corner, Placement};
+use sohoa::certify::pades::{Corner, Placement, StampPlace};
 use sohoa::certify::{pem, pkcs11, pkcs12};
 use time::OffsetDateTime;
 
@@ -34,12 +34,17 @@ pub struct Args {
     /// Register book number.
     #[arg(long, default_value_t = 1)]
     book: u32,
-    /// Page that carries the stamp, 1-based (default: the last page).
+    /// Page that carries the stamp, 1-based (default: a free place on the last page, else
+    /// an added certification page).
     #[arg(long)]
     stamp_page: Option<usize>,
-    /// Corner of that page.
-    #[arg(long, value_enum, default_value = "bottom-right")]
-    stamp_corner: StampCorner,
+    /// A fixed corner of that page instead of the free place sohoa finds; refused when
+    /// the stamp would cover the page's content.
+    #[arg(long, value_enum)]
+    stamp_corner: Option<StampCorner>,
+    /// Let --stamp-corner cover the page's content.
+    #[arg(long, requires = "stamp_corner")]
+    stamp_over_content: bool,
     /// Address of the office's public verification page (as `sohoa serve --public-url`):
     /// the QR code then opens URL/verify?ref=REFERENCE instead of holding the reference.
     #[arg(long)]
@@ -122,6 +127,7 @@ struct Report<'a> {
     signer: &'a str,
     sha256: &'a str,
     reference: &'a str,
+    stamp: StampPlace,
     output: String,
 }
 
@@ -177,7 +183,8 @@ pub fn run(args: Args) -> Result<(), String> {
         time: OffsetDateTime::now_utc(),
         placement: Placement {
             page: args.stamp_page,
-            corner: corner(args.stamp_corner),
+            corner: args.stamp_corner.map(corner),
+            over_content: args.stamp_over_content,
         },
         verify_url: args.verify_url.clone(),
     };
@@ -203,6 +210,7 @@ pub fn run(args: Args) -> Result<(), String> {
         signer: &copy.signer,
         sha256: &copy.sha256,
         reference: &copy.reference,
+        stamp: copy.stamp,
         output: args.output.display().to_string(),
     };
     print_report(&report);
@@ -231,5 +239,11 @@ fn print_report(report: &Report<'_>) {
     println!("Người ký / signer:      {}", report.signer);
     println!("SHA-256:                {}", report.sha256);
     println!("Mã xác minh / reference: {}", report.reference);
+    let added = if report.stamp.added_page {
+        " (trang chứng thực thêm vào / certification page added)"
+    } else {
+        ""
+    };
+    println!("Dấu / stamp:            page {}{added}", report.stamp.page);
     println!("{}", Path::new(&report.output).display());
 }

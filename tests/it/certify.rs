@@ -566,3 +566,199 @@ fn verify_without_a_signature_or_with_garbage_fails_cleanly() {
     let out = run(sohoa().arg("verify").arg(&junk));
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// Word boxes of page `page` (1-based) as poppler's `pdftotext -bbox` finds them, in PDF
+/// space (origin bottom left), and the page height.
+fn word_boxes(pdf: &Path, page: usize) -> Vec<[f32; 4]> {
+    let p = page.to_string();
+    let out = run(Command::new("pdftotext")
+        .args(["-bbox", "-f", &p, "-l", &p])
+        .arg(pdf)
+        .arg("-"));
+    assert!(out.status.success());
+    let html = String::from_utf8_lossy(&out.stdout);
+    let attr = |tag: &str, name: &str| -> f32 {
+        let at = tag.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+        tag[at..].split('"').next().unwrap().parse().unwrap()
+    };
+    let page_tag = html.split("<page ").nth(1).expect("a page");
+    let height = attr(page_tag, "height");
+    html.split("<word ")
+        .skip(1)
+        .map(|tag| {
+            let (x0, y0) = (attr(tag, "xMin"), attr(tag, "yMin"));
+            let (x1, y1) = (attr(tag, "xMax"), attr(tag, "yMax"));
+            [x0, height - y1, x1, height - y0]
+        })
+        .collect()
+}
+
+/// The stamp widget's page (1-based) and rectangle, read with lopdf.
+fn stamp_widget(pdf: &Path) -> (usize, [f32; 4], usize) {
+    let doc = lopdf::Document::load(pdf).unwrap();
+    let pages = doc.get_pages();
+    for object in doc.objects.values() {
+        let Ok(d) = object.as_dict() else { continue };
+        if d.get(b"FT").and_then(|f| f.as_name()).ok() != Some(b"Sig") {
+            continue;
+        }
+        let page_id = d.get(b"P").unwrap().as_reference().unwrap();
+        let page = pages.iter().find(|(_, id)| **id == page_id).unwrap().0;
+        let rect: Vec<f32> = d
+            .get(b"Rect")
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_float().unwrap())
+            .collect();
+        return (*page as usize, rect.try_into().unwrap(), pages.len());
+    }
+    panic!("no signature widget in {}", pdf.display())
+}
+
+/// A born-digital PDF of one `width`×`height` page with `lines` lines of Helvetica.
+fn text_pdf(path: &Path, (width, height): (f32, f32), lines: usize) {
+    use lopdf::{dictionary, Object, Stream};
+    let mut doc = lopdf::Document::with_version("1.7");
+    let pages = doc.new_object_id();
+    let font = doc.add_object(
+        dictionary! { "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica" },
+    );
+    let mut content = format!("BT /F1 10 Tf 13 TL 20 {} Td\n", height - 30.0);
+    for i in 0..lines {
+        content.push_str(&format!("(Line {i} of the original document text) Tj T*\n"));
+    }
+    content.push_str("ET");
+    let contents = doc.add_object(Stream::new(dictionary! {}, content.into_bytes()));
+    let page = doc.add_object(dictionary! {
+        "Type" => "Page", "Parent" => pages, "Contents" => contents,
+        "MediaBox" => vec![0.into(), 0.into(), Object::Real(width), Object::Real(height)],
+        "Resources" => dictionary! { "Font" => dictionary! { "F1" => font } },
+    });
+    doc.objects.insert(
+        pages,
+        Object::Dictionary(
+            dictionary! { "Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1 },
+        ),
+    );
+    let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages });
+    doc.trailer.set("Root", catalog);
+    doc.save(path).unwrap();
+}
+
+#[test]
+fn the_stamp_never_covers_the_original() {
+    let s = setup();
+    let dir = s.dir.join("placement");
+    std::fs::create_dir_all(&dir).unwrap();
+    let digitized = |name: &str, lines: usize| {
+        let page = common::page_png(&dir, &format!("{name}.png"), 11, lines, 0.0);
+        let pdf = dir.join(format!("{name}.pdf"));
+        assert_ok(&run(sohoa()
+            .args(["digitize", "-o"])
+            .arg(&pdf)
+            .arg(&page.path)));
+        pdf
+    };
+    let cases = [
+        ("full", digitized("full", 44), true),
+        ("half", digitized("half", 14), false),
+        (
+            "landscape",
+            {
+                let pdf = dir.join("landscape.pdf");
+                text_pdf(&pdf, (842.0, 595.0), 20);
+                pdf
+            },
+            false,
+        ),
+        (
+            "tiny",
+            {
+                let pdf = dir.join("tiny.pdf");
+                text_pdf(&pdf, (200.0, 120.0), 6);
+                pdf
+            },
+            true,
+        ),
+    ];
+    for (name, input, added) in cases {
+        let out = dir.join(format!("{name}-certified.pdf"));
+        let report = dir.join(format!("{name}.json"));
+        let office = &s.pki.office_rsa;
+        let result = run(sohoa()
+            .arg("certify")
+            .arg(&input)
+            .arg("-o")
+            .arg(&out)
+            .args([
+                "--certifier",
+                "Nguyễn Văn An",
+                "--agency",
+                "UBND xã Thử Nghiệm",
+            ])
+            .arg("--register")
+            .arg(dir.join("register"))
+            .arg("--report")
+            .arg(&report)
+            .arg("--cert")
+            .arg(&office.cert_pem)
+            .arg("--key")
+            .arg(&office.key_pem));
+        assert_ok(&result);
+        let (page, rect, pages) = stamp_widget(&out);
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+        assert_eq!(json["stamp"]["added_page"], added, "{name}: {json:#}");
+        assert_eq!(json["stamp"]["page"], page, "{name}");
+        if added {
+            assert_eq!(pages, 2, "{name}: a certification page is added");
+            assert_eq!(page, 2);
+            assert!(word_boxes(&input, 1).len() > 5);
+        } else {
+            assert_eq!(pages, 1);
+            let words = word_boxes(&input, 1);
+            assert!(words.len() > 20, "{name}: {} words", words.len());
+            let covered: Vec<_> = words
+                .iter()
+                .filter(|w| w[0] < rect[2] && rect[0] < w[2] && w[1] < rect[3] && rect[1] < w[3])
+                .collect();
+            assert!(
+                covered.is_empty(),
+                "{name}: the stamp {rect:?} covers {covered:?}"
+            );
+        }
+        let (valid, json) = sohoa_verify(&out);
+        assert!(valid, "{name}: {json:#}");
+        assert!(pdfsig(&out).contains("Signature is Valid"), "{name}");
+        common::assert_qpdf_check(&out);
+    }
+
+    // A fixed corner over the full page's text is refused, and nothing is numbered.
+    let out = dir.join("corner.pdf");
+    let office = &s.pki.office_rsa;
+    let refused = run(sohoa()
+        .arg("certify")
+        .arg(dir.join("full.pdf"))
+        .arg("-o")
+        .arg(&out)
+        .args([
+            "--certifier",
+            "A",
+            "--agency",
+            "B",
+            "--stamp-corner",
+            "bottom-left",
+        ])
+        .arg("--register")
+        .arg(dir.join("register-corner"))
+        .arg("--cert")
+        .arg(&office.cert_pem)
+        .arg("--key")
+        .arg(&office.key_pem));
+    assert!(!refused.status.success());
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(message.contains("would cover"), "{message}");
+    assert!(!out.exists());
+}
