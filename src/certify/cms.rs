@@ -326,6 +326,37 @@ struct IssuerSerial {
 /// one SignerInfo, no signed attributes, or no embedded signer certificate. Every other
 /// problem is a `false` field plus a sentence in [`CmsReport::errors`].
 pub fn verify_detached(der: &[u8], signed_parts: &[&[u8]]) -> Result<CmsReport, CmsError> {
+    verify(der, Content::Detached(signed_parts))
+}
+
+/// Parses and checks a SignedData that carries its content (an RFC 3161 timestamp token,
+/// whose content is a TSTInfo of type `content_type`); returns the report and the
+/// content's bytes.
+pub fn verify_encapsulated(
+    der: &[u8],
+    content_type: ObjectIdentifier,
+) -> Result<(CmsReport, Vec<u8>), CmsError> {
+    let signed_data = decode_signed_data(without_padding(der)?)?;
+    let content = signed_data
+        .encap_content_info
+        .econtent
+        .as_ref()
+        .ok_or_else(|| missing("encapsulated content"))?
+        .decode_as::<OctetString>()
+        .map_err(malformed("encapsulated content"))?
+        .as_bytes()
+        .to_vec();
+    let report = verify(der, Content::Encapsulated(content_type, &content))?;
+    Ok((report, content))
+}
+
+/// What a SignedData signs: bytes kept elsewhere, or its own content.
+enum Content<'a> {
+    Detached(&'a [&'a [u8]]),
+    Encapsulated(ObjectIdentifier, &'a [u8]),
+}
+
+fn verify(der: &[u8], content: Content<'_>) -> Result<CmsReport, CmsError> {
     let der = without_padding(der)?;
     let signed_data = decode_signed_data(der)?;
     let signer_info = single_signer(&signed_data)?;
@@ -347,12 +378,76 @@ pub fn verify_detached(der: &[u8], signed_parts: &[&[u8]]) -> Result<CmsReport, 
         has_signing_time: false,
         errors: Vec::new(),
     };
-    check_content_type(&signed_data, attrs, &mut report);
-    check_digest(signer_info, attrs, signed_parts, &mut report);
+    check_content_type(&signed_data, attrs, &content, &mut report);
+    let parts: Vec<&[u8]> = match content {
+        Content::Detached(parts) => parts.to_vec(),
+        Content::Encapsulated(_, bytes) => vec![bytes],
+    };
+    check_digest(signer_info, attrs, &parts, &mut report);
     check_signature(signer_info, &raw.signed_attrs, &mut report);
     check_signing_certificate(attrs, &signer, &mut report);
     report.has_signing_time = attrs.iter().any(|a| a.oid == rfc5911::ID_SIGNING_TIME);
     Ok(report)
+}
+
+/// The signature value of the single SignerInfo of a SignedData.
+pub fn signature_value(der: &[u8]) -> Result<Vec<u8>, CmsError> {
+    let signed_data = decode_signed_data(without_padding(der)?)?;
+    Ok(single_signer(&signed_data)?.signature.as_bytes().to_vec())
+}
+
+/// The values (DER) of the single SignerInfo's unsigned attribute `oid`.
+pub fn unsigned_attribute(der: &[u8], oid: ObjectIdentifier) -> Result<Vec<Vec<u8>>, CmsError> {
+    let signed_data = decode_signed_data(without_padding(der)?)?;
+    let signer = single_signer(&signed_data)?;
+    let mut values = Vec::new();
+    for attribute in signer.unsigned_attrs.iter().flat_map(|a| a.iter()) {
+        if attribute.oid == oid {
+            for value in attribute.values.iter() {
+                values.push(value.to_der().map_err(encode_error)?);
+            }
+        }
+    }
+    Ok(values)
+}
+
+/// Adds the unsigned attribute `oid` with the DER `value` to the single SignerInfo of a
+/// SignedData we made (DER throughout, so re-encoding keeps the signed bytes; checked).
+pub fn with_unsigned_attribute(
+    der: &[u8],
+    oid: ObjectIdentifier,
+    value: &[u8],
+) -> Result<Vec<u8>, CmsError> {
+    let der = without_padding(der)?;
+    let signed_attrs = RawParts::read(der)?.signed_attrs;
+    let mut signed_data = decode_signed_data(der)?;
+    let mut signer = single_signer(&signed_data)?.clone();
+    let value = Any::from_der(value).map_err(malformed("attribute value"))?;
+    let attribute = Attribute {
+        oid,
+        values: SetOfVec::try_from(vec![value]).map_err(encode_error)?,
+    };
+    let mut unsigned: Vec<Attribute> = signer
+        .unsigned_attrs
+        .take()
+        .map(|a| a.into_vec())
+        .unwrap_or_default();
+    unsigned.push(attribute);
+    signer.unsigned_attrs = Some(SetOfVec::try_from(unsigned).map_err(encode_error)?);
+    signed_data.signer_infos = SignerInfos(SetOfVec::try_from(vec![signer]).map_err(encode_error)?);
+    let content = Any::encode_from(&signed_data).map_err(encode_error)?;
+    let out = ContentInfo {
+        content_type: rfc5911::ID_SIGNED_DATA,
+        content,
+    }
+    .to_der()
+    .map_err(encode_error)?;
+    if RawParts::read(&out)?.signed_attrs != signed_attrs {
+        return Err(CmsError::Malformed(
+            "re-encoding changed the signed attributes".into(),
+        ));
+    }
+    Ok(out)
 }
 
 fn malformed(context: &'static str) -> impl Fn(der::Error) -> CmsError {
@@ -539,17 +634,25 @@ fn single_value<'a>(
 fn check_content_type(
     signed_data: &SignedData,
     attrs: &SetOfVec<Attribute>,
+    content: &Content<'_>,
     report: &mut CmsReport,
 ) {
     let encap = &signed_data.encap_content_info;
-    if encap.econtent.is_some() {
-        report.errors.push(
-            "the SignedData encapsulates its content; a PDF signature must be detached".into(),
-        );
-    }
-    if encap.econtent_type != rfc5911::ID_DATA {
+    let expected = match content {
+        Content::Detached(_) => {
+            if encap.econtent.is_some() {
+                report.errors.push(
+                    "the SignedData encapsulates its content; a PDF signature must be detached"
+                        .into(),
+                );
+            }
+            rfc5911::ID_DATA
+        }
+        Content::Encapsulated(content_type, _) => *content_type,
+    };
+    if encap.econtent_type != expected {
         report.errors.push(format!(
-            "the encapsulated content type is {}, not id-data",
+            "the encapsulated content type is {}, not {expected}",
             encap.econtent_type
         ));
     }

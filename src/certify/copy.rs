@@ -10,6 +10,8 @@ use super::key::{KeyError, SigningKey};
 use super::pades::{self, PadesError, Placement, SignatureInfo, StampPlace};
 use super::register::Entry;
 use super::stamp::{self, StampText, STATEMENT};
+use super::timestamp::{self, TimestampError, Timestamper};
+use std::sync::Arc;
 
 /// Why a copy could not be certified.
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +28,9 @@ pub enum CertifyError {
     /// The CMS signature could not be built.
     #[error(transparent)]
     Cms(#[from] CmsError),
+    /// No valid timestamp was obtained (B-T and above).
+    #[error(transparent)]
+    Timestamp(#[from] TimestampError),
 }
 
 /// Who certifies what, when, in which register book.
@@ -41,6 +46,9 @@ pub struct CertifyRequest {
     pub time: OffsetDateTime,
     /// Where the stamp goes.
     pub placement: Placement,
+    /// The time-stamping authority: with one the copy is PAdES B-T (its signature
+    /// timestamped), without one B-B.
+    pub timestamps: Option<Arc<dyn Timestamper>>,
     /// Address of the office's public verification page (`sohoa serve --public-url`):
     /// the QR code then opens `{verify_url}/verify?ref=…`; without it the QR code holds
     /// the bare reference.
@@ -62,6 +70,10 @@ pub struct CertifiedCopy {
     pub signer: String,
     /// Where the stamp went (a certification page may have been added).
     pub stamp: StampPlace,
+    /// The PAdES baseline level: `B-B` or `B-T`.
+    pub level: &'static str,
+    /// The time-stamping authority's time (B-T), RFC 3339.
+    pub timestamp: Option<String>,
 }
 
 /// The verification reference printed in the QR code: register entry and a prefix of
@@ -118,10 +130,22 @@ pub fn certify_copy(
     })?;
     let digest = cms::digest_for(key.scheme()).digest(&prepared.signed_parts());
     let der = cms::sign_detached(key, &digest)?;
+    let (der, timestamp) = match &request.timestamps {
+        Some(tsa) => {
+            let (der, token) = timestamp::add_signature_timestamp(&der, tsa.as_ref())?;
+            (der, Some(token.time))
+        }
+        None => (der, None),
+    };
     let stamp = prepared.stamp;
     let pdf = prepared.embed(&der)?;
     Ok(CertifiedCopy {
         stamp,
+        level: if timestamp.is_some() { "B-T" } else { "B-B" },
+        timestamp: timestamp.and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        }),
         sha256: hex::encode(Sha256::digest(&pdf)),
         pdf,
         input_sha256,

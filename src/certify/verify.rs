@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 use super::certificate;
 use super::cms;
 use super::revisions::{self, Level, Modifications, Policy};
+use super::timestamp;
 
 /// What the verifier trusts.
 #[derive(Debug, Clone, Default)]
@@ -26,6 +27,16 @@ pub struct SignatureReport {
     pub signer: String,
     /// Signing time from `/M`, RFC 3339.
     pub signed_at: Option<String>,
+    /// PAdES baseline level: `B-B`, or `B-T` with a valid signature timestamp.
+    pub level: String,
+    /// The signature timestamp's time (the time-stamping authority's), RFC 3339.
+    pub timestamp: Option<String>,
+    /// The time-stamping authority's certificate.
+    pub timestamp_authority: Option<String>,
+    /// The timestamp's authority chains to a trust anchor (true without anchors).
+    pub timestamp_trusted: bool,
+    #[serde(skip)]
+    timestamp_invalid: bool,
     /// Signature algorithm.
     pub algorithm: String,
     /// The byte range covers the whole file except the signature itself.
@@ -182,6 +193,11 @@ fn verify_one(
         field: field.to_string(),
         signer: String::new(),
         signed_at: None,
+        level: "B-B".into(),
+        timestamp: None,
+        timestamp_authority: None,
+        timestamp_trusted: false,
+        timestamp_invalid: false,
         algorithm: String::new(),
         covers_whole_document: false,
         modified_after_signing: false,
@@ -225,15 +241,64 @@ fn verify_one(
         return report;
     };
     let parts = [&pdf[..range[1]], &pdf[range[2]..range[2] + range[3]]];
+    let stamped = check_timestamp(&mut report, &der, options);
     match cms::verify_detached(&der, &parts) {
-        Ok(cms) => check_cms(&mut report, cms, signed_at, options),
+        Ok(cms) => check_cms(&mut report, cms, stamped.or(signed_at), options),
         Err(e) => report.errors.push(format!("CMS: {e}")),
     }
     report.valid = report.cryptographically_valid
         && report.certificate_ok
         && report.modifications != Level::Disallowed
+        && !report.timestamp_invalid
+        && (report.timestamp.is_none() || report.timestamp_trusted)
         && (options.trust_anchors.is_empty() || report.chain_trusted);
     report
+}
+
+/// Checks the signature timestamp, if any (then the copy is B-T); its time, trusted by
+/// the timestamp's own signature, is when the signer's certificate must have been valid.
+fn check_timestamp(
+    report: &mut SignatureReport,
+    der: &[u8],
+    options: &VerifyOptions,
+) -> Option<OffsetDateTime> {
+    match timestamp::signature_timestamp(der)? {
+        Ok(token) => {
+            report.level = "B-T".into();
+            report.timestamp = token
+                .time
+                .format(&time::format_description::well_known::Rfc3339)
+                .ok();
+            report.timestamp_authority = Some(token.tsa.clone());
+            if !options.trust_anchors.is_empty() {
+                let others: Vec<Vec<u8>> = token
+                    .certificates
+                    .iter()
+                    .filter(|c| **c != token.tsa_certificate)
+                    .cloned()
+                    .collect();
+                if let Err(e) = certificate::verify_chain(
+                    &token.tsa_certificate,
+                    &others,
+                    &options.trust_anchors,
+                    token.time,
+                ) {
+                    report
+                        .errors
+                        .push(format!("timestamp authority chain: {e}"));
+                    report.timestamp_trusted = false;
+                    return Some(token.time);
+                }
+            }
+            report.timestamp_trusted = true;
+            Some(token.time)
+        }
+        Err(e) => {
+            report.errors.push(format!("signature timestamp: {e}"));
+            report.timestamp_invalid = true;
+            None
+        }
+    }
 }
 
 /// What the revisions after the one ending at `end` changed.

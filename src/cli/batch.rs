@@ -96,6 +96,7 @@ pub struct Args {
 /// Certifies with a key and numbers the copies in the register, as `sohoa certify` does.
 struct RegisterSigner {
     key: Box<dyn SigningKey>,
+    timestamps: Option<std::sync::Arc<dyn sohoa::certify::timestamp::Timestamper>>,
     register: PathBuf,
     certifier: String,
     agency: String,
@@ -110,6 +111,7 @@ impl Certify for RegisterSigner {
             book: self.book.clone(),
             time: time::OffsetDateTime::now_utc(),
             placement: Placement::default(),
+            timestamps: self.timestamps.clone(),
             verify_url: None,
         };
         let mut issuer =
@@ -133,6 +135,7 @@ fn signer(args: &Args) -> Result<Option<RegisterSigner>, String> {
         certifier: need(&args.certifier, "certifier")?,
         agency: need(&args.certifying_agency, "certifying-agency")?,
         key: load_key(&args.signer)?,
+        timestamps: args.signer.timestamps()?,
         register: args.register.clone(),
         book: format!("{:02}", args.book),
     }))

@@ -6,8 +6,11 @@ use serde::Serialize;
 use sohoa::certify::copy::CertifyRequest;
 use sohoa::certify::issuer::{IssueError, Issuer};
 use sohoa::certify::key::{RsaPadding, SigningKey};
+use sohoa::certify::online::{Fetch, HttpTsa};
 use sohoa::certify::pades::{Corner, Placement, StampPlace};
+use sohoa::certify::timestamp::Timestamper;
 use sohoa::certify::{pem, pkcs11, pkcs12};
+use std::sync::Arc;
 use time::OffsetDateTime;
 
 use super::files::{read, write_atomically, Staged};
@@ -88,9 +91,53 @@ pub struct SignerArgs {
     /// RSA signature padding (PSS by default; PKCS#1 v1.5 for tokens that lack PSS).
     #[arg(long, value_enum, default_value = "pss")]
     rsa_padding: Padding,
+    /// PAdES baseline level: b-b (signature only) or b-t (plus a timestamp from --tsa).
+    #[arg(long, value_enum, default_value = "b-b")]
+    level: Level,
+    /// Address of the time-stamping authority (RFC 3161 over HTTP or HTTPS), for b-t.
+    #[arg(long)]
+    tsa: Option<String>,
+    /// Time allowed for one request to the time-stamping authority, in seconds.
+    #[arg(long, default_value_t = 15)]
+    tsa_timeout_secs: u64,
+}
+
+/// PAdES baseline levels.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Level {
+    /// Signature only.
+    #[value(name = "b-b")]
+    BB,
+    /// Signature and a signature timestamp.
+    #[value(name = "b-t")]
+    BT,
 }
 
 impl SignerArgs {
+    /// The time-stamping authority the level needs (none for b-b).
+    pub fn timestamps(&self) -> Result<Option<Arc<dyn Timestamper>>, String> {
+        match (self.level, &self.tsa) {
+            (Level::BB, _) => Ok(None),
+            (Level::BT, None) => {
+                Err("--level b-t needs --tsa URL (a time-stamping authority)".into())
+            }
+            (Level::BT, Some(url)) => {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err(format!(
+                        "--tsa {url}: expected an http:// or https:// address"
+                    ));
+                }
+                Ok(Some(Arc::new(HttpTsa {
+                    url: url.clone(),
+                    fetch: Fetch {
+                        timeout: std::time::Duration::from_secs(self.tsa_timeout_secs.max(1)),
+                        ..Fetch::default()
+                    },
+                })))
+            }
+        }
+    }
+
     /// Whether a key source was given.
     pub fn given(&self) -> bool {
         self.p12.is_some() || self.cert.is_some() || self.pkcs11.is_some()
@@ -128,6 +175,8 @@ struct Report<'a> {
     sha256: &'a str,
     reference: &'a str,
     stamp: StampPlace,
+    level: &'a str,
+    timestamp: Option<&'a str>,
     output: String,
 }
 
@@ -186,6 +235,7 @@ pub fn run(args: Args) -> Result<(), String> {
             corner: args.stamp_corner.map(corner),
             over_content: args.stamp_over_content,
         },
+        timestamps: args.signer.timestamps()?,
         verify_url: args.verify_url.clone(),
     };
     let mut issuer = Issuer::open(&args.register, key.as_ref()).map_err(|e| e.to_string())?;
@@ -211,6 +261,8 @@ pub fn run(args: Args) -> Result<(), String> {
         sha256: &copy.sha256,
         reference: &copy.reference,
         stamp: copy.stamp,
+        level: copy.level,
+        timestamp: copy.timestamp.as_deref(),
         output: args.output.display().to_string(),
     };
     print_report(&report);
@@ -245,5 +297,12 @@ fn print_report(report: &Report<'_>) {
         ""
     };
     println!("Dấu / stamp:            page {}{added}", report.stamp.page);
+    match report.timestamp {
+        Some(t) => println!(
+            "Mức / level:            {} (dấu thời gian / timestamp {t})",
+            report.level
+        ),
+        None => println!("Mức / level:            {}", report.level),
+    }
     println!("{}", Path::new(&report.output).display());
 }

@@ -269,6 +269,7 @@ fn web_config(
     let signer = if args.signer.given() {
         Some(Arc::new(Signer {
             key: load_key(&args.signer)?,
+            timestamps: args.signer.timestamps()?,
             agency_name,
             book: format!("{:02}", args.book),
         }))

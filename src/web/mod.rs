@@ -52,6 +52,8 @@ pub struct Signer {
     pub agency_name: String,
     /// Register book (quyển số), e.g. `01`.
     pub book: String,
+    /// The time-stamping authority (copies are B-T with one).
+    pub timestamps: Option<Arc<dyn crate::certify::timestamp::Timestamper>>,
 }
 
 /// Settings of the web page.

@@ -762,3 +762,102 @@ fn the_stamp_never_covers_the_original() {
     assert!(message.contains("would cover"), "{message}");
     assert!(!out.exists());
 }
+
+/// `sohoa certify` of the setup's input with the office RSA key and `extra` arguments:
+/// the command's output, the copy and its report.
+fn certify_with(name: &str, register: &str, extra: &[&str]) -> (Output, PathBuf, PathBuf) {
+    let s = setup();
+    let mut args: Vec<&std::ffi::OsStr> = pem_args(&s.pki.office_rsa);
+    args.extend(extra.iter().map(|a| std::ffi::OsStr::new(*a)));
+    certify(name, register, &args)
+}
+
+#[test]
+fn b_t_copies_carry_a_checked_timestamp_from_a_real_tsa() {
+    let s = setup();
+    let tsa = common::services::Service::tsa(
+        &s.pki.tsa.cert_pem,
+        &s.pki.tsa.key_pem,
+        &s.pki.root_pem,
+        &[],
+    );
+    let (out, pdf, report) =
+        certify_with("bt.pdf", "reg-bt", &["--level", "b-t", "--tsa", &tsa.url]);
+    assert_ok(&out);
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(report["level"], "B-T", "{report:#}");
+    assert!(report["timestamp"].is_string());
+
+    let (valid, json) = sohoa_verify(&pdf);
+    assert!(valid, "{json:#}");
+    let sig = &json["signatures"][0];
+    assert_eq!(sig["level"], "B-T");
+    assert_eq!(sig["timestamp_trusted"], true);
+    assert!(sig["timestamp_authority"]
+        .as_str()
+        .unwrap()
+        .contains("TSA Thử Nghiệm"));
+    assert!(pdfsig(&pdf).contains("Signature is Valid"));
+    let (ok, text) = pyhanko(&pdf);
+    assert!(ok && text.contains("judged VALID"), "pyHanko: {text}");
+    assert!(
+        text.contains("Signature timestamp token")
+            && text.contains("The timestamp token is cryptographically sound")
+            && text.contains("The TSA certificate is trusted"),
+        "pyHanko does not accept the timestamp: {text}"
+    );
+
+    // A TSA that fails: a clear error, no file, no number used.
+    let failing = common::services::Service::tsa(
+        &s.pki.tsa.cert_pem,
+        &s.pki.tsa.key_pem,
+        &s.pki.root_pem,
+        &["--fail-status", "503"],
+    );
+    let (out, pdf, _) = certify_with(
+        "bt-failed.pdf",
+        "reg-bt-failed",
+        &[
+            "--level",
+            "b-t",
+            "--tsa",
+            &failing.url,
+            "--tsa-timeout-secs",
+            "5",
+        ],
+    );
+    assert!(!out.status.success());
+    let message = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        message.contains("time-stamping authority") && message.contains("503"),
+        "{message}"
+    );
+    assert!(!pdf.exists());
+    let (out, _, _) = certify_with("bt-again.pdf", "reg-bt-failed", &[]);
+    assert_ok(&out);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("number: 1"),
+        "the failed B-T copy burned a number: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    // A TSA whose certificate is not for timestamps: refused (by openssl's responder
+    // first; sohoa's own check of the timeStamping EKU stands behind it).
+    let impostor = common::services::Service::tsa(
+        &s.pki.office_rsa.cert_pem,
+        &s.pki.office_rsa.key_pem,
+        &s.pki.root_pem,
+        &[],
+    );
+    let (out, _, _) = certify_with(
+        "bt-impostor.pdf",
+        "reg-bt-impostor",
+        &["--level", "b-t", "--tsa", &impostor.url],
+    );
+    assert!(!out.status.success());
+    // b-t without a TSA address is a usage error.
+    let (out, _, _) = certify_with("bt-none.pdf", "reg-bt-none", &["--level", "b-t"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--tsa"));
+}

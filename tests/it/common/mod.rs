@@ -92,6 +92,7 @@ pub fn cer(text: &str, truth: &str) -> f64 {
 
 pub mod pki;
 pub mod server;
+pub mod services;
 
 /// A JPEG of `stored` carrying EXIF orientation `orientation` (6: "rotate 90° clockwise
 /// to display", 8: "rotate 270°"), as phones write portrait photos.

@@ -73,6 +73,8 @@ pub struct Pki {
     pub rsa1024: Identity,
     /// The office RSA certificate with another RSA 2048 key: key and certificate do not match.
     pub mismatch: Identity,
+    /// A time-stamping authority (RSA 2048, critical extendedKeyUsage timeStamping).
+    pub tsa: Identity,
     /// The root certificate followed by an unrelated certificate (the P-256 office one), PEM:
     /// a chain file.
     pub chain_pem: PathBuf,
@@ -176,6 +178,12 @@ subjectKeyIdentifier = hash
 [v3_sign]
 basicConstraints = critical,CA:false
 keyUsage = critical,digitalSignature,nonRepudiation
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+[v3_tsa]
+basicConstraints = critical,CA:false
+keyUsage = critical,digitalSignature
+extendedKeyUsage = critical,timeStamping
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid:always
 [v3_encipher]
@@ -284,6 +292,17 @@ impl Pki {
             gen_rsa(&dir, "other", 2048);
             identity(&dir, "office-rsa", "other")
         };
+        let tsa = {
+            gen_rsa(&dir, "tsa", 2048);
+            issue(
+                &dir,
+                "tsa",
+                "/CN=TSA Thử Nghiệm sohoa (TEST ONLY)",
+                "v3_tsa",
+                None,
+            );
+            identity(&dir, "tsa", "tsa")
+        };
 
         let mut chain = fs::read(p("root.pem")).unwrap();
         chain.extend_from_slice(&fs::read(p("office-ec.pem")).unwrap());
@@ -344,6 +363,7 @@ impl Pki {
             key_encipherment,
             rsa1024,
             mismatch,
+            tsa,
             chain_pem: p("chain.pem"),
             p12_modern: p("office.p12"),
             p12_legacy: p("office-legacy.p12"),
