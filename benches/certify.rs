@@ -64,7 +64,7 @@ fn request() -> CertifyRequest {
         book: "01".into(),
         time: OffsetDateTime::now_utc(),
         placement: Placement::default(),
-        timestamps: None,
+        long_term: None,
         verify_url: None,
     }
 }

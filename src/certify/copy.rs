@@ -7,10 +7,12 @@ use time::OffsetDateTime;
 use super::certificate::{self, CertError};
 use super::cms::{self, CmsError};
 use super::key::{KeyError, SigningKey};
+use super::longterm::{EvidenceError, Level, LongTerm};
+use super::pades::Validation;
 use super::pades::{self, PadesError, Placement, SignatureInfo, StampPlace};
 use super::register::Entry;
 use super::stamp::{self, StampText, STATEMENT};
-use super::timestamp::{self, TimestampError, Timestamper};
+use super::timestamp::{self, TimestampError};
 use std::sync::Arc;
 
 /// Why a copy could not be certified.
@@ -31,6 +33,9 @@ pub enum CertifyError {
     /// No valid timestamp was obtained (B-T and above).
     #[error(transparent)]
     Timestamp(#[from] TimestampError),
+    /// The signer's status could not be established, or it is revoked (B-LT).
+    #[error(transparent)]
+    Evidence(#[from] EvidenceError),
 }
 
 /// Who certifies what, when, in which register book.
@@ -46,9 +51,9 @@ pub struct CertifyRequest {
     pub time: OffsetDateTime,
     /// Where the stamp goes.
     pub placement: Placement,
-    /// The time-stamping authority: with one the copy is PAdES B-T (its signature
-    /// timestamped), without one B-B.
-    pub timestamps: Option<Arc<dyn Timestamper>>,
+    /// The level above B-B and its services (time-stamping authority, OCSP); `None`
+    /// for B-B.
+    pub long_term: Option<Arc<LongTerm>>,
     /// Address of the office's public verification page (`sohoa serve --public-url`):
     /// the QR code then opens `{verify_url}/verify?ref=…`; without it the QR code holds
     /// the bare reference.
@@ -70,7 +75,7 @@ pub struct CertifiedCopy {
     pub signer: String,
     /// Where the stamp went (a certification page may have been added).
     pub stamp: StampPlace,
-    /// The PAdES baseline level: `B-B` or `B-T`.
+    /// The PAdES baseline level: `B-B`, `B-T` or `B-LT`.
     pub level: &'static str,
     /// The time-stamping authority's time (B-T), RFC 3339.
     pub timestamp: Option<String>,
@@ -100,6 +105,9 @@ pub fn certify_copy(
     key: &dyn SigningKey,
 ) -> Result<CertifiedCopy, CertifyError> {
     let info = certificate::check_signing(key.certificate(), request.time)?;
+    if let Some(long_term) = &request.long_term {
+        long_term.check_signer(key.certificate(), key.chain())?;
+    }
     let input_sha256 = hex::encode(Sha256::digest(input));
     let year = request.time.year();
     let reference = reference(year, &request.book, number, &input_sha256);
@@ -130,18 +138,27 @@ pub fn certify_copy(
     })?;
     let digest = cms::digest_for(key.scheme()).digest(&prepared.signed_parts());
     let der = cms::sign_detached(key, &digest)?;
-    let (der, timestamp) = match &request.timestamps {
-        Some(tsa) => {
-            let (der, token) = timestamp::add_signature_timestamp(&der, tsa.as_ref())?;
+    let mut validation = Validation::default();
+    let (der, timestamp) = match &request.long_term {
+        Some(long_term) => {
+            let (der, token) = timestamp::add_signature_timestamp(&der, long_term.tsa.as_ref())?;
+            if long_term.level >= Level::Blt {
+                validation = long_term.signer_evidence(key.certificate(), key.chain())?;
+            }
+            long_term.add_tsa(&mut validation, &token)?;
             (der, Some(token.time))
         }
         None => (der, None),
     };
     let stamp = prepared.stamp;
-    let pdf = prepared.embed(&der)?;
+    let mut pdf = prepared.embed(&der)?;
+    let level = request.long_term.as_ref().map_or("B-B", |l| l.level.name());
+    if !validation.ocsps.is_empty() {
+        pdf = pades::append_dss(&pdf, &validation)?;
+    }
     Ok(CertifiedCopy {
         stamp,
-        level: if timestamp.is_some() { "B-T" } else { "B-B" },
+        level,
         timestamp: timestamp.and_then(|t| {
             t.format(&time::format_description::well_known::Rfc3339)
                 .ok()

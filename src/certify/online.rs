@@ -1,5 +1,5 @@
 //! What signing fetches from the network: timestamps from a time-stamping authority
-//! (RFC 3161 over HTTP, RFC 3161 §3.4). Every fetch has a time limit, a size limit on
+//! (RFC 3161 over HTTP, RFC 3161 §3.4) and OCSP answers (RFC 6960 over HTTP). Every fetch has a time limit, a size limit on
 //! the answer and a few retries on transient failures (no connection, 5xx).
 
 use std::io::Read;
@@ -67,6 +67,12 @@ fn read_limited(answer: ureq::Response) -> Result<Vec<u8>, String> {
         return Err(format!("the answer is over {MAX_ANSWER} bytes"));
     }
     Ok(bytes)
+}
+
+impl super::revocation::Online for Fetch {
+    fn post(&self, url: &str, content_type: &str, body: &[u8]) -> Result<Vec<u8>, String> {
+        Fetch::post(self, url, content_type, body)
+    }
 }
 
 /// A time-stamping authority reached over HTTP(S).

@@ -133,6 +133,71 @@ fn last_startxref(input: &[u8]) -> Result<usize, PadesError> {
         .ok_or_else(|| PadesError::Malformed("unreadable startxref".into()))
 }
 
+/// Validation data for the document security store (PAdES B-LT): certificates and
+/// revocation answers (DER), added to what the store already holds.
+#[derive(Debug, Clone, Default)]
+pub struct Validation {
+    /// Certificates (signer, issuers, timestamp authority, OCSP responders).
+    pub certs: Vec<Vec<u8>>,
+    /// OCSPResponse objects.
+    pub ocsps: Vec<Vec<u8>>,
+    /// CertificateList (CRL) objects.
+    pub crls: Vec<Vec<u8>>,
+}
+
+/// Appends an incremental update that adds `validation` to the catalog's `/DSS`
+/// (ETSI EN 319 142-1 §5.4): what a validator needs years later, when the responders
+/// may be gone. Signatures stay intact: a DSS is an allowed later change.
+pub fn append_dss(pdf: &[u8], validation: &Validation) -> Result<Vec<u8>, PadesError> {
+    let original = load(pdf)?;
+    let mut new = Document::with_version("1.7");
+    new.max_id = original.doc.max_id;
+    let existing = original
+        .doc
+        .catalog()
+        .ok()
+        .and_then(|c| resolved(&original.doc, c, b"DSS"))
+        .and_then(|d| d.as_dict().ok().cloned())
+        .unwrap_or_default();
+    let mut dss = Dictionary::new();
+    for (key, items) in [
+        ("Certs", &validation.certs),
+        ("OCSPs", &validation.ocsps),
+        ("CRLs", &validation.crls),
+    ] {
+        let mut list = array_at(&original.doc, &existing, key.as_bytes());
+        for item in dedup(items) {
+            let stream = lopdf::Stream::new(Dictionary::new(), item.clone());
+            list.push(new.add_object(stream).into());
+        }
+        if !list.is_empty() {
+            dss.set(key, list);
+        }
+    }
+    let dss_id = new.add_object(dss);
+    let mut catalog = dictionary_at(&original.doc, original.root)?;
+    catalog.set("DSS", dss_id);
+    new.objects
+        .insert(original.root, Object::Dictionary(catalog));
+
+    let mut out = pdf.to_vec();
+    if !out.ends_with(b"\n") {
+        out.push(b'\n');
+    }
+    let mut offsets = Vec::new();
+    for (&id, object) in &new.objects {
+        offsets.push((id.0, out.len()));
+        write_object(&mut out, id, object)?;
+    }
+    write_xref_and_trailer(&mut out, &original, &mut offsets, new.max_id);
+    Ok(out)
+}
+
+fn dedup(items: &[Vec<u8>]) -> Vec<&Vec<u8>> {
+    let mut seen = std::collections::HashSet::new();
+    items.iter().filter(|i| seen.insert(i.as_slice())).collect()
+}
+
 /// Appends a signature field with the stamp `appearance` (built by `draw` into the new
 /// objects' document) and an empty signature, ready for [`Unsigned::embed`].
 pub fn prepare(

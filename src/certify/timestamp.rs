@@ -223,9 +223,14 @@ mod tests {
     fn only_a_certificate_for_timestamps_may_sign_them() {
         let pki = crate::certify::keycheck::testing::pki();
         let der = |p: &std::path::Path| std::fs::read(p).unwrap();
-        assert!(tsa_subject(&der(&pki.tsa.cert_der)).unwrap().contains("TSA"));
+        assert!(tsa_subject(&der(&pki.tsa.cert_der))
+            .unwrap()
+            .contains("TSA"));
         let refused = tsa_subject(&der(&pki.office_rsa.cert_der)).unwrap_err();
-        assert!(refused.to_string().contains("extended key usage"), "{refused}");
+        assert!(
+            refused.to_string().contains("extended key usage"),
+            "{refused}"
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 use super::certificate;
 use super::cms;
 use super::revisions::{self, Level, Modifications, Policy};
+use super::revocation;
 use super::timestamp;
 
 /// What the verifier trusts.
@@ -35,8 +36,11 @@ pub struct SignatureReport {
     pub timestamp_authority: Option<String>,
     /// The timestamp's authority chains to a trust anchor (true without anchors).
     pub timestamp_trusted: bool,
+    /// The signer's revocation status from evidence in the document (`good`, `revoked`,
+    /// `unknown`), with its source; `null` when the document holds none.
+    pub revocation: Option<Revocation>,
     #[serde(skip)]
-    timestamp_invalid: bool,
+    evidence_invalid: bool,
     /// Signature algorithm.
     pub algorithm: String,
     /// The byte range covers the whole file except the signature itself.
@@ -58,6 +62,17 @@ pub struct SignatureReport {
     pub valid: bool,
     /// What is wrong, in English.
     pub errors: Vec<String>,
+}
+
+/// A revocation status and where it came from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Revocation {
+    /// `good`, `revoked` or `unknown`.
+    pub status: String,
+    /// `embedded` (the document's DSS).
+    pub source: String,
+    /// When the responder produced it, RFC 3339.
+    pub produced_at: Option<String>,
 }
 
 /// The verdict on a file.
@@ -197,7 +212,8 @@ fn verify_one(
         timestamp: None,
         timestamp_authority: None,
         timestamp_trusted: false,
-        timestamp_invalid: false,
+        revocation: None,
+        evidence_invalid: false,
         algorithm: String::new(),
         covers_whole_document: false,
         modified_after_signing: false,
@@ -243,13 +259,16 @@ fn verify_one(
     let parts = [&pdf[..range[1]], &pdf[range[2]..range[2] + range[3]]];
     let stamped = check_timestamp(&mut report, &der, options);
     match cms::verify_detached(&der, &parts) {
-        Ok(cms) => check_cms(&mut report, cms, stamped.or(signed_at), options),
+        Ok(cms) => {
+            check_revocation(&mut report, &cms, current, options);
+            check_cms(&mut report, cms, stamped.or(signed_at), options)
+        }
         Err(e) => report.errors.push(format!("CMS: {e}")),
     }
     report.valid = report.cryptographically_valid
         && report.certificate_ok
         && report.modifications != Level::Disallowed
-        && !report.timestamp_invalid
+        && !report.evidence_invalid
         && (report.timestamp.is_none() || report.timestamp_trusted)
         && (options.trust_anchors.is_empty() || report.chain_trusted);
     report
@@ -295,10 +314,89 @@ fn check_timestamp(
         }
         Err(e) => {
             report.errors.push(format!("signature timestamp: {e}"));
-            report.timestamp_invalid = true;
+            report.evidence_invalid = true;
             None
         }
     }
+}
+
+/// The signer's status from the OCSP answers in the document's DSS; a signature
+/// timestamp plus good embedded evidence makes the copy B-LT. A revoked status makes the
+/// signature invalid.
+fn check_revocation(
+    report: &mut SignatureReport,
+    cms: &cms::CmsReport,
+    doc: &Document,
+    options: &VerifyOptions,
+) {
+    let (dss_certs, ocsps) = dss(doc);
+    let candidates: Vec<&Vec<u8>> = cms
+        .certificates
+        .iter()
+        .chain(&dss_certs)
+        .chain(&options.trust_anchors)
+        .filter(|c| **c != cms.signer_certificate)
+        .collect();
+    let found = ocsps.iter().find_map(|answer| {
+        candidates
+            .iter()
+            .find_map(|issuer| revocation::check(answer, &cms.signer_certificate, issuer).ok())
+    });
+    let Some(evidence) = found else { return };
+    let status = match evidence.status {
+        revocation::Status::Good => "good",
+        revocation::Status::Revoked(_) => "revoked",
+        revocation::Status::Unknown => "unknown",
+    };
+    if status == "revoked" {
+        report
+            .errors
+            .push("the signer's certificate is revoked (embedded OCSP answer)".into());
+        report.evidence_invalid = true;
+    }
+    if status == "good" && report.level == "B-T" {
+        report.level = "B-LT".into();
+    }
+    report.revocation = Some(Revocation {
+        status: status.into(),
+        source: "embedded".into(),
+        produced_at: evidence
+            .produced_at
+            .format(&time::format_description::well_known::Rfc3339)
+            .ok(),
+    });
+}
+
+/// The certificates and OCSP answers of the document security store.
+fn dss(doc: &Document) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+    let streams = |dss: &Dictionary, key: &[u8]| -> Vec<Vec<u8>> {
+        dss.get(key)
+            .ok()
+            .and_then(|v| doc.dereference(v).ok())
+            .and_then(|(_, v)| v.as_array().ok())
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|i| doc.dereference(i).ok()?.1.as_stream().ok())
+                    .filter_map(|s| {
+                        s.decompressed_content()
+                            .ok()
+                            .or_else(|| Some(s.content.clone()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let Some(dss) = doc
+        .catalog()
+        .ok()
+        .and_then(|c| c.get(b"DSS").ok())
+        .and_then(|d| doc.dereference(d).ok())
+        .and_then(|(_, d)| d.as_dict().ok())
+    else {
+        return (Vec::new(), Vec::new());
+    };
+    (streams(dss, b"Certs"), streams(dss, b"OCSPs"))
 }
 
 /// What the revisions after the one ending at `end` changed.

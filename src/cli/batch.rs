@@ -96,7 +96,7 @@ pub struct Args {
 /// Certifies with a key and numbers the copies in the register, as `sohoa certify` does.
 struct RegisterSigner {
     key: Box<dyn SigningKey>,
-    timestamps: Option<std::sync::Arc<dyn sohoa::certify::timestamp::Timestamper>>,
+    long_term: Option<std::sync::Arc<sohoa::certify::longterm::LongTerm>>,
     register: PathBuf,
     certifier: String,
     agency: String,
@@ -111,7 +111,7 @@ impl Certify for RegisterSigner {
             book: self.book.clone(),
             time: time::OffsetDateTime::now_utc(),
             placement: Placement::default(),
-            timestamps: self.timestamps.clone(),
+            long_term: self.long_term.clone(),
             verify_url: None,
         };
         let mut issuer =
@@ -135,7 +135,7 @@ fn signer(args: &Args) -> Result<Option<RegisterSigner>, String> {
         certifier: need(&args.certifier, "certifier")?,
         agency: need(&args.certifying_agency, "certifying-agency")?,
         key: load_key(&args.signer)?,
-        timestamps: args.signer.timestamps()?,
+        long_term: args.signer.long_term()?,
         register: args.register.clone(),
         book: format!("{:02}", args.book),
     }))

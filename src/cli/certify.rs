@@ -6,9 +6,9 @@ use serde::Serialize;
 use sohoa::certify::copy::CertifyRequest;
 use sohoa::certify::issuer::{IssueError, Issuer};
 use sohoa::certify::key::{RsaPadding, SigningKey};
+use sohoa::certify::longterm::{self, LongTerm};
 use sohoa::certify::online::{Fetch, HttpTsa};
 use sohoa::certify::pades::{Corner, Placement, StampPlace};
-use sohoa::certify::timestamp::Timestamper;
 use sohoa::certify::{pem, pkcs11, pkcs12};
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -91,7 +91,8 @@ pub struct SignerArgs {
     /// RSA signature padding (PSS by default; PKCS#1 v1.5 for tokens that lack PSS).
     #[arg(long, value_enum, default_value = "pss")]
     rsa_padding: Padding,
-    /// PAdES baseline level: b-b (signature only) or b-t (plus a timestamp from --tsa).
+    /// PAdES baseline level: b-b (signature only), b-t (plus a timestamp from --tsa),
+    /// b-lt (plus the signer's OCSP status, checked and kept; --chain gives the issuer).
     #[arg(long, value_enum, default_value = "b-b")]
     level: Level,
     /// Address of the time-stamping authority (RFC 3161 over HTTP or HTTPS), for b-t.
@@ -107,35 +108,50 @@ pub struct SignerArgs {
 pub enum Level {
     /// Signature only.
     #[value(name = "b-b")]
-    BB,
+    Bb,
     /// Signature and a signature timestamp.
     #[value(name = "b-t")]
-    BT,
+    Bt,
+    /// Plus the signer's revocation status (OCSP) and certificates kept in the document.
+    #[value(name = "b-lt")]
+    Blt,
 }
 
 impl SignerArgs {
-    /// The time-stamping authority the level needs (none for b-b).
-    pub fn timestamps(&self) -> Result<Option<Arc<dyn Timestamper>>, String> {
-        match (self.level, &self.tsa) {
-            (Level::BB, _) => Ok(None),
-            (Level::BT, None) => {
-                Err("--level b-t needs --tsa URL (a time-stamping authority)".into())
-            }
-            (Level::BT, Some(url)) => {
-                if !(url.starts_with("http://") || url.starts_with("https://")) {
-                    return Err(format!(
-                        "--tsa {url}: expected an http:// or https:// address"
-                    ));
-                }
-                Ok(Some(Arc::new(HttpTsa {
-                    url: url.clone(),
-                    fetch: Fetch {
-                        timeout: std::time::Duration::from_secs(self.tsa_timeout_secs.max(1)),
-                        ..Fetch::default()
-                    },
-                })))
-            }
+    /// The level above b-b and its services (`None` for b-b).
+    pub fn long_term(&self) -> Result<Option<Arc<LongTerm>>, String> {
+        let level = match self.level {
+            Level::Bb => return Ok(None),
+            Level::Bt => longterm::Level::Bt,
+            Level::Blt => longterm::Level::Blt,
+        };
+        let url = self
+            .tsa
+            .as_ref()
+            .ok_or("--level b-t and above need --tsa URL (a time-stamping authority)")?;
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(format!(
+                "--tsa {url}: expected an http:// or https:// address"
+            ));
         }
+        let fetch = Fetch {
+            timeout: std::time::Duration::from_secs(self.tsa_timeout_secs.max(1)),
+            ..Fetch::default()
+        };
+        let issuers = match &self.chain {
+            Some(path) => pem::certificates(&read(path)?, "--chain")
+                .map_err(|e| format!("{}: {e}", path.display()))?,
+            None => Vec::new(),
+        };
+        Ok(Some(Arc::new(LongTerm {
+            level,
+            tsa: Arc::new(HttpTsa {
+                url: url.clone(),
+                fetch: fetch.clone(),
+            }),
+            online: Arc::new(fetch),
+            issuers,
+        })))
     }
 
     /// Whether a key source was given.
@@ -235,7 +251,7 @@ pub fn run(args: Args) -> Result<(), String> {
             corner: args.stamp_corner.map(corner),
             over_content: args.stamp_over_content,
         },
-        timestamps: args.signer.timestamps()?,
+        long_term: args.signer.long_term()?,
         verify_url: args.verify_url.clone(),
     };
     let mut issuer = Issuer::open(&args.register, key.as_ref()).map_err(|e| e.to_string())?;

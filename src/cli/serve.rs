@@ -269,7 +269,7 @@ fn web_config(
     let signer = if args.signer.given() {
         Some(Arc::new(Signer {
             key: load_key(&args.signer)?,
-            timestamps: args.signer.timestamps()?,
+            long_term: args.signer.long_term()?,
             agency_name,
             book: format!("{:02}", args.book),
         }))

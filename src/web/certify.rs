@@ -91,7 +91,7 @@ fn issue(state: &WebState, doc: &Document, certifier: &str, by: &str) -> WebResu
         book: signer.book.clone(),
         time: OffsetDateTime::now_utc(),
         placement: Placement::default(),
-        timestamps: signer.timestamps.clone(),
+        long_term: signer.long_term.clone(),
         verify_url: state.config.public_url.clone(),
     };
     let mut issuer = Issuer::open(&state.config.register_dir, signer.key.as_ref())

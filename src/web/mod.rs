@@ -52,8 +52,8 @@ pub struct Signer {
     pub agency_name: String,
     /// Register book (quyển số), e.g. `01`.
     pub book: String,
-    /// The time-stamping authority (copies are B-T with one).
-    pub timestamps: Option<Arc<dyn crate::certify::timestamp::Timestamper>>,
+    /// The level above B-B and its services (B-B without).
+    pub long_term: Option<Arc<crate::certify::longterm::LongTerm>>,
 }
 
 /// Settings of the web page.

@@ -861,3 +861,101 @@ fn b_t_copies_carry_a_checked_timestamp_from_a_real_tsa() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--tsa"));
 }
+
+#[test]
+fn b_lt_copies_keep_revocation_evidence_and_revoked_signers_are_refused() {
+    fn as_refs(v: &[std::ffi::OsString]) -> Vec<&std::ffi::OsStr> {
+        v.iter().map(|a| a.as_os_str()).collect()
+    }
+    use common::services::Service;
+    let s = setup();
+    let pki = &s.pki;
+    let ocsp = Service::ocsp(
+        &pki.ca_index(),
+        &pki.root_pem,
+        &pki.ocsp.cert_pem,
+        &pki.ocsp.key_pem,
+    );
+    let good = pki.office_with_ocsp(
+        "office-ltv",
+        "/CN=Đỗ Thị Lưu/O=UBND xã Thử Nghiệm",
+        &ocsp.url,
+    );
+    let revoked = pki.office_with_ocsp(
+        "office-revoked",
+        "/CN=Hồ Văn Thu/O=UBND xã Thử Nghiệm",
+        &ocsp.url,
+    );
+    pki.revoke("office-revoked");
+    let tsa_id = pki.tsa_with_ocsp("tsa-ltv", "/CN=TSA LTV sohoa (TEST ONLY)", &ocsp.url);
+    let tsa = Service::tsa(&tsa_id.cert_pem, &tsa_id.key_pem, &pki.root_pem, &[]);
+    let args = |id: &common::pki::Identity| -> Vec<std::ffi::OsString> {
+        vec![
+            "--cert".into(),
+            id.cert_pem.clone().into(),
+            "--key".into(),
+            id.key_pem.clone().into(),
+            "--chain".into(),
+            pki.root_pem.clone().into(),
+            "--level".into(),
+            "b-lt".into(),
+            "--tsa".into(),
+            tsa.url.clone().into(),
+        ]
+    };
+
+    let good_args = args(&good);
+    let (out, pdf, report) = certify("blt.pdf", "reg-blt", &as_refs(&good_args));
+    assert_ok(&out);
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(report["level"], "B-LT", "{report:#}");
+    // The evidence sits in the DSS of a later revision, which leaves the signature intact.
+    let doc = lopdf::Document::load(&pdf).unwrap();
+    let dss = doc.catalog().unwrap().get(b"DSS").expect("a DSS");
+    let dss = doc.dereference(dss).unwrap().1.as_dict().unwrap().clone();
+    assert!(dss.has(b"OCSPs") && dss.has(b"Certs"));
+    let (valid, json) = sohoa_verify(&pdf);
+    assert!(valid, "{json:#}");
+    let sig = &json["signatures"][0];
+    assert_eq!(sig["level"], "B-LT", "{json:#}");
+    assert_eq!(sig["revocation"]["status"], "good");
+    assert_eq!(sig["revocation"]["source"], "embedded");
+    assert_eq!(sig["modifications"], "allowed");
+    common::assert_qpdf_check(&pdf);
+    assert!(pdfsig(&pdf).contains("Signature is Valid"));
+    let (ok, text) = pyhanko(&pdf);
+    assert!(ok && text.contains("judged VALID"), "pyHanko: {text}");
+    // pyHanko's AdES validation (with the responder still up: without a document
+    // timestamp it asks online) finds the signer and the TSA trusted and not revoked.
+    let out = run(Command::new("pyhanko")
+        .args(["sign", "adesverify", "--trust"])
+        .arg(&pki.root_pem)
+        .arg(&pdf));
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(
+        out.status.success()
+            && stdout.contains(":INTACT:TRUSTED,")
+            && !stderr.contains("no revocation information"),
+        "pyHanko adesverify: {stdout}{stderr}"
+    );
+
+    // A revoked signer: one clear line, exit 1, no file, no number used.
+    let revoked_args = args(&revoked);
+    let (out, pdf, _) = certify(
+        "blt-revoked.pdf",
+        "reg-blt-revoked",
+        &as_refs(&revoked_args),
+    );
+    assert!(!out.status.success());
+    let message = String::from_utf8_lossy(&out.stderr);
+    assert!(message.contains("revoked"), "{message}");
+    assert_eq!(message.trim().lines().count(), 1, "{message}");
+    assert!(!pdf.exists());
+    let (out, _, _) = certify_with("blt-after.pdf", "reg-blt-revoked", &[]);
+    assert_ok(&out);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("number: 1"));
+}

@@ -75,6 +75,8 @@ pub struct Pki {
     pub mismatch: Identity,
     /// A time-stamping authority (RSA 2048, critical extendedKeyUsage timeStamping).
     pub tsa: Identity,
+    /// The root's delegated OCSP responder (RSA 2048, extendedKeyUsage OCSPSigning).
+    pub ocsp: Identity,
     /// The root certificate followed by an unrelated certificate (the P-256 office one), PEM:
     /// a chain file.
     pub chain_pem: PathBuf,
@@ -186,6 +188,13 @@ keyUsage = critical,digitalSignature
 extendedKeyUsage = critical,timeStamping
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid:always
+[v3_ocsp]
+basicConstraints = critical,CA:false
+keyUsage = critical,digitalSignature
+extendedKeyUsage = OCSPSigning
+noCheck = ignored
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
 [v3_encipher]
 basicConstraints = critical,CA:false
 keyUsage = critical,keyEncipherment
@@ -194,6 +203,65 @@ authorityKeyIdentifier = keyid:always
 ";
 
 impl Pki {
+    /// Issues an office signing certificate (RSA 2048) whose Authority Information Access
+    /// names the OCSP responder at `url`; listed as valid in the CA's database (which
+    /// [`Pki::ca_index`] names, for the responder).
+    pub fn office_with_ocsp(&self, name: &str, subject: &str, url: &str) -> Identity {
+        self.with_ocsp(
+            name,
+            subject,
+            url,
+            "keyUsage = critical,digitalSignature,nonRepudiation",
+        )
+    }
+
+    /// A time-stamping authority's certificate whose AIA names the OCSP responder at `url`.
+    pub fn tsa_with_ocsp(&self, name: &str, subject: &str, url: &str) -> Identity {
+        let usage =
+            "keyUsage = critical,digitalSignature\nextendedKeyUsage = critical,timeStamping";
+        self.with_ocsp(name, subject, url, usage)
+    }
+
+    fn with_ocsp(&self, name: &str, subject: &str, url: &str, usage: &str) -> Identity {
+        gen_rsa(&self.dir, name, 2048);
+        let ext = format!(
+            "[v3]\nbasicConstraints = critical,CA:false\n{usage}\n\
+             subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid:always\n\
+             authorityInfoAccess = OCSP;URI:{url}\n"
+        );
+        fs::write(self.dir.join(format!("{name}.ext")), ext).unwrap();
+        let extfile = format!("{name}.ext");
+        issue_with(
+            &self.dir,
+            name,
+            subject,
+            &["-extfile", &extfile, "-extensions", "v3"],
+            None,
+        );
+        identity(&self.dir, name, name)
+    }
+
+    /// Marks `name`'s certificate revoked in the CA's database.
+    pub fn revoke(&self, name: &str) {
+        run(openssl(&self.dir).args([
+            "ca",
+            "-batch",
+            "-config",
+            "openssl.cnf",
+            "-cert",
+            "root.pem",
+            "-keyfile",
+            "root.key.pem",
+            "-revoke",
+            &format!("{name}.pem"),
+        ]));
+    }
+
+    /// The CA's database (`openssl ca`'s index.txt): what the OCSP responder answers from.
+    pub fn ca_index(&self) -> PathBuf {
+        self.dir.join("ca/index.txt")
+    }
+
     /// Creates the test PKI in `dir` (created if missing; files in it are overwritten).
     /// Needs the `openssl` command (OpenSSL 3). Takes a second or two (RSA key generation).
     pub fn create(dir: &Path) -> Pki {
@@ -292,6 +360,17 @@ impl Pki {
             gen_rsa(&dir, "other", 2048);
             identity(&dir, "office-rsa", "other")
         };
+        let ocsp = {
+            gen_rsa(&dir, "ocsp", 2048);
+            issue(
+                &dir,
+                "ocsp",
+                "/CN=OCSP Thử Nghiệm sohoa (TEST ONLY)",
+                "v3_ocsp",
+                None,
+            );
+            identity(&dir, "ocsp", "ocsp")
+        };
         let tsa = {
             gen_rsa(&dir, "tsa", 2048);
             issue(
@@ -364,6 +443,7 @@ impl Pki {
             rsa1024,
             mismatch,
             tsa,
+            ocsp,
             chain_pem: p("chain.pem"),
             p12_modern: p("office.p12"),
             p12_legacy: p("office-legacy.p12"),
@@ -533,6 +613,17 @@ fn gen_ec(dir: &Path, name: &str, curve: &str) {
 /// extension section `ext`; validity one year from now, or `dates` (start, end) as
 /// `YYYYMMDDHHMMSSZ`.
 fn issue(dir: &Path, name: &str, subject: &str, ext: &str, dates: Option<(&str, &str)>) {
+    issue_with(dir, name, subject, &["-extensions", ext], dates);
+}
+
+/// [`issue`] with extension arguments of `openssl ca` (`-extensions`, `-extfile`).
+fn issue_with(
+    dir: &Path,
+    name: &str,
+    subject: &str,
+    extensions: &[&str],
+    dates: Option<(&str, &str)>,
+) {
     run(openssl(dir).args([
         "req",
         "-config",
@@ -561,11 +652,10 @@ fn issue(dir: &Path, name: &str, subject: &str, ext: &str, dates: Option<(&str, 
         "root.key.pem",
         "-in",
         &format!("{name}.csr"),
-        "-extensions",
-        ext,
         "-out",
         &format!("{name}.pem"),
     ]);
+    cmd.args(extensions);
     match dates {
         Some((start, end)) => cmd.args(["-startdate", start, "-enddate", end]),
         None => cmd.args(["-days", "365"]),

@@ -56,6 +56,24 @@ impl Service {
     }
 }
 
+impl Service {
+    /// An OCSP responder answering from `index` (an `openssl ca` database) for `ca`,
+    /// signing with the delegated `responder`.
+    pub fn ocsp(index: &Path, ca: &Path, responder: &Path, key: &Path) -> Service {
+        let args: Vec<&std::ffi::OsStr> = vec![
+            "--index".as_ref(),
+            index.as_os_str(),
+            "--ca".as_ref(),
+            ca.as_os_str(),
+            "--rsigner".as_ref(),
+            responder.as_os_str(),
+            "--rkey".as_ref(),
+            key.as_os_str(),
+        ];
+        Service::start("ocsp.py", &args)
+    }
+}
+
 impl Drop for Service {
     fn drop(&mut self) {
         let _ = self.child.kill();

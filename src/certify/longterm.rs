@@ -1,0 +1,132 @@
+//! Long-term signatures (PAdES baseline levels above B-B, ETSI EN 319 142-1): the
+//! services a level needs and the evidence it adds.
+//!
+//! - B-T: a signature timestamp from a time-stamping authority ([`super::timestamp`]);
+//! - B-LT: the signer's status checked online before signing (**a revoked certificate is
+//!   refused**), and the certificates and OCSP answers kept in the document security
+//!   store, so the copy can be validated when the responders are gone.
+
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+
+use super::pades::Validation;
+use super::revocation::{self, Online, RevocationError, Status};
+use super::timestamp::{Timestamper, Token};
+
+/// A PAdES baseline level above B-B.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// Signature timestamp.
+    Bt,
+    /// Plus validation data (certificates, revocation answers) in the DSS.
+    Blt,
+}
+
+impl Level {
+    /// The level's name, `B-T` or `B-LT`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Bt => "B-T",
+            Level::Blt => "B-LT",
+        }
+    }
+}
+
+/// What signing at a level above B-B uses.
+#[derive(Debug, Clone)]
+pub struct LongTerm {
+    /// The level.
+    pub level: Level,
+    /// The time-stamping authority.
+    pub tsa: Arc<dyn Timestamper>,
+    /// HTTP for OCSP (B-LT).
+    pub online: Arc<dyn Online>,
+    /// Issuer certificates (DER) beyond those the key source carries, e.g. the CA's.
+    pub issuers: Vec<Vec<u8>>,
+}
+
+/// Why the evidence could not be gathered; the copy is not made.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum EvidenceError {
+    /// The signer's certificate is revoked.
+    #[error("the signing certificate was revoked on {0}: it may not sign")]
+    Revoked(String),
+    /// The responder does not know the certificate.
+    #[error("the OCSP responder does not know the signing certificate")]
+    Unknown,
+    /// No issuer certificate to ask about the signer with.
+    #[error("B-LT needs the certificate of the signer's issuer: give it with --chain")]
+    NoIssuer,
+    /// The status could not be had.
+    #[error(transparent)]
+    Revocation(#[from] RevocationError),
+}
+
+/// The issuer of `cert` among `candidates`: the one whose subject is its issuer and
+/// whose key verifies its signature.
+fn issuer_of<'a>(cert: &[u8], candidates: &'a [Vec<u8>]) -> Option<&'a Vec<u8>> {
+    candidates.iter().find(|c| {
+        *c != cert
+            && super::certificate::verify_chain(cert, &[], &[c.to_vec()], OffsetDateTime::now_utc())
+                .is_ok()
+    })
+}
+
+impl LongTerm {
+    /// Checks the signer's status now, before anything is signed: a revoked or unknown
+    /// certificate signs nothing.
+    pub fn check_signer(&self, signer: &[u8], chain: &[Vec<u8>]) -> Result<(), EvidenceError> {
+        if self.level >= Level::Blt {
+            self.signer_evidence(signer, chain)?;
+        }
+        Ok(())
+    }
+
+    /// The signer's status and certificates to keep, fetched after signing: a validator
+    /// wants an answer issued after the signature's time.
+    pub fn signer_evidence(
+        &self,
+        signer: &[u8],
+        chain: &[Vec<u8>],
+    ) -> Result<Validation, EvidenceError> {
+        let mut validation = Validation::default();
+        let candidates: Vec<Vec<u8>> = chain.iter().chain(&self.issuers).cloned().collect();
+        let issuer = issuer_of(signer, &candidates).ok_or(EvidenceError::NoIssuer)?;
+        let evidence = revocation::fetch(self.online.as_ref(), signer, issuer)?;
+        match evidence.status {
+            Status::Good => {}
+            Status::Revoked(at) => return Err(EvidenceError::Revoked(at.date().to_string())),
+            Status::Unknown => return Err(EvidenceError::Unknown),
+        }
+        validation.certs.push(signer.to_vec());
+        validation.certs.extend(candidates);
+        validation.certs.extend(evidence.responder.clone());
+        validation.ocsps.push(evidence.response);
+        Ok(validation)
+    }
+
+    /// Adds the timestamp authority's certificates and, when its certificate names a
+    /// responder, its status.
+    pub fn add_tsa(&self, validation: &mut Validation, token: &Token) -> Result<(), EvidenceError> {
+        if self.level < Level::Blt {
+            return Ok(());
+        }
+        validation.certs.extend(token.certificates.iter().cloned());
+        if revocation::responder_url(&token.tsa_certificate).is_some() {
+            let candidates: Vec<Vec<u8>> = token
+                .certificates
+                .iter()
+                .chain(&self.issuers)
+                .cloned()
+                .collect();
+            if let Some(issuer) = issuer_of(&token.tsa_certificate, &candidates) {
+                let evidence =
+                    revocation::fetch(self.online.as_ref(), &token.tsa_certificate, issuer)?;
+                validation.certs.extend(evidence.responder.clone());
+                validation.ocsps.push(evidence.response);
+            }
+        }
+        Ok(())
+    }
+}
