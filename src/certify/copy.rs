@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use super::certificate::{self, CertError};
 use super::cms::{self, CmsError};
 use super::key::{KeyError, SigningKey};
-use super::longterm::{EvidenceError, Level, LongTerm};
+use super::longterm::{self, EvidenceError, Level, LongTerm};
 use super::pades::Validation;
 use super::pades::{self, PadesError, Placement, SignatureInfo, StampPlace};
 use super::register::Entry;
@@ -155,6 +155,13 @@ pub fn certify_copy(
     let level = request.long_term.as_ref().map_or("B-B", |l| l.level.name());
     if !validation.ocsps.is_empty() {
         pdf = pades::append_dss(&pdf, &validation)?;
+    }
+    if let Some(long_term) = request
+        .long_term
+        .as_ref()
+        .filter(|l| l.level >= Level::Blta)
+    {
+        pdf = longterm::add_document_timestamp(&pdf, long_term.tsa.as_ref())?.0;
     }
     Ok(CertifiedCopy {
         stamp,

@@ -10,9 +10,11 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
-use super::pades::Validation;
+use sha2::{Digest, Sha256};
+
+use super::pades::{self, PadesError, Validation};
 use super::revocation::{self, Online, RevocationError, Status};
-use super::timestamp::{Timestamper, Token};
+use super::timestamp::{self, TimestampError, Timestamper, Token};
 
 /// A PAdES baseline level above B-B.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -21,14 +23,18 @@ pub enum Level {
     Bt,
     /// Plus validation data (certificates, revocation answers) in the DSS.
     Blt,
+    /// Plus a document timestamp over it all (renewed before its TSA certificate
+    /// expires).
+    Blta,
 }
 
 impl Level {
-    /// The level's name, `B-T` or `B-LT`.
+    /// The level's name: `B-T`, `B-LT` or `B-LTA`.
     pub fn name(self) -> &'static str {
         match self {
             Level::Bt => "B-T",
             Level::Blt => "B-LT",
+            Level::Blta => "B-LTA",
         }
     }
 }
@@ -47,7 +53,7 @@ pub struct LongTerm {
 }
 
 /// Why the evidence could not be gathered; the copy is not made.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum EvidenceError {
     /// The signer's certificate is revoked.
     #[error("the signing certificate was revoked on {0}: it may not sign")]
@@ -61,6 +67,32 @@ pub enum EvidenceError {
     /// The status could not be had.
     #[error(transparent)]
     Revocation(#[from] RevocationError),
+    /// No timestamp could be had.
+    #[error(transparent)]
+    Timestamp(#[from] TimestampError),
+    /// The document could not take the update.
+    #[error(transparent)]
+    Pdf(#[from] PadesError),
+}
+
+/// Adds a document timestamp from `tsa` over the whole of `pdf` (an incremental update
+/// with an invisible `/DocTimeStamp` field, PAdES B-LTA).
+pub fn add_document_timestamp(
+    pdf: &[u8],
+    tsa: &dyn Timestamper,
+) -> Result<(Vec<u8>, Token), EvidenceError> {
+    let field = format!(
+        "DocTimeStamp-{}",
+        OffsetDateTime::now_utc().unix_timestamp_nanos()
+    );
+    let unsigned = pades::prepare_document_timestamp(pdf, &field)?;
+    let mut hash = Sha256::new();
+    for part in unsigned.signed_parts() {
+        hash.update(part);
+    }
+    let imprint: [u8; 32] = hash.finalize().into();
+    let token = timestamp::stamp(tsa, &imprint)?;
+    Ok((unsigned.embed(&token.der)?, token))
 }
 
 /// The issuer of `cert` among `candidates`: the one whose subject is its issuer and

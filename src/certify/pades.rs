@@ -265,6 +265,25 @@ pub fn prepare(
     new.objects
         .insert(original.root, Object::Dictionary(catalog));
 
+    let head = signature_head(info, docmdp);
+    let (bytes, byte_range) = append_with_placeholder(input, &original, &new, signature_id, &head)?;
+    Ok(Unsigned {
+        bytes,
+        byte_range,
+        stamp,
+    })
+}
+
+/// Appends `new`'s objects and the signature dictionary `signature_id` (its keys before
+/// `/ByteRange` in `head`, an empty `/Contents`), a cross-reference section and trailer;
+/// the file and its byte range.
+fn append_with_placeholder(
+    input: &[u8],
+    original: &Original,
+    new: &Document,
+    signature_id: ObjectId,
+    head: &str,
+) -> Result<(Vec<u8>, [usize; 4]), PadesError> {
     let mut out = input.to_vec();
     if !out.ends_with(b"\n") {
         out.push(b'\n');
@@ -275,18 +294,58 @@ pub fn prepare(
         write_object(&mut out, id, object)?;
     }
     offsets.push((signature_id.0, out.len()));
-    let (contents_at, range_at) = write_signature_placeholder(&mut out, signature_id, info, docmdp);
-    write_xref_and_trailer(&mut out, &original, &mut offsets, new.max_id);
+    let (contents_at, range_at) = write_signature_placeholder(&mut out, signature_id, head);
+    write_xref_and_trailer(&mut out, original, &mut offsets, new.max_id);
 
     let contents_end = contents_at + 2 * SIGNATURE_CAPACITY + 2;
     let byte_range = [0, contents_at, contents_end, out.len() - contents_end];
     let patched = format!("0 {} {} {}", byte_range[1], byte_range[2], byte_range[3]);
     let width = 3 * (RANGE_DIGITS + 1) + 1;
     out[range_at..range_at + width].copy_from_slice(format!("{patched:<width$}").as_bytes());
+    Ok((out, byte_range))
+}
+
+/// Appends an invisible document timestamp field (`/Type /DocTimeStamp`, `/SubFilter
+/// /ETSI.RFC3161`, PAdES B-LTA) with an empty `/Contents` for the token over the whole
+/// file as it then is.
+pub fn prepare_document_timestamp(input: &[u8], field_name: &str) -> Result<Unsigned, PadesError> {
+    let original = load(input)?;
+    let first_page = *original
+        .doc
+        .get_pages()
+        .get(&1)
+        .ok_or(PadesError::NoSuchPage(1))?;
+    let mut new = Document::with_version("1.7");
+    new.max_id = original.doc.max_id;
+    let signature_id = new.new_object_id();
+    let widget = new.add_object(dictionary! {
+        "Type" => "Annot",
+        "Subtype" => "Widget",
+        "FT" => "Sig",
+        "T" => text_string(field_name),
+        "V" => signature_id,
+        "F" => 132,
+        "P" => first_page,
+        "Rect" => vec![0.into(), 0.into(), 0.into(), 0.into()],
+    });
+    let page = dictionary_at(&original.doc, first_page)?;
+    new.objects.insert(
+        first_page,
+        Object::Dictionary(with_annotation(&original.doc, page, widget)),
+    );
+    let catalog = catalog_with_field(&original.doc, original.root, widget)?;
+    new.objects
+        .insert(original.root, Object::Dictionary(catalog));
+    let head = "/Type /DocTimeStamp /Filter /Adobe.PPKLite /SubFilter /ETSI.RFC3161";
+    let (bytes, byte_range) = append_with_placeholder(input, &original, &new, signature_id, head)?;
     Ok(Unsigned {
-        bytes: out,
+        bytes,
         byte_range,
-        stamp,
+        stamp: StampPlace {
+            page: 1,
+            rect: [0.0; 4],
+            added_page: false,
+        },
     })
 }
 
@@ -297,27 +356,27 @@ fn write_object(out: &mut Vec<u8>, id: ObjectId, object: &Object) -> Result<(), 
     Ok(())
 }
 
-/// Writes the signature dictionary; returns the offsets of the `<` of `/Contents` and of
-/// the first character inside the `/ByteRange` brackets.
-fn write_signature_placeholder(
-    out: &mut Vec<u8>,
-    id: ObjectId,
-    info: &SignatureInfo,
-    docmdp: Option<u8>,
-) -> (usize, usize) {
+/// The keys of a signature dictionary before its `/ByteRange`.
+fn signature_head(info: &SignatureInfo, docmdp: Option<u8>) -> String {
     let reference = docmdp.map_or(String::new(), |p| {
         format!(
             " /Reference [<< /Type /SigRef /TransformMethod /DocMDP /TransformParams << /Type /TransformParams /P {p} /V /1.2 >> >>]"
         )
     });
-    let mut head = format!(
-        "{} 0 obj\n<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached /M {} /Name {} /Reason {} /Location {}{reference}\n/ByteRange [",
-        id.0,
+    format!(
+        "/Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached /M {} /Name {} /Reason {} /Location {}{reference}",
         literal(&crate::pdf::pdf_date(info.time)),
         hex_text(&info.name),
         hex_text(&info.reason),
         hex_text(&info.location),
-    );
+    )
+}
+
+/// Writes the signature dictionary (`head`, then the `/ByteRange` and `/Contents`
+/// placeholders); returns the offsets of the `<` of `/Contents` and of the first
+/// character inside the `/ByteRange` brackets.
+fn write_signature_placeholder(out: &mut Vec<u8>, id: ObjectId, head: &str) -> (usize, usize) {
+    let mut head = format!("{} 0 obj\n<< {head}\n/ByteRange [", id.0);
     let range_at = out.len() + head.len();
     let _ = write!(
         head,

@@ -4,6 +4,7 @@
 
 use lopdf::{Dictionary, Document, Object};
 use serde::Serialize;
+use sha2::Digest;
 use time::OffsetDateTime;
 
 use super::certificate;
@@ -24,6 +25,9 @@ pub struct VerifyOptions {
 pub struct SignatureReport {
     /// Name of the signature field.
     pub field: String,
+    /// `signature`, or `document_timestamp` (an RFC 3161 token over the file, PAdES
+    /// B-LTA).
+    pub kind: String,
     /// Subject of the signer's certificate.
     pub signer: String,
     /// Signing time from `/M`, RFC 3339.
@@ -41,6 +45,9 @@ pub struct SignatureReport {
     pub revocation: Option<Revocation>,
     #[serde(skip)]
     evidence_invalid: bool,
+    /// Where the signed revision ends.
+    #[serde(skip)]
+    revision_end: usize,
     /// Signature algorithm.
     pub algorithm: String,
     /// The byte range covers the whole file except the signature itself.
@@ -90,14 +97,29 @@ pub struct VerifyReport {
 
 /// Verifies every signature of `pdf`. Never fails: an unreadable file is reported invalid.
 pub fn verify_pdf(pdf: &[u8], options: &VerifyOptions) -> VerifyReport {
-    let signatures = match Document::load_mem(pdf) {
+    let mut signatures: Vec<SignatureReport> = match Document::load_mem(pdf) {
         Ok(doc) => signature_dictionaries(&doc)
             .into_iter()
             .map(|(field, sig)| verify_one(pdf, &doc, &field, &sig, options))
             .collect(),
         Err(e) => return summary(Vec::new(), Some(format!("not a readable PDF: {e}"))),
     };
+    mark_archival(&mut signatures);
     summary(signatures, None)
+}
+
+/// A B-LT signature covered by a later valid document timestamp is B-LTA.
+fn mark_archival(signatures: &mut [SignatureReport]) {
+    let stamped_ends: Vec<usize> = signatures
+        .iter()
+        .filter(|s| s.kind == "document_timestamp" && s.valid)
+        .map(|s| s.revision_end)
+        .collect();
+    for s in signatures.iter_mut().filter(|s| s.level == "B-LT") {
+        if stamped_ends.iter().any(|end| *end > s.revision_end) {
+            s.level = "B-LTA".into();
+        }
+    }
 }
 
 fn summary(signatures: Vec<SignatureReport>, problem: Option<String>) -> VerifyReport {
@@ -206,6 +228,7 @@ fn verify_one(
 ) -> SignatureReport {
     let mut report = SignatureReport {
         field: field.to_string(),
+        kind: "signature".into(),
         signer: String::new(),
         signed_at: None,
         level: "B-B".into(),
@@ -214,6 +237,7 @@ fn verify_one(
         timestamp_trusted: false,
         revocation: None,
         evidence_invalid: false,
+        revision_end: 0,
         algorithm: String::new(),
         covers_whole_document: false,
         modified_after_signing: false,
@@ -257,6 +281,11 @@ fn verify_one(
         return report;
     };
     let parts = [&pdf[..range[1]], &pdf[range[2]..range[2] + range[3]]];
+    report.revision_end = end;
+    if sig.get(b"SubFilter").and_then(Object::as_name).ok() == Some(b"ETSI.RFC3161") {
+        check_document_timestamp(&mut report, &der, &parts, options);
+        return report;
+    }
     let stamped = check_timestamp(&mut report, &der, options);
     match cms::verify_detached(&der, &parts) {
         Ok(cms) => {
@@ -272,6 +301,46 @@ fn verify_one(
         && (report.timestamp.is_none() || report.timestamp_trusted)
         && (options.trust_anchors.is_empty() || report.chain_trusted);
     report
+}
+
+/// Checks a document timestamp: an RFC 3161 token over the byte range, from a TSA
+/// certificate chained to the anchors at the token's time.
+fn check_document_timestamp(
+    report: &mut SignatureReport,
+    der: &[u8],
+    parts: &[&[u8]; 2],
+    options: &VerifyOptions,
+) {
+    report.kind = "document_timestamp".into();
+    report.level = String::new();
+    report.algorithm = "RFC 3161 document timestamp".into();
+    let imprint = sha2::Sha256::digest([parts[0], parts[1]].concat());
+    match timestamp::check(der, &imprint, None) {
+        Ok(token) => {
+            report.cryptographically_valid = true;
+            report.certificate_ok = true;
+            report.signer = token.tsa.clone();
+            report.timestamp = token
+                .time
+                .format(&time::format_description::well_known::Rfc3339)
+                .ok();
+            report.timestamp_authority = Some(token.tsa.clone());
+            report.chain_trusted = !options.trust_anchors.is_empty()
+                && certificate::verify_chain(
+                    &token.tsa_certificate,
+                    &token.certificates,
+                    &options.trust_anchors,
+                    token.time,
+                )
+                .map_err(|e| report.errors.push(format!("chain: {e}")))
+                .is_ok();
+            report.timestamp_trusted = report.chain_trusted || options.trust_anchors.is_empty();
+        }
+        Err(e) => report.errors.push(e.to_string()),
+    }
+    report.valid = report.cryptographically_valid
+        && report.modifications != Level::Disallowed
+        && (options.trust_anchors.is_empty() || report.chain_trusted);
 }
 
 /// Checks the signature timestamp, if any (then the copy is B-T); its time, trusted by

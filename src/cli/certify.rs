@@ -92,7 +92,8 @@ pub struct SignerArgs {
     #[arg(long, value_enum, default_value = "pss")]
     rsa_padding: Padding,
     /// PAdES baseline level: b-b (signature only), b-t (plus a timestamp from --tsa),
-    /// b-lt (plus the signer's OCSP status, checked and kept; --chain gives the issuer).
+    /// b-lt (plus the signer's OCSP status, checked and kept; --chain gives the issuer),
+    /// b-lta (plus a document timestamp).
     #[arg(long, value_enum, default_value = "b-b")]
     level: Level,
     /// Address of the time-stamping authority (RFC 3161 over HTTP or HTTPS), for b-t.
@@ -115,6 +116,9 @@ pub enum Level {
     /// Plus the signer's revocation status (OCSP) and certificates kept in the document.
     #[value(name = "b-lt")]
     Blt,
+    /// Plus a document timestamp over it all.
+    #[value(name = "b-lta")]
+    Blta,
 }
 
 impl SignerArgs {
@@ -124,6 +128,7 @@ impl SignerArgs {
             Level::Bb => return Ok(None),
             Level::Bt => longterm::Level::Bt,
             Level::Blt => longterm::Level::Blt,
+            Level::Blta => longterm::Level::Blta,
         };
         let url = self
             .tsa

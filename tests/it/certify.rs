@@ -943,6 +943,31 @@ fn b_lt_copies_keep_revocation_evidence_and_revoked_signers_are_refused() {
         "pyHanko adesverify: {stdout}{stderr}"
     );
 
+    // B-LTA: a document timestamp over the copy and its evidence.
+    let mut lta_args = args(&good);
+    *lta_args.iter_mut().find(|a| *a == "b-lt").unwrap() = "b-lta".into();
+    let (out, lta, report) = certify("blta.pdf", "reg-blt", &as_refs(&lta_args));
+    assert_ok(&out);
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(report["level"], "B-LTA", "{report:#}");
+    let (valid, json) = sohoa_verify(&lta);
+    assert!(valid, "{json:#}");
+    assert_eq!(json["signatures"][0]["level"], "B-LTA", "{json:#}");
+    assert_eq!(json["signatures"][1]["kind"], "document_timestamp");
+    assert_eq!(json["signatures"][1]["chain_trusted"], true);
+    common::assert_qpdf_check(&lta);
+    let out = run(Command::new("pyhanko")
+        .args(["sign", "adesverify", "--trust"])
+        .arg(&pki.root_pem)
+        .arg(&lta));
+    eprintln!(
+        "LTA {} {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("PDFSIG {}", pdfsig(&lta));
+
     // A revoked signer: one clear line, exit 1, no file, no number used.
     let revoked_args = args(&revoked);
     let (out, pdf, _) = certify(
