@@ -81,6 +81,7 @@ fn certify(c: &mut Criterion) {
     std::fs::write(dir.join("certified.pdf"), &certified.pdf).unwrap();
     let options = VerifyOptions {
         trust_anchors: vec![std::fs::read(&pki.root_der).unwrap()],
+        at: None,
     };
     assert!(
         verify_pdf(&certified.pdf, &options).valid,

@@ -146,6 +146,7 @@ pub fn verify_pdf(data: &[u8]) {
         data,
         &VerifyOptions {
             trust_anchors: vec![TRUST_ROOT.to_vec()],
+            at: None,
         },
     );
     let all_valid = !report.signatures.is_empty() && report.signatures.iter().all(|s| s.valid);

@@ -18,6 +18,11 @@ use super::timestamp;
 pub struct VerifyOptions {
     /// Trust anchors (DER certificates). Without any, chains are not checked.
     pub trust_anchors: Vec<Vec<u8>>,
+    /// Validate as of this time, from the evidence in the document only (default: now).
+    /// A signature without a timestamp must then have a certificate valid at this time;
+    /// a timestamp's authority must be valid at it unless a later document timestamp
+    /// renews it.
+    pub at: Option<OffsetDateTime>,
 }
 
 /// The verdict on one signature.
@@ -48,6 +53,10 @@ pub struct SignatureReport {
     /// Where the signed revision ends.
     #[serde(skip)]
     revision_end: usize,
+    /// Its timestamp's authority is not valid at the validation time: only a later
+    /// valid document timestamp keeps it valid.
+    #[serde(skip)]
+    needs_renewal: bool,
     /// Signature algorithm.
     pub algorithm: String,
     /// The byte range covers the whole file except the signature itself.
@@ -108,16 +117,37 @@ pub fn verify_pdf(pdf: &[u8], options: &VerifyOptions) -> VerifyReport {
     summary(signatures, None)
 }
 
-/// A B-LT signature covered by a later valid document timestamp is B-LTA.
+/// Whether the token's authority is no longer valid at the validation time `--at`.
+fn expires_before(token: &timestamp::Token, options: &VerifyOptions) -> bool {
+    let Some(at) = options.at else { return false };
+    certificate::inspect(&token.tsa_certificate).map_or(true, |info| info.not_after < at)
+}
+
+/// A B-LT signature covered by a later valid document timestamp is B-LTA; a timestamp
+/// whose authority has expired at the validation time stands only when a later valid
+/// document timestamp (itself current) covers it.
 fn mark_archival(signatures: &mut [SignatureReport]) {
+    let renewals: Vec<usize> = signatures
+        .iter()
+        .filter(|s| s.kind == "document_timestamp" && s.valid && !s.needs_renewal)
+        .map(|s| s.revision_end)
+        .collect();
     let stamped_ends: Vec<usize> = signatures
         .iter()
         .filter(|s| s.kind == "document_timestamp" && s.valid)
         .map(|s| s.revision_end)
         .collect();
-    for s in signatures.iter_mut().filter(|s| s.level == "B-LT") {
-        if stamped_ends.iter().any(|end| *end > s.revision_end) {
+    for s in signatures.iter_mut() {
+        if s.level == "B-LT" && stamped_ends.iter().any(|end| *end > s.revision_end) {
             s.level = "B-LTA".into();
+        }
+        if s.needs_renewal && !renewals.iter().any(|end| *end > s.revision_end) {
+            s.valid = false;
+            s.errors.push(
+                "the timestamp authority's certificate has expired at this date and no later \
+                 document timestamp renews the evidence"
+                    .into(),
+            );
         }
     }
 }
@@ -238,6 +268,7 @@ fn verify_one(
         revocation: None,
         evidence_invalid: false,
         revision_end: 0,
+        needs_renewal: false,
         algorithm: String::new(),
         covers_whole_document: false,
         modified_after_signing: false,
@@ -290,7 +321,15 @@ fn verify_one(
     match cms::verify_detached(&der, &parts) {
         Ok(cms) => {
             check_revocation(&mut report, &cms, current, options);
-            check_cms(&mut report, cms, stamped.or(signed_at), options)
+            let time = stamped.or(options.at).or(signed_at);
+            check_cms(&mut report, cms, time, options);
+            if stamped.is_none() && options.at.is_some() && !report.certificate_ok {
+                report.errors.push(
+                    "no timestamp proves the signature existed while its certificate was valid \
+                     (B-B): it cannot be validated at this date"
+                        .into(),
+                );
+            }
         }
         Err(e) => report.errors.push(format!("CMS: {e}")),
     }
@@ -335,6 +374,7 @@ fn check_document_timestamp(
                 .map_err(|e| report.errors.push(format!("chain: {e}")))
                 .is_ok();
             report.timestamp_trusted = report.chain_trusted || options.trust_anchors.is_empty();
+            report.needs_renewal = expires_before(&token, options);
         }
         Err(e) => report.errors.push(e.to_string()),
     }
@@ -379,6 +419,7 @@ fn check_timestamp(
                 }
             }
             report.timestamp_trusted = true;
+            report.needs_renewal = expires_before(&token, options);
             Some(token.time)
         }
         Err(e) => {

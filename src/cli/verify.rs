@@ -18,6 +18,21 @@ pub struct Args {
     /// Print the full result as JSON.
     #[arg(long)]
     json: bool,
+    /// Validate as of this date (YYYY-MM-DD, end of that day UTC) from the evidence in
+    /// the file only: a copy with timestamps and revocation data (B-LTA) stays valid
+    /// after its signer's certificate expires; a bare signature (B-B) does not.
+    #[arg(long, value_parser = parse_date)]
+    at: Option<time::OffsetDateTime>,
+}
+
+fn parse_date(text: &str) -> Result<time::OffsetDateTime, String> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let date = time::Date::parse(text, &format)
+        .map_err(|e| format!("{text}: {e} (expected YYYY-MM-DD)"))?;
+    Ok(date
+        .with_hms(23, 59, 59)
+        .map_err(|e| e.to_string())?
+        .assume_utc())
 }
 
 /// Runs the command; `Ok(false)` when the file is not validly signed.
@@ -27,7 +42,11 @@ pub fn run(args: Args) -> Result<bool, String> {
         trust_anchors
             .extend(certificates(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?);
     }
-    let report = verify_pdf(&read(&args.file)?, &VerifyOptions { trust_anchors });
+    let options = VerifyOptions {
+        trust_anchors,
+        at: args.at,
+    };
+    let report = verify_pdf(&read(&args.file)?, &options);
     if args.json {
         println!(
             "{}",

@@ -421,6 +421,7 @@ pub async fn verify(
             &pdf,
             &VerifyOptions {
                 trust_anchors: anchors.to_vec(),
+                at: None,
             },
         )
     });

@@ -112,6 +112,7 @@ pub fn file_pdf(
         pdf,
         &VerifyOptions {
             trust_anchors: trust.anchors.to_vec(),
+            at: None,
         },
     );
     let reference = issued_reference(pdf, trust.register)?;

@@ -70,6 +70,7 @@ pub async fn verify_page(
                     let pdf = store.read_blob(&entry.output_sha256)?;
                     let options = VerifyOptions {
                         trust_anchors: s.app.trust.as_ref().clone(),
+                        at: None,
                     };
                     Some(verify_pdf(&pdf, &options))
                 }

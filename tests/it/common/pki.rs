@@ -657,6 +657,7 @@ fn issue_with(
     ]);
     cmd.args(extensions);
     match dates {
+        Some(("", "")) => &mut cmd, // the validity is among `extensions`
         Some((start, end)) => cmd.args(["-startdate", start, "-enddate", end]),
         None => cmd.args(["-days", "365"]),
     };
