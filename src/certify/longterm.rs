@@ -162,3 +162,72 @@ impl LongTerm {
         Ok(())
     }
 }
+
+/// Renews a copy's evidence before the last timestamp's authority certificate expires
+/// (PAdES B-LTA, ETSI EN 319 142-1 §5.5): the status of the timestamp authorities'
+/// certificates goes into the DSS, then a new document timestamp covers everything.
+pub fn renew(
+    pdf: &[u8],
+    tsa: &dyn Timestamper,
+    online: &dyn Online,
+    issuers: &[Vec<u8>],
+) -> Result<(Vec<u8>, Token), EvidenceError> {
+    let tokens = timestamp_tokens(pdf)?;
+    if tokens.is_empty() {
+        return Err(EvidenceError::Pdf(PadesError::Malformed(
+            "the file has no timestamp to renew (certify it at b-t or above first)".into(),
+        )));
+    }
+    let mut validation = Validation::default();
+    for token in &tokens {
+        validation.certs.extend(token.certificates.iter().cloned());
+        if revocation::responder_url(&token.tsa_certificate).is_none() {
+            continue;
+        }
+        let candidates: Vec<Vec<u8>> = token.certificates.iter().chain(issuers).cloned().collect();
+        if let Some(issuer) = issuer_of(&token.tsa_certificate, &candidates) {
+            let evidence = revocation::fetch(online, &token.tsa_certificate, issuer)?;
+            validation.certs.extend(evidence.responder.clone());
+            validation.ocsps.push(evidence.response);
+        }
+    }
+    let pdf = if validation.ocsps.is_empty() && validation.certs.is_empty() {
+        pdf.to_vec()
+    } else {
+        pades::append_dss(pdf, &validation)?
+    };
+    add_document_timestamp(&pdf, tsa)
+}
+
+/// The timestamp tokens of a file — signatures' timestamps and document timestamps —
+/// parsed (not checked against what they stamp: verification does that).
+fn timestamp_tokens(pdf: &[u8]) -> Result<Vec<Token>, EvidenceError> {
+    let doc = lopdf::Document::load_mem(pdf)
+        .map_err(|e| EvidenceError::Pdf(PadesError::Unreadable(e.to_string())))?;
+    let mut tokens = Vec::new();
+    for object in doc.objects.values() {
+        let Ok(dict) = object.as_dict() else { continue };
+        if dict.get(b"Type").and_then(lopdf::Object::as_name).ok() != Some(b"Sig")
+            && dict.get(b"Type").and_then(lopdf::Object::as_name).ok() != Some(b"DocTimeStamp")
+        {
+            continue;
+        }
+        let Ok(contents) = dict.get(b"Contents").and_then(lopdf::Object::as_str) else {
+            continue;
+        };
+        let document_timestamp =
+            dict.get(b"SubFilter").and_then(lopdf::Object::as_name).ok() == Some(b"ETSI.RFC3161");
+        let found: Vec<Vec<u8>> = if document_timestamp {
+            vec![contents.to_vec()]
+        } else {
+            super::cms::unsigned_attribute(contents, timestamp::SIGNATURE_TIME_STAMP_TOKEN)
+                .unwrap_or_default()
+        };
+        for der in found {
+            if let Ok(token) = timestamp::parse(&der) {
+                tokens.push(token);
+            }
+        }
+    }
+    Ok(tokens)
+}

@@ -156,6 +156,15 @@ pub fn check(token: &[u8], imprint: &[u8], nonce: Option<&[u8]>) -> Result<Token
     })
 }
 
+/// A token checked on its own (signature, authority) without knowing what it stamps.
+pub fn parse(token: &[u8]) -> Result<Token, TimestampError> {
+    let invalid = |m: String| TimestampError::Invalid(m);
+    let (_, content) =
+        cms::verify_encapsulated(token, TST_INFO).map_err(|e| invalid(format!("token: {e}")))?;
+    let info = TstInfo::from_der(&content).map_err(|e| invalid(format!("TSTInfo: {e}")))?;
+    check(token, info.message_imprint.hashed_message.as_bytes(), None)
+}
+
 /// The subject of a certificate that may sign timestamps: its extended key usage is
 /// critical and names timeStamping only.
 fn tsa_subject(der: &[u8]) -> Result<String, TimestampError> {

@@ -4,6 +4,7 @@ pub mod batch;
 pub mod certify;
 pub mod digitize;
 mod files;
+pub mod renew;
 pub mod serve;
 pub mod store;
 pub mod user;
