@@ -26,6 +26,8 @@ enum Command {
     Certify(Box<cli::certify::Args>),
     /// Verify the signatures of a PDF (exit 0 only when all are valid).
     Verify(cli::verify::Args),
+    /// Add a further signature (an approval, in a new invisible field) to a PDF.
+    Sign(Box<cli::sign::Args>),
     /// Renew a certified copy's evidence with a new document timestamp (PAdES B-LTA).
     Renew(cli::renew::Args),
     /// Digitize and store a backlog: each sub-folder of scans (or manifest row) becomes a
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
         Command::Digitize(args) => cli::digitize::run(args).map(|()| true),
         Command::Certify(args) => cli::certify::run(*args).map(|()| true),
         Command::Verify(args) => cli::verify::run(args),
+        Command::Sign(args) => cli::sign::run(*args).map(|()| true),
         Command::Renew(args) => cli::renew::run(args).map(|()| true),
         Command::Serve(args) => cli::serve::run(*args).map(|()| true),
         Command::User(command) => cli::user::run(command).map(|()| true),

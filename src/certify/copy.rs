@@ -105,9 +105,6 @@ pub fn certify_copy(
     key: &dyn SigningKey,
 ) -> Result<CertifiedCopy, CertifyError> {
     let info = certificate::check_signing(key.certificate(), request.time)?;
-    if let Some(long_term) = &request.long_term {
-        long_term.check_signer(key.certificate(), key.chain())?;
-    }
     let input_sha256 = hex::encode(Sha256::digest(input));
     let year = request.time.year();
     let reference = reference(year, &request.book, number, &input_sha256);
@@ -136,10 +133,46 @@ pub fn certify_copy(
     let prepared = pades::prepare(input, request.placement, &signature, |doc| {
         stamp::stamp_appearance(doc, &text).map_err(|e| PadesError::Malformed(e.to_string()))
     })?;
+    let stamp = prepared.stamp;
+    let signed = sign_prepared(prepared, key, request.long_term.as_deref())?;
+    let pdf = signed.pdf;
+    Ok(CertifiedCopy {
+        stamp,
+        level: signed.level,
+        timestamp: signed.timestamp,
+        sha256: hex::encode(Sha256::digest(&pdf)),
+        pdf,
+        input_sha256,
+        reference,
+        signer: info.subject,
+    })
+}
+
+/// A signed PDF and its PAdES level.
+#[derive(Debug, Clone)]
+pub struct Signed {
+    /// The signed file.
+    pub pdf: Vec<u8>,
+    /// `B-B`, `B-T`, `B-LT` or `B-LTA`.
+    pub level: &'static str,
+    /// The signature timestamp's time, RFC 3339.
+    pub timestamp: Option<String>,
+}
+
+/// Signs a prepared file with `key` at the level of `long_term` (B-B without): the CMS
+/// signature, its timestamp, the validation data and the document timestamp.
+pub fn sign_prepared(
+    prepared: pades::Unsigned,
+    key: &dyn SigningKey,
+    long_term: Option<&LongTerm>,
+) -> Result<Signed, CertifyError> {
+    if let Some(long_term) = long_term {
+        long_term.check_signer(key.certificate(), key.chain())?;
+    }
     let digest = cms::digest_for(key.scheme()).digest(&prepared.signed_parts());
     let der = cms::sign_detached(key, &digest)?;
     let mut validation = Validation::default();
-    let (der, timestamp) = match &request.long_term {
+    let (der, timestamp) = match long_term {
         Some(long_term) => {
             let (der, token) = timestamp::add_signature_timestamp(&der, long_term.tsa.as_ref())?;
             if long_term.level >= Level::Blt {
@@ -150,32 +183,35 @@ pub fn certify_copy(
         }
         None => (der, None),
     };
-    let stamp = prepared.stamp;
     let mut pdf = prepared.embed(&der)?;
-    let level = request.long_term.as_ref().map_or("B-B", |l| l.level.name());
     if !validation.ocsps.is_empty() {
         pdf = pades::append_dss(&pdf, &validation)?;
     }
-    if let Some(long_term) = request
-        .long_term
-        .as_ref()
-        .filter(|l| l.level >= Level::Blta)
-    {
+    if let Some(long_term) = long_term.filter(|l| l.level >= Level::Blta) {
         pdf = longterm::add_document_timestamp(&pdf, long_term.tsa.as_ref())?.0;
     }
-    Ok(CertifiedCopy {
-        stamp,
-        level,
+    Ok(Signed {
+        pdf,
+        level: long_term.map_or("B-B", |l| l.level.name()),
         timestamp: timestamp.and_then(|t| {
             t.format(&time::format_description::well_known::Rfc3339)
                 .ok()
         }),
-        sha256: hex::encode(Sha256::digest(&pdf)),
-        pdf,
-        input_sha256,
-        reference,
-        signer: info.subject,
     })
+}
+
+/// Adds an approval signature by `key` to an already signed (or any) PDF, in a new
+/// invisible field so that a certification signature before it stays valid (a visible
+/// field could cover certified content).
+pub fn sign_pdf(
+    input: &[u8],
+    key: &dyn SigningKey,
+    info: &SignatureInfo,
+    long_term: Option<&LongTerm>,
+) -> Result<Signed, CertifyError> {
+    certificate::check_signing(key.certificate(), info.time)?;
+    let prepared = pades::prepare_invisible(input, info)?;
+    sign_prepared(prepared, key, long_term)
 }
 
 /// The register entry of an issued copy.

@@ -305,10 +305,27 @@ fn append_with_placeholder(
     Ok((out, byte_range))
 }
 
+/// Appends an invisible signature field (an approval signature: no DocMDP) with an
+/// empty signature, ready for [`Unsigned::embed`].
+pub fn prepare_invisible(input: &[u8], info: &SignatureInfo) -> Result<Unsigned, PadesError> {
+    let head = signature_head(info, None);
+    prepare_invisible_field(input, &info.field_name, &head)
+}
+
 /// Appends an invisible document timestamp field (`/Type /DocTimeStamp`, `/SubFilter
 /// /ETSI.RFC3161`, PAdES B-LTA) with an empty `/Contents` for the token over the whole
 /// file as it then is.
 pub fn prepare_document_timestamp(input: &[u8], field_name: &str) -> Result<Unsigned, PadesError> {
+    let head = "/Type /DocTimeStamp /Filter /Adobe.PPKLite /SubFilter /ETSI.RFC3161";
+    prepare_invisible_field(input, field_name, head)
+}
+
+/// An invisible field on page 1 holding the signature dictionary `head`.
+fn prepare_invisible_field(
+    input: &[u8],
+    field_name: &str,
+    head: &str,
+) -> Result<Unsigned, PadesError> {
     let original = load(input)?;
     let first_page = *original
         .doc
@@ -336,7 +353,6 @@ pub fn prepare_document_timestamp(input: &[u8], field_name: &str) -> Result<Unsi
     let catalog = catalog_with_field(&original.doc, original.root, widget)?;
     new.objects
         .insert(original.root, Object::Dictionary(catalog));
-    let head = "/Type /DocTimeStamp /Filter /Adobe.PPKLite /SubFilter /ETSI.RFC3161";
     let (bytes, byte_range) = append_with_placeholder(input, &original, &new, signature_id, head)?;
     Ok(Unsigned {
         bytes,

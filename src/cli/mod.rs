@@ -6,6 +6,7 @@ pub mod digitize;
 mod files;
 pub mod renew;
 pub mod serve;
+pub mod sign;
 pub mod store;
 pub mod user;
 pub mod verify;

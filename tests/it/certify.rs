@@ -324,6 +324,36 @@ fn a_second_signature_keeps_the_certification_valid() {
     let (ok, text) = pyhanko(&second);
     assert!(ok && !text.contains("INVALID"), "pyHanko: {text}");
 
+    // sohoa's own `sign` adds the office's organisation signature the same way.
+    let ours = s.dir.join("twice-sohoa.pdf");
+    let ec = &s.pki.office_ec;
+    let out = run(sohoa()
+        .arg("sign")
+        .arg(&pdf)
+        .arg("-o")
+        .arg(&ours)
+        .arg("--cert")
+        .arg(&ec.cert_pem)
+        .arg("--key")
+        .arg(&ec.key_pem)
+        .args(["--location", "UBND xã Thử Nghiệm"]));
+    assert_ok(&out);
+    let (valid, json) = sohoa_verify(&ours);
+    assert!(valid, "sohoa verify: {json:#}");
+    assert_eq!(json["signatures"][0]["modifications"], "allowed");
+    assert!(json["signatures"][1]["signer"]
+        .as_str()
+        .unwrap()
+        .contains("Trần Thị Bình"));
+    let poppler = pdfsig(&ours);
+    assert_eq!(
+        poppler.matches("Signature is Valid").count(),
+        2,
+        "pdfsig: {poppler}"
+    );
+    let (ok, text) = pyhanko(&ours);
+    assert!(ok && !text.contains("INVALID"), "pyHanko: {text}");
+
     // A visible one could cover the certified page: sohoa and pyHanko both refuse it.
     let visible = s.dir.join("twice-visible.pdf");
     pyhanko_second_signature(&pdf, "1/40,40,200,90/Sig2", &visible);
