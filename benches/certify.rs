@@ -64,6 +64,7 @@ fn request() -> CertifyRequest {
         book: "01".into(),
         time: OffsetDateTime::now_utc(),
         placement: Placement::default(),
+        details: Default::default(),
         long_term: None,
         verify_url: None,
     }

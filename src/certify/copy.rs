@@ -10,7 +10,7 @@ use super::key::{KeyError, SigningKey};
 use super::longterm::{self, EvidenceError, Level, LongTerm};
 use super::pades::Validation;
 use super::pades::{self, PadesError, Placement, SignatureInfo, StampPlace};
-use super::register::Entry;
+use super::register::{Details, Entry};
 use super::stamp::{self, StampText, STATEMENT};
 use super::timestamp::{self, TimestampError};
 use std::sync::Arc;
@@ -51,6 +51,8 @@ pub struct CertifyRequest {
     pub time: OffsetDateTime,
     /// Where the stamp goes.
     pub placement: Placement,
+    /// The register form's request columns (requester, original's title, copies, fee).
+    pub details: Details,
     /// The level above B-B and its services (time-stamping authority, OCSP); `None`
     /// for B-B.
     pub long_term: Option<Arc<LongTerm>>,
@@ -232,6 +234,7 @@ pub fn register_entry(request: &CertifyRequest, number: u64, copy: &CertifiedCop
         output_sha256: copy.sha256.clone(),
         reference: copy.reference.clone(),
         note: None,
+        details: request.details.clone(),
     }
 }
 

@@ -54,6 +54,22 @@ pub struct Entry {
     pub reference: String,
     /// Why an entry is void.
     pub note: Option<String>,
+    /// What the legal certification register records besides (who asked, for what).
+    pub details: Details,
+}
+
+/// The legal register form's columns about the request: requester, the original's
+/// title, copies issued and the fee.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Details {
+    /// The person who asked for the copy (người yêu cầu chứng thực).
+    pub requester: Option<String>,
+    /// Title of the original document (tên giấy tờ, văn bản).
+    pub original_title: Option<String>,
+    /// Copies certified under this entry (số bản).
+    pub copies: u32,
+    /// Fee charged, in đồng (lệ phí).
+    pub fee_vnd: Option<u64>,
 }
 
 /// The register database.
@@ -91,6 +107,7 @@ impl Register {
             );
             CREATE INDEX IF NOT EXISTS certification_output ON certification (output_sha256);",
         )?;
+        add_detail_columns(&conn)?;
         Ok(Register { conn })
     }
 
@@ -179,8 +196,32 @@ impl Register {
     }
 }
 
+/// The legal form's columns, added to registers made before them.
+const DETAIL_COLUMNS: [(&str, &str); 4] = [
+    ("requester", "TEXT"),
+    ("original_title", "TEXT"),
+    ("copies", "INTEGER NOT NULL DEFAULT 1"),
+    ("fee_vnd", "INTEGER"),
+];
+
+fn add_detail_columns(conn: &Connection) -> Result<(), RegisterError> {
+    let mut present = conn.prepare("SELECT name FROM pragma_table_info('certification')")?;
+    let names: Vec<String> = present
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for (name, kind) in DETAIL_COLUMNS {
+        if !names.iter().any(|n| n == name) {
+            conn.execute_batch(&format!(
+                "ALTER TABLE certification ADD COLUMN {name} {kind}"
+            ))?;
+        }
+    }
+    Ok(())
+}
+
 const SELECT_ENTRY: &str = "SELECT year, book, number, status, certified_at, certifier, agency,
-    signer, input_sha256, output_sha256, reference, note FROM certification";
+    signer, input_sha256, output_sha256, reference, note, requester, original_title, copies,
+    fee_vnd FROM certification";
 
 fn row_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
     Ok(Entry {
@@ -196,14 +237,21 @@ fn row_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
         output_sha256: r.get(9)?,
         reference: r.get(10)?,
         note: r.get(11)?,
+        details: Details {
+            requester: r.get(12)?,
+            original_title: r.get(13)?,
+            copies: r.get::<_, i64>(14)?.clamp(0, i64::from(u32::MAX)) as u32,
+            fee_vnd: r.get::<_, Option<i64>>(15)?.map(|f| f.max(0) as u64),
+        },
     })
 }
 
 fn insert(tx: &rusqlite::Transaction<'_>, e: &Entry) -> Result<(), RegisterError> {
     tx.execute(
         "INSERT INTO certification (year, book, number, status, certified_at, certifier, agency, signer,
-                                    input_sha256, output_sha256, reference, note)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                                    input_sha256, output_sha256, reference, note, requester,
+                                    original_title, copies, fee_vnd)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
         params![
             e.year,
             e.book,
@@ -216,7 +264,11 @@ fn insert(tx: &rusqlite::Transaction<'_>, e: &Entry) -> Result<(), RegisterError
             e.input_sha256,
             e.output_sha256,
             e.reference,
-            e.note
+            e.note,
+            e.details.requester,
+            e.details.original_title,
+            i64::from(e.details.copies.max(1)),
+            e.details.fee_vnd.map(|f| f.min(i64::MAX as u64) as i64)
         ],
     )?;
     Ok(())
@@ -240,6 +292,12 @@ mod tests {
             output_sha256: "11".repeat(32),
             reference: format!("SOHOA1:2026-01-{number}"),
             note: None,
+            details: Details {
+                requester: Some("Lò Thị Mai".into()),
+                original_title: Some("Giấy khai sinh".into()),
+                copies: 2,
+                fee_vnd: Some(4000),
+            },
         }
     }
 
@@ -278,5 +336,27 @@ mod tests {
                 .collect::<Vec<_>>(),
             vec![(1, "issued"), (2, "void")]
         );
+        assert_eq!(entries[0].details, entry(1).details);
+    }
+
+    #[test]
+    fn a_register_from_before_the_detail_columns_gains_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = Connection::open(dir.path().join(REGISTER_FILE)).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE certification (year INTEGER NOT NULL, book TEXT NOT NULL,
+                number INTEGER NOT NULL, status TEXT NOT NULL, certified_at TEXT NOT NULL,
+                certifier TEXT NOT NULL, agency TEXT NOT NULL, signer TEXT NOT NULL,
+                input_sha256 TEXT NOT NULL, output_sha256 TEXT NOT NULL, reference TEXT NOT NULL,
+                note TEXT, PRIMARY KEY (year, book, number));
+             INSERT INTO certification VALUES (2026, '01', 1, 'issued', '2026-01-01T00:00:00Z',
+                'A', 'B', 'C', 'x', 'y', 'SOHOA1:2026-01-1:00', NULL);",
+        )
+        .unwrap();
+        drop(conn);
+        let register = Register::open(dir.path()).unwrap();
+        let old = &register.entries(2026, "01").unwrap()[0];
+        assert_eq!(old.details.copies, 1);
+        assert_eq!(old.details.requester, None);
     }
 }

@@ -111,6 +111,7 @@ impl Certify for RegisterSigner {
             book: self.book.clone(),
             time: time::OffsetDateTime::now_utc(),
             placement: Placement::default(),
+            details: Default::default(),
             long_term: self.long_term.clone(),
             verify_url: None,
         };

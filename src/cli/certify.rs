@@ -9,6 +9,7 @@ use sohoa::certify::key::{RsaPadding, SigningKey};
 use sohoa::certify::longterm::{self, LongTerm};
 use sohoa::certify::online::{Fetch, HttpTsa};
 use sohoa::certify::pades::{Corner, Placement, StampPlace};
+use sohoa::certify::register::Details;
 use sohoa::certify::{pem, pkcs11, pkcs12};
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -52,6 +53,18 @@ pub struct Args {
     /// the QR code then opens URL/verify?ref=REFERENCE instead of holding the reference.
     #[arg(long)]
     verify_url: Option<String>,
+    /// The person who asked for the copy (người yêu cầu chứng thực), for the register.
+    #[arg(long)]
+    requester: Option<String>,
+    /// Title of the original document (tên giấy tờ), for the register.
+    #[arg(long)]
+    original_title: Option<String>,
+    /// Copies certified under this number, for the register.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    copies: u32,
+    /// Fee charged, in đồng, for the register.
+    #[arg(long)]
+    fee: Option<u64>,
     /// Also write a JSON report (number, book, date, signer, sha256).
     #[arg(long)]
     report: Option<PathBuf>,
@@ -257,6 +270,12 @@ pub fn run(args: Args) -> Result<(), String> {
             over_content: args.stamp_over_content,
         },
         long_term: args.signer.long_term()?,
+        details: Details {
+            requester: args.requester.clone(),
+            original_title: args.original_title.clone(),
+            copies: args.copies,
+            fee_vnd: args.fee,
+        },
         verify_url: args.verify_url.clone(),
     };
     let mut issuer = Issuer::open(&args.register, key.as_ref()).map_err(|e| e.to_string())?;

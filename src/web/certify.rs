@@ -13,6 +13,7 @@ use super::{WebError, WebResult, WebState};
 use crate::certify::copy::CertifyRequest;
 use crate::certify::issuer::{IssueError, Issuer};
 use crate::certify::pades::Placement;
+use crate::certify::register::Details;
 use crate::store::{Document, FileRole, NewDocument, NewFile, UserRole};
 
 /// The certification form.
@@ -22,6 +23,39 @@ pub struct CertifyForm {
     csrf: String,
     #[serde(default)]
     compared: Option<String>,
+    #[serde(default)]
+    requester: String,
+    #[serde(default)]
+    original_title: String,
+    #[serde(default)]
+    copies: String,
+}
+
+impl CertifyForm {
+    /// The register columns the clerk filled in, checked; the fee follows the pages.
+    fn details(&self, pages: u32) -> WebResult<Details> {
+        let text = |value: &str, what: &str| -> WebResult<Option<String>> {
+            let value = value.trim();
+            if value.chars().count() > 300 || value.chars().any(char::is_control) {
+                return Err(WebError::bad_request(format!("{what} không hợp lệ.")));
+            }
+            Ok((!value.is_empty()).then(|| value.to_string()))
+        };
+        let copies = match self.copies.trim() {
+            "" => 1,
+            n => n
+                .parse::<u32>()
+                .ok()
+                .filter(|c| (1..=100).contains(c))
+                .ok_or_else(|| WebError::bad_request("Số bản phải từ 1 đến 100."))?,
+        };
+        Ok(Details {
+            requester: text(&self.requester, "Người yêu cầu")?,
+            original_title: text(&self.original_title, "Tên giấy tờ")?,
+            copies,
+            fee_vnd: Some(super::documents::certification_fee(pages) * u64::from(copies)),
+        })
+    }
 }
 
 /// `POST /documents/{id}/certify`: 403 without the certifier role or the CSRF token,
@@ -46,10 +80,11 @@ pub async fn certify(
         ));
     }
     let doc = state.document(id.clone()).await?;
+    let details = form.details(doc.page_count)?;
     let certifier = session.user.display_name.clone();
     let by = session.user.username.clone();
     let copy = state
-        .blocking(move |s| issue(s, &doc, &certifier, &by))
+        .blocking(move |s| issue(s, &doc, &certifier, &by, details))
         .await?;
     state
         .audit(
@@ -63,7 +98,13 @@ pub async fn certify(
 
 /// Signs and stores the copy while holding the register's lock: the number is taken
 /// only when the copy is stored.
-fn issue(state: &WebState, doc: &Document, certifier: &str, by: &str) -> WebResult<Document> {
+fn issue(
+    state: &WebState,
+    doc: &Document,
+    certifier: &str,
+    by: &str,
+    details: Details,
+) -> WebResult<Document> {
     let signer = state
         .config
         .signer
@@ -92,6 +133,7 @@ fn issue(state: &WebState, doc: &Document, certifier: &str, by: &str) -> WebResu
         time: OffsetDateTime::now_utc(),
         placement: Placement::default(),
         long_term: signer.long_term.clone(),
+        details,
         verify_url: state.config.public_url.clone(),
     };
     let mut issuer = Issuer::open(&state.config.register_dir, signer.key.as_ref())

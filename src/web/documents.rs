@@ -11,7 +11,7 @@ use axum::Form;
 use serde::Deserialize;
 
 use super::drafts;
-use super::html::{csrf_input, esc, layout, text_field, vnd};
+use super::html::{csrf_input, esc, layout, local_time, text_field, vnd};
 use super::session::Session;
 use super::{WebError, WebResult, WebState};
 use crate::digitize::{digitize_frames, Source, LOW_CONFIDENCE};
@@ -122,7 +122,7 @@ fn document_table(docs: &[Document]) -> String {
             esc(&d.dossier_code),
             esc(&d.citizen_id),
             d.page_count,
-            esc(d.created_at.get(..16).unwrap_or(&d.created_at)).replace('T', " ")
+            esc(&local_time(&d.created_at))
         );
     }
     s.push_str("</tbody></table>");
@@ -343,7 +343,7 @@ impl DocumentView {
             esc(&d.citizen_id),
             d.page_count,
             esc(&d.created_by),
-            esc(&d.created_at)
+            esc(&local_time(&d.created_at))
         );
         if let Some(until) = &d.valid_until {
             let _ = write!(s, "<dt>Hiệu lực đến</dt><dd>{}</dd>", esc(until));
@@ -451,7 +451,7 @@ impl DocumentView {
                 "<li><a class=\"copy\" href=\"/documents/{}\">Bản sao chứng thực {}</a> lúc {}</li>",
                 copy.id,
                 esc(copy.reference.as_deref().unwrap_or("")),
-                esc(&copy.created_at)
+                esc(&local_time(&copy.created_at))
             );
         }
         if s.is_empty() {
@@ -522,14 +522,18 @@ fn certify_form(state: &WebState, session: &Session, d: &Document) -> String {
     format!(
         "<form method=\"post\" action=\"/documents/{}/certify\" id=\"certify\" class=\"card\">\
          <h2>Chứng thực bản sao điện tử</h2>{}\
-         <p>Số trang: {} — Lệ phí: <strong id=\"fee\">{} đồng</strong></p>\
+         <p>Số trang: {} — Lệ phí: <strong id=\"fee\">{} đồng</strong> mỗi bản</p>\
+         <label>Người yêu cầu chứng thực <input name=\"requester\" id=\"requester\" maxlength=\"200\"></label>\
+         <label>Tên giấy tờ, văn bản <input name=\"original_title\" id=\"original-title\" maxlength=\"300\" value=\"{}\"></label>\
+         <label>Số bản <input name=\"copies\" id=\"copies\" type=\"number\" min=\"1\" max=\"100\" value=\"1\"></label>\
          <label class=\"check\"><input type=\"checkbox\" id=\"compared\" name=\"compared\" required> \
          Tôi đã đối chiếu bản sao với bản chính và xác nhận đúng với bản chính</label>\
          <button id=\"certify-submit\">Chứng thực và ký số</button></form>",
         d.id,
         csrf_input(session),
         d.page_count,
-        vnd(certification_fee(d.page_count))
+        vnd(certification_fee(d.page_count)),
+        esc(&d.title)
     )
 }
 

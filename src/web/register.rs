@@ -7,9 +7,8 @@ use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use time::OffsetDateTime;
 
-use super::html::{esc, layout};
+use super::html::{esc, layout, local_date, local_time, local_today, vnd};
 use super::session::Session;
 use super::{WebError, WebResult, WebState};
 use crate::certify::register::{Entry, Register};
@@ -32,7 +31,7 @@ fn day_and_book(state: &WebState, params: &RegisterParams) -> WebResult<(String,
                 .map_err(|_| WebError::bad_request("Ngày không hợp lệ (YYYY-MM-DD)."))?
                 .to_string()
         }
-        None => OffsetDateTime::now_utc().date().to_string(),
+        None => local_today(),
     };
     let book = params
         .book
@@ -55,7 +54,7 @@ async fn entries(state: &WebState, date: &str, book: &str) -> WebResult<Vec<Entr
             let all = register.entries(year, &book).map_err(WebError::internal)?;
             Ok(all
                 .into_iter()
-                .filter(|e| e.certified_at.starts_with(&date))
+                .filter(|e| local_date(&e.certified_at).as_deref() == Some(date.as_str()))
                 .collect())
         })
         .await
@@ -75,7 +74,8 @@ pub async fn register_page(
          <label for=\"book\">Quyển số</label><input id=\"book\" name=\"book\" value=\"{}\" size=\"4\">\
          <button>Xem</button></form>\
          <p>{} lượt chứng thực. <a id=\"register-csv\" href=\"/register.csv?date={date}&amp;book={}\">Tải CSV</a></p>\
-         <table id=\"register\"><thead><tr><th>Số</th><th>Thời điểm</th><th>Người chứng thực</th>\
+         <table id=\"register\"><thead><tr><th>Số</th><th>Thời điểm</th><th>Người yêu cầu</th>\
+         <th>Tên giấy tờ</th><th>Số bản</th><th>Lệ phí</th><th>Người chứng thực</th>\
          <th>Mã xác minh</th><th>Trạng thái</th></tr></thead><tbody>",
         esc(&book),
         list.len(),
@@ -84,13 +84,22 @@ pub async fn register_page(
     for e in &list {
         let _ = write!(
             body,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td><a href=\"/verify?ref={}\">{}</a></td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+             <td><a href=\"/verify?ref={}\">{}</a></td><td>{}</td></tr>",
             e.number,
-            esc(&e.certified_at),
+            esc(&local_time(&e.certified_at)),
+            esc(e.details.requester.as_deref().unwrap_or("")),
+            esc(e.details.original_title.as_deref().unwrap_or("")),
+            e.details.copies,
+            e.details.fee_vnd.map(vnd).unwrap_or_default(),
             esc(&e.certifier),
             esc(&e.reference),
             esc(&e.reference),
-            if e.status == "issued" { "đã cấp".to_string() } else { format!("huỷ: {}", esc(e.note.as_deref().unwrap_or(""))) }
+            if e.status == "issued" {
+                "đã cấp".to_string()
+            } else {
+                format!("huỷ: {}", esc(e.note.as_deref().unwrap_or("")))
+            }
         );
     }
     body.push_str("</tbody></table>");
@@ -130,6 +139,10 @@ pub async fn register_csv(
         "sha256_ban_sao",
         "trang_thai",
         "ghi_chu",
+        "nguoi_yeu_cau",
+        "ten_giay_to",
+        "so_ban",
+        "le_phi_dong",
     ];
     writer
         .write_record(header_row)
@@ -139,7 +152,7 @@ pub async fn register_csv(
             e.number.to_string().as_str(),
             &e.book,
             &e.year.to_string(),
-            &e.certified_at,
+            &local_time(&e.certified_at),
             &e.certifier,
             &e.agency,
             &e.signer,
@@ -148,6 +161,10 @@ pub async fn register_csv(
             &e.output_sha256,
             &e.status,
             e.note.as_deref().unwrap_or(""),
+            e.details.requester.as_deref().unwrap_or(""),
+            e.details.original_title.as_deref().unwrap_or(""),
+            &e.details.copies.to_string(),
+            &e.details.fee_vnd.map(|f| f.to_string()).unwrap_or_default(),
         ]
         .map(spreadsheet_safe);
         writer.write_record(&row).map_err(WebError::internal)?;

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::html::{esc, layout};
+use super::html::{esc, layout, local_time};
 use super::session::MaybeSession;
 use super::{WebError, WebResult, WebState};
 use crate::certify::copy::parse_reference;
@@ -145,7 +145,7 @@ fn render(found: &Found) -> String {
         e.number,
         esc(&e.book),
         e.year,
-        esc(&e.certified_at),
+        esc(&local_time(&e.certified_at)),
         esc(&e.certifier),
         esc(&e.agency),
         if e.status == "issued" { "đã cấp" } else { "đã huỷ" }
@@ -159,7 +159,7 @@ fn render(found: &Found) -> String {
             s,
             "<dt>Chữ ký số</dt><dd>{} — {} {}</dd>",
             esc(&sig.signer),
-            esc(sig.signed_at.as_deref().unwrap_or("")),
+            esc(&local_time(sig.signed_at.as_deref().unwrap_or(""))),
             match (sig.valid, sig.chain_trusted) {
                 (true, true) => "(hợp lệ)",
                 (true, false) => "(người ký không thuộc chứng thư gốc tin cậy)",

@@ -1014,3 +1014,37 @@ fn b_lt_copies_keep_revocation_evidence_and_revoked_signers_are_refused() {
     assert_ok(&out);
     assert!(String::from_utf8_lossy(&out.stdout).contains("number: 1"));
 }
+
+#[test]
+fn the_register_keeps_the_legal_form_columns() {
+    let s = setup();
+    let (out, _, _) = certify_with(
+        "details.pdf",
+        "reg-details",
+        &[
+            "--requester",
+            "Lò Thị Mai",
+            "--original-title",
+            "Giấy khai sinh",
+            "--copies",
+            "3",
+            "--fee",
+            "6000",
+        ],
+    );
+    assert_ok(&out);
+    let register = sohoa::certify::register::Register::open(&s.dir.join("reg-details")).unwrap();
+    let year = time::OffsetDateTime::now_utc().year();
+    let entry = &register.entries(year, "01").unwrap()[0];
+    assert_eq!(entry.details.requester.as_deref(), Some("Lò Thị Mai"));
+    assert_eq!(
+        entry.details.original_title.as_deref(),
+        Some("Giấy khai sinh")
+    );
+    assert_eq!(
+        (entry.details.copies, entry.details.fee_vnd),
+        (3, Some(6000))
+    );
+    let (out, _, _) = certify_with("details-bad.pdf", "reg-details", &["--copies", "0"]);
+    assert!(!out.status.success());
+}

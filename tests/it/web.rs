@@ -706,9 +706,20 @@ fn store_certify_find_reuse_and_verify_over_http() {
     certifier
         .post_form(&format!("/documents/{id}/certify"), &[("csrf", &csrf)])
         .expect(400);
+    certifier
+        .post_form(
+            &format!("/documents/{id}/certify"),
+            &[("csrf", &csrf), ("compared", "on"), ("copies", "0")],
+        )
+        .expect(400);
     let certified = certifier.post_form(
         &format!("/documents/{id}/certify"),
-        &[("csrf", &csrf), ("compared", "on")],
+        &[
+            ("csrf", &csrf),
+            ("compared", "on"),
+            ("requester", "Lò Thị Mai"),
+            ("copies", "2"),
+        ],
     );
     certified.expect(303);
     let copy_id = certified
@@ -732,6 +743,30 @@ fn store_certify_find_reuse_and_verify_over_http() {
         .contains(&format!("/documents/{copy_id}")));
     let register = certifier.get("/register");
     assert!(register.body.contains("<td>1</td>"), "{}", register.body);
+    // The legal form's columns, and the time as read in Vietnam (dd/mm/yyyy HH:MM).
+    assert!(
+        register.body.contains("<td>Lò Thị Mai</td>"),
+        "{}",
+        register.body
+    );
+    assert!(
+        register.body.contains("<td>2</td><td>4.000</td>"),
+        "{}",
+        register.body
+    );
+    let today =
+        time::OffsetDateTime::now_utc().to_offset(time::UtcOffset::from_hms(7, 0, 0).unwrap());
+    let shown = format!(
+        "{:02}/{:02}/{}",
+        today.day(),
+        today.month() as u8,
+        today.year()
+    );
+    assert!(
+        register.body.contains(&shown),
+        "{shown} in {}",
+        register.body
+    );
     let csv = certifier.get("/register.csv");
     csv.expect(200);
     assert!(
