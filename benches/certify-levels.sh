@@ -10,20 +10,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-10}
-sohoa=./target/release/sohoa
-[ -x "$sohoa" ] || cargo build --release --quiet
+[ -x target/release/sohoa ] || cargo build --release --quiet
+sohoa=$PWD/target/release/sohoa
+services=$PWD/tests/services
 work=$(mktemp -d)
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-# A service in the background; its address once it listens.
+# Starts a service in the background; sets `addr` once it listens.
 start() {
   local out=$work/$1.addr
-  python3 "tests/services/$1.py" "${@:2}" > "$out" &
+  python3 "$services/$1.py" "${@:2}" > "$out" &
   pids+=($!)
   for _ in $(seq 100); do [ -s "$out" ] && break; sleep 0.05; done
-  sed -n 's/^listening on //p' "$out"
+  addr=$(sed -n 's/^listening on //p' "$out")
 }
 
 cd "$work"
@@ -55,6 +56,7 @@ extendedKeyUsage = OCSPSigning
 noCheck = ignored
 EOF
 quiet() { "$@" > /dev/null 2>&1; }
+export OCSP_URL=unused
 quiet openssl req -x509 -newkey rsa:2048 -nodes -keyout root.key -out root.pem -days 3650 \
   -subj "/CN=Bench Root" -config pki.cnf -extensions root
 touch index.txt
@@ -69,14 +71,13 @@ issue() { # name section
   printf 'V\t%s\t\t%s\tunknown\t/CN=Bench %s\n' "$end" "$hex" "$1" >> index.txt
   serial=$((serial + 1))
 }
-export OCSP_URL=unused
 issue ocsp ocsp
-ocsp=$(cd "$OLDPWD" && start ocsp --index "$work/index.txt" --ca "$work/root.pem" \
-  --rsigner "$work/ocsp.pem" --rkey "$work/ocsp.key")
-export OCSP_URL=$ocsp/
+start ocsp --index "$work/index.txt" --ca "$work/root.pem" --rsigner "$work/ocsp.pem" --rkey "$work/ocsp.key"
+export OCSP_URL=$addr/
 issue office leaf
 issue tsa tsa
-tsa=$(cd "$OLDPWD" && start tsa --cert "$work/tsa.pem" --key "$work/tsa.key" --chain "$work/root.pem")
+start tsa --cert "$work/tsa.pem" --key "$work/tsa.key" --chain "$work/root.pem"
+tsa=$addr
 cd "$OLDPWD"
 "$sohoa" digitize -o "$work/input.pdf" fixtures/samples/page1.png > /dev/null
 
