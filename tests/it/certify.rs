@@ -973,6 +973,20 @@ fn b_lt_copies_keep_revocation_evidence_and_revoked_signers_are_refused() {
         "pyHanko adesverify: {stdout}{stderr}"
     );
 
+    // Tampering with the page after the DSS update is caught by all three validators.
+    let tampered = s.dir.join("blt-tampered.pdf");
+    std::fs::write(
+        &tampered,
+        append_content_change(&std::fs::read(&pdf).unwrap()),
+    )
+    .unwrap();
+    let (valid, json) = sohoa_verify(&tampered);
+    assert!(!valid, "{json:#}");
+    assert_eq!(json["signatures"][0]["modifications"], "disallowed");
+    assert!(!pdfsig(&tampered).contains("Total document signed"));
+    let (ok, text) = pyhanko(&tampered);
+    assert!(!ok || !text.contains("judged VALID"), "pyHanko: {text}");
+
     // B-LTA: a document timestamp over the copy and its evidence.
     let mut lta_args = args(&good);
     *lta_args.iter_mut().find(|a| *a == "b-lt").unwrap() = "b-lta".into();
