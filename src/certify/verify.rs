@@ -514,6 +514,17 @@ fn later_revisions(pdf: &[u8], end: usize, current: &Document) -> Modifications 
     if end == pdf.len() {
         return Modifications::none();
     }
+    let appended = &pdf[end..];
+    let is_update = |marker: &[u8]| appended.windows(marker.len()).any(|w| w == marker);
+    if !(is_update(b"startxref") && is_update(b"%%EOF")) {
+        return Modifications {
+            level: Level::Disallowed,
+            changes: vec![format!(
+                "{} bytes after the signed revision are not an incremental update",
+                appended.len()
+            )],
+        };
+    }
     match Document::load_mem(&pdf[..end]) {
         Ok(signed) => revisions::classify(&signed, current, Policy::of(&signed)),
         Err(e) => Modifications {
