@@ -103,11 +103,16 @@ impl Register {
                 output_sha256 TEXT NOT NULL,
                 reference TEXT NOT NULL,
                 note TEXT,
+                requester TEXT,
+                original_title TEXT,
+                copies INTEGER NOT NULL DEFAULT 1,
+                fee_vnd INTEGER,
                 PRIMARY KEY (year, book, number)
             );
             CREATE INDEX IF NOT EXISTS certification_output ON certification (output_sha256);",
         )?;
-        add_detail_columns(&conn)?;
+        let mut conn = conn;
+        add_detail_columns(&mut conn)?;
         Ok(Register { conn })
     }
 
