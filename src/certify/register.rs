@@ -209,18 +209,22 @@ const DETAIL_COLUMNS: [(&str, &str); 4] = [
     ("fee_vnd", "INTEGER"),
 ];
 
-fn add_detail_columns(conn: &Connection) -> Result<(), RegisterError> {
-    let mut present = conn.prepare("SELECT name FROM pragma_table_info('certification')")?;
-    let names: Vec<String> = present
+/// Adds the missing columns under the write lock, so that clerks opening an old
+/// register at the same moment do not both add them.
+fn add_detail_columns(conn: &mut Connection) -> Result<(), RegisterError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let names: Vec<String> = tx
+        .prepare("SELECT name FROM pragma_table_info('certification')")?
         .query_map([], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     for (name, kind) in DETAIL_COLUMNS {
         if !names.iter().any(|n| n == name) {
-            conn.execute_batch(&format!(
+            tx.execute_batch(&format!(
                 "ALTER TABLE certification ADD COLUMN {name} {kind}"
             ))?;
         }
     }
+    tx.commit()?;
     Ok(())
 }
 
