@@ -85,7 +85,7 @@ impl Register {
         let path = dir.join(REGISTER_FILE);
         crate::private_files::create_file(&path)
             .map_err(|e| RegisterError::Folder(path.display().to_string(), e))?;
-        let conn = Connection::open(path)?;
+        let mut conn = Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(60))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
@@ -111,7 +111,6 @@ impl Register {
             );
             CREATE INDEX IF NOT EXISTS certification_output ON certification (output_sha256);",
         )?;
-        let mut conn = conn;
         add_detail_columns(&mut conn)?;
         Ok(Register { conn })
     }
