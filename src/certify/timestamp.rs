@@ -118,6 +118,20 @@ fn token_of(response: &[u8]) -> Result<Vec<u8>, TimestampError> {
 /// Checks a token: its CMS signature, that it stamps `imprint` (SHA-256), the nonce when
 /// one was sent, and that its signer is a TSA certificate (critical timeStamping EKU).
 pub fn check(token: &[u8], imprint: &[u8], nonce: Option<&[u8]>) -> Result<Token, TimestampError> {
+    checked(token, Some(imprint), nonce)
+}
+
+/// A token checked on its own (signature, authority) without knowing what it stamps.
+pub fn parse(token: &[u8]) -> Result<Token, TimestampError> {
+    checked(token, None, None)
+}
+
+/// [`check`], with the imprint compared only when one is expected.
+fn checked(
+    token: &[u8],
+    imprint: Option<&[u8]>,
+    nonce: Option<&[u8]>,
+) -> Result<Token, TimestampError> {
     let invalid = |m: String| TimestampError::Invalid(m);
     let (report, content) = cms::verify_encapsulated(token, TST_INFO)
         .map_err(|e: CmsError| invalid(format!("token: {e}")))?;
@@ -130,7 +144,7 @@ pub fn check(token: &[u8], imprint: &[u8], nonce: Option<&[u8]>) -> Result<Token
     let info = TstInfo::from_der(&content).map_err(|e| invalid(format!("TSTInfo: {e}")))?;
     let imprinted = &info.message_imprint;
     if imprinted.hash_algorithm.oid != rfc5912::ID_SHA_256
-        || imprinted.hashed_message.as_bytes() != imprint
+        || imprint.is_some_and(|i| imprinted.hashed_message.as_bytes() != i)
     {
         return Err(invalid(
             "the token stamps other data than the signature".into(),
@@ -154,15 +168,6 @@ pub fn check(token: &[u8], imprint: &[u8], nonce: Option<&[u8]>) -> Result<Token
         certificates: report.certificates,
         tsa,
     })
-}
-
-/// A token checked on its own (signature, authority) without knowing what it stamps.
-pub fn parse(token: &[u8]) -> Result<Token, TimestampError> {
-    let invalid = |m: String| TimestampError::Invalid(m);
-    let (_, content) =
-        cms::verify_encapsulated(token, TST_INFO).map_err(|e| invalid(format!("token: {e}")))?;
-    let info = TstInfo::from_der(&content).map_err(|e| invalid(format!("TSTInfo: {e}")))?;
-    check(token, info.message_imprint.hashed_message.as_bytes(), None)
 }
 
 /// The subject of a certificate that may sign timestamps: its extended key usage is

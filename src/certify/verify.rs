@@ -107,10 +107,13 @@ pub struct VerifyReport {
 /// Verifies every signature of `pdf`. Never fails: an unreadable file is reported invalid.
 pub fn verify_pdf(pdf: &[u8], options: &VerifyOptions) -> VerifyReport {
     let mut signatures: Vec<SignatureReport> = match Document::load_mem(pdf) {
-        Ok(doc) => signature_dictionaries(&doc)
-            .into_iter()
-            .map(|(field, sig)| verify_one(pdf, &doc, &field, &sig, options))
-            .collect(),
+        Ok(doc) => {
+            let store = dss(&doc);
+            signature_dictionaries(&doc)
+                .into_iter()
+                .map(|(field, sig)| verify_one(pdf, &doc, &store, &field, &sig, options))
+                .collect()
+        }
         Err(e) => return summary(Vec::new(), Some(format!("not a readable PDF: {e}"))),
     };
     mark_archival(&mut signatures);
@@ -252,6 +255,7 @@ fn byte_range(sig: &Dictionary) -> Option<[usize; 4]> {
 fn verify_one(
     pdf: &[u8],
     current: &Document,
+    store: &Dss,
     field: &str,
     sig: &Dictionary,
     options: &VerifyOptions,
@@ -320,7 +324,7 @@ fn verify_one(
     let stamped = check_timestamp(&mut report, &der, options);
     match cms::verify_detached(&der, &parts) {
         Ok(cms) => {
-            check_revocation(&mut report, &cms, current, options);
+            check_revocation(&mut report, &cms, store, options);
             let time = stamped.or(options.at).or(signed_at);
             check_cms(&mut report, cms, time, options);
             if stamped.is_none() && options.at.is_some() && !report.certificate_ok {
@@ -436,18 +440,17 @@ fn check_timestamp(
 fn check_revocation(
     report: &mut SignatureReport,
     cms: &cms::CmsReport,
-    doc: &Document,
+    store: &Dss,
     options: &VerifyOptions,
 ) {
-    let (dss_certs, ocsps) = dss(doc);
     let candidates: Vec<&Vec<u8>> = cms
         .certificates
         .iter()
-        .chain(&dss_certs)
+        .chain(&store.certs)
         .chain(&options.trust_anchors)
         .filter(|c| **c != cms.signer_certificate)
         .collect();
-    let found = ocsps.iter().find_map(|answer| {
+    let found = store.ocsps.iter().find_map(|answer| {
         candidates
             .iter()
             .find_map(|issuer| revocation::check(answer, &cms.signer_certificate, issuer).ok())
@@ -477,8 +480,14 @@ fn check_revocation(
     });
 }
 
-/// The certificates and OCSP answers of the document security store.
-fn dss(doc: &Document) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+/// The certificates and OCSP answers of the document security store, read once per file.
+#[derive(Default)]
+struct Dss {
+    certs: Vec<Vec<u8>>,
+    ocsps: Vec<Vec<u8>>,
+}
+
+fn dss(doc: &Document) -> Dss {
     let streams = |dss: &Dictionary, key: &[u8]| -> Vec<Vec<u8>> {
         dss.get(key)
             .ok()
@@ -504,9 +513,12 @@ fn dss(doc: &Document) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
         .and_then(|d| doc.dereference(d).ok())
         .and_then(|(_, d)| d.as_dict().ok())
     else {
-        return (Vec::new(), Vec::new());
+        return Dss::default();
     };
-    (streams(dss, b"Certs"), streams(dss, b"OCSPs"))
+    Dss {
+        certs: streams(dss, b"Certs"),
+        ocsps: streams(dss, b"OCSPs"),
+    }
 }
 
 /// What the revisions after the one ending at `end` changed.
