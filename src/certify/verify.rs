@@ -108,8 +108,16 @@ pub struct VerifyReport {
 pub fn verify_pdf(pdf: &[u8], options: &VerifyOptions) -> VerifyReport {
     let mut signatures: Vec<SignatureReport> = match Document::load_mem(pdf) {
         Ok(doc) => {
+            let found = signature_dictionaries(&doc);
+            if found.len() > MAX_SIGNATURES {
+                let problem = format!(
+                    "{} signatures; at most {MAX_SIGNATURES} are verified in one file",
+                    found.len()
+                );
+                return summary(Vec::new(), Some(problem));
+            }
             let store = dss(&doc);
-            signature_dictionaries(&doc)
+            found
                 .into_iter()
                 .map(|(field, sig)| verify_one(pdf, &doc, &store, &field, &sig, options))
                 .collect()
@@ -480,6 +488,13 @@ fn check_revocation(
     });
 }
 
+/// Most signatures verified in one file: each earlier one re-reads its revision, so a
+/// hostile file with thousands would cost quadratic time.
+const MAX_SIGNATURES: usize = 50;
+/// Most certificates or OCSP answers taken from a DSS (each answer is tried against each
+/// candidate issuer).
+const MAX_DSS_ENTRIES: usize = 500;
+
 /// The certificates and OCSP answers of the document security store, read once per file.
 #[derive(Default)]
 struct Dss {
@@ -496,6 +511,7 @@ fn dss(doc: &Document) -> Dss {
             .map(|items| {
                 items
                     .iter()
+                    .take(MAX_DSS_ENTRIES)
                     .filter_map(|i| doc.dereference(i).ok()?.1.as_stream().ok())
                     .filter_map(|s| {
                         s.decompressed_content()
@@ -698,6 +714,29 @@ mod tests {
             vec![0x30, 0x03, 0x02, 0x01, 0x01]
         );
         assert_eq!(der_length(&[0x30, 0x82, 0x01, 0x00]), Some(260));
+    }
+
+    #[test]
+    fn a_file_with_too_many_signatures_is_refused_at_once() {
+        use lopdf::dictionary;
+        let mut doc = Document::with_version("1.7");
+        for i in 0..=MAX_SIGNATURES {
+            let sig = doc.add_object(dictionary! { "Type" => "Sig" });
+            doc.add_object(dictionary! {
+                "FT" => "Sig", "T" => Object::string_literal(format!("S{i}")), "V" => sig,
+            });
+        }
+        let catalog = doc.add_object(dictionary! { "Type" => "Catalog" });
+        doc.trailer.set("Root", catalog);
+        let mut pdf = Vec::new();
+        doc.save_to(&mut pdf).unwrap();
+        let report = verify_pdf(&pdf, &VerifyOptions::default());
+        assert!(!report.valid && report.signatures.is_empty());
+        assert!(
+            report.message_en.contains("at most 50"),
+            "{}",
+            report.message_en
+        );
     }
 
     #[test]
