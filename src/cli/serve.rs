@@ -215,6 +215,7 @@ pub fn run(mut args: Args) -> Result<(), String> {
     }
     let runtime = runtime.enable_all().build().map_err(|e| e.to_string())?;
     runtime.block_on(async {
+        let stop = server::shutdown_signal();
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .map_err(|e| format!("{}: cannot listen: {e}", args.listen))?;
@@ -222,7 +223,7 @@ pub fn run(mut args: Args) -> Result<(), String> {
         println!("listening on {scheme}://{addr}");
         use std::io::Write;
         let _ = std::io::stdout().flush();
-        server::listener::serve(listener, app, limits, tls)
+        server::listener::serve(listener, app, limits, tls, stop)
             .await
             .map_err(|e| e.to_string())
     })

@@ -108,13 +108,14 @@ impl Registry {
     }
 }
 
-/// Serves `app` on `listener` until SIGINT or SIGTERM (then the requests in flight are
+/// Serves `app` on `listener` until `stop` resolves (then the requests in flight are
 /// finished), under `limits`, over TLS when `tls` is given.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: Limits,
     tls: Option<tokio_rustls::TlsAcceptor>,
+    stop: impl std::future::Future<Output = ()>,
 ) -> std::io::Result<()> {
     let app = app.layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
         limits.body,
@@ -126,7 +127,6 @@ pub async fn serve(
     });
     let shutdown = Arc::new(Notify::new());
     let mut tasks = tokio::task::JoinSet::new();
-    let stop = super::shutdown_signal();
     tokio::pin!(stop);
     let mut next_id = 0u64;
     loop {
