@@ -22,6 +22,7 @@
 #![deny(missing_docs)]
 
 pub mod batch;
+pub mod calendar;
 pub mod capture;
 pub mod certify;
 pub mod digitize;

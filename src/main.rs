@@ -41,6 +41,15 @@ enum Command {
     User(cli::user::UserCommand),
     #[command(flatten)]
     Stored(cli::store::Command),
+    /// The procedure catalogue: procedures, their components and results.
+    #[command(subcommand)]
+    Catalog(cli::reuse::CatalogCommand),
+    /// What a person already has on file for a procedure; attach it to a new dossier.
+    #[command(subcommand)]
+    Reuse(cli::reuse::ReuseCommand),
+    /// The province's digitization and reuse indicators.
+    #[command(subcommand)]
+    Report(cli::reuse::ReportCommand),
 }
 
 fn main() -> ExitCode {
@@ -67,6 +76,9 @@ fn main() -> ExitCode {
         Command::Serve(args) => cli::serve::run(*args).map(|()| true),
         Command::User(command) => cli::user::run(command).map(|()| true),
         Command::Stored(command) => cli::store::run(command),
+        Command::Catalog(command) => cli::reuse::catalog(command).map(|()| true),
+        Command::Reuse(command) => cli::reuse::reuse(command).map(|()| true),
+        Command::Report(command) => cli::reuse::report(command).map(|()| true),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -5,6 +5,7 @@ pub mod certify;
 pub mod digitize;
 mod files;
 pub mod renew;
+pub mod reuse;
 pub mod serve;
 pub mod sign;
 pub mod store;

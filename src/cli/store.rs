@@ -366,11 +366,11 @@ pub fn run(command: Command) -> Result<bool, String> {
     }
 }
 
-fn err(e: sohoa::store::StoreError) -> String {
+pub(crate) fn err(e: sohoa::store::StoreError) -> String {
     e.to_string()
 }
 
-fn print_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<(), String> {
+pub(crate) fn print_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<(), String> {
     let json = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
     println!("{json}");
     Ok(())
@@ -384,7 +384,12 @@ pub(crate) fn user() -> String {
 }
 
 /// Records a read by the local user.
-fn audit(store: &Store, purpose: &str, action: String, docs: &[Document]) -> Result<(), String> {
+pub(crate) fn audit(
+    store: &Store,
+    purpose: &str,
+    action: String,
+    docs: &[Document],
+) -> Result<(), String> {
     let ids: Vec<String> = docs.iter().map(|d| d.id.clone()).collect();
     let chunks: Vec<&[String]> = if ids.is_empty() {
         vec![&[]]

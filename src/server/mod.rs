@@ -134,6 +134,8 @@ pub fn router(state: AppState) -> Router {
             get(routes::get_file),
         )
         .route("/api/v1/search", get(routes::search))
+        .route("/api/v1/reuse", get(routes::reuse))
+        .route("/api/v1/dossiers/{code}/documents", post(routes::attach))
         .route("/api/v1/verify", post(routes::verify))
         .route("/openapi.json", get(routes::openapi))
         .route("/healthz", get(routes::health))

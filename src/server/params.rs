@@ -65,6 +65,32 @@ pub struct PurposeOnly {
     pub purpose: Option<String>,
 }
 
+/// `GET /api/v1/reuse` parameters.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reuse {
+    /// The person's personal ID.
+    pub citizen_id: String,
+    /// Procedure code.
+    pub procedure: String,
+    /// The day the documents must be usable on (default: today).
+    pub at: Option<String>,
+    /// Purpose of the access.
+    pub purpose: Option<String>,
+}
+
+/// `POST /api/v1/dossiers/{code}/documents` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Attach {
+    /// The stored document to reuse.
+    pub document_id: String,
+    /// Procedure of the dossier, when it is new.
+    pub procedure_code: Option<String>,
+    /// Purpose recorded in the audit log (default "reuse").
+    pub purpose: Option<String>,
+}
+
 /// Metadata of an ingested document (query parameters with a PDF body, or JSON fields).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

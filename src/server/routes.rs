@@ -11,7 +11,7 @@
 //!   are answered only after their audit entry is written (denied ones are logged too).
 
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
@@ -25,7 +25,9 @@ use super::errors::{ApiError, ApiResult};
 use super::params::{self, IngestJson, IngestMeta, Lookup, PurposeOnly, Search};
 use super::{ingest, AppState};
 use crate::certify::verify::{verify_pdf, VerifyOptions};
-use crate::store::{AuditEntry, CopyTrust, Document, Store, StoreError, StoredFile};
+use crate::store::{
+    AuditEntry, CopyTrust, Document, Dossier, OnFile, Store, StoreError, StoredFile,
+};
 
 /// Who asks, why, and what, for the audit log: every API handler opens with it. Every
 /// request of an authenticated caller is recorded, refused ones too (no read scope, no
@@ -244,6 +246,111 @@ pub async fn search(
     }
     .await;
     access.record(&state, outcome, |d| ids(d)).await.map(Json)
+}
+
+/// `GET /api/v1/reuse?citizen_id=..&procedure=..[&at=YYYY-MM-DD]`: what the person has
+/// on file for each component of the procedure, among the documents the key may read.
+pub async fn reuse(
+    State(state): State<AppState>,
+    access: Access,
+    q: Result<Query<params::Reuse>, QueryRejection>,
+) -> ApiResult<Json<OnFile>> {
+    let outcome = async {
+        let q = query(q)?;
+        access.purpose()?;
+        require_read(&access.caller)?;
+        let citizen = params::citizen_id(&q.citizen_id)?;
+        let procedure = params::text("procedure", &q.procedure)?;
+        let at = q.at.map(|at| params::date("at", &at)).transpose()?;
+        let scopes = access.caller.0.clone();
+        state
+            .run(move |store| {
+                let caller = Caller(scopes);
+                store.reuse(&citizen, &procedure, at.as_deref(), |d| caller.can_read(d))
+            })
+            .await
+    }
+    .await;
+    access.record(&state, outcome, offered).await.map(Json)
+}
+
+/// Ids of every document an answer of the reuse finder shows.
+fn offered(found: &OnFile) -> Vec<String> {
+    found
+        .components
+        .iter()
+        .flat_map(|c| c.candidates.iter().chain(&c.expired))
+        .map(|d| d.id.clone())
+        .collect()
+}
+
+/// `POST /api/v1/dossiers/{code}/documents` `{"document_id": …}`: reuses a stored document
+/// in a dossier of the caller's agency (created when new, with `procedure_code`); the
+/// person must be the same. Needs the write scope and read access to the document.
+pub async fn attach(
+    State(state): State<AppState>,
+    access: Access,
+    path: Result<Path<String>, PathRejection>,
+    body: Result<Json<params::Attach>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    let purpose = match &body {
+        Ok(Json(b)) => b.purpose.clone(),
+        Err(_) => None,
+    };
+    let access = access.or_purpose(purpose.as_deref().unwrap_or("reuse"));
+    let outcome = async {
+        let Path(code) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
+        let code = params::text("dossier code", &code)?;
+        let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+        if let Some(purpose) = &body.purpose {
+            params::text("purpose", purpose)?;
+        }
+        if !access.caller.can_write() {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "this key has no write scope",
+            ));
+        }
+        let id = params::document_id(&body.document_id)?.to_string();
+        let doc = readable(&state, &access.caller, &id).await?;
+        let agency = access.caller.0.agency.clone();
+        let by = access.caller.0.id.clone();
+        let procedure = body.procedure_code.clone();
+        state
+            .run(move |store| {
+                let dossier = match store.dossier(&code)? {
+                    Some(existing) if existing.agency != agency => {
+                        return Err(StoreError::Invalid(format!(
+                            "dossier {code} belongs to another agency"
+                        )))
+                    }
+                    Some(existing) => existing,
+                    None => Dossier {
+                        code: code.clone(),
+                        procedure_code: procedure.ok_or_else(|| {
+                            StoreError::Invalid(format!(
+                                "dossier {code} is new: give its procedure_code"
+                            ))
+                        })?,
+                        citizen_id: doc.citizen_id.clone(),
+                        agency,
+                        received_on: None,
+                        returned_on: None,
+                    },
+                };
+                store.attach(&doc.id, &dossier, &by)?;
+                Ok((doc.id, dossier.code))
+            })
+            .await
+    }
+    .await;
+    let (id, code) = access
+        .record(&state, outcome, |(id, _)| vec![id.clone()])
+        .await?;
+    Ok((
+        StatusCode::OK,
+        Json(serde_json::json!({ "dossier_code": code, "document_id": id, "attached": true })),
+    ))
 }
 
 /// The document `id` if the caller may read it: 403 when it may not or (unless the key

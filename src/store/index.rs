@@ -177,6 +177,7 @@ impl Pool {
         let mut conn = pool.get()?;
         write(&mut conn, |tx| {
             tx.execute_batch(SCHEMA)?;
+            tx.execute_batch(super::catalog::SCHEMA)?;
             add_missing_columns(tx)
         })?;
         drop(conn);
@@ -695,16 +696,57 @@ pub fn dossier(conn: &Connection, code: &str) -> Result<Option<super::Dossier>, 
 
 /// Attaches existing document `id` to dossier `dossier.code` (created when new; when it
 /// exists, its person must be the document's). Attaching twice is fine.
+/// Creates `dossier`, or checks that the stored one with its code is the same person's;
+/// returns the stored dossier.
+pub fn open_dossier(
+    tx: &Transaction,
+    dossier: &super::Dossier,
+) -> Result<super::Dossier, StoreError> {
+    check_code("dossier code", &dossier.code)?;
+    check_code("procedure code", &dossier.procedure_code)?;
+    check_citizen_id(&dossier.citizen_id)?;
+    super::keys::check_agency(tx, &dossier.agency)?;
+    for (what, date) in [
+        ("received", &dossier.received_on),
+        ("returned", &dossier.returned_on),
+    ] {
+        if let Some(date) = date {
+            check_date(what, date)?;
+        }
+    }
+    match self::dossier(tx, &dossier.code)? {
+        Some(existing) if existing.citizen_id != dossier.citizen_id => Err(StoreError::Invalid(
+            format!("dossier {} already exists for another person", dossier.code),
+        )),
+        Some(existing) => Ok(existing),
+        None => {
+            tx.execute(
+                "INSERT INTO dossiers
+                 (code, procedure_code, citizen_id, agency, received_on, returned_on, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    dossier.code,
+                    dossier.procedure_code,
+                    dossier.citizen_id,
+                    dossier.agency,
+                    dossier.received_on,
+                    dossier.returned_on,
+                    now()
+                ],
+            )?;
+            Ok(dossier.clone())
+        }
+    }
+}
+
+/// Links document `id` into `dossier` (opened when new) for reuse: same person, current,
+/// not expired.
 pub fn attach(
     tx: &Transaction,
     id: &str,
     dossier: &super::Dossier,
     by: &str,
 ) -> Result<(), StoreError> {
-    check_code("dossier code", &dossier.code)?;
-    check_code("procedure code", &dossier.procedure_code)?;
-    check_citizen_id(&dossier.citizen_id)?;
-    super::keys::check_agency(tx, &dossier.agency)?;
     let doc = query_documents(tx, "WHERE v.id = ?", &[&id])?
         .into_iter()
         .next()
@@ -715,29 +757,19 @@ pub fn attach(
             dossier.code
         )));
     }
-    let at = now();
-    match self::dossier(tx, &dossier.code)? {
-        Some(existing) if existing.citizen_id != dossier.citizen_id => {
-            return Err(StoreError::Invalid(format!(
-                "dossier {} already exists for another person",
-                dossier.code
-            )))
-        }
-        Some(_) => {}
-        None => {
-            tx.execute(
-                "INSERT INTO dossiers (code, procedure_code, citizen_id, agency, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![
-                    dossier.code,
-                    dossier.procedure_code,
-                    dossier.citizen_id,
-                    dossier.agency,
-                    at
-                ],
-            )?;
-        }
+    if let Some(newer) = &doc.superseded_by {
+        return Err(StoreError::Invalid(format!(
+            "document {id} was corrected by document {newer}: attach that one"
+        )));
     }
+    let today = crate::calendar::local_today();
+    if let Some(until) = doc.valid_until.as_deref().filter(|u| *u < today.as_str()) {
+        return Err(StoreError::Invalid(format!(
+            "document {id} expired on {until} and cannot be reused"
+        )));
+    }
+    open_dossier(tx, dossier)?;
+    let at = now();
     if doc.dossier_code != dossier.code {
         tx.execute(
             "INSERT INTO dossier_links (dossier_code, document_id, attached_by, attached_at)

@@ -33,9 +33,12 @@
 
 mod audit;
 mod blob;
+pub mod catalog;
 mod index;
+pub mod indicators;
 mod ingest;
 mod keys;
+pub mod reuse;
 mod search;
 pub mod users;
 
@@ -45,8 +48,11 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 pub use blob::{is_sha256, BlobStore, FsBlobStore};
+pub use catalog::{Kind, Procedure, Requirement};
+pub use indicators::{GroupBy, IndicatorQuery, Indicators};
 pub use ingest::{file_pdf, has_active_content, inspect_pdf, CopyTrust, Filing, PdfFacts};
 pub use keys::{is_id, new_id};
+pub use reuse::OnFile;
 pub use search::{fold, strip_marks};
 pub use users::{Login, User, UserRole};
 
@@ -386,6 +392,81 @@ impl Store {
     pub fn attached_dossiers(&self, id: &str) -> Result<Vec<String>, StoreError> {
         keys::check_id(id)?;
         index::attached_dossiers(&*self.db()?, id)
+    }
+
+    /// Imports procedures into the catalogue (all or none), replacing those with the same
+    /// code; returns how many were imported.
+    pub fn import_catalog(&self, procedures: &[Procedure]) -> Result<usize, StoreError> {
+        catalog::check(procedures)?;
+        write_durably(&mut self.db()?, |tx| catalog::import(tx, procedures))?;
+        Ok(procedures.len())
+    }
+
+    /// Every procedure of the catalogue, by code.
+    pub fn procedures(&self) -> Result<Vec<Procedure>, StoreError> {
+        catalog::procedures(&*self.db()?)
+    }
+
+    /// Procedures whose code or name has every word of `text` (diacritics optional).
+    pub fn find_procedures(&self, text: &str) -> Result<Vec<Procedure>, StoreError> {
+        index::check_text("query", &format!("{text}."), 200)?;
+        catalog::find_procedures(&*self.db()?, text)
+    }
+
+    /// A procedure of the catalogue.
+    pub fn procedure(&self, code: &str) -> Result<Option<Procedure>, StoreError> {
+        index::check_code("procedure code", code)?;
+        catalog::procedure(&*self.db()?, code)
+    }
+
+    /// Document kinds named by the catalogue.
+    pub fn kinds(&self) -> Result<Vec<Kind>, StoreError> {
+        catalog::kinds(&*self.db()?)
+    }
+
+    /// What `citizen_id` has on file for each component of `procedure` on day `at`
+    /// (default: today in Vietnam), among the documents `visible` lets the caller see.
+    pub fn reuse(
+        &self,
+        citizen_id: &str,
+        procedure: &str,
+        at: Option<&str>,
+        visible: impl Fn(&Document) -> bool,
+    ) -> Result<OnFile, StoreError> {
+        let today = crate::calendar::local_today();
+        let at = at.unwrap_or(&today);
+        index::check_date("at", at)?;
+        let day = crate::calendar::parse_day(at)
+            .ok_or_else(|| StoreError::Invalid(format!("invalid at date {at:?}")))?;
+        let procedure = self.procedure(procedure)?.ok_or_else(|| {
+            StoreError::NotFound(format!("procedure {procedure} in the catalogue"))
+        })?;
+        let mut docs = self.documents_by_citizen(citizen_id, None)?;
+        docs.retain(|d| visible(d));
+        Ok(reuse::on_file(&procedure, citizen_id, day, &docs))
+    }
+
+    /// Creates a dossier, or checks that the one with its code is the same person's.
+    pub fn open_dossier(&self, dossier: &Dossier) -> Result<Dossier, StoreError> {
+        write_durably(&mut self.db()?, |tx| index::open_dossier(tx, dossier))
+    }
+
+    /// Sets the received/returned dates of many dossiers in one transaction.
+    pub fn set_dossier_dates_many(
+        &self,
+        dates: &[(String, Option<String>, Option<String>)],
+    ) -> Result<(), StoreError> {
+        write_durably(&mut self.db()?, |tx| {
+            for (code, received, returned) in dates {
+                index::set_dossier_dates(tx, code, received.as_deref(), returned.as_deref())?;
+            }
+            Ok(())
+        })
+    }
+
+    /// The digitization and reuse indicators of a period (see [`indicators`]).
+    pub fn indicators(&self, query: &IndicatorQuery) -> Result<Vec<Indicators>, StoreError> {
+        indicators::indicators(&*self.db()?, query)
     }
 
     /// Adds a web user with a password (at least [`users::MIN_PASSWORD_CHARS`] characters).

@@ -6,6 +6,7 @@ use std::fmt::Write;
 use axum::response::Html;
 
 use super::session::Session;
+pub use crate::calendar::{local_date, local_time, local_today};
 use crate::store::UserRole;
 
 /// Escapes text for HTML element content and quoted attribute values.
@@ -125,65 +126,5 @@ mod tests {
         assert_eq!(vnd(2000), "2.000");
         assert_eq!(vnd(200000), "200.000");
         assert_eq!(vnd(1234567), "1.234.567");
-    }
-}
-
-/// Vietnam's time zone (Asia/Ho_Chi_Minh): UTC+7 all year, no daylight saving time.
-const VIETNAM: time::UtcOffset = match time::UtcOffset::from_hms(7, 0, 0) {
-    Ok(offset) => offset,
-    Err(_) => time::UtcOffset::UTC,
-};
-
-fn parse_utc(stored: &str) -> Option<time::OffsetDateTime> {
-    time::OffsetDateTime::parse(stored, &time::format_description::well_known::Rfc3339).ok()
-}
-
-/// A stored UTC time (RFC 3339) as an office in Vietnam reads it: `dd/mm/yyyy HH:MM`
-/// in Asia/Ho_Chi_Minh time; text that is not a time is shown as it is.
-pub fn local_time(stored: &str) -> String {
-    match parse_utc(stored) {
-        Some(t) => {
-            let t = t.to_offset(VIETNAM);
-            format!(
-                "{:02}/{:02}/{} {:02}:{:02}",
-                t.day(),
-                t.month() as u8,
-                t.year(),
-                t.hour(),
-                t.minute()
-            )
-        }
-        None => stored.to_string(),
-    }
-}
-
-/// Today's date in Vietnam, `YYYY-MM-DD`.
-pub fn local_today() -> String {
-    time::OffsetDateTime::now_utc()
-        .to_offset(VIETNAM)
-        .date()
-        .to_string()
-}
-
-/// The Vietnamese calendar day (`YYYY-MM-DD`) of a stored UTC time.
-pub fn local_date(stored: &str) -> Option<String> {
-    parse_utc(stored).map(|t| t.to_offset(VIETNAM).date().to_string())
-}
-
-#[cfg(test)]
-mod time_tests {
-    use super::*;
-
-    #[test]
-    fn times_are_shown_in_vietnam() {
-        assert_eq!(
-            local_time("2026-11-29T18:05:09.123456789Z"),
-            "30/11/2026 01:05"
-        );
-        assert_eq!(
-            local_date("2026-11-29T18:05:09Z").as_deref(),
-            Some("2026-11-30")
-        );
-        assert_eq!(local_time("không phải giờ"), "không phải giờ");
     }
 }
