@@ -45,6 +45,14 @@ pub fn local_date(stored: &str) -> Option<String> {
     parse_utc(stored).map(|t| t.to_offset(VIETNAM).date().to_string())
 }
 
+/// A `YYYY-MM-DD` day as an office reads it, `dd/mm/yyyy` (other text as it is).
+pub fn vietnamese_day(day: &str) -> String {
+    match parse_day(day) {
+        Some(d) => format!("{:02}/{:02}/{}", d.day(), d.month() as u8, d.year()),
+        None => day.to_string(),
+    }
+}
+
 /// Parses a `YYYY-MM-DD` day.
 pub fn parse_day(text: &str) -> Option<Date> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
@@ -72,5 +80,6 @@ mod tests {
             Some("2026-11-30")
         );
         assert_eq!(local_time("không phải giờ"), "không phải giờ");
+        assert_eq!(vietnamese_day("2026-03-07"), "07/03/2026");
     }
 }

@@ -96,7 +96,7 @@ fn role_name(role: Role) -> &'static str {
 }
 
 /// A table of documents linking to their pages.
-fn document_table(docs: &[Document]) -> String {
+pub(super) fn document_table(docs: &[Document]) -> String {
     if docs.is_empty() {
         return "<p id=\"no-results\">Không có tài liệu nào.</p>".into();
     }
@@ -142,6 +142,9 @@ pub struct StoreForm {
     role: String,
     #[serde(default)]
     valid_until: String,
+    /// Set when the draft captures a dossier's missing component: go back to the dossier.
+    #[serde(default)]
+    back_to_dossier: String,
 }
 
 /// `POST /drafts/{id}/store`: checks the metadata, recognises the pages (one OCR job at
@@ -182,7 +185,11 @@ pub async fn store_draft(
             vec![doc.id.clone()],
         )
         .await?;
-    Ok(Redirect::to(&format!("/documents/{}", doc.id)).into_response())
+    if form.back_to_dossier.is_empty() {
+        Ok(Redirect::to(&format!("/documents/{}", doc.id)).into_response())
+    } else {
+        Ok(Redirect::to(&format!("/dossiers/{}", doc.dossier_code)).into_response())
+    }
 }
 
 fn new_document(state: &WebState, session: &Session, form: &StoreForm) -> WebResult<NewDocument> {
@@ -646,36 +653,6 @@ pub async fn attach(
         )
         .await?;
     Ok(Redirect::to(&format!("/dossiers/{code}")).into_response())
-}
-
-/// `GET /dossiers/{code}`: the dossier and its documents, own and reused.
-pub async fn dossier_page(
-    State(state): State<WebState>,
-    session: Session,
-    UrlPath(code): UrlPath<String>,
-) -> WebResult<Response> {
-    let lookup = code.clone();
-    let (dossier, docs) = state
-        .blocking(move |s| {
-            let dossier = s
-                .app
-                .store
-                .dossier(&lookup)?
-                .ok_or_else(|| WebError::not_found("Không có hồ sơ này."))?;
-            Ok((dossier, s.app.store.documents_by_dossier(&lookup)?))
-        })
-        .await?;
-    state
-        .audit(&session, format!("GET /dossiers/{code}"), ids(&docs))
-        .await?;
-    let body = format!(
-        "<h1>Hồ sơ {}</h1><dl class=\"facts\"><dt>Thủ tục</dt><dd>{}</dd><dt>Số định danh</dt><dd>{}</dd></dl>{}",
-        esc(&dossier.code),
-        esc(&dossier.procedure_code),
-        esc(&dossier.citizen_id),
-        document_table(&docs)
-    );
-    Ok(layout(&format!("Hồ sơ {code}"), Some(&session), &body).into_response())
 }
 
 /// Longest search accepted from the search box.

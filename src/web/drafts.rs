@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
-use axum::extract::{Multipart, Path as UrlPath, State};
+use axum::extract::{Multipart, Path as UrlPath, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
@@ -21,7 +21,7 @@ use super::html::{csrf_input, esc, layout, text_field};
 use super::session::Session;
 use super::{WebError, WebResult, WebState};
 use crate::capture::{self, pdf_input, Adjustment, CaptureMode, Raster};
-use crate::store::{is_id, UserRole};
+use crate::store::{is_id, Kind, UserRole};
 
 /// A page outline: four corners in input pixels (TL, TR, BR, BL).
 pub type Quad = [[f32; 2]; 4];
@@ -51,6 +51,12 @@ pub struct Draft {
     pub owner: String,
     /// Pages in the order they will have in the document.
     pub pages: Vec<DraftPage>,
+    /// The dossier whose missing component this draft captures (from its checklist).
+    #[serde(default)]
+    pub dossier: Option<String>,
+    /// The kind of that component.
+    #[serde(default)]
+    pub kind: Option<String>,
 }
 
 /// One page of a draft: a frame of an uploaded file and the clerk's corrections.
@@ -147,12 +153,41 @@ fn save(dir: &Path, draft: &Draft) -> WebResult<()> {
     std::fs::rename(&tmp, dir.join("draft.json")).map_err(WebError::internal)
 }
 
-/// `GET /capture`: the upload form (photos straight from a phone's camera too).
-pub async fn capture_page(session: Session) -> WebResult<Response> {
+/// What a capture is for, when it comes from a dossier's checklist.
+#[derive(Deserialize, Default)]
+pub struct CaptureFor {
+    dossier: Option<String>,
+    kind: Option<String>,
+}
+
+/// `GET /capture[?dossier=…&kind=…]`: the upload form (photos straight from a phone's
+/// camera too); a dossier and kind given are carried to the draft's form.
+pub async fn capture_page(
+    session: Session,
+    Query(target): Query<CaptureFor>,
+) -> WebResult<Response> {
     session.require(UserRole::Clerk, "số hoá tài liệu")?;
+    let mut context = String::new();
+    for (name, value) in [("dossier", &target.dossier), ("kind", &target.kind)] {
+        if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
+            let _ = write!(
+                context,
+                "<input type=\"hidden\" name=\"{name}\" value=\"{}\">",
+                esc(value)
+            );
+        }
+    }
+    let heading = match (&target.dossier, &target.kind) {
+        (Some(d), Some(k)) => format!(
+            "<p class=\"hint\" id=\"capture-for\">Cho hồ sơ {}: {}</p>",
+            esc(d),
+            esc(k)
+        ),
+        _ => String::new(),
+    };
     let body = format!(
-        "<h1>Số hoá tài liệu</h1>\
-         <form method=\"post\" action=\"/capture\" enctype=\"multipart/form-data\" id=\"upload\" class=\"card\">{}\
+        "<h1>Số hoá tài liệu</h1>{heading}\
+         <form method=\"post\" action=\"/capture\" enctype=\"multipart/form-data\" id=\"upload\" class=\"card\">{}{context}\
          <label for=\"pages\">Chụp ảnh hoặc chọn ảnh (JPEG, PNG, TIFF, HEIC) — mỗi ảnh một trang</label>\
          <input id=\"pages\" name=\"pages\" type=\"file\" accept=\"image/*\" capture=\"environment\" multiple>\
          <label for=\"pdf\">hoặc một tệp PDF do máy scan tạo ra</label>\
@@ -176,6 +211,7 @@ pub async fn upload(
     let mut csrf = String::new();
     let mut csrf_checked = false;
     let mut files = Vec::new();
+    let mut target = CaptureFor::default();
     while let Some(field) = multipart
         .next_field()
         .await
@@ -183,6 +219,8 @@ pub async fn upload(
     {
         match field.name() {
             Some("csrf") => csrf = field.text().await.unwrap_or_default(),
+            Some("dossier") => target.dossier = Some(short_field(field.text().await)?),
+            Some("kind") => target.kind = Some(short_field(field.text().await)?),
             Some("pages") => {
                 if !csrf_checked {
                     session.check_csrf(&csrf)?;
@@ -218,7 +256,7 @@ pub async fn upload(
         .blocking(move |s| {
             let id = crate::store::new_id()?;
             let dir = draft_dir(s, &id)?;
-            let made = make_draft(&dir, owner, files);
+            let made = make_draft(&dir, owner, files, target);
             if made.is_err() {
                 let _ = std::fs::remove_dir_all(&dir);
             }
@@ -228,7 +266,23 @@ pub async fn upload(
     Ok(Redirect::to(&format!("/drafts/{id}")).into_response())
 }
 
-fn make_draft(dir: &Path, owner: String, files: Vec<(String, Vec<u8>)>) -> WebResult<()> {
+/// A short text field of the upload form (a dossier code or kind).
+fn short_field<E>(text: Result<String, E>) -> WebResult<String> {
+    let text = text.map_err(|_| WebError::bad_request("Tải lên bị lỗi."))?;
+    if text.len() > 100 || text.chars().any(char::is_control) {
+        return Err(WebError::bad_request(
+            "Mã hồ sơ hoặc loại giấy tờ không hợp lệ.",
+        ));
+    }
+    Ok(text.trim().to_string())
+}
+
+fn make_draft(
+    dir: &Path,
+    owner: String,
+    files: Vec<(String, Vec<u8>)>,
+    target: CaptureFor,
+) -> WebResult<()> {
     if let Some(parent) = dir.parent() {
         crate::private_files::create_dir(parent).map_err(WebError::internal)?;
     }
@@ -236,6 +290,8 @@ fn make_draft(dir: &Path, owner: String, files: Vec<(String, Vec<u8>)>) -> WebRe
     let mut draft = Draft {
         owner,
         pages: Vec::new(),
+        dossier: target.dossier.filter(|d| !d.is_empty()),
+        kind: target.kind.filter(|k| !k.is_empty()),
     };
     let files = expand_pdfs(files)?;
     let mut frames = Vec::with_capacity(files.len());
@@ -352,7 +408,9 @@ pub async fn draft_page(
     UrlPath(id): UrlPath<String>,
 ) -> WebResult<Response> {
     let (_, draft) = load(&state, &session, &id)?;
-    let dossiers = state.blocking(recent_dossiers).await?;
+    let (dossiers, kinds) = state
+        .blocking(|s| Ok((recent_dossiers(s)?, s.app.store.kinds()?)))
+        .await?;
     let mut body = format!(
         "<h1>Xem lại trước khi lưu</h1><p class=\"hint\">Kéo bốn góc (chấm đỏ) nếu khung trang \
          chưa đúng rồi bấm «Áp dụng góc»; xoay hoặc đổi thứ tự trang bằng các nút. {} trang.</p>",
@@ -361,7 +419,7 @@ pub async fn draft_page(
     for (index, page) in draft.pages.iter().enumerate() {
         body.push_str(&page_section(&session, &id, index, draft.pages.len(), page));
     }
-    body.push_str(&store_form(&session, &id, &dossiers));
+    body.push_str(&store_form(&session, &id, &draft, &dossiers, &kinds));
     Ok(layout("Xem lại", Some(&session), &body).into_response())
 }
 
@@ -458,15 +516,27 @@ fn recent_dossiers(state: &WebState) -> WebResult<Vec<String>> {
     Ok(codes)
 }
 
-fn store_form(session: &Session, id: &str, dossiers: &[String]) -> String {
+fn store_form(
+    session: &Session,
+    id: &str,
+    draft: &Draft,
+    dossiers: &[String],
+    kinds: &[Kind],
+) -> String {
     let options: String = dossiers
         .iter()
         .map(|code| format!("<option value=\"{}\">", esc(code)))
         .collect();
+    let dossier = draft.dossier.as_deref().unwrap_or("");
+    let title = draft
+        .kind
+        .as_deref()
+        .and_then(|k| kinds.iter().find(|kind| kind.code == k))
+        .map_or("", |k| k.name.as_str());
     format!(
         "<form method=\"post\" action=\"/drafts/{id}/store\" id=\"store\" class=\"card\">\
          <h2>Thông tin hồ sơ</h2><datalist id=\"dossiers\">{options}</datalist>{}{}\
-         <p class=\"hint\">Hồ sơ đã có: để trống mã thủ tục và số định danh, sohoa lấy theo hồ sơ.</p>{}{}{}{}\
+         <p class=\"hint\">Hồ sơ đã có: để trống mã thủ tục và số định danh, sohoa lấy theo hồ sơ.</p>{}{}{}{}{}\
          <label for=\"role\">Loại</label><select id=\"role\" name=\"role\">\
          <option value=\"component\">Thành phần hồ sơ</option>\
          <option value=\"result\">Kết quả giải quyết TTHC</option></select>\
@@ -476,7 +546,7 @@ fn store_form(session: &Session, id: &str, dossiers: &[String]) -> String {
         text_field(
             "dossier_code",
             "Mã hồ sơ (nhập mới hoặc chọn hồ sơ đã có)",
-            "",
+            dossier,
             "required list=\"dossiers\" autocomplete=\"off\""
         ),
         text_field("procedure_code", "Mã thủ tục hành chính", "", ""),
@@ -486,13 +556,13 @@ fn store_form(session: &Session, id: &str, dossiers: &[String]) -> String {
             "",
             "inputmode=\"numeric\" pattern=\"[0-9]{12}\""
         ),
-        text_field(
-            "kind",
-            "Loại giấy tờ (mã, ví dụ giay-khai-sinh)",
-            "",
-            "required"
-        ),
-        text_field("title", "Tên giấy tờ", "", "required"),
+        kind_field(kinds, draft.kind.as_deref()),
+        text_field("title", "Tên giấy tờ", title, "required"),
+        if draft.dossier.is_some() {
+            "<input type=\"hidden\" name=\"back_to_dossier\" value=\"1\">"
+        } else {
+            ""
+        },
         text_field(
             "valid_until",
             "Hiệu lực đến (YYYY-MM-DD, nếu có)",
@@ -500,6 +570,38 @@ fn store_form(session: &Session, id: &str, dossiers: &[String]) -> String {
             "pattern=\"\\d{4}-\\d{2}-\\d{2}\""
         ),
     )
+}
+
+/// The document kind: chosen from the catalogue's kinds; typed only while the catalogue
+/// is empty.
+fn kind_field(kinds: &[Kind], chosen: Option<&str>) -> String {
+    if kinds.is_empty() {
+        return text_field(
+            "kind",
+            "Loại giấy tờ (mã, ví dụ giay-khai-sinh)",
+            chosen.unwrap_or(""),
+            "required",
+        );
+    }
+    let mut s = String::from(
+        "<label for=\"kind\">Loại giấy tờ</label><select id=\"kind\" name=\"kind\" required>\
+         <option value=\"\">— chọn loại giấy tờ —</option>",
+    );
+    for kind in kinds {
+        let selected = if Some(kind.code.as_str()) == chosen {
+            " selected"
+        } else {
+            ""
+        };
+        let _ = write!(
+            s,
+            "<option value=\"{}\"{selected}>{}</option>",
+            esc(&kind.code),
+            esc(&kind.name)
+        );
+    }
+    s.push_str("</select>");
+    s
 }
 
 /// `GET /drafts/{id}/pages/{page}/image/{original|corrected}`: a preview JPEG.

@@ -57,9 +57,11 @@ fn nav(session: Option<&Session>) -> String {
     };
     let mut links = vec![
         ("nav-home", "/", "Trang chính"),
+        ("nav-receive", "/dossiers/new", "Tiếp nhận"),
         ("nav-capture", "/capture", "Số hoá"),
         ("nav-search", "/search", "Tìm kiếm"),
         ("nav-register", "/register", "Sổ chứng thực"),
+        ("nav-indicators", "/indicators", "Chỉ số"),
     ];
     if s.user.has(UserRole::Admin) {
         links.push(("nav-admin", "/admin", "Quản trị"));

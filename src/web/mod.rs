@@ -17,8 +17,10 @@
 mod admin;
 mod certify;
 mod documents;
+mod dossiers;
 mod drafts;
 mod html;
+mod indicators;
 mod register;
 mod session;
 mod throttle;
@@ -124,8 +126,12 @@ pub fn router(app: AppState, config: WebConfig) -> Router {
         )
         .route("/documents/{id}/certify", post(certify::certify))
         .route("/documents/{id}/attach", post(documents::attach))
-        .route("/dossiers/{code}", get(documents::dossier_page))
+        .route("/dossiers", post(dossiers::create_dossier))
+        .route("/dossiers/new", get(dossiers::new_dossier_page))
+        .route("/dossiers/{code}", get(dossiers::dossier_page))
+        .route("/dossiers/{code}/attach", post(dossiers::attach))
         .route("/search", get(documents::search_page))
+        .route("/indicators", get(indicators::indicators_page))
         .route("/register", get(register::register_page))
         .route("/register.csv", get(register::register_csv))
         .route("/verify", get(verify::verify_page))

@@ -10,7 +10,10 @@
 // certified PDF, finds the document by a search without diacritics, opens the certification
 // register, has a stranger (no cookies) open the copy's public verification link, and signs
 // out. A plain clerk then must not see the certify form, and a forged certify POST with a
-// valid CSRF token is refused with 403. Last, the capture page on a phone-sized screen.
+// valid CSRF token is refused with 403. The clerk then receives a new dossier: the procedure is
+// found without diacritics, two of its three components are on file (attached with one click
+// each), the third is captured with its kind carried along; the indicators count the reuse.
+// Last, the capture page on a phone-sized screen.
 //
 // Screenshots go to OUT_DIR/screenshots/NN-name.png (failure.png on a failure), the copy to
 // OUT_DIR/certified.pdf. Progress goes to stderr; on success stdout carries one line of JSON:
@@ -135,6 +138,16 @@ async function expectAttribute(locator, name, value, what) {
     `${what}: expected ${name}="${value}" on ${locator}, found ${seen === undefined ? 'no such element' : seen === null ? 'no such attribute' : `"${seen}"`}`);
 }
 
+// Each component row of the dossier's checklist must be in the given state.
+async function expectComponents(page, states) {
+  for (const [kind, state] of Object.entries(states)) {
+    const row = page.locator(`#checklist tr[data-kind="${kind}"]`);
+    if ((await row.count()) !== 1) fail(`the checklist has no row for ${kind}`);
+    const seen = await row.getAttribute('data-state');
+    if (seen !== state) fail(`the checklist shows ${kind} as ${seen}, expected ${state}`);
+  }
+}
+
 async function login(page, base, user, password) {
   await open(page, `${base}/login`);
   await page.locator('#username').fill(user);
@@ -154,6 +167,7 @@ async function run() {
   const photo = path.resolve(env('PHOTO'));
   const certifier = { user: env('CERTIFIER_USER'), password: env('CERTIFIER_PASSWORD') };
   const clerk = { user: env('CLERK_USER'), password: env('CLERK_PASSWORD') };
+  const reuseCitizen = env('REUSE_CITIZEN');
   const outDir = path.resolve(env('OUT_DIR'));
   const executablePath = env('CHROMIUM', '/usr/bin/chromium');
   if (!fs.existsSync(photo)) fail(`PHOTO ${photo} does not exist`);
@@ -234,7 +248,7 @@ async function run() {
     await form.locator('#dossier_code').fill('HS-WEB-0001');
     await form.locator('#procedure_code').fill('1.001234');
     await form.locator('#citizen_id').fill('012345678901');
-    await form.locator('#kind').fill('giay-khai-sinh');
+    await form.locator('#kind').selectOption('giay-khai-sinh'); // kinds come from the catalogue
     await form.locator('#title').fill('Giấy khai sinh Nguyễn Thị Bình');
     await form.locator('#role').selectOption('component');
     const [, id] = await clickAndLoad(page, form.locator('#store-submit'), {
@@ -344,10 +358,54 @@ async function run() {
     }
     log('  certify POST by a clerk: 403');
 
-    await step('11 capture page on a phone', async () => {
+    await step('11 receive a dossier: two of its three components are on file', async () => {
+      await open(clerkPage, `${base}/dossiers/new`);
+      await clerkPage.locator('#q').fill('ket hon'); // no diacritics: finds "Đăng ký kết hôn"
+      await clickAndLoad(clerkPage, clerkPage.locator('#procedure-search button'), { expect: /^\/dossiers\/new\/?$/, what: 'the filtered procedures' });
+      const codes = await clerkPage.locator('#procedure_code option').evaluateAll((options) => options.map((o) => o.value));
+      if (!codes.includes('mau.ket-hon')) fail(`searching "ket hon" offers ${JSON.stringify(codes)}, not mau.ket-hon`);
+      await clerkPage.locator('#procedure_code').selectOption('mau.ket-hon');
+      await clerkPage.locator('#citizen_id').fill(reuseCitizen);
+      await clerkPage.locator('#dossier_code').fill('HS-REUSE-0001');
+      await screenshot(clerkPage, '11-new-dossier');
+      await clickAndLoad(clerkPage, clerkPage.locator('#new-dossier-submit'), { expect: /^\/dossiers\/HS-REUSE-0001\/?$/, what: 'the new dossier' });
+      await expectComponents(clerkPage, { 'can-cuoc': 'available', 'giay-xac-nhan-tinh-trang-hon-nhan': 'available', 'to-khai-ket-hon': 'missing' });
+      await screenshot(clerkPage, '12-on-file');
+    });
+
+    await step('12 attach both with one click each', async () => {
+      for (const kind of ['can-cuoc', 'giay-xac-nhan-tinh-trang-hon-nhan']) {
+        const button = clerkPage.locator(`tr[data-kind="${kind}"] button.attach`).first();
+        await clickAndLoad(clerkPage, button, { expect: /^\/dossiers\/HS-REUSE-0001\/?$/, what: `the dossier after attaching ${kind}` });
+      }
+      await expectComponents(clerkPage, { 'can-cuoc': 'held', 'giay-xac-nhan-tinh-trang-hon-nhan': 'held', 'to-khai-ket-hon': 'missing' });
+    });
+
+    await step('13 capture the missing one, its kind carried along', async () => {
+      await clickAndLoad(clerkPage, clerkPage.locator('tr[data-kind="to-khai-ket-hon"] a.capture'), { expect: /^\/capture\/?$/, what: 'the capture page' });
+      await clerkPage.locator('#pages').setInputFiles(photo);
+      await clickAndLoad(clerkPage, clerkPage.locator('#upload-submit'), { timeout: STORE_TIMEOUT, expect: /^\/drafts\/[^/]+\/?$/, what: 'the draft' });
+      const form = clerkPage.locator('form#store');
+      const kind = await form.locator('#kind').inputValue();
+      const dossier = await form.locator('#dossier_code').inputValue();
+      if (kind !== 'to-khai-ket-hon' || dossier !== 'HS-REUSE-0001') fail(`the draft's form has kind ${JSON.stringify(kind)} and dossier ${JSON.stringify(dossier)}`);
+      await clickAndLoad(clerkPage, form.locator('#store-submit'), { timeout: STORE_TIMEOUT, expect: /^\/dossiers\/HS-REUSE-0001\/?$/, what: 'the dossier after storing' });
+      await expectComponents(clerkPage, { 'can-cuoc': 'held', 'giay-xac-nhan-tinh-trang-hon-nhan': 'held', 'to-khai-ket-hon': 'held' });
+      await screenshot(clerkPage, '13-dossier-complete');
+    });
+
+    await step('14 indicators', async () => {
+      await open(clerkPage, `${base}/indicators`);
+      const reused = await clerkPage.locator('#indicators tbody tr td:nth-child(8)').first().textContent();
+      if (reused?.trim() !== '1') fail(`the indicators show ${JSON.stringify(reused)} dossiers with reuse, expected 1`);
+      if ((await clerkPage.locator('svg#chart rect').count()) < 6) fail('the indicators chart has no bars');
+      await screenshot(clerkPage, '14-indicators');
+    });
+
+    await step('15 capture page on a phone', async () => {
       await clerkPage.setViewportSize({ width: 390, height: 844 });
       await open(clerkPage, `${base}/capture`);
-      await screenshot(clerkPage, '11-capture-phone');
+      await screenshot(clerkPage, '15-capture-phone');
       const input = clerkPage.locator('#pages');
       const [accept, capture, multiple] = await input.evaluate((el) =>
         [el.getAttribute('accept'), el.getAttribute('capture'), el.hasAttribute('multiple')]);

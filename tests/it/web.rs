@@ -847,6 +847,8 @@ fn browser_end_to_end() {
         return;
     }
     let office = Office::new();
+    office.cli(&["catalog", "import", CATALOG]);
+    put_on_file(&office.store());
     let server = office.serve(true);
     let out = office.dir.path().join("e2e");
     std::fs::create_dir_all(&out).unwrap();
@@ -860,6 +862,7 @@ fn browser_end_to_end() {
         .env("CERTIFIER_PASSWORD", CERTIFIER.1)
         .env("CLERK_USER", CLERK.0)
         .env("CLERK_PASSWORD", CLERK.1)
+        .env("REUSE_CITIZEN", REUSE_CITIZEN)
         .env("OUT_DIR", &out)
         .stderr(Stdio::inherit())
         .output()
@@ -882,6 +885,57 @@ fn browser_end_to_end() {
         text.chars().filter(|c| c.is_alphabetic()).count() > 200,
         "{text}"
     );
+}
+
+const CATALOG: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/fixtures/catalog/sample-procedures.json"
+);
+/// The person whose ID card and marriage-status paper are already on file.
+const REUSE_CITIZEN: &str = "079123456789";
+
+/// Files two documents of [`REUSE_CITIZEN`] from earlier dossiers: an ID card (a
+/// certified copy, valid to 2040) and a marriage-status paper.
+fn put_on_file(store: &Path) {
+    use sohoa::store::{FileRole, Ingest, NewDocument, NewFile, Role, Store};
+    let store = Store::open(store).unwrap();
+    let on_file = |n: u32, dossier: &str, procedure: &str, kind: &str, title: &str| Ingest {
+        new: NewDocument {
+            dossier_code: dossier.into(),
+            procedure_code: procedure.into(),
+            citizen_id: REUSE_CITIZEN.into(),
+            agency: AGENCY.into(),
+            kind: kind.into(),
+            title: title.into(),
+            role: Role::Component,
+            created_by: "import".into(),
+            valid_until: Some("2040-01-01".into()),
+            supersedes: None,
+        },
+        files: vec![NewFile {
+            role: FileRole::Pdf,
+            name: format!("{kind}.pdf"),
+            bytes: format!("%PDF-1.7 on file {n}").into_bytes(),
+        }],
+        text: String::new(),
+        reference: (n == 1).then(|| "TEST-REUSE-1".to_string()),
+        page_count: 1,
+    };
+    let card = on_file(
+        1,
+        "HS-CU-01",
+        "mau.chung-thuc-ban-sao",
+        "can-cuoc",
+        "Căn cước công dân",
+    );
+    let paper = on_file(
+        2,
+        "HS-CU-02",
+        "mau.xac-nhan-hon-nhan",
+        "giay-xac-nhan-tinh-trang-hon-nhan",
+        "Giấy xác nhận tình trạng hôn nhân",
+    );
+    store.add_documents(&[card, paper]).unwrap();
 }
 
 fn keep_screenshots(from: &Path) {
