@@ -3,6 +3,7 @@
 #
 #   benches/http-lookup.sh [--docs N] [--store DIR] [--port P] [--duration 30s]
 #                          [--connections 50] [--wrk-threads 2] [--oha RATE[,RATE...]]
+#                          [--reuse]
 #
 # 1. installs wrk, curl and GNU time (Debian) when missing; builds `sohoa` and the
 #    `bulk_store` example;
@@ -18,6 +19,9 @@
 # With --oha RATES, also fixed-rate runs (oha -q RATE, latency corrected for coordinated
 # omission) on the citizen lookup, one per rate; oha is installed with
 # `cargo install oha --locked` when missing (about 10 minutes of compiling on 2 cores).
+# With --reuse (issue 16), the reuse finder instead: GET /api/v1/reuse?citizen_id=&procedure=
+# through ~20,000 (person, procedure) pairs with wrk, and with --oha at each rate; then
+# `sohoa report indicators` for the year 2026 of the store (all its dossiers), timed.
 #
 # wrk runs on the same 2 cores as the server: the load generator takes part of the CPU
 # the server would otherwise have; each run reports the CPU seconds of the server, of the
@@ -31,6 +35,7 @@ duration=30s
 connections=50
 wrk_threads=2
 oha_rates=""
+reuse=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --docs) docs="$2"; shift 2 ;;
@@ -40,7 +45,8 @@ while [[ $# -gt 0 ]]; do
         --connections) connections="$2"; shift 2 ;;
         --wrk-threads) wrk_threads="$2"; shift 2 ;;
         --oha) oha_rates="$2"; shift 2 ;;
-        -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+        --reuse) reuse=1; shift ;;
+        -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
         *) echo "http-lookup.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -117,11 +123,11 @@ base="http://127.0.0.1:$port"
 
 # One request of each kind first: they must find documents (an empty answer or an error
 # would make the figures meaningless).
-check() {
+check() { # PATH [FIELD that the answer must hold]
     local status
     status="$(curl -s -o "$work/check.json" -w '%{http_code}' \
         -H "Authorization: Bearer $key" -H 'X-Purpose: benchmark' "$base$1")"
-    if [[ "$status" != 200 ]] || ! grep -q '"sha256"' "$work/check.json"; then
+    if [[ "$status" != 200 ]] || ! grep -q "\"${2:-sha256}\"" "$work/check.json"; then
         echo "http-lookup.sh: GET $1 -> $status: $(head -c 300 "$work/check.json")" >&2
         exit 1
     fi
@@ -196,18 +202,29 @@ run_wrk() { # NAME SAMPLE PREFIX [SUFFIX] [DURATION]
     results+=("$name: ${line#RESULT } $cpu")
 }
 
-run_wrk "warm-up: by personal ID" "$sample/citizen_ids.txt" "/api/v1/documents?citizen_id=" "" 5s
-run_wrk "GET /api/v1/documents?citizen_id=ID" "$sample/citizen_ids.txt" "/api/v1/documents?citizen_id="
-run_wrk "GET /api/v1/documents/{id}" "$sample/document_ids.txt" "/api/v1/documents/"
+if [[ -n "$reuse" ]]; then
+    [[ -s "$sample/reuse_paths.txt" ]] || { echo "http-lookup.sh: $sample/reuse_paths.txt missing: regenerate the store" >&2; exit 1; }
+    check "$(head -1 "$sample/reuse_paths.txt")" status
+    run_wrk "warm-up: reuse finder" "$sample/reuse_paths.txt" "" "" 5s
+    run_wrk "GET /api/v1/reuse?citizen_id=ID&procedure=CODE" "$sample/reuse_paths.txt" ""
+    oha_paths="$sample/reuse_paths.txt"; oha_name="reuse finder"
+else
+    run_wrk "warm-up: by personal ID" "$sample/citizen_ids.txt" "/api/v1/documents?citizen_id=" "" 5s
+    run_wrk "GET /api/v1/documents?citizen_id=ID" "$sample/citizen_ids.txt" "/api/v1/documents?citizen_id="
+    run_wrk "GET /api/v1/documents/{id}" "$sample/document_ids.txt" "/api/v1/documents/"
+    sed 's|^|/api/v1/documents?citizen_id=|' "$sample/citizen_ids.txt" >"$work/citizen_paths.txt"
+    oha_paths="$work/citizen_paths.txt"; oha_name="by personal ID"
+fi
 
 if [[ -n "$oha_rates" ]]; then
+    export PATH="$root/.cache/tools/bin:$PATH"
     if ! command -v oha >/dev/null; then
-        say "installing oha (cargo install oha --locked)"
-        time cargo install oha --locked
+        say "installing oha (cargo install oha --locked --root .cache/tools)"
+        time cargo install oha --locked --root "$root/.cache/tools"
     fi
-    sed "s|^|$base/api/v1/documents?citizen_id=|" "$sample/citizen_ids.txt" >"$work/urls.txt"
+    sed "s|^|$base|" "$oha_paths" >"$work/urls.txt"
     for rate in ${oha_rates//,/ }; do
-        say "fixed rate: $rate req/s, by personal ID (oha, latency corrected)"
+        say "fixed rate: $rate req/s, $oha_name (oha, latency corrected)"
         echo "+ oha -z $duration -c $connections -q $rate --latency-correction --no-tui -H 'Authorization: Bearer KEY' -H 'X-Purpose: benchmark' --urls-from-file urls.txt"
         cpu_before
         /usr/bin/time -f '%U %S' -o "$work/loadgen.time" \
@@ -216,13 +233,23 @@ if [[ -n "$oha_rates" ]]; then
             --urls-from-file "$work/urls.txt" | tee "$work/oha.out"
         cpu="$(cpu_after "$work/loadgen.time")"
         echo "CPU seconds: $cpu"
-        results+=("oha -q $rate, by personal ID: $(grep -E 'Success rate|Requests/sec|^ *(50|90|99|99\.90)\.00% in|^ *99\.90% in' "$work/oha.out" | tr -s ' \t' ' ' | paste -sd' ') $cpu")
+        results+=("oha -q $rate, $oha_name: $(grep -E 'Success rate|Requests/sec|^ *(50|90|99|99\.90)\.00% in|^ *99\.90% in' "$work/oha.out" | tr -s ' \t' ' ' | paste -sd' ') $cpu")
     done
 fi
 
 kill "$server_pid"
 wait "$server_pid" 2>/dev/null || true
 server_pid=""
+
+if [[ -n "$reuse" ]]; then
+    for by in "" month procedure; do
+        say "sohoa report indicators --from 2026-01-01 --to 2026-12-31 ${by:+--by $by}"
+        start=$(date +%s.%N)
+        "$sohoa" report indicators --store "$store" --from 2026-01-01 --to 2026-12-31 ${by:+--by "$by"} | head -8
+        end=$(date +%s.%N)
+        results+=("report indicators ${by:-(whole year)}: $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }') s")
+    done
+fi
 
 say "audit log"
 audit_after="$(audit_count)"

@@ -16,8 +16,12 @@
 //! documents each (2 on average), in one or two dossiers of a handful of procedures.
 //!
 //! Writes samples for load tests to `STORE_DIR/bench-sample/`: `citizen_ids.txt`,
-//! `dossier_codes.txt`, `document_ids.txt` (about 20,000 lines each, in random order over
-//! the whole store), and `generation.txt` (the figures printed at the end).
+//! `dossier_codes.txt`, `document_ids.txt`, `reuse_paths.txt` (about 20,000 lines each, in
+//! random order over the whole store), and `generation.txt` (the figures printed at the end).
+//!
+//! Then makes the store look like a province's year for the reuse and indicator benchmarks
+//! (`benches/reuse.sh`): a catalogue of the procedures, every dossier received on a day of
+//! 2026 (70 % returned up to 30 days later), and 10,000 documents reused in a second dossier.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -452,6 +456,12 @@ fn run() -> Result<(), String> {
         return Err(e);
     }
     let secs = started.elapsed().as_secs_f64();
+    let province = Instant::now();
+    let attached = province_data(&store, &starts, total)?;
+    println!(
+        "catalogue, dossier dates and {attached} reuse links in {:.1} s",
+        province.elapsed().as_secs_f64()
+    );
     drop(store); // checkpoints the WAL
 
     // Samples, shuffled so that a load test walks the whole store in random order.
@@ -472,6 +482,7 @@ fn run() -> Result<(), String> {
     write_lines(&sample.join("citizen_ids.txt"), &cids)?;
     write_lines(&sample.join("dossier_codes.txt"), &dossiers)?;
     write_lines(&sample.join("document_ids.txt"), &doc_ids)?;
+    write_lines(&sample.join("reuse_paths.txt"), &reuse_paths(&cids))?;
     let summary = format!(
         "documents={total}\ncitizens={citizens}\nbatch={}\nthreads={}\nseconds={secs:.1}\n\
          docs_per_second={:.0}\n",
@@ -492,6 +503,104 @@ fn run() -> Result<(), String> {
         doc_ids.len()
     );
     Ok(())
+}
+
+/// The catalogue of [`PROCEDURES`] (components required; a result valid for some months
+/// stays usable as a component for as many 30-day periods).
+fn catalogue() -> Vec<sohoa::store::Procedure> {
+    use sohoa::store::{Procedure as Entry, Requirement};
+    let requirement = |(kind, name): KindTitle, valid_days: Option<u32>| Requirement {
+        kind: kind.into(),
+        name: name.into(),
+        required: true,
+        valid_days,
+    };
+    let valid_days = |kind: &str| {
+        PROCEDURES
+            .iter()
+            .find(|p| p.result.0 == kind)
+            .and_then(|p| p.valid_months)
+            .map(|m| m * 30)
+    };
+    PROCEDURES
+        .iter()
+        .map(|p| Entry {
+            code: p.code.into(),
+            name: p.name.into(),
+            agency_level: "xa".into(),
+            components: p
+                .components
+                .iter()
+                .map(|c| requirement(*c, valid_days(c.0)))
+                .collect(),
+            results: vec![requirement(p.result, p.valid_months.map(|m| m * 30))],
+        })
+        .collect()
+}
+
+/// Imports the catalogue, gives every dossier a day received in 2026 (and 70 % a day
+/// returned up to 30 days later), and attaches, for the first 10,000 citizens with a
+/// second dossier, their first document to it (a reuse). Returns the links made.
+fn province_data(store: &Store, starts: &[u64], total: u64) -> Result<usize, String> {
+    store
+        .import_catalog(&catalogue())
+        .map_err(|e| e.to_string())?;
+    let mut dates = Vec::new();
+    let mut second = Vec::new();
+    for (c, &first) in starts.iter().enumerate() {
+        let c = c as u64;
+        let count = (docs_of(c) as u64).min(total - first);
+        for d in 0..if count == 3 { 2 } else { 1 } {
+            let h = mix(c ^ (0x5eed + d as u64));
+            let received = day_of_2026(h % 365);
+            let returned = (h >> 20) % 10 < 7;
+            let returned = returned.then(|| day_of_2026(h % 365 + (h >> 32) % 31));
+            dates.push((dossier_code(c, d), Some(received), returned));
+        }
+        if count == 3 && second.len() < 10_000 {
+            second.push(c);
+        }
+        if dates.len() >= 20_000 {
+            store
+                .set_dossier_dates_many(&dates)
+                .map_err(|e| e.to_string())?;
+            dates.clear();
+        }
+    }
+    store
+        .set_dossier_dates_many(&dates)
+        .map_err(|e| e.to_string())?;
+    for &c in &second {
+        let err = |e: sohoa::store::StoreError| e.to_string();
+        let docs = store
+            .documents_by_citizen(&citizen_id(c), None)
+            .map_err(err)?;
+        let dossier = store
+            .dossier(&dossier_code(c, 1))
+            .map_err(err)?
+            .ok_or("no dossier")?;
+        store
+            .attach(&docs[0].id, &dossier, "bench-import")
+            .map_err(err)?;
+    }
+    Ok(second.len())
+}
+
+/// Day `n` (0-based, may pass the year's end) after 2026-01-01, YYYY-MM-DD.
+fn day_of_2026(n: u64) -> String {
+    let start = sohoa::calendar::parse_day("2026-01-01").expect("a valid day");
+    sohoa::calendar::add_days(start, n as i64).to_string()
+}
+
+/// Paths of reuse lookups: each sampled citizen with one of the procedures.
+fn reuse_paths(cids: &[String]) -> Vec<String> {
+    cids.iter()
+        .enumerate()
+        .map(|(i, cid)| {
+            let procedure = PROCEDURES[i % PROCEDURES.len()].code;
+            format!("/api/v1/reuse?citizen_id={cid}&procedure={procedure}")
+        })
+        .collect()
 }
 
 fn shuffle<T>(items: &mut [T], seed: u64) {

@@ -132,6 +132,27 @@ fn paths() -> Value {
                 purpose(), purpose_header()
             ],
             "responses": with_errors(json!({ "200": { "description": "Matching current documents", "content": documents_array() } }), &["400", "401", "403"]) } },
+        "/api/v1/reuse": { "get": {
+            "summary": "What the person already has on file for each component of a catalogue procedure, among the documents the key may read: status available | expired | missing, and the candidates (current, not past valid_until, within the catalogue's valid_days, stored on or before `at`), certified copies first, then the newest.",
+            "parameters": [
+                param("citizen_id", "query", true, "12-digit personal ID"),
+                param("procedure", "query", true, "Procedure code of the catalogue"),
+                param("at", "query", false, "Day the documents must be usable on, YYYY-MM-DD (default: today in Vietnam)"),
+                purpose(), purpose_header()
+            ],
+            "responses": with_errors(json!({ "200": { "description": "One entry per component",
+                "content": { "application/json": { "schema": { "$ref": "#/components/schemas/OnFile" } } } } }), &["400", "401", "403", "404"])
+        } },
+        "/api/v1/dossiers/{code}/documents": { "post": {
+            "summary": "Reuse a stored document in a dossier of the key's agency (write scope and read access to the document). The dossier is created when new (give procedure_code). Refused (400) for another person's document, a superseded or expired one, or another agency's dossier.",
+            "parameters": [ param("code", "path", true, "Dossier code") ],
+            "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                "type": "object", "required": ["document_id"], "properties": {
+                    "document_id": { "type": "string" },
+                    "procedure_code": { "type": "string", "description": "Procedure of a new dossier" },
+                    "purpose": { "type": "string", "description": "Recorded in the audit log (default reuse)" } } } } } },
+            "responses": with_errors(json!({ "200": { "description": "Attached: {dossier_code, document_id, attached: true}" } }), &["400", "401", "403", "404"])
+        } },
         "/api/v1/verify": { "post": {
             "summary": "Verify the signatures of a PDF, as `sohoa verify` does, and say whether this exact file is stored. in_store covers the whole store (the caller holds the file); document_id(s) list only documents the key may read. Purpose optional (default \"verify\"); always audited.",
             "parameters": [purpose(), purpose_header()],
@@ -150,6 +171,21 @@ fn schemas() -> Value {
         "StoredFile": { "type": "object", "properties": {
             "role": { "type": "string", "enum": ["pdf", "certified", "original", "text", "report"] },
             "sha256": s, "size": { "type": "integer" }, "name": s } },
+        "OnFile": { "type": "object", "properties": {
+            "procedure": { "type": "string" }, "procedure_name": { "type": "string" },
+            "citizen_id": { "type": "string" }, "at": { "type": "string", "format": "date" },
+            "components": { "type": "array", "items": { "type": "object", "properties": {
+                "kind": { "type": "string" }, "name": { "type": "string" },
+                "required": { "type": "boolean" }, "valid_days": { "type": "integer" },
+                "status": { "type": "string", "enum": ["available", "expired", "missing"] },
+                "candidates": { "type": "array", "items": { "$ref": "#/components/schemas/Candidate" } },
+                "expired": { "type": "array", "items": { "$ref": "#/components/schemas/Candidate" } } } } } } },
+        "Candidate": { "type": "object", "properties": {
+            "id": { "type": "string" }, "title": { "type": "string" }, "kind": { "type": "string" },
+            "role": { "type": "string", "enum": ["component", "result"] }, "agency": { "type": "string" },
+            "dossier_code": { "type": "string" }, "stored_on": { "type": "string", "format": "date" },
+            "valid_until": { "type": "string", "format": "date" }, "certified": { "type": "boolean" },
+            "reference": { "type": "string" } } },
         "Document": { "type": "object", "properties": {
             "id": s, "sha256": s, "kind": s, "title": s,
             "role": { "type": "string", "enum": ["component", "result"] },
