@@ -24,7 +24,8 @@ enum Command {
     Digitize(cli::digitize::Args),
     /// Issue an electronic certified copy: stamp, register number, PAdES signature.
     Certify(Box<cli::certify::Args>),
-    /// Verify the signatures of a PDF (exit 0 only when all are valid).
+    /// Verify the signatures of a PDF: exit 0 valid and trusted, 3 intact but no trust
+    /// anchor reaches a signer, 1 invalid.
     Verify(cli::verify::Args),
     /// Add a further signature (an approval, in a new invisible field) to a PDF.
     Sign(Box<cli::sign::Args>),
@@ -70,7 +71,10 @@ fn main() -> ExitCode {
         },
         Command::Digitize(args) => cli::digitize::run(args).map(|()| true),
         Command::Certify(args) => cli::certify::run(*args).map(|()| true),
-        Command::Verify(args) => cli::verify::run(args),
+        Command::Verify(args) => match cli::verify::run(args) {
+            Ok(code) => return ExitCode::from(code),
+            Err(message) => Err(message),
+        },
         Command::Sign(args) => cli::sign::run(*args).map(|()| true),
         Command::Renew(args) => cli::renew::run(args).map(|()| true),
         Command::Serve(args) => cli::serve::run(*args).map(|()| true),

@@ -94,8 +94,13 @@ pub struct Revocation {
 /// The verdict on a file.
 #[derive(Debug, Clone, Serialize)]
 pub struct VerifyReport {
-    /// True only when there is at least one signature and every one is valid.
+    /// True only when there is at least one signature and every one is valid (intact,
+    /// certificate fine, no forbidden change); says nothing about trust.
     pub valid: bool,
+    /// Valid, and every signer chains to a trust anchor (never without anchors).
+    pub trusted: bool,
+    /// `trusted`, `untrusted` (intact, but no trust anchor reaches a signer) or `invalid`.
+    pub outcome: &'static str,
     /// One entry per signature.
     pub signatures: Vec<SignatureReport>,
     /// Summary in Vietnamese.
@@ -114,7 +119,7 @@ pub fn verify_pdf(pdf: &[u8], options: &VerifyOptions) -> VerifyReport {
                     "{} signatures; at most {MAX_SIGNATURES} are verified in one file",
                     found.len()
                 );
-                return summary(Vec::new(), Some(problem));
+                return summary(Vec::new(), Some(problem), options);
             }
             let store = dss(&doc);
             found
@@ -122,10 +127,13 @@ pub fn verify_pdf(pdf: &[u8], options: &VerifyOptions) -> VerifyReport {
                 .map(|(field, sig)| verify_one(pdf, &doc, &store, &field, &sig, options))
                 .collect()
         }
-        Err(e) => return summary(Vec::new(), Some(format!("not a readable PDF: {e}"))),
+        Err(e) => {
+            let problem = format!("not a readable PDF: {e}");
+            return summary(Vec::new(), Some(problem), options);
+        }
     };
     mark_archival(&mut signatures);
-    summary(signatures, None)
+    summary(signatures, None, options)
 }
 
 /// Whether the token's authority is no longer valid at the validation time `--at`.
@@ -163,8 +171,18 @@ fn mark_archival(signatures: &mut [SignatureReport]) {
     }
 }
 
-fn summary(signatures: Vec<SignatureReport>, problem: Option<String>) -> VerifyReport {
+fn summary(
+    signatures: Vec<SignatureReport>,
+    problem: Option<String>,
+    options: &VerifyOptions,
+) -> VerifyReport {
     let valid = problem.is_none() && !signatures.is_empty() && signatures.iter().all(|s| s.valid);
+    let trusted = valid
+        && !options.trust_anchors.is_empty()
+        && signatures
+            .iter()
+            .all(|s| s.chain_trusted && s.timestamp_trusted);
+    let changed_as_allowed = signatures.iter().any(|s| s.modifications == Level::Allowed);
     let (message_vi, message_en) = if let Some(problem) = problem {
         ("Không đọc được tệp PDF.".to_string(), problem)
     } else if signatures.is_empty() {
@@ -172,7 +190,16 @@ fn summary(signatures: Vec<SignatureReport>, problem: Option<String>) -> VerifyR
             "Tài liệu không có chữ ký số.".into(),
             "The document has no digital signature.".into(),
         )
-    } else if valid && signatures.iter().any(|s| s.modifications == Level::Allowed) {
+    } else if valid && !trusted {
+        (
+            "Chữ ký số còn nguyên vẹn nhưng CHƯA xác định được người ký đáng tin cậy: chứng thư \
+             không dẫn tới chứng thư gốc tin cậy nào (--trust)."
+                .into(),
+            "The signature is intact, but the signer is NOT trusted: no trust anchor (--trust) \
+             reaches its certificate."
+                .into(),
+        )
+    } else if valid && changed_as_allowed {
         (
             "Chữ ký số hợp lệ; sau khi ký chỉ có các bổ sung được phép (chữ ký khác, dữ liệu xác minh)."
                 .into(),
@@ -199,8 +226,15 @@ fn summary(signatures: Vec<SignatureReport>, problem: Option<String>) -> VerifyR
             "The signature is not valid.".into(),
         )
     };
+    let outcome = match (valid, trusted) {
+        (true, true) => "trusted",
+        (true, false) => "untrusted",
+        _ => "invalid",
+    };
     VerifyReport {
         valid,
+        trusted,
+        outcome,
         signatures,
         message_vi,
         message_en,

@@ -12,9 +12,13 @@ use super::files::read;
 pub struct Args {
     /// The signed PDF.
     file: PathBuf,
-    /// Trust anchor certificates (PEM or DER); repeatable.
+    /// Trust anchor certificates (PEM or DER); repeatable. Also `trust = ["…"]` under
+    /// `[verify]` in ./sohoa.toml.
     #[arg(long)]
     trust: Vec<PathBuf>,
+    /// Also trust the system's CA certificates (/etc/ssl/certs/ca-certificates.crt).
+    #[arg(long)]
+    system_trust: bool,
     /// Print the full result as JSON.
     #[arg(long)]
     json: bool,
@@ -35,10 +39,21 @@ fn parse_date(text: &str) -> Result<time::OffsetDateTime, String> {
         .assume_utc())
 }
 
-/// Runs the command; `Ok(false)` when the file is not validly signed.
-pub fn run(args: Args) -> Result<bool, String> {
+/// Exit status when every signature is intact but no trust anchor reaches a signer.
+pub const EXIT_UNTRUSTED: u8 = 3;
+/// The system's CA bundle (Debian's ca-certificates).
+const SYSTEM_CAS: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// Runs the command; the exit status: 0 valid and trusted, [`EXIT_UNTRUSTED`] intact but
+/// not trusted, 1 invalid.
+pub fn run(args: Args) -> Result<u8, String> {
+    let mut paths = args.trust.clone();
+    paths.extend(configured_anchors()?);
+    if args.system_trust {
+        paths.push(PathBuf::from(SYSTEM_CAS));
+    }
     let mut trust_anchors = Vec::new();
-    for path in &args.trust {
+    for path in &paths {
         trust_anchors
             .extend(certificates(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?);
     }
@@ -56,7 +71,11 @@ pub fn run(args: Args) -> Result<bool, String> {
         println!("{}", report.message_vi);
         println!("{}", report.message_en);
         for s in &report.signatures {
-            let verdict = if s.valid { "valid" } else { "INVALID" };
+            let verdict = match (s.valid, s.chain_trusted) {
+                (true, true) => "valid, trusted",
+                (true, false) => "intact, NOT trusted",
+                _ => "INVALID",
+            };
             println!(
                 "- {} [{verdict}] signer: {}; signed at: {}; {}",
                 s.field,
@@ -75,7 +94,35 @@ pub fn run(args: Args) -> Result<bool, String> {
             }
         }
     }
-    Ok(report.valid)
+    Ok(match report.outcome {
+        "trusted" => 0,
+        "untrusted" => EXIT_UNTRUSTED,
+        _ => 1,
+    })
+}
+
+/// `trust = ["…", …]` under `[verify]` in ./sohoa.toml (none without the file).
+fn configured_anchors() -> Result<Vec<PathBuf>, String> {
+    #[derive(serde::Deserialize)]
+    struct File {
+        verify: Option<Section>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Section {
+        #[serde(default)]
+        trust: Vec<PathBuf>,
+    }
+    let path = std::path::Path::new("sohoa.toml");
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let text = String::from_utf8(read(path)?).map_err(|_| "sohoa.toml: not UTF-8".to_string())?;
+    let table: toml::Table = toml::from_str(&text).map_err(|e| format!("sohoa.toml: {e}"))?;
+    let file: File = toml::Value::Table(table)
+        .try_into()
+        .map_err(|e: toml::de::Error| format!("sohoa.toml: [verify]: {}", e.message()))?;
+    Ok(file.verify.map(|v| v.trust).unwrap_or_default())
 }
 
 /// DER certificates from a PEM file (every CERTIFICATE block) or a single DER file.

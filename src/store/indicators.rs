@@ -14,7 +14,7 @@
 //!
 //! Rates are the counts over their base (`null` when the base is 0).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use rusqlite::types::ToSql;
 use rusqlite::Connection;
@@ -76,8 +76,16 @@ pub struct Indicators {
     pub certified_copies: u64,
 }
 
-/// The same day filter in every query: `?1`..`?2`, and `?3` the agency (or NULL).
+/// The day a dossier counts as received.
 const RECEIVED: &str = "coalesce(s.received_on, date(s.created_at, '+7 hours'))";
+
+/// Dossiers received or returned in the period `?1`..`?2`, of agency `?3` (or any).
+fn in_period() -> String {
+    format!(
+        "({RECEIVED} BETWEEN ?1 AND ?2 OR s.returned_on BETWEEN ?1 AND ?2) \
+         AND (?3 IS NULL OR s.agency = ?3)"
+    )
+}
 
 /// Computes the indicators of `query`, one row per group, groups sorted.
 pub fn indicators(
@@ -93,38 +101,41 @@ pub fn indicators(
         check_code("agency", agency)?;
     }
     let args: [&dyn ToSql; 3] = [&query.from, &query.to, &query.agency];
-    let required = required_kinds(conn)?;
-    let mut groups: BTreeMap<String, Indicators> = BTreeMap::new();
-    let group_of = |month: &str, agency: &str, procedure: &str| match query.by {
+    let mut kinds = Interner::default();
+    let required = required_kinds(conn, &mut kinds)?;
+    let mut period = Period::load(conn, &args)?;
+    period.add_documents(conn, &mut kinds)?;
+    period.add_links(conn, &mut kinds)?;
+    let inside = |day: &str| query.from.as_str() <= day && day <= query.to.as_str();
+    let group_of = |day: &str, agency: &str, procedure: &str| match query.by {
         GroupBy::None => "all".to_string(),
-        GroupBy::Month => month.get(..7).unwrap_or(month).to_string(),
+        GroupBy::Month => day.get(..7).unwrap_or(day).to_string(),
         GroupBy::Agency => agency.to_string(),
         GroupBy::Procedure => procedure.to_string(),
     };
-    let received = received_dossiers(conn, &args)?;
-    let held = held_kinds(conn, &args)?;
-    let reused = reusing_dossiers(conn, &args)?;
-    for d in &received {
-        let row = groups
-            .entry(group_of(&d.day, &d.agency, &d.procedure))
-            .or_default();
-        row.dossiers += 1;
-        let kinds = held.get(&d.code);
-        let complete = match required.get(&d.procedure) {
-            Some(needed) => needed
-                .iter()
-                .all(|k| kinds.is_some_and(|held| held.contains(k))),
-            None => kinds.is_some_and(|held| !held.is_empty()),
-        };
-        row.dossiers_fully_digitized += u64::from(complete);
-        row.dossiers_with_reuse += u64::from(reused.contains(&d.code));
-    }
-    for (day, agency, procedure, digitized) in returned_dossiers(conn, &args)? {
-        let row = groups
-            .entry(group_of(&day, &agency, &procedure))
-            .or_default();
-        row.results += 1;
-        row.results_digitized += u64::from(digitized);
+    let mut groups: BTreeMap<String, Indicators> = BTreeMap::new();
+    for d in &period.dossiers {
+        let procedure = period.names.get(d.procedure);
+        let agency = period.names.get(d.agency);
+        if inside(&d.received) {
+            let row = groups
+                .entry(group_of(&d.received, agency, procedure))
+                .or_default();
+            row.dossiers += 1;
+            let complete = match required.get(procedure) {
+                Some(needed) => needed.iter().all(|k| d.kinds.contains(k)),
+                None => !d.kinds.is_empty(),
+            };
+            row.dossiers_fully_digitized += u64::from(complete);
+            row.dossiers_with_reuse += u64::from(d.reuses);
+        }
+        if let Some(returned) = d.returned.as_deref().filter(|day| inside(day)) {
+            let row = groups
+                .entry(group_of(returned, agency, procedure))
+                .or_default();
+            row.results += 1;
+            row.results_digitized += u64::from(d.has_result);
+        }
     }
     for (day, agency, procedure) in certified_copies(conn, &args)? {
         groups
@@ -165,9 +176,36 @@ fn rate(part: u64, whole: u64) -> Option<f64> {
     (whole > 0).then(|| part as f64 / whole as f64)
 }
 
-/// Required component kinds of each catalogued procedure.
-fn required_kinds(conn: &Connection) -> Result<HashMap<String, Vec<String>>, StoreError> {
-    let mut map: HashMap<String, Vec<String>> = conn
+/// Small integer ids for the strings a year of dossiers repeats (kinds, procedure and
+/// agency codes): hundreds of thousands of rows, a few dozen distinct values.
+#[derive(Default)]
+struct Interner {
+    ids: HashMap<String, u32>,
+    names: Vec<String>,
+}
+
+impl Interner {
+    fn id(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.ids.get(name) {
+            return id;
+        }
+        let id = self.names.len() as u32;
+        self.ids.insert(name.to_string(), id);
+        self.names.push(name.to_string());
+        id
+    }
+
+    fn get(&self, id: u32) -> &str {
+        &self.names[id as usize]
+    }
+}
+
+/// Required component kinds (interned) of each catalogued procedure.
+fn required_kinds(
+    conn: &Connection,
+    kinds: &mut Interner,
+) -> Result<HashMap<String, Vec<u32>>, StoreError> {
+    let mut map: HashMap<String, Vec<u32>> = conn
         .prepare("SELECT code FROM procedures")?
         .query_map([], |r| r.get::<_, String>(0))?
         .map(|code| code.map(|c| (c, Vec::new())))
@@ -178,87 +216,103 @@ fn required_kinds(conn: &Connection) -> Result<HashMap<String, Vec<String>>, Sto
     let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
     for row in rows {
         let (procedure, kind) = row?;
-        map.entry(procedure).or_default().push(kind);
+        map.entry(procedure).or_default().push(kinds.id(&kind));
     }
     Ok(map)
 }
 
-struct Received {
-    code: String,
-    procedure: String,
-    agency: String,
-    day: String,
+/// Column `i` of `row` as text, borrowed (no allocation per row).
+fn text<'r>(row: &'r rusqlite::Row, i: usize) -> rusqlite::Result<&'r str> {
+    row.get_ref(i)?.as_str().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    })
 }
 
-fn received_dossiers(conn: &Connection, args: &[&dyn ToSql]) -> Result<Vec<Received>, StoreError> {
-    let sql = format!(
-        "SELECT s.code, s.procedure_code, s.agency, {RECEIVED} FROM dossiers s
-         WHERE {RECEIVED} BETWEEN ?1 AND ?2 AND (?3 IS NULL OR s.agency = ?3)"
-    );
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(args, |r| {
-        Ok(Received {
-            code: r.get(0)?,
-            procedure: r.get(1)?,
-            agency: r.get(2)?,
-            day: r.get(3)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+/// One dossier received or returned in the period, with what it holds.
+struct PeriodDossier {
+    procedure: u32,
+    agency: u32,
+    received: String,
+    returned: Option<String>,
+    /// Component kinds held: own component documents and attached documents.
+    kinds: Vec<u32>,
+    has_result: bool,
+    reuses: bool,
 }
 
-/// Component kinds each received dossier holds: its own component documents and every
-/// document attached to it.
-fn held_kinds(
-    conn: &Connection,
-    args: &[&dyn ToSql],
-) -> Result<HashMap<String, HashSet<String>>, StoreError> {
-    let sql = format!(
-        "SELECT s.code, d.kind FROM dossiers s JOIN documents d ON d.dossier_code = s.code
-         WHERE d.role = 'component' AND {RECEIVED} BETWEEN ?1 AND ?2
-             AND (?3 IS NULL OR s.agency = ?3)
-         UNION
-         SELECT s.code, d.kind FROM dossiers s
-             JOIN dossier_links l ON l.dossier_code = s.code
-             JOIN documents d ON d.id = l.document_id
-         WHERE {RECEIVED} BETWEEN ?1 AND ?2 AND (?3 IS NULL OR s.agency = ?3)"
-    );
-    let mut held: HashMap<String, HashSet<String>> = HashMap::new();
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(args, |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-    })?;
-    for row in rows {
-        let (code, kind) = row?;
-        held.entry(code).or_default().insert(kind);
+/// The dossiers of the period, by code.
+struct Period {
+    dossiers: Vec<PeriodDossier>,
+    at: HashMap<String, usize>,
+    names: Interner,
+}
+
+impl Period {
+    fn load(conn: &Connection, args: &[&dyn ToSql]) -> Result<Period, StoreError> {
+        let sql = format!(
+            "SELECT s.code, s.procedure_code, s.agency, {RECEIVED}, s.returned_on
+             FROM dossiers s WHERE {}",
+            in_period()
+        );
+        let mut period = Period {
+            dossiers: Vec::new(),
+            at: HashMap::new(),
+            names: Interner::default(),
+        };
+        let mut stmt = conn.prepare(&sql)?;
+        let mut rows = stmt.query(args)?;
+        while let Some(r) = rows.next()? {
+            let dossier = PeriodDossier {
+                procedure: period.names.id(text(r, 1)?),
+                agency: period.names.id(text(r, 2)?),
+                received: r.get(3)?,
+                returned: r.get(4)?,
+                kinds: Vec::new(),
+                has_result: false,
+                reuses: false,
+            };
+            period.at.insert(r.get(0)?, period.dossiers.len());
+            period.dossiers.push(dossier);
+        }
+        Ok(period)
     }
-    Ok(held)
-}
 
-fn reusing_dossiers(conn: &Connection, args: &[&dyn ToSql]) -> Result<HashSet<String>, StoreError> {
-    let sql = format!(
-        "SELECT DISTINCT s.code FROM dossiers s JOIN dossier_links l ON l.dossier_code = s.code
-         WHERE {RECEIVED} BETWEEN ?1 AND ?2 AND (?3 IS NULL OR s.agency = ?3)"
-    );
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(args, |r| r.get::<_, String>(0))?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
+    /// Each dossier's own documents: component kinds, and whether a result is stored.
+    /// One sequential pass over the documents, matched by dossier code here: SQLite would
+    /// otherwise search the dossier (or its documents) once per row, several times slower.
+    fn add_documents(&mut self, conn: &Connection, kinds: &mut Interner) -> Result<(), StoreError> {
+        let mut stmt = conn.prepare("SELECT dossier_code, role = 'result', kind FROM documents")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let Some(&i) = self.at.get(text(r, 0)?) else {
+                continue;
+            };
+            if r.get::<_, bool>(1)? {
+                self.dossiers[i].has_result = true;
+            } else {
+                let kind = kinds.id(text(r, 2)?);
+                self.dossiers[i].kinds.push(kind);
+            }
+        }
+        Ok(())
+    }
 
-/// (day returned, agency, procedure, has a result document) of the dossiers returned in
-/// the period.
-fn returned_dossiers(
-    conn: &Connection,
-    args: &[&dyn ToSql],
-) -> Result<Vec<(String, String, String, bool)>, StoreError> {
-    let mut stmt = conn.prepare(
-        "SELECT s.returned_on, s.agency, s.procedure_code,
-             EXISTS (SELECT 1 FROM documents d WHERE d.dossier_code = s.code AND d.role = 'result')
-         FROM dossiers s
-         WHERE s.returned_on BETWEEN ?1 AND ?2 AND (?3 IS NULL OR s.agency = ?3)",
-    )?;
-    let rows = stmt.query_map(args, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    /// Documents attached from other dossiers: reuse, and the kinds they supply.
+    fn add_links(&mut self, conn: &Connection, kinds: &mut Interner) -> Result<(), StoreError> {
+        let mut stmt = conn.prepare(
+            "SELECT l.dossier_code, d.kind FROM dossier_links l JOIN documents d ON d.id = l.document_id",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let Some(&i) = self.at.get(text(r, 0)?) else {
+                continue;
+            };
+            let kind = kinds.id(text(r, 1)?);
+            self.dossiers[i].reuses = true;
+            self.dossiers[i].kinds.push(kind);
+        }
+        Ok(())
+    }
 }
 
 /// (day stored, agency, procedure) of the certified copies stored in the period.

@@ -374,7 +374,7 @@ impl DocumentView {
         if self.can_be_certified() && session.user.has(UserRole::Certifier) {
             s.push_str(&certify_form(state, session, d));
         }
-        if session.user.has(UserRole::Clerk) {
+        if session.user.has(UserRole::Clerk) && reusable(d) {
             s.push_str(&attach_form(session, d));
         }
         s
@@ -542,6 +542,12 @@ fn certify_form(state: &WebState, session: &Session, d: &Document) -> String {
         vnd(certification_fee(d.page_count)),
         esc(&d.title)
     )
+}
+
+/// Whether `d` may be offered for reuse: current and not past its validity.
+fn reusable(d: &Document) -> bool {
+    let today = super::html::local_today();
+    d.superseded_by.is_none() && d.valid_until.as_deref().is_none_or(|u| u >= today.as_str())
 }
 
 fn attach_form(session: &Session, d: &Document) -> String {
