@@ -117,6 +117,8 @@ pub struct CmsReport {
     pub has_signing_time: bool,
     /// Every failed check, in English, one sentence each.
     pub errors: Vec<String>,
+    /// Weaknesses that do not make the signature invalid (a SHA-1 digest).
+    pub warnings: Vec<String>,
 }
 
 /// Builds a detached CMS SignedData (DER ContentInfo) for PAdES baseline B-B over content
@@ -326,7 +328,27 @@ struct IssuerSerial {
 /// one SignerInfo, no signed attributes, or no embedded signer certificate. Every other
 /// problem is a `false` field plus a sentence in [`CmsReport::errors`].
 pub fn verify_detached(der: &[u8], signed_parts: &[&[u8]]) -> Result<CmsReport, CmsError> {
-    verify(der, Content::Detached(signed_parts))
+    verify(der, Content::Detached(signed_parts), Profile::Cades)
+}
+
+/// The rules a detached signature is held to, from the PDF's `/SubFilter`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// `ETSI.CAdES.detached` (PAdES): signed attributes with signingCertificateV2
+    /// required, SHA-2 digests only.
+    Cades,
+    /// `adbe.pkcs7.detached` (Adobe Reader, CA plug-ins): signed attributes and
+    /// signingCertificate optional; SHA-1 accepted and reported as weak.
+    Pkcs7,
+}
+
+/// [`verify_detached`] under `profile`.
+pub fn verify_detached_as(
+    der: &[u8],
+    signed_parts: &[&[u8]],
+    profile: Profile,
+) -> Result<CmsReport, CmsError> {
+    verify(der, Content::Detached(signed_parts), profile)
 }
 
 /// Parses and checks a SignedData that carries its content (an RFC 3161 timestamp token,
@@ -346,7 +368,11 @@ pub fn verify_encapsulated(
         .map_err(malformed("encapsulated content"))?
         .as_bytes()
         .to_vec();
-    let report = verify(der, Content::Encapsulated(content_type, &content))?;
+    let report = verify(
+        der,
+        Content::Encapsulated(content_type, &content),
+        Profile::Cades,
+    )?;
     Ok((report, content))
 }
 
@@ -356,15 +382,10 @@ enum Content<'a> {
     Encapsulated(ObjectIdentifier, &'a [u8]),
 }
 
-fn verify(der: &[u8], content: Content<'_>) -> Result<CmsReport, CmsError> {
+fn verify(der: &[u8], content: Content<'_>, profile: Profile) -> Result<CmsReport, CmsError> {
     let der = without_padding(der)?;
     let signed_data = decode_signed_data(der)?;
     let signer_info = single_signer(&signed_data)?;
-    let attrs = signer_info.signed_attrs.as_ref().ok_or_else(|| {
-        CmsError::Unsupported(
-            "the SignerInfo has no signed attributes (PAdES requires them)".into(),
-        )
-    })?;
     let raw = RawParts::read(der)?;
     let (signer_der, signer) = find_signer(&raw.certificates, &signer_info.sid)?;
     let mut report = CmsReport {
@@ -377,17 +398,78 @@ fn verify(der: &[u8], content: Content<'_>) -> Result<CmsReport, CmsError> {
         signing_certificate_matches: false,
         has_signing_time: false,
         errors: Vec::new(),
+        warnings: Vec::new(),
     };
-    check_content_type(&signed_data, attrs, &content, &mut report);
     let parts: Vec<&[u8]> = match content {
         Content::Detached(parts) => parts.to_vec(),
         Content::Encapsulated(_, bytes) => vec![bytes],
     };
-    check_digest(signer_info, attrs, &parts, &mut report);
+    let Some(attrs) = signer_info.signed_attrs.as_ref() else {
+        if profile == Profile::Cades {
+            return Err(CmsError::Unsupported(
+                "the SignerInfo has no signed attributes (PAdES requires them)".into(),
+            ));
+        }
+        // PKCS #7 without signed attributes: the signature is over the content itself.
+        check_content_type_unsigned(&signed_data, &content, &mut report);
+        check_digest_algorithm(signer_info, profile, &mut report);
+        check_signature(signer_info, &parts.concat(), &mut report);
+        report.digest_matches = report.signature_valid;
+        report.signing_certificate_matches = true;
+        return Ok(report);
+    };
+    check_content_type(&signed_data, attrs, &content, &mut report);
+    check_digest(signer_info, attrs, &parts, profile, &mut report);
     check_signature(signer_info, &raw.signed_attrs, &mut report);
-    check_signing_certificate(attrs, &signer, &mut report);
+    check_signing_certificate(attrs, &signer, profile, &mut report);
     report.has_signing_time = attrs.iter().any(|a| a.oid == rfc5911::ID_SIGNING_TIME);
     Ok(report)
+}
+
+/// A SignerInfo without signed attributes cannot claim a content type: the content must
+/// be detached id-data.
+fn check_content_type_unsigned(
+    signed_data: &SignedData,
+    content: &Content<'_>,
+    report: &mut CmsReport,
+) {
+    let encap = &signed_data.encap_content_info;
+    if matches!(content, Content::Detached(_))
+        && (encap.econtent.is_some() || encap.econtent_type != rfc5911::ID_DATA)
+    {
+        report
+            .errors
+            .push("a PDF signature must be detached id-data".into());
+    }
+}
+
+/// The digest algorithm, when it is one the profile accepts; SHA-1 is weak.
+fn check_digest_algorithm(
+    signer_info: &SignerInfo,
+    profile: Profile,
+    report: &mut CmsReport,
+) -> Option<Hash> {
+    let oid = signer_info.digest_alg.oid;
+    match Hash::from_oid(&oid) {
+        Some(Hash::Sha1) if profile == Profile::Pkcs7 => {
+            report
+                .warnings
+                .push("weak digest algorithm SHA-1 (collisions are practical)".into());
+            Some(Hash::Sha1)
+        }
+        Some(Hash::Sha1) | None => {
+            report.errors.push(format!(
+                "unsupported digest algorithm {oid} (SHA-256/384/512 are supported{})",
+                if profile == Profile::Pkcs7 {
+                    ", SHA-1 as weak"
+                } else {
+                    ""
+                }
+            ));
+            None
+        }
+        Some(hash) => Some(hash),
+    }
 }
 
 /// The signature value of the single SignerInfo of a SignedData.
@@ -538,13 +620,12 @@ impl RawParts {
         let signer_info = elements(signer_infos.value()).map_err(&walk)?;
         let signer_info = signer_info.first().ok_or_else(|| missing("SignerInfo"))?;
         let signer_fields = elements(signer_info.value()).map_err(&walk)?;
-        let attrs = signer_fields
-            .get(3)
-            .filter(|f| f.tag() == CONTEXT_0)
-            .ok_or_else(|| missing("signedAttrs"))?;
-        let signed_attrs = AnyRef::new(Tag::Set, attrs.value())
-            .and_then(|set| set.to_der())
-            .map_err(&walk)?;
+        let signed_attrs = match signer_fields.get(3).filter(|f| f.tag() == CONTEXT_0) {
+            Some(attrs) => AnyRef::new(Tag::Set, attrs.value())
+                .and_then(|set| set.to_der())
+                .map_err(&walk)?,
+            None => Vec::new(),
+        };
         Ok(RawParts {
             certificates,
             signed_attrs,
@@ -678,13 +759,10 @@ fn check_digest(
     signer_info: &SignerInfo,
     attrs: &SetOfVec<Attribute>,
     parts: &[&[u8]],
+    profile: Profile,
     report: &mut CmsReport,
 ) {
-    let oid = signer_info.digest_alg.oid;
-    let Some(hash) = Hash::from_oid(&oid).filter(|h| *h != Hash::Sha1) else {
-        report.errors.push(format!(
-            "the digest algorithm {oid} is not supported (SHA-256/384/512 are)"
-        ));
+    let Some(hash) = check_digest_algorithm(signer_info, profile, report) else {
         return;
     };
     let claimed = match single_value(
@@ -745,6 +823,7 @@ fn check_signature(signer_info: &SignerInfo, signed_attrs: &[u8], report: &mut C
 fn check_signing_certificate(
     attrs: &SetOfVec<Attribute>,
     signer: &Certificate,
+    profile: Profile,
     report: &mut CmsReport,
 ) {
     let v2 = single_value(
@@ -762,6 +841,7 @@ fn check_signing_certificate(
         (Err(e), _) | (_, Err(e)) => Err(e),
         (Ok(Some(value)), _) => ess_v2_matches(value, &report.signer_certificate, signer),
         (Ok(None), Ok(Some(value))) => ess_v1_matches(value, &report.signer_certificate, signer),
+        (Ok(None), Ok(None)) if profile == Profile::Pkcs7 => Ok(()),
         (Ok(None), Ok(None)) => {
             Err("the signingCertificateV2 signed attribute is missing (PAdES requires it)".into())
         }

@@ -33,6 +33,11 @@ pub struct SignatureReport {
     /// `signature`, or `document_timestamp` (an RFC 3161 token over the file, PAdES
     /// B-LTA).
     pub kind: String,
+    /// The `/SubFilter`: `ETSI.CAdES.detached` (PAdES), `adbe.pkcs7.detached` (Adobe),
+    /// `ETSI.RFC3161` (document timestamp).
+    pub sub_filter: String,
+    /// Weaknesses that do not make it invalid (a SHA-1 digest).
+    pub warnings: Vec<String>,
     /// Subject of the signer's certificate.
     pub signer: String,
     /// Signing time from `/M`, RFC 3339.
@@ -114,6 +119,9 @@ pub fn verify_pdf(pdf: &[u8], options: &VerifyOptions) -> VerifyReport {
     let mut signatures: Vec<SignatureReport> = match Document::load_mem(pdf) {
         Ok(doc) => {
             let found = signature_dictionaries(&doc);
+            if found.is_empty() && doc.is_encrypted() {
+                return summary(Vec::new(), Some(ENCRYPTED.into()), options);
+            }
             if found.len() > MAX_SIGNATURES {
                 let problem = format!(
                     "{} signatures; at most {MAX_SIGNATURES} are verified in one file",
@@ -171,6 +179,10 @@ fn mark_archival(signatures: &mut [SignatureReport]) {
     }
 }
 
+/// The problem reported for a file sohoa cannot decrypt.
+const ENCRYPTED: &str = "the PDF is encrypted with a user password: its signatures cannot be \
+    read (verify an unencrypted copy, or the file where the password is known)";
+
 fn summary(
     signatures: Vec<SignatureReport>,
     problem: Option<String>,
@@ -181,10 +193,15 @@ fn summary(
         && !options.trust_anchors.is_empty()
         && signatures
             .iter()
-            .all(|s| s.chain_trusted && s.timestamp_trusted);
+            .all(|s| s.chain_trusted && (s.timestamp.is_none() || s.timestamp_trusted));
     let changed_as_allowed = signatures.iter().any(|s| s.modifications == Level::Allowed);
     let (message_vi, message_en) = if let Some(problem) = problem {
-        ("Không đọc được tệp PDF.".to_string(), problem)
+        let vi = if problem == ENCRYPTED {
+            "Tệp PDF được mã hoá bằng mật khẩu: không đọc được chữ ký số trong tệp."
+        } else {
+            "Không đọc được tệp PDF."
+        };
+        (vi.to_string(), problem)
     } else if signatures.is_empty() {
         (
             "Tài liệu không có chữ ký số.".into(),
@@ -305,6 +322,12 @@ fn verify_one(
     let mut report = SignatureReport {
         field: field.to_string(),
         kind: "signature".into(),
+        sub_filter: sig
+            .get(b"SubFilter")
+            .and_then(Object::as_name)
+            .map(|n| String::from_utf8_lossy(n).into_owned())
+            .unwrap_or_default(),
+        warnings: Vec::new(),
         signer: String::new(),
         signed_at: None,
         level: "B-B".into(),
@@ -359,13 +382,25 @@ fn verify_one(
     };
     let parts = [&pdf[..range[1]], &pdf[range[2]..range[2] + range[3]]];
     report.revision_end = end;
-    if sig.get(b"SubFilter").and_then(Object::as_name).ok() == Some(b"ETSI.RFC3161") {
-        check_document_timestamp(&mut report, &der, &parts, options);
-        return report;
-    }
+    let profile = match report.sub_filter.as_str() {
+        "ETSI.RFC3161" => {
+            check_document_timestamp(&mut report, &der, &parts, options);
+            return report;
+        }
+        "ETSI.CAdES.detached" => cms::Profile::Cades,
+        "adbe.pkcs7.detached" => cms::Profile::Pkcs7,
+        other => {
+            report.errors.push(format!(
+                "unsupported signature format /SubFilter /{other} (ETSI.CAdES.detached, \
+                 adbe.pkcs7.detached and ETSI.RFC3161 are verified)"
+            ));
+            return report;
+        }
+    };
     let stamped = check_timestamp(&mut report, &der, options);
-    match cms::verify_detached(&der, &parts) {
+    match cms::verify_detached_as(&der, &parts, profile) {
         Ok(cms) => {
+            report.warnings.extend(cms.warnings.iter().cloned());
             check_revocation(&mut report, &cms, store, options);
             let time = stamped.or(options.at).or(signed_at);
             check_cms(&mut report, cms, time, options);

@@ -14,6 +14,7 @@ mod deskew;
 mod digitize;
 mod formats;
 mod fuzz_smoke;
+mod others;
 mod reuse;
 mod server;
 mod store;

@@ -1,0 +1,324 @@
+//! Verifying what other systems sign: a corpus of PDFs signed by independent tools
+//! (pyHanko, and `openssl cms -sign` placed by `tests/tools/hand_sign.py`), never by
+//! sohoa, each with its expected verdict written next to it; `sohoa verify --json` runs
+//! on each and pyHanko's validator on the same files in the same run, and the agreement
+//! table is printed.
+
+use crate::common::pki::Pki;
+use crate::common::run;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+/// A one-page PDF written by hand (classic xref; catalog 1, page 3), not by sohoa.
+fn hand_written_pdf(path: &Path) {
+    let stream = b"BT /F1 24 Tf 72 720 Td (Giay khai sinh - ban chinh) Tj ET";
+    let objects: [Vec<u8>; 5] = [
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R \
+          /Resources << /Font << /F1 5 0 R >> >> >>"
+            .to_vec(),
+        [
+            format!("<< /Length {} >>\nstream\n", stream.len()).as_bytes(),
+            stream,
+            b"\nendstream",
+        ]
+        .concat(),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_vec(),
+    ];
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend(format!("{} 0 obj\n", i + 1).as_bytes());
+        pdf.extend(body);
+        pdf.extend(b"\nendobj\n");
+    }
+    let xref = pdf.len();
+    pdf.extend(b"xref\n0 6\n0000000000 65535 f \n");
+    for offset in offsets {
+        pdf.extend(format!("{offset:010} 00000 n \n").as_bytes());
+    }
+    pdf.extend(
+        format!("trailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
+    );
+    std::fs::write(path, pdf).unwrap();
+}
+
+fn ok(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `tests/tools/hand_sign.py`: `openssl cms -sign` placed in an incremental update.
+fn hand_sign(input: &Path, output: &Path, pki: &Pki, sub_filter: &str, attrs: &str, digest: &str) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/hand_sign.py");
+    ok(&run(Command::new("python3")
+        .arg(script)
+        .arg(input)
+        .arg(output)
+        .arg(&pki.office_rsa.cert_pem)
+        .arg(&pki.office_rsa.key_pem)
+        .args([sub_filter, attrs, digest])));
+}
+
+fn pyhanko_sign(input: &Path, output: &Path, pki: &Pki, pades: bool) {
+    let mut cmd = Command::new("pyhanko");
+    cmd.args(["sign", "addsig", "--field", "Sig1"]);
+    if pades {
+        cmd.arg("--use-pades");
+    }
+    cmd.args(["pemder", "--key"])
+        .arg(&pki.office_rsa.key_pem)
+        .arg("--cert")
+        .arg(&pki.office_rsa.cert_pem)
+        .arg("--no-pass")
+        .arg(input)
+        .arg(output);
+    ok(&run(&mut cmd));
+}
+
+/// sohoa's verdict: (outcome, exit status, report).
+fn sohoa(pdf: &Path, trust: Option<&Path>) -> (String, i32, Value) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sohoa"));
+    cmd.arg("verify").arg(pdf).arg("--json");
+    if let Some(root) = trust {
+        cmd.arg("--trust").arg(root);
+    }
+    let out = run(&mut cmd);
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("verify --json: {}", String::from_utf8_lossy(&out.stdout)));
+    (
+        report["outcome"].as_str().unwrap().to_string(),
+        out.status.code().unwrap_or(-1),
+        report,
+    )
+}
+
+/// pyHanko's verdict: whether it judges every signature intact and trusted.
+fn pyhanko_accepts(pdf: &Path, root: &Path) -> bool {
+    let out = run(Command::new("pyhanko")
+        .args(["sign", "validate", "--trust"])
+        .arg(root)
+        .arg(pdf));
+    let text = String::from_utf8_lossy(&out.stdout);
+    out.status.success() && text.contains("INTACT:TRUSTED")
+}
+
+/// One file of the corpus and what it must give.
+struct Case {
+    name: &'static str,
+    file: PathBuf,
+    /// sohoa's expected outcome with the root trusted.
+    expected: &'static str,
+    /// A word the report must contain (the reason), when it is not valid.
+    reason: &'static str,
+    /// Whether pyHanko is expected to agree with the verdict (a documented difference
+    /// otherwise).
+    pyhanko_agrees: bool,
+}
+
+#[test]
+fn signatures_made_by_other_tools_get_the_verdict_pyhanko_gives() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let pki = Pki::create(&dir.join("pki"));
+    let root = pki.root_pem.clone();
+    let plain = dir.join("plain.pdf");
+    hand_written_pdf(&plain);
+    let file = |name: &str| dir.join(format!("{name}.pdf"));
+
+    pyhanko_sign(&plain, &file("pyhanko-adbe"), &pki, false);
+    pyhanko_sign(&plain, &file("pyhanko-pades"), &pki, true);
+    hand_sign(
+        &plain,
+        &file("pkcs7-noattr"),
+        &pki,
+        "adbe.pkcs7.detached",
+        "noattr",
+        "sha256",
+    );
+    hand_sign(
+        &plain,
+        &file("pkcs7-attrs"),
+        &pki,
+        "adbe.pkcs7.detached",
+        "attrs",
+        "sha256",
+    );
+    hand_sign(
+        &plain,
+        &file("pkcs7-sha1"),
+        &pki,
+        "adbe.pkcs7.detached",
+        "attrs",
+        "sha1",
+    );
+    hand_sign(
+        &plain,
+        &file("cades-no-ess"),
+        &pki,
+        "ETSI.CAdES.detached",
+        "attrs",
+        "sha256",
+    );
+    hand_sign(
+        &plain,
+        &file("unknown-subfilter"),
+        &pki,
+        "adbe.x509.rsa_sha1",
+        "attrs",
+        "sha256",
+    );
+    // A byte of the signed page content changed after signing (same length).
+    let mut tampered = std::fs::read(file("pkcs7-noattr")).unwrap();
+    let at = tampered.windows(6).position(|w| w == b"chinh)").unwrap();
+    tampered[at] = b'C';
+    std::fs::write(file("pkcs7-noattr-tampered"), tampered).unwrap();
+    // Encrypted with a user password (qpdf).
+    ok(&run(Command::new("qpdf")
+        .args(["--encrypt", "mat-khau", "owner", "256", "--"])
+        .arg(file("pyhanko-adbe"))
+        .arg(file("encrypted"))));
+
+    let cases = [
+        Case {
+            name: "pyhanko-adbe",
+            file: file("pyhanko-adbe"),
+            expected: "trusted",
+            reason: "",
+            pyhanko_agrees: true,
+        },
+        Case {
+            name: "pyhanko-pades",
+            file: file("pyhanko-pades"),
+            expected: "trusted",
+            reason: "",
+            pyhanko_agrees: true,
+        },
+        Case {
+            name: "pkcs7-noattr",
+            file: file("pkcs7-noattr"),
+            expected: "trusted",
+            reason: "",
+            pyhanko_agrees: true,
+        },
+        Case {
+            name: "pkcs7-attrs",
+            file: file("pkcs7-attrs"),
+            expected: "trusted",
+            reason: "",
+            pyhanko_agrees: true,
+        },
+        Case {
+            name: "pkcs7-sha1",
+            file: file("pkcs7-sha1"),
+            expected: "invalid",
+            reason: "SHA-1",
+            pyhanko_agrees: true,
+        },
+        Case {
+            name: "pkcs7-noattr-tampered",
+            file: file("pkcs7-noattr-tampered"),
+            expected: "invalid",
+            reason: "does not verify",
+            pyhanko_agrees: true,
+        },
+        Case {
+            name: "unknown-subfilter",
+            file: file("unknown-subfilter"),
+            expected: "invalid",
+            reason: "unsupported signature format",
+            pyhanko_agrees: true,
+        },
+        // PAdES (ETSI EN 319 142-1) requires signingCertificateV2; pyHanko does not.
+        Case {
+            name: "cades-no-ess",
+            file: file("cades-no-ess"),
+            expected: "invalid",
+            reason: "signingCertificateV2",
+            pyhanko_agrees: false,
+        },
+        Case {
+            name: "encrypted",
+            file: file("encrypted"),
+            expected: "invalid",
+            reason: "encrypted",
+            pyhanko_agrees: true,
+        },
+    ];
+    let mut table = String::from("| file | sohoa | pyHanko | agree |\n|---|---|---|---|\n");
+    for case in &cases {
+        let (outcome, status, report) = sohoa(&case.file, Some(&root));
+        assert_eq!(outcome, case.expected, "{}: {report:#}", case.name);
+        assert_eq!(
+            status,
+            if case.expected == "trusted" { 0 } else { 1 },
+            "{}: exit status",
+            case.name
+        );
+        if !case.reason.is_empty() {
+            assert!(
+                report.to_string().contains(case.reason),
+                "{}: {report:#}",
+                case.name
+            );
+            assert!(
+                !report.to_string().contains("changed after signing")
+                    || case.name.ends_with("tampered"),
+                "{}: an unsupported or weak algorithm is not tampering: {report:#}",
+                case.name
+            );
+        }
+        let pyhanko = pyhanko_accepts(&case.file, &root);
+        let agree = pyhanko == (case.expected == "trusted");
+        assert_eq!(
+            agree, case.pyhanko_agrees,
+            "{}: pyHanko {pyhanko}, sohoa {outcome}",
+            case.name
+        );
+        table.push_str(&format!(
+            "| {} | {outcome} | {} | {} |\n",
+            case.name,
+            if pyhanko { "accepts" } else { "rejects" },
+            if agree { "yes" } else { "no (documented)" }
+        ));
+    }
+    eprintln!("{table}");
+
+    // Three outcomes: without a trust anchor an intact signature is "untrusted", exit 3,
+    // with its own message; tampering stays invalid, exit 1.
+    let (outcome, status, report) = sohoa(&file("pkcs7-attrs"), None);
+    assert_eq!((outcome.as_str(), status), ("untrusted", 3), "{report:#}");
+    assert_eq!(report["valid"], true);
+    assert_eq!(report["trusted"], false);
+    assert!(report["message_vi"]
+        .as_str()
+        .unwrap()
+        .contains("CHƯA xác định"));
+    let (outcome, status, _) = sohoa(&file("pkcs7-noattr-tampered"), None);
+    assert_eq!((outcome.as_str(), status), ("invalid", 1));
+    // Anchors from ./sohoa.toml count like --trust.
+    std::fs::write(
+        dir.join("sohoa.toml"),
+        format!("[verify]\ntrust = [{:?}]\n", root.to_str().unwrap()),
+    )
+    .unwrap();
+    let out = run(Command::new(env!("CARGO_BIN_EXE_sohoa"))
+        .current_dir(dir)
+        .arg("verify")
+        .arg(file("pkcs7-attrs")));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
