@@ -595,6 +595,8 @@ pub(crate) enum SigAlg {
     RsaPssSalt(Hash, u16),
     /// ECDSA, DER-encoded signature.
     Ecdsa(Hash),
+    /// Ed25519 (RFC 8410/8419): verified only; sohoa does not sign with it.
+    Ed25519,
 }
 
 /// `RSASSA-PSS-params` (RFC 8017 A.2.3); absent fields mean SHA-1, MGF1-SHA-1, salt 20,
@@ -647,7 +649,9 @@ impl SigAlg {
             rfc5912::ECDSA_WITH_SHA_512 => SigAlg::Ecdsa(Hash::Sha512),
             ECDSA_WITH_SHA_1 => SigAlg::Ecdsa(Hash::Sha1),
             rfc5912::ID_EC_PUBLIC_KEY => SigAlg::Ecdsa(hash_of(digest)?),
-            other => return Err(format!("signature algorithm {other} is not supported")),
+            ID_ED25519 => SigAlg::Ed25519,
+            ID_ED448 => return Err("unsupported signature algorithm Ed448".into()),
+            other => return Err(format!("unsupported signature algorithm {other}")),
         };
         Ok(alg)
     }
@@ -661,6 +665,7 @@ impl SigAlg {
         let (oid, parameters) = match self {
             SigAlg::RsaPkcs1(h) => (pkcs1_oid(h), null()),
             SigAlg::Ecdsa(h) => (ecdsa_oid(h), None),
+            SigAlg::Ed25519 => (ID_ED25519, None),
             SigAlg::RsaPss(h) | SigAlg::RsaPssSalt(h, _) => {
                 let salt = match self {
                     SigAlg::RsaPssSalt(_, salt) => u32::from(salt),
@@ -696,6 +701,7 @@ impl SigAlg {
             | SigAlg::RsaPss(h)
             | SigAlg::RsaPssSalt(h, _)
             | SigAlg::Ecdsa(h) => h,
+            SigAlg::Ed25519 => Hash::Sha512,
         }
     }
 
@@ -708,9 +714,14 @@ impl SigAlg {
                 format!("RSASSA-PSS with {} (salt {salt} bytes)", h.name())
             }
             SigAlg::Ecdsa(h) => format!("ECDSA with {}", h.name()),
+            SigAlg::Ed25519 => "Ed25519".into(),
         }
     }
 }
+
+/// `id-Ed25519` and `id-Ed448` (RFC 8410).
+const ID_ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
+const ID_ED448: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.113");
 
 /// `ecdsa-with-SHA1` (RFC 5758), absent from the `const-oid` database.
 const ECDSA_WITH_SHA_1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.1");
@@ -831,6 +842,8 @@ pub(crate) enum KeyKind {
     Rsa(usize),
     /// An EC key.
     Ec(Curve),
+    /// An Ed25519 key.
+    Ed25519,
     /// Anything else, by algorithm OID.
     Other(String),
 }
@@ -874,6 +887,8 @@ impl PublicKey {
                 Err(_) => Curve::Other("explicit parameters".into()),
             }),
             rfc5912::ID_RSASSA_PSS => KeyKind::Other("RSASSA-PSS-only RSA key".into()),
+            ID_ED25519 => KeyKind::Ed25519,
+            ID_ED448 => KeyKind::Other("Ed448".into()),
             other => KeyKind::Other(other.to_string()),
         };
         Ok(PublicKey {
@@ -889,6 +904,7 @@ impl PublicKey {
             KeyKind::Ec(Curve::P256) => "EC P-256".into(),
             KeyKind::Ec(Curve::P384) => "EC P-384".into(),
             KeyKind::Ec(Curve::Other(c)) => format!("EC {c}"),
+            KeyKind::Ed25519 => "Ed25519".into(),
             KeyKind::Other(what) => format!("unsupported key type {what}"),
         }
     }
@@ -906,6 +922,8 @@ impl PublicKey {
             KeyKind::Other(what) => Some(format!(
                 "{what}, only RSA (2048 bits or more) and EC P-256/P-384 keys are accepted"
             )),
+            // Strong; sohoa's own key sources never yield one (no Ed25519 signing scheme).
+            KeyKind::Ed25519 => None,
         }
     }
 
@@ -958,6 +976,7 @@ impl PublicKey {
                 Hash::Sha512 => &sig::RSA_PSS_2048_8192_SHA512,
                 _ => &sig::RSA_PSS_2048_8192_SHA256,
             }),
+            (KeyKind::Ed25519, SigAlg::Ed25519) => Ok(&sig::ED25519),
             (KeyKind::Ec(curve), SigAlg::Ecdsa(h)) => match (curve, h) {
                 (Curve::P256, Hash::Sha256) => Ok(&sig::ECDSA_P256_SHA256_ASN1),
                 (Curve::P256, Hash::Sha384) => Ok(&sig::ECDSA_P256_SHA384_ASN1),

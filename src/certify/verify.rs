@@ -687,7 +687,11 @@ fn check_cms(
 /// hex `/Contents`, nothing beyond the end.
 fn checked_range(pdf: &[u8], sig: &Dictionary, errors: &mut Vec<String>) -> Option<[usize; 4]> {
     let Some(range) = byte_range(sig) else {
-        errors.push("missing or malformed /ByteRange".into());
+        errors.push(
+            "the signature's coverage is not standard: /ByteRange is missing or does not have \
+             four offsets"
+                .into(),
+        );
         return None;
     };
     let [a, b, c, d] = range;
@@ -698,7 +702,8 @@ fn checked_range(pdf: &[u8], sig: &Dictionary, errors: &mut Vec<String>) -> Opti
         || !pdf[b + 1..c - 1].iter().all(u8::is_ascii_hexdigit)
     {
         errors.push(format!(
-            "/ByteRange {range:?} does not frame the signature exactly"
+            "the signature's coverage is not standard: /ByteRange {range:?} does not frame the \
+             signature value exactly (it must start at 0 and leave out only /Contents)"
         ));
         return None;
     }

@@ -69,16 +69,66 @@ fn hand_sign(input: &Path, output: &Path, pki: &Pki, sub_filter: &str, attrs: &s
         .args([sub_filter, attrs, digest])));
 }
 
+/// A signer certificate for a key of `algorithm` (`ed25519`, `ed448`), issued by the
+/// test root with `openssl`: (certificate, key).
+fn edwards_signer(pki: &Pki, algorithm: &str) -> (PathBuf, PathBuf) {
+    let dir = pki.dir.join(algorithm);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (key, csr, cert, ext) = (
+        dir.join("key.pem"),
+        dir.join("req.csr"),
+        dir.join("cert.pem"),
+        dir.join("ext.cnf"),
+    );
+    std::fs::write(&ext, "keyUsage=critical,digitalSignature,nonRepudiation\n").unwrap();
+    ok(&run(Command::new("openssl")
+        .args(["genpkey", "-algorithm", algorithm, "-out"])
+        .arg(&key)));
+    ok(&run(Command::new("openssl")
+        .args([
+            "req",
+            "-new",
+            "-subj",
+            &format!("/CN=Other agency ({algorithm})"),
+            "-key",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&csr)));
+    ok(&run(Command::new("openssl")
+        .args(["x509", "-req", "-days", "30", "-CAcreateserial", "-in"])
+        .arg(&csr)
+        .arg("-CA")
+        .arg(&pki.root_pem)
+        .arg("-CAkey")
+        .arg(&pki.root_key_pem)
+        .arg("-extfile")
+        .arg(&ext)
+        .arg("-out")
+        .arg(&cert)));
+    (cert, key)
+}
+
 fn pyhanko_sign(input: &Path, output: &Path, pki: &Pki, pades: bool) {
+    pyhanko_sign_with(
+        input,
+        output,
+        &pki.office_rsa.cert_pem,
+        &pki.office_rsa.key_pem,
+        pades,
+    );
+}
+
+fn pyhanko_sign_with(input: &Path, output: &Path, cert: &Path, key: &Path, pades: bool) {
     let mut cmd = Command::new("pyhanko");
     cmd.args(["sign", "addsig", "--field", "Sig1"]);
     if pades {
         cmd.arg("--use-pades");
     }
     cmd.args(["pemder", "--key"])
-        .arg(&pki.office_rsa.key_pem)
+        .arg(key)
         .arg("--cert")
-        .arg(&pki.office_rsa.cert_pem)
+        .arg(cert)
         .arg("--no-pass")
         .arg(input)
         .arg(output);
@@ -177,6 +227,10 @@ fn signatures_made_by_other_tools_get_the_verdict_pyhanko_gives() {
         "attrs",
         "sha256",
     );
+    let (cert, key) = edwards_signer(&pki, "ed25519");
+    pyhanko_sign_with(&plain, &file("pyhanko-ed25519"), &cert, &key, true);
+    let (cert, key) = edwards_signer(&pki, "ed448");
+    pyhanko_sign_with(&plain, &file("pyhanko-ed448"), &cert, &key, true);
     // A byte of the signed page content changed after signing (same length).
     let mut tampered = std::fs::read(file("pkcs7-noattr")).unwrap();
     let at = tampered.windows(6).position(|w| w == b"chinh)").unwrap();
@@ -202,6 +256,21 @@ fn signatures_made_by_other_tools_get_the_verdict_pyhanko_gives() {
             expected: "trusted",
             reason: "",
             pyhanko_agrees: true,
+        },
+        Case {
+            name: "pyhanko-ed25519",
+            file: file("pyhanko-ed25519"),
+            expected: "trusted",
+            reason: "",
+            pyhanko_agrees: true,
+        },
+        // ring has no Ed448: reported as unsupported, never as tampering.
+        Case {
+            name: "pyhanko-ed448",
+            file: file("pyhanko-ed448"),
+            expected: "invalid",
+            reason: "unsupported signature algorithm Ed448",
+            pyhanko_agrees: false,
         },
         Case {
             name: "pkcs7-noattr",
