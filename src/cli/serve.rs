@@ -26,7 +26,8 @@ pub struct Args {
     /// Address to listen on (port 0: any free port; the address is printed when ready).
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// Trust anchor certificates for POST /api/v1/verify (PEM or DER); repeatable.
+    /// Trust anchor certificates for POST /api/v1/verify (PEM or DER); repeatable. Also
+    /// `trust = ["…"]` under `[verify]` in ./sohoa.toml.
     #[arg(long)]
     trust: Vec<PathBuf>,
     /// Largest request body, in MiB (larger: 413).
@@ -169,7 +170,9 @@ struct WebArgs {
 pub fn run(mut args: Args) -> Result<(), String> {
     args.connections = std::mem::take(&mut args.connections).with_file()?;
     let mut trust_anchors = Vec::new();
-    for path in &args.trust {
+    let mut paths = args.trust.clone();
+    paths.extend(super::verify::configured_anchors()?);
+    for path in &paths {
         trust_anchors
             .extend(certificates(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?);
     }

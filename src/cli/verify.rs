@@ -102,7 +102,7 @@ pub fn run(args: Args) -> Result<u8, String> {
 }
 
 /// `trust = ["…", …]` under `[verify]` in ./sohoa.toml (none without the file).
-fn configured_anchors() -> Result<Vec<PathBuf>, String> {
+pub(crate) fn configured_anchors() -> Result<Vec<PathBuf>, String> {
     #[derive(serde::Deserialize)]
     struct File {
         verify: Option<Section>,
