@@ -239,9 +239,38 @@ pub fn digitize(sources: &[Source], options: &DigitizeOptions) -> Result<Digitiz
         return Err(DigitizeError::NoInput);
     }
     let model = ocr::models::locate(&options.language, options.models_dir.as_deref())?;
-    let tasks = plan(sources)?;
-    let done = run_workers(sources, &tasks, options, &model)?;
+    let sources = with_pdf_pages(sources)?;
+    let tasks = plan(&sources)?;
+    let done = run_workers(&sources, &tasks, options, &model)?;
     Ok(assemble(done)?)
+}
+
+/// `sources` with every scanned PDF replaced by its pages' images (one source per page,
+/// named `NAME (trang N)`), the same path the web page's uploads take.
+fn with_pdf_pages(sources: &[Source]) -> Result<std::borrow::Cow<'_, [Source]>, DigitizeError> {
+    if !sources.iter().any(|s| capture::pdf_input::is_pdf(&s.bytes)) {
+        return Ok(std::borrow::Cow::Borrowed(sources));
+    }
+    let mut expanded = Vec::with_capacity(sources.len());
+    for source in sources {
+        if !capture::pdf_input::is_pdf(&source.bytes) {
+            expanded.push(source.clone());
+            continue;
+        }
+        let pages =
+            capture::pdf_input::page_images(&source.bytes, &capture::DecodeLimits::default())
+                .map_err(|e| DigitizeError::Input {
+                    source_name: source.name.clone(),
+                    frame: None,
+                    error: e.into(),
+                })?;
+        for (i, page) in pages.into_iter().enumerate() {
+            let mut page_source = Source::new(format!("{} (trang {})", source.name, i + 1), page);
+            page_source.adjust = source.adjust;
+            expanded.push(page_source);
+        }
+    }
+    Ok(std::borrow::Cow::Owned(expanded))
 }
 
 /// Digitizes the chosen `(source index, frame)` pairs into one PDF/A document, in the

@@ -15,8 +15,9 @@ use serde::Deserialize;
 
 use crate::store::{NewDocument, Role};
 
-/// File extensions taken as page images (any case).
-pub const IMAGE_EXTENSIONS: [&str; 7] = ["jpg", "jpeg", "png", "tif", "tiff", "heic", "heif"];
+/// File extensions taken as pages (any case): images, and scanned PDFs (each page's image).
+pub const IMAGE_EXTENSIONS: [&str; 8] =
+    ["jpg", "jpeg", "png", "tif", "tiff", "heic", "heif", "pdf"];
 /// The optional metadata file in a document's folder.
 pub const FOLDER_METADATA: &str = "sohoa.json";
 

@@ -23,6 +23,51 @@ pub fn effective_dpi(stated: Option<f32>, width: u32, height: u32) -> f32 {
     }
 }
 
+/// `file` (PNG or JPEG) stating `dpi`: a PNG gets a `pHYs` chunk after its header, a
+/// JPEG a JFIF density (its JFIF segment updated, or one added after SOI); other bytes and
+/// files that already state a resolution are returned as they are.
+pub fn with_dpi(file: Vec<u8>, dpi: u16) -> Vec<u8> {
+    if stated_dpi(&file).is_some() {
+        return file;
+    }
+    if file.starts_with(b"\x89PNG\r\n\x1a\n") && file.len() > 33 {
+        let per_metre = (f32::from(dpi) / 0.0254).round() as u32;
+        let mut chunk = b"pHYs".to_vec();
+        chunk.extend(per_metre.to_be_bytes());
+        chunk.extend(per_metre.to_be_bytes());
+        chunk.push(1); // unit: metre
+        let mut crc = flate2::Crc::new();
+        crc.update(&chunk);
+        let mut out = file[..33].to_vec(); // signature + IHDR
+        out.extend(9u32.to_be_bytes());
+        out.extend(&chunk);
+        out.extend(crc.sum().to_be_bytes());
+        out.extend(&file[33..]);
+        return out;
+    }
+    if file.starts_with(&[0xFF, 0xD8]) {
+        let density = dpi.to_be_bytes();
+        if file.get(2..4) == Some(&[0xFF, 0xE0])
+            && file.get(6..11) == Some(b"JFIF\0")
+            && file.len() > 18
+        {
+            let mut out = file;
+            out[13] = 1; // unit: dots per inch
+            out[14..16].copy_from_slice(&density);
+            out[16..18].copy_from_slice(&density);
+            return out;
+        }
+        let mut out = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10];
+        out.extend(b"JFIF\0\x01\x01\x01");
+        out.extend(density);
+        out.extend(density);
+        out.extend([0, 0]);
+        out.extend(&file[2..]);
+        return out;
+    }
+    file
+}
+
 fn png_dpi(bytes: &[u8]) -> Option<f32> {
     let mut pos = 8; // after the signature
     if bytes.get(..8)? != b"\x89PNG\r\n\x1a\n" {
@@ -61,6 +106,31 @@ fn jfif_dpi(bytes: &[u8]) -> Option<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_resolution_is_written_into_png_and_jpeg_files_that_state_none() {
+        let gray = image::GrayImage::from_pixel(40, 30, image::Luma([200u8]));
+        let mut png = Vec::new();
+        gray.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap();
+        let stamped = with_dpi(png, 200);
+        assert_eq!(stated_dpi(&stamped).map(f32::round), Some(200.0));
+        assert!(
+            image::load_from_memory(&stamped).is_ok(),
+            "still a valid PNG (CRC)"
+        );
+        let mut jpeg = Vec::new();
+        gray.write_to(
+            &mut std::io::Cursor::new(&mut jpeg),
+            image::ImageFormat::Jpeg,
+        )
+        .unwrap();
+        let stamped = with_dpi(jpeg, 150);
+        assert_eq!(stated_dpi(&stamped), Some(150.0));
+        assert!(image::load_from_memory(&stamped).is_ok());
+        // A stated resolution is kept.
+        assert_eq!(stated_dpi(&with_dpi(stamped, 600)), Some(150.0));
+    }
 
     #[test]
     fn implausible_density_falls_back_to_a4() {

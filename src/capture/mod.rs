@@ -28,8 +28,14 @@ pub enum CaptureError {
     #[error("the file is empty")]
     Empty,
     /// The bytes are not an image format sohoa recognises.
-    #[error("not an image (expected JPEG, PNG, TIFF or HEIC)")]
+    #[error("not an image (expected JPEG, PNG, TIFF, HEIC or a scanned PDF)")]
     NotAnImage,
+    /// A digitally signed PDF: digitizing would rewrite it and break its signatures.
+    #[error(
+        "the PDF is digitally signed: digitizing would rewrite it and break its signatures; \
+         keep it as it is with `sohoa store add` (its signatures are verified)"
+    )]
+    Signed,
     /// A recognised but unsupported format or pixel layout.
     #[error("unsupported image format: {0}")]
     UnsupportedFormat(String),

@@ -9,7 +9,7 @@ use std::io::Cursor;
 use image::{DynamicImage, GrayImage, ImageFormat, RgbImage};
 use lopdf::{Document, LoadOptions};
 
-use super::{CaptureError, DecodeLimits};
+use super::{density, CaptureError, DecodeLimits};
 
 /// Most pages taken from one PDF.
 const MAX_PAGES: usize = 500;
@@ -23,6 +23,9 @@ pub fn is_pdf(bytes: &[u8]) -> bool {
 pub fn page_images(pdf: &[u8], limits: &DecodeLimits) -> Result<Vec<Vec<u8>>, CaptureError> {
     let doc = Document::load_mem_with_options(pdf, LoadOptions::default())
         .map_err(|e| CaptureError::Corrupt(format!("PDF: {e}")))?;
+    if is_signed(&doc) {
+        return Err(CaptureError::Signed);
+    }
     let pages = doc.get_pages();
     if pages.len() > MAX_PAGES {
         return Err(CaptureError::Corrupt(format!(
@@ -34,6 +37,20 @@ pub fn page_images(pdf: &[u8], limits: &DecodeLimits) -> Result<Vec<Vec<u8>>, Ca
         .iter()
         .map(|(&number, &page)| page_image(&doc, page, limits).map_err(|e| on_page(number, e)))
         .collect()
+}
+
+/// Whether the document holds a signature: a signature dictionary (`/Type /Sig` or
+/// `/DocTimeStamp`, or any dictionary with a `/ByteRange`).
+fn is_signed(doc: &Document) -> bool {
+    doc.objects.values().any(|object| {
+        object.as_dict().is_ok_and(|dict| {
+            dict.has(b"ByteRange")
+                || matches!(
+                    dict.get(b"Type").and_then(lopdf::Object::as_name),
+                    Ok(b"Sig" | b"DocTimeStamp")
+                )
+        })
+    })
 }
 
 fn on_page(number: u32, error: String) -> CaptureError {
@@ -57,13 +74,46 @@ fn page_image(
         return Err(format!("image of {w}×{h} pixels is out of bounds"));
     }
     let filters: Vec<&str> = image.filters.iter().flatten().map(String::as_str).collect();
-    match filters.as_slice() {
-        ["DCTDecode"] => Ok(image.content.to_vec()),
-        [] | ["FlateDecode"] => raw_image(doc, image, w as u32, h as u32),
-        other => Err(format!(
-            "image compression {other:?} is not supported (JPEG and Flate are)"
-        )),
+    let file = match filters.as_slice() {
+        ["DCTDecode"] => image.content.to_vec(),
+        [] | ["FlateDecode"] => raw_image(doc, image, w as u32, h as u32)?,
+        other => {
+            return Err(format!(
+                "image compression {other:?} is not supported (JPEG and Flate are)"
+            ))
+        }
+    };
+    Ok(match page_dpi(doc, page, w as u32) {
+        Some(dpi) => density::with_dpi(file, dpi),
+        None => file,
+    })
+}
+
+/// The image's resolution from the page it fills: its width in pixels over the page's
+/// width in inches (MediaBox, inherited from the page tree when not on the page), when
+/// plausible (50–1200 dpi). A scanner's PDF states its page size, not always its dpi.
+fn page_dpi(doc: &Document, page: lopdf::ObjectId, width_px: u32) -> Option<u16> {
+    let mut node = doc.get_dictionary(page).ok()?;
+    for _ in 0..32 {
+        if let Ok(media_box) = node.get(b"MediaBox").and_then(lopdf::Object::as_array) {
+            let number = |o: &lopdf::Object| {
+                o.as_float()
+                    .ok()
+                    .or_else(|| o.as_i64().ok().map(|v| v as f32))
+            };
+            let values: Vec<f32> = media_box.iter().filter_map(number).collect();
+            let [x0, _, x1, _] = <[f32; 4]>::try_from(values).ok()?;
+            let inches = (x1 - x0).abs() / 72.0;
+            let dpi = (width_px as f32 / inches).round();
+            return (50.0..=1200.0).contains(&dpi).then_some(dpi as u16);
+        }
+        let parent = node
+            .get(b"Parent")
+            .and_then(lopdf::Object::as_reference)
+            .ok()?;
+        node = doc.get_dictionary(parent).ok()?;
     }
+    None
 }
 
 /// An 8-bit gray or RGB image's samples, as a PNG file.

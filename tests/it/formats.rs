@@ -1,10 +1,12 @@
 //! Input formats through the real binary: CMYK JPEG, 16-bit gray PNG, 1-bit TIFF,
-//! multi-page TIFF and EXIF-rotated JPEG all come out upright and readable, in argument order.
+//! multi-page TIFF and EXIF-rotated JPEG all come out upright and readable, in argument order;
+//! scanned PDFs are digitized through their page images.
 
 use crate::common;
 
 use std::io::Cursor;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use common::{cer, pdftotext, run, sohoa};
 use image::{DynamicImage, GrayImage, ImageBuffer, Luma};
@@ -273,4 +275,98 @@ fn straight_scans_are_embedded_without_recompression() {
         resampled.dict.get(b"Filter").unwrap().as_name().unwrap(),
         b"FlateDecode"
     );
+}
+
+/// A scanner's PDF (made by img2pdf, not by sohoa) is digitized like its images: each
+/// page's image taken out, read, and laid on a page of the PDF's own size; a signed PDF
+/// is refused with a message that says what to do, and nothing is written.
+#[test]
+fn scanned_pdfs_are_digitized_and_signed_ones_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = common::page_png(dir.path(), "page.png", 1901, 8, 0.0);
+    let scan = dir.path().join("scan.pdf");
+    // 200 dpi stated by the PDF's page size only (the PNG inside says nothing).
+    let out = common::run(
+        Command::new("img2pdf")
+            .arg(&page.path)
+            .args(["--imgsize", "200dpi", "-o"])
+            .arg(&scan),
+    );
+    assert!(
+        out.status.success(),
+        "img2pdf: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pdf = dir.path().join("out.pdf");
+    let report = dir.path().join("report.json");
+    let out = common::run(
+        common::sohoa()
+            .args(["digitize", "-o"])
+            .arg(&pdf)
+            .arg("--report")
+            .arg(&report)
+            .arg(&scan),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pages: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let dpi = pages[0]["dpi"].as_f64().unwrap();
+    assert!((dpi - 200.0).abs() < 0.5, "{pages:#}");
+    let size = |file: &Path| -> Vec<f64> {
+        let info = common::run(Command::new("pdfinfo").arg(file));
+        let text = String::from_utf8_lossy(&info.stdout).into_owned();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("Page size"))
+            .unwrap_or("")
+            .to_string();
+        line.split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .collect()
+    };
+    let (ours, theirs) = (size(&pdf), size(&scan));
+    assert_eq!(ours.len(), 2, "{ours:?}");
+    assert!(
+        ours.iter().zip(&theirs).all(|(a, b)| (a - b).abs() < 0.5),
+        "the page keeps the scanner's page size: {ours:?} vs {theirs:?}"
+    );
+    let cer = common::cer(&common::pdftotext(&pdf, 1), &page.truth);
+    assert!(cer < 0.02, "CER {cer}");
+    // A signed PDF: refused, no output.
+    let signed = dir.path().join("signed.pdf");
+    let pki = common::pki::Pki::create(&dir.path().join("pki"));
+    let out = common::run(
+        Command::new("pyhanko")
+            .args(["sign", "addsig", "--field", "Sig1", "pemder", "--key"])
+            .arg(&pki.office_rsa.key_pem)
+            .arg("--cert")
+            .arg(&pki.office_rsa.cert_pem)
+            .arg("--no-pass")
+            .arg(&scan)
+            .arg(&signed),
+    );
+    assert!(
+        out.status.success(),
+        "pyHanko: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let refused = dir.path().join("refused.pdf");
+    let out = common::run(
+        common::sohoa()
+            .args(["digitize", "-o"])
+            .arg(&refused)
+            .arg(&signed),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && stderr.contains("digitally signed")
+            && stderr.contains("store add"),
+        "{stderr}"
+    );
+    assert!(!refused.exists());
 }
