@@ -472,12 +472,17 @@ fn round_trip_lookup_download_and_verify() {
     assert_eq!(v["in_store"], true);
     assert_eq!(v["document_id"], cert_id.as_str());
     assert_eq!(v["signatures"][0]["chain_trusted"], true);
+    assert_eq!(
+        (v["outcome"].as_str(), v["trusted"].as_bool()),
+        (Some("trusted"), Some(true))
+    );
 
     // A changed copy: still parses, no longer valid, not in the store.
     let mut tampered = certified_bytes.clone();
     tampered.extend_from_slice(b"\n% appended\n");
     let v = post(s, &e.all, "/api/v1/verify", "application/pdf", &tampered).json();
     assert_eq!(v["in_store"], false);
+    assert_eq!(v["outcome"], "invalid");
     assert_eq!(v["document_id"], Value::Null);
     // An unsigned stored PDF: in the store, not valid.
     let plain = std::fs::read(&i.digitized).unwrap();
