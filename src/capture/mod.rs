@@ -7,6 +7,7 @@ pub mod detect;
 #[cfg(feature = "heic")]
 mod heic;
 pub mod illumination;
+pub mod negative;
 pub mod orientation;
 pub mod pdf_input;
 pub mod perspective;
@@ -195,7 +196,14 @@ pub fn capture_adjusted(frame: Frame, mode: CaptureMode, adjust: &Adjustment) ->
         (raster, dpi, None)
     } else {
         let dpi = effective_dpi(frame.stated_dpi, w, h);
-        (frame.raster, dpi, frame.original)
+        if negative::is_negative(&frame.raster) {
+            geometry
+                .warnings
+                .push("the page was a negative (light text on a dark ground): inverted".into());
+            (negative::invert(frame.raster), dpi, None)
+        } else {
+            (frame.raster, dpi, frame.original)
+        }
     };
     let (mut raster, mut original) = upright(raster, original, &mut geometry, &mut timings);
     if matches!(adjust.turn, 90 | 180 | 270) {

@@ -370,3 +370,35 @@ fn scanned_pdfs_are_digitized_and_signed_ones_refused() {
     );
     assert!(!refused.exists());
 }
+
+/// A negative page (light text on black, as a scanner's PDF with a wrong colour space
+/// gives it) is inverted, kept upright and read as well as the positive.
+#[test]
+fn a_negative_page_is_inverted_and_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut image, truth) = common::render(1907, LINES, 0.0);
+    image::imageops::invert(&mut image);
+    let input = dir.path().join("negative.png");
+    image.save(&input).unwrap();
+    let (pdf, report) = (dir.path().join("out.pdf"), dir.path().join("report.json"));
+    let out = run(sohoa()
+        .args(["digitize", "-o"])
+        .arg(&pdf)
+        .arg("--report")
+        .arg(&report)
+        .arg(&input));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pages: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(pages[0]["orientation_degrees"], 0, "{pages:#}");
+    assert!(
+        pages[0]["warnings"].to_string().contains("negative"),
+        "{pages:#}"
+    );
+    let error = cer(&pdftotext(&pdf, 1), &truth);
+    assert!(error < 0.02, "CER {error}");
+}
