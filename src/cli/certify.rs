@@ -14,7 +14,7 @@ use sohoa::certify::{pem, pkcs11, pkcs12};
 use std::sync::Arc;
 use time::OffsetDateTime;
 
-use super::files::{read, write_atomically, Staged};
+use super::files::{config_section, read, write_atomically, Staged};
 
 /// Arguments of `sohoa certify`.
 #[derive(clap::Args)]
@@ -106,10 +106,12 @@ pub struct SignerArgs {
     rsa_padding: Padding,
     /// PAdES baseline level: b-b (signature only), b-t (plus a timestamp from --tsa),
     /// b-lt (plus the signer's OCSP status, checked and kept; --chain gives the issuer),
-    /// b-lta (plus a document timestamp).
-    #[arg(long, value_enum, default_value = "b-b")]
-    level: Level,
-    /// Address of the time-stamping authority (RFC 3161 over HTTP or HTTPS), for b-t.
+    /// b-lta (plus a document timestamp) [default: `level` under `[certify]` in
+    /// ./sohoa.toml, else b-b].
+    #[arg(long, value_enum)]
+    level: Option<Level>,
+    /// Address of the time-stamping authority (RFC 3161 over HTTP or HTTPS), for b-t
+    /// [default: `tsa` under `[certify]` in ./sohoa.toml].
     #[arg(long)]
     tsa: Option<String>,
     /// Time allowed for one request to the time-stamping authority, in seconds.
@@ -118,35 +120,49 @@ pub struct SignerArgs {
 }
 
 /// PAdES baseline levels.
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Level {
     /// Signature only.
     #[value(name = "b-b")]
+    #[serde(rename = "b-b")]
     Bb,
     /// Signature and a signature timestamp.
     #[value(name = "b-t")]
+    #[serde(rename = "b-t")]
     Bt,
     /// Plus the signer's revocation status (OCSP) and certificates kept in the document.
     #[value(name = "b-lt")]
+    #[serde(rename = "b-lt")]
     Blt,
     /// Plus a document timestamp over it all.
     #[value(name = "b-lta")]
+    #[serde(rename = "b-lta")]
     Blta,
 }
 
 impl SignerArgs {
     /// The level above b-b and its services (`None` for b-b).
     pub fn long_term(&self) -> Result<Option<Arc<LongTerm>>, String> {
-        let level = match self.level {
+        /// `[certify]` in ./sohoa.toml: the office's usual level and TSA.
+        #[derive(serde::Deserialize, Default)]
+        #[serde(deny_unknown_fields)]
+        struct Configured {
+            level: Option<Level>,
+            tsa: Option<String>,
+        }
+        let configured = config_section::<Configured>("certify")?.unwrap_or_default();
+        let level = match self.level.or(configured.level).unwrap_or(Level::Bb) {
             Level::Bb => return Ok(None),
             Level::Bt => longterm::Level::Bt,
             Level::Blt => longterm::Level::Blt,
             Level::Blta => longterm::Level::Blta,
         };
-        let url = self
-            .tsa
-            .as_ref()
-            .ok_or("--level b-t and above need --tsa URL (a time-stamping authority)")?;
+        let url = self.tsa.clone().or(configured.tsa).ok_or(
+            "--level b-t and above need --tsa URL (a time-stamping authority), or tsa = \"…\" \
+             under [certify] in sohoa.toml",
+        )?;
+        let url = &url;
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             return Err(format!(
                 "--tsa {url}: expected an http:// or https:// address"

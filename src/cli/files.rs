@@ -3,6 +3,24 @@
 use std::io::Write;
 use std::path::Path;
 
+/// The `[NAME]` table of ./sohoa.toml as `T` (`None` without the file or the table);
+/// errors name the file and the table.
+pub fn config_section<T: serde::de::DeserializeOwned>(name: &str) -> Result<Option<T>, String> {
+    let path = Path::new("sohoa.toml");
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text = String::from_utf8(read(path)?).map_err(|_| "sohoa.toml: not UTF-8".to_string())?;
+    let mut table: toml::Table = toml::from_str(&text).map_err(|e| format!("sohoa.toml: {e}"))?;
+    match table.remove(name) {
+        None => Ok(None),
+        Some(value) => value
+            .try_into()
+            .map(Some)
+            .map_err(|e: toml::de::Error| format!("sohoa.toml: [{name}]: {}", e.message())),
+    }
+}
+
 /// Reads a whole file; the error names it.
 pub fn read(path: &Path) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))

@@ -119,20 +119,7 @@ impl ConnectionArgs {
 
 /// The `[serve]` table of ./sohoa.toml (empty when there is none).
 fn serve_section() -> Result<ConnectionArgs, String> {
-    #[derive(serde::Deserialize)]
-    struct File {
-        serve: Option<ConnectionArgs>,
-    }
-    let path = std::path::Path::new("sohoa.toml");
-    if !path.exists() {
-        return Ok(ConnectionArgs::default());
-    }
-    let text = String::from_utf8(read(path)?).map_err(|_| "sohoa.toml: not UTF-8".to_string())?;
-    let table: toml::Table = toml::from_str(&text).map_err(|e| format!("sohoa.toml: {e}"))?;
-    let file: File = toml::Value::Table(table)
-        .try_into()
-        .map_err(|e: toml::de::Error| format!("sohoa.toml: [serve]: {}", e.message()))?;
-    Ok(file.serve.unwrap_or_default())
+    Ok(super::files::config_section::<ConnectionArgs>("serve")?.unwrap_or_default())
 }
 
 /// The clerks' web page (`--web`) and its certification set-up.

@@ -104,27 +104,15 @@ pub fn run(args: Args) -> Result<u8, String> {
 /// `trust = ["…", …]` under `[verify]` in ./sohoa.toml (none without the file).
 pub(crate) fn configured_anchors() -> Result<Vec<PathBuf>, String> {
     #[derive(serde::Deserialize)]
-    struct File {
-        verify: Option<Section>,
-    }
-    #[derive(serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Section {
         #[serde(default)]
         trust: Vec<PathBuf>,
     }
-    let path = std::path::Path::new("sohoa.toml");
-    if !path.exists() {
-        return Ok(Vec::new());
-    }
-    let text = String::from_utf8(read(path)?).map_err(|_| "sohoa.toml: not UTF-8".to_string())?;
-    let table: toml::Table = toml::from_str(&text).map_err(|e| format!("sohoa.toml: {e}"))?;
-    let file: File = toml::Value::Table(table)
-        .try_into()
-        .map_err(|e: toml::de::Error| format!("sohoa.toml: [verify]: {}", e.message()))?;
-    Ok(file.verify.map(|v| v.trust).unwrap_or_default())
+    Ok(super::files::config_section::<Section>("verify")?
+        .map(|v| v.trust)
+        .unwrap_or_default())
 }
-
 /// DER certificates from a PEM file (every CERTIFICATE block) or a single DER file.
 pub fn certificates(bytes: &[u8]) -> Result<Vec<Vec<u8>>, String> {
     let certs = sohoa::certify::pem::certificates(bytes, "the trust anchor file")

@@ -838,6 +838,33 @@ fn b_t_copies_carry_a_checked_timestamp_from_a_real_tsa() {
         "pyHanko does not accept the timestamp: {text}"
     );
 
+    // The level and the TSA may come from sohoa.toml's [certify] table instead of flags.
+    let office = tempfile::tempdir().unwrap();
+    std::fs::write(
+        office.path().join("sohoa.toml"),
+        format!("[certify]\nlevel = \"b-t\"\ntsa = \"{}\"\n", tsa.url),
+    )
+    .unwrap();
+    let configured = office.path().join("configured.pdf");
+    let out = run(sohoa()
+        .current_dir(office.path())
+        .arg("certify")
+        .arg(&s.input)
+        .arg("-o")
+        .arg(&configured)
+        .args([
+            "--certifier",
+            "Nguyễn Văn An",
+            "--agency",
+            "UBND xã Thử Nghiệm",
+        ])
+        .arg("--register")
+        .arg(office.path().join("register"))
+        .args(pem_args(&s.pki.office_rsa)));
+    assert_ok(&out);
+    let (valid, json) = sohoa_verify(&configured);
+    assert!(valid && json["signatures"][0]["level"] == "B-T", "{json:#}");
+
     // A TSA that fails: a clear error, no file, no number used.
     let failing = common::services::Service::tsa(
         &s.pki.tsa.cert_pem,
