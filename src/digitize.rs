@@ -257,15 +257,18 @@ fn with_pdf_pages(sources: &[Source]) -> Result<std::borrow::Cow<'_, [Source]>, 
             expanded.push(source.clone());
             continue;
         }
-        let pages =
-            capture::pdf_input::page_images(&source.bytes, &capture::DecodeLimits::default())
-                .map_err(|e| DigitizeError::Input {
-                    source_name: source.name.clone(),
-                    frame: None,
-                    error: e.into(),
-                })?;
-        for (i, page) in pages.into_iter().enumerate() {
-            let mut page_source = Source::new(format!("{} (trang {})", source.name, i + 1), page);
+        let pages = capture::pdf_input::named_pages(
+            &source.name,
+            &source.bytes,
+            &capture::DecodeLimits::default(),
+        )
+        .map_err(|e| DigitizeError::Input {
+            source_name: source.name.clone(),
+            frame: None,
+            error: e.into(),
+        })?;
+        for (name, page) in pages {
+            let mut page_source = Source::new(name, page);
             page_source.adjust = source.adjust;
             expanded.push(page_source);
         }

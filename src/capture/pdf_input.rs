@@ -53,6 +53,19 @@ fn is_signed(doc: &Document) -> bool {
     })
 }
 
+/// [`page_images`] named for reports and errors: `NAME (trang N)`.
+pub fn named_pages(
+    name: &str,
+    pdf: &[u8],
+    limits: &DecodeLimits,
+) -> Result<Vec<(String, Vec<u8>)>, CaptureError> {
+    Ok(page_images(pdf, limits)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, page)| (format!("{name} (trang {})", i + 1), page))
+        .collect())
+}
+
 fn on_page(number: u32, error: String) -> CaptureError {
     CaptureError::Corrupt(format!("PDF page {number}: {error}"))
 }

@@ -8,7 +8,7 @@ use sohoa::store::reuse::Status;
 use sohoa::store::{catalog, Dossier, GroupBy, IndicatorQuery, Indicators, OnFile, Store};
 
 use super::files::read;
-use super::store::{audit, choose_agency, err, print_json, user, StoreDir};
+use super::store::{audit_ids, choose_agency, err, print_json, user, StoreDir};
 
 /// Largest catalogue file read.
 const MAX_CATALOG_BYTES: u64 = 32 << 20;
@@ -176,17 +176,12 @@ fn find(args: FindArgs) -> Result<(), String> {
             |_| true,
         )
         .map_err(err)?;
-    let offered: Vec<_> = found
-        .components
-        .iter()
-        .flat_map(|c| c.candidates.iter().chain(&c.expired))
-        .filter_map(|c| store.document(&c.id).ok().flatten())
-        .collect();
+    let offered = found.shown_ids();
     let action = format!(
         "reuse find citizen_id={} procedure={} at={}",
         args.citizen_id, args.procedure, found.at
     );
-    audit(&store, &args.purpose, action, &offered)?;
+    audit_ids(&store, &args.purpose, action, &offered)?;
     if args.json {
         return print_json(&found);
     }

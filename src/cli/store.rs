@@ -391,6 +391,16 @@ pub(crate) fn audit(
     docs: &[Document],
 ) -> Result<(), String> {
     let ids: Vec<String> = docs.iter().map(|d| d.id.clone()).collect();
+    audit_ids(store, purpose, action, &ids)
+}
+
+/// Records a read by the local user of the documents `ids`.
+pub(crate) fn audit_ids(
+    store: &Store,
+    purpose: &str,
+    action: String,
+    ids: &[String],
+) -> Result<(), String> {
     let chunks: Vec<&[String]> = if ids.is_empty() {
         vec![&[]]
     } else {

@@ -271,17 +271,10 @@ pub async fn reuse(
             .await
     }
     .await;
-    access.record(&state, outcome, offered).await.map(Json)
-}
-
-/// Ids of every document an answer of the reuse finder shows.
-fn offered(found: &OnFile) -> Vec<String> {
-    found
-        .components
-        .iter()
-        .flat_map(|c| c.candidates.iter().chain(&c.expired))
-        .map(|d| d.id.clone())
-        .collect()
+    access
+        .record(&state, outcome, OnFile::shown_ids)
+        .await
+        .map(Json)
 }
 
 /// `POST /api/v1/dossiers/{code}/documents` `{"document_id": …}`: reuses a stored document

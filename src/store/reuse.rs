@@ -90,6 +90,18 @@ pub struct Candidate {
     pub reference: Option<String>,
 }
 
+impl OnFile {
+    /// Ids of every document the answer shows, candidates and out-of-date ones (for the
+    /// audit log).
+    pub fn shown_ids(&self) -> Vec<String> {
+        self.components
+            .iter()
+            .flat_map(|c| c.candidates.iter().chain(&c.expired))
+            .map(|d| d.id.clone())
+            .collect()
+    }
+}
+
 /// Sorts the person's current `documents` into the components of `procedure` as they
 /// stand on day `at`.
 pub fn on_file(

@@ -15,7 +15,7 @@ use super::session::Session;
 use super::{WebError, WebResult, WebState};
 use crate::calendar::vietnamese_day;
 use crate::store::reuse::{Candidate, Component, Status};
-use crate::store::{fold, Document, Dossier, OnFile, Procedure, UserRole};
+use crate::store::{fold, Document, Dossier, OnFile, Procedure, StoreError, UserRole};
 
 /// The procedure search of the new-dossier page.
 #[derive(Deserialize)]
@@ -151,15 +151,13 @@ pub async fn dossier_page(
                 .dossier(&lookup)?
                 .ok_or_else(|| WebError::not_found("Không có hồ sơ này."))?;
             let docs = store.documents_by_dossier(&lookup)?;
-            let on_file = match store.procedure(&dossier.procedure_code)? {
-                Some(_) => {
-                    Some(
-                        store
-                            .reuse(&dossier.citizen_id, &dossier.procedure_code, None, |_| true)?,
-                    )
-                }
-                None => None,
-            };
+            // A procedure missing from the catalogue has no checklist.
+            let on_file =
+                match store.reuse(&dossier.citizen_id, &dossier.procedure_code, None, |_| true) {
+                    Ok(found) => Some(found),
+                    Err(StoreError::NotFound(_)) => None,
+                    Err(e) => return Err(e.into()),
+                };
             Ok((dossier, docs, on_file))
         })
         .await?;

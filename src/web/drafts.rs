@@ -323,16 +323,14 @@ fn expand_pdfs(files: Vec<(String, Vec<u8>)>) -> WebResult<Vec<(String, Vec<u8>)
             out.push((name, bytes));
             continue;
         }
-        let pages =
-            pdf_input::page_images(&bytes, &PAGE_LIMITS).map_err(|e| unreadable(&name, e))?;
+        let pages = pdf_input::named_pages(&name, &bytes, &PAGE_LIMITS)
+            .map_err(|e| unreadable(&name, e))?;
         if out.len() + pages.len() > MAX_DRAFT_PAGES {
             return Err(WebError::bad_request(format!(
                 "Tối đa {MAX_DRAFT_PAGES} trang mỗi lần số hoá (tệp {name} vượt quá)."
             )));
         }
-        for (i, page) in pages.into_iter().enumerate() {
-            out.push((format!("{name} (trang {})", i + 1), page));
-        }
+        out.extend(pages);
     }
     Ok(out)
 }

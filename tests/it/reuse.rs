@@ -65,6 +65,23 @@ fn doc(n: u64, dossier: &str, procedure: &str, citizen: &str, kind: &str, role: 
     }
 }
 
+/// `sohoa reuse find --citizen-id PERSON --procedure mau.ket-hon [--at AT] --json`.
+fn find_marriage(dir: &Path, at: Option<&str>) -> Value {
+    let mut args = vec![
+        "reuse",
+        "find",
+        "--citizen-id",
+        PERSON,
+        "--procedure",
+        "mau.ket-hon",
+        "--json",
+    ];
+    if let Some(at) = at {
+        args.extend(["--at", at]);
+    }
+    serde_json::from_str(&ok(&cli(dir, &args))).unwrap()
+}
+
 fn store_one(store: &Store, ingest: Ingest) -> String {
     store.add_documents(&[ingest]).unwrap().remove(0)
 }
@@ -280,21 +297,7 @@ fn reuse_find_offers_exactly_the_usable_documents_over_cli_and_http() {
 
     // Today: the certified ID card first, the expired one shown apart, the correction
     // and not the form it corrects, nothing of the other person.
-    let today = summary(
-        &serde_json::from_str(&ok(&cli(
-            &dir,
-            &[
-                "reuse",
-                "find",
-                "--citizen-id",
-                PERSON,
-                "--procedure",
-                "mau.ket-hon",
-                "--json",
-            ],
-        )))
-        .unwrap(),
-    );
+    let today = summary(&find_marriage(&dir, None));
     let expected_today = BTreeMap::from([
         (
             "to-khai-ket-hon".to_string(),
@@ -319,21 +322,7 @@ fn reuse_find_offers_exactly_the_usable_documents_over_cli_and_http() {
 
     // 200 days on, the marriage-status paper is past the catalogue's 180 days.
     let later = day_after(200);
-    let found: Value = serde_json::from_str(&ok(&cli(
-        &dir,
-        &[
-            "reuse",
-            "find",
-            "--citizen-id",
-            PERSON,
-            "--procedure",
-            "mau.ket-hon",
-            "--at",
-            &later,
-            "--json",
-        ],
-    )))
-    .unwrap();
+    let found: Value = find_marriage(&dir, Some(&later));
     let later_summary = summary(&found);
     assert_eq!(
         later_summary["giay-xac-nhan-tinh-trang-hon-nhan"],
@@ -342,23 +331,7 @@ fn reuse_find_offers_exactly_the_usable_documents_over_cli_and_http() {
     let paper = &found["components"][2]["expired"][0];
     assert_eq!(paper["valid_until"], Value::String(day_after(180)));
     // Yesterday nothing was on file yet: documents stored after the day are not offered.
-    let yesterday = summary(
-        &serde_json::from_str(&ok(&cli(
-            &dir,
-            &[
-                "reuse",
-                "find",
-                "--citizen-id",
-                PERSON,
-                "--procedure",
-                "mau.ket-hon",
-                "--at",
-                &day_after(-1),
-                "--json",
-            ],
-        )))
-        .unwrap(),
-    );
+    let yesterday = summary(&find_marriage(&dir, Some(&day_after(-1))));
     assert!(yesterday
         .values()
         .all(|(s, c, e)| s == "missing" && c.is_empty() && e.is_empty()));
