@@ -186,7 +186,8 @@ pub fn sign_prepared(
         None => (der, None),
     };
     let mut pdf = prepared.embed(&der)?;
-    if !validation.ocsps.is_empty() {
+    if !validation.is_empty() {
+        validation.signature = Some(der);
         pdf = pades::append_dss(&pdf, &validation)?;
     }
     if let Some(long_term) = long_term.filter(|l| l.level >= Level::Blta) {

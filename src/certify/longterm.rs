@@ -3,8 +3,9 @@
 //!
 //! - B-T: a signature timestamp from a time-stamping authority ([`super::timestamp`]);
 //! - B-LT: the signer's status checked online before signing (**a revoked certificate is
-//!   refused**), and the certificates and OCSP answers kept in the document security
-//!   store, so the copy can be validated when the responders are gone.
+//!   refused**), and the certificates, OCSP answers and CRLs — for the signer, every
+//!   intermediate CA and the timestamp authority — kept in the document security store,
+//!   so the copy can be validated when the responders are gone.
 
 use std::sync::Arc;
 
@@ -13,7 +14,7 @@ use time::OffsetDateTime;
 use sha2::{Digest, Sha256};
 
 use super::pades::{self, PadesError, Validation};
-use super::revocation::{self, Online, RevocationError, Status};
+use super::revocation::{self, Evidence, Online, RevocationError, Source, Status};
 use super::timestamp::{self, TimestampError, Timestamper, Token};
 
 /// A PAdES baseline level above B-B.
@@ -58,6 +59,11 @@ pub enum EvidenceError {
     /// The signer's certificate is revoked.
     #[error("the signing certificate was revoked on {0}: it may not sign")]
     Revoked(String),
+    /// A CA certificate above the signer's is revoked.
+    #[error(
+        "the certificate of the CA {0} in the signer's chain was revoked on {1}: it may not sign"
+    )]
+    IssuerRevoked(String, String),
     /// The responder does not know the certificate.
     #[error("the OCSP responder does not know the signing certificate")]
     Unknown,
@@ -105,9 +111,52 @@ fn issuer_of<'a>(cert: &[u8], candidates: &'a [Vec<u8>]) -> Option<&'a Vec<u8>> 
     })
 }
 
+/// Whether `cert` says where its status is published (OCSP or CRL).
+fn names_status_source(cert: &[u8]) -> bool {
+    revocation::responder_url(cert).is_some() || super::crl::distribution_point(cert).is_some()
+}
+
+/// Keeps a checked answer, and its delegated responder's certificate, for the DSS.
+fn keep(validation: &mut Validation, evidence: Evidence) {
+    validation.certs.extend(evidence.responder);
+    match evidence.source {
+        Source::Ocsp => validation.ocsps.push(evidence.response),
+        Source::Crl => validation.crls.push(evidence.response),
+    }
+}
+
+/// The status of every CA certificate from `cert`'s issuer up, among `candidates`, that
+/// says where its status is published; a revoked one signs nothing.
+fn chain_evidence(
+    online: &dyn Online,
+    cert: &[u8],
+    candidates: &[Vec<u8>],
+    validation: &mut Validation,
+) -> Result<(), EvidenceError> {
+    let mut current = issuer_of(cert, candidates);
+    for _ in 0..MAX_CHAIN {
+        let Some(ca) = current else { break };
+        let parent = issuer_of(ca, candidates);
+        if let Some(parent) = parent.filter(|_| names_status_source(ca)) {
+            let evidence = revocation::status(online, ca, parent)?;
+            if let Status::Revoked(at) = evidence.status {
+                let name =
+                    super::certificate::inspect(ca).map_or_else(|_| "?".into(), |i| i.subject);
+                return Err(EvidenceError::IssuerRevoked(name, at.date().to_string()));
+            }
+            keep(validation, evidence);
+        }
+        current = parent;
+    }
+    Ok(())
+}
+
+/// Longest chain followed above a signer.
+const MAX_CHAIN: usize = 8;
+
 impl LongTerm {
     /// Checks the signer's status now, before anything is signed: a revoked or unknown
-    /// certificate signs nothing.
+    /// certificate, or a revoked CA above it, signs nothing.
     pub fn check_signer(&self, signer: &[u8], chain: &[Vec<u8>]) -> Result<(), EvidenceError> {
         if self.level >= Level::Blt {
             self.signer_evidence(signer, chain)?;
@@ -115,8 +164,8 @@ impl LongTerm {
         Ok(())
     }
 
-    /// The signer's status and certificates to keep, fetched after signing: a validator
-    /// wants an answer issued after the signature's time.
+    /// The status of the signer and of the CAs above it, and the certificates to keep,
+    /// fetched after signing: a validator wants answers issued after the signature's time.
     pub fn signer_evidence(
         &self,
         signer: &[u8],
@@ -125,42 +174,46 @@ impl LongTerm {
         let mut validation = Validation::default();
         let candidates: Vec<Vec<u8>> = chain.iter().chain(&self.issuers).cloned().collect();
         let issuer = issuer_of(signer, &candidates).ok_or(EvidenceError::NoIssuer)?;
-        let evidence = revocation::fetch(self.online.as_ref(), signer, issuer)?;
+        let evidence = revocation::status(self.online.as_ref(), signer, issuer)?;
         match evidence.status {
             Status::Good => {}
             Status::Revoked(at) => return Err(EvidenceError::Revoked(at.date().to_string())),
             Status::Unknown => return Err(EvidenceError::Unknown),
         }
         validation.certs.push(signer.to_vec());
-        validation.certs.extend(candidates);
-        validation.certs.extend(evidence.responder.clone());
-        validation.ocsps.push(evidence.response);
+        validation.certs.extend(candidates.iter().cloned());
+        keep(&mut validation, evidence);
+        chain_evidence(self.online.as_ref(), signer, &candidates, &mut validation)?;
         Ok(validation)
     }
 
-    /// Adds the timestamp authority's certificates and, when its certificate names a
-    /// responder, its status.
+    /// Adds the timestamp authority's certificates and, when its certificate says where
+    /// its status is published, its status and its CAs'.
     pub fn add_tsa(&self, validation: &mut Validation, token: &Token) -> Result<(), EvidenceError> {
         if self.level < Level::Blt {
             return Ok(());
         }
-        validation.certs.extend(token.certificates.iter().cloned());
-        if revocation::responder_url(&token.tsa_certificate).is_some() {
-            let candidates: Vec<Vec<u8>> = token
-                .certificates
-                .iter()
-                .chain(&self.issuers)
-                .cloned()
-                .collect();
-            if let Some(issuer) = issuer_of(&token.tsa_certificate, &candidates) {
-                let evidence =
-                    revocation::fetch(self.online.as_ref(), &token.tsa_certificate, issuer)?;
-                validation.certs.extend(evidence.responder.clone());
-                validation.ocsps.push(evidence.response);
-            }
-        }
-        Ok(())
+        tsa_evidence(self.online.as_ref(), token, &self.issuers, validation)
     }
+}
+
+/// The certificates of a timestamp's authority and, when published, its status and its
+/// CAs'.
+fn tsa_evidence(
+    online: &dyn Online,
+    token: &Token,
+    issuers: &[Vec<u8>],
+    validation: &mut Validation,
+) -> Result<(), EvidenceError> {
+    validation.certs.extend(token.certificates.iter().cloned());
+    let candidates: Vec<Vec<u8>> = token.certificates.iter().chain(issuers).cloned().collect();
+    let tsa = &token.tsa_certificate;
+    if names_status_source(tsa) {
+        if let Some(issuer) = issuer_of(tsa, &candidates) {
+            keep(validation, revocation::status(online, tsa, issuer)?);
+        }
+    }
+    chain_evidence(online, tsa, &candidates, validation)
 }
 
 /// Renews a copy's evidence before the last timestamp's authority certificate expires
@@ -180,18 +233,9 @@ pub fn renew(
     }
     let mut validation = Validation::default();
     for token in &tokens {
-        validation.certs.extend(token.certificates.iter().cloned());
-        if revocation::responder_url(&token.tsa_certificate).is_none() {
-            continue;
-        }
-        let candidates: Vec<Vec<u8>> = token.certificates.iter().chain(issuers).cloned().collect();
-        if let Some(issuer) = issuer_of(&token.tsa_certificate, &candidates) {
-            let evidence = revocation::fetch(online, &token.tsa_certificate, issuer)?;
-            validation.certs.extend(evidence.responder.clone());
-            validation.ocsps.push(evidence.response);
-        }
+        tsa_evidence(online, token, issuers, &mut validation)?;
     }
-    let pdf = if validation.ocsps.is_empty() && validation.certs.is_empty() {
+    let pdf = if validation.is_empty() {
         pdf.to_vec()
     } else {
         pades::append_dss(pdf, &validation)?

@@ -1,6 +1,7 @@
 //! What signing fetches from the network: timestamps from a time-stamping authority
-//! (RFC 3161 over HTTP, RFC 3161 §3.4) and OCSP answers (RFC 6960 over HTTP). Every fetch has a time limit, a size limit on
-//! the answer and a few retries on transient failures (no connection, 5xx).
+//! (RFC 3161 over HTTP, RFC 3161 §3.4), OCSP answers (RFC 6960 over HTTP) and CRLs
+//! (RFC 5280 distribution points). Every fetch has a time limit, a size limit on the
+//! answer and a few retries on transient failures (no connection, 5xx).
 
 use std::io::Read;
 use std::time::Duration;
@@ -31,18 +32,33 @@ impl Default for Fetch {
 impl Fetch {
     /// POSTs `body` as `content_type` to `url`; the answer's bytes.
     pub fn post(&self, url: &str, content_type: &str, body: &[u8]) -> Result<Vec<u8>, String> {
+        self.retrying(url, MAX_ANSWER, |agent| {
+            agent
+                .post(url)
+                .set("Content-Type", content_type)
+                .send_bytes(body)
+        })
+    }
+
+    /// GETs `url` (a CRL); the answer's bytes, at most `limit`.
+    pub fn get(&self, url: &str, limit: u64) -> Result<Vec<u8>, String> {
+        self.retrying(url, limit, |agent| agent.get(url).call())
+    }
+
+    fn retrying(
+        &self,
+        url: &str,
+        limit: u64,
+        send: impl Fn(&ureq::Agent) -> Result<ureq::Response, ureq::Error>,
+    ) -> Result<Vec<u8>, String> {
         let agent = ureq::AgentBuilder::new().timeout(self.timeout).build();
         let mut last = String::new();
         for attempt in 0..=self.retries {
             if attempt > 0 {
                 std::thread::sleep(Duration::from_millis(300 * u64::from(attempt)));
             }
-            match agent
-                .post(url)
-                .set("Content-Type", content_type)
-                .send_bytes(body)
-            {
-                Ok(answer) => return read_limited(answer),
+            match send(&agent) {
+                Ok(answer) => return read_limited(answer, limit),
                 Err(ureq::Error::Status(code, answer)) if code >= 500 => {
                     last = format!("{url}: HTTP {code} {}", answer.status_text());
                 }
@@ -56,15 +72,15 @@ impl Fetch {
     }
 }
 
-fn read_limited(answer: ureq::Response) -> Result<Vec<u8>, String> {
+fn read_limited(answer: ureq::Response, limit: u64) -> Result<Vec<u8>, String> {
     let mut bytes = Vec::new();
     answer
         .into_reader()
-        .take(MAX_ANSWER + 1)
+        .take(limit + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| e.to_string())?;
-    if bytes.len() as u64 > MAX_ANSWER {
-        return Err(format!("the answer is over {MAX_ANSWER} bytes"));
+    if bytes.len() as u64 > limit {
+        return Err(format!("the answer is over {limit} bytes"));
     }
     Ok(bytes)
 }
@@ -72,6 +88,10 @@ fn read_limited(answer: ureq::Response) -> Result<Vec<u8>, String> {
 impl super::revocation::Online for Fetch {
     fn post(&self, url: &str, content_type: &str, body: &[u8]) -> Result<Vec<u8>, String> {
         Fetch::post(self, url, content_type, body)
+    }
+
+    fn get(&self, url: &str, limit: u64) -> Result<Vec<u8>, String> {
+        Fetch::get(self, url, limit)
     }
 }
 

@@ -143,6 +143,17 @@ pub struct Validation {
     pub ocsps: Vec<Vec<u8>>,
     /// CertificateList (CRL) objects.
     pub crls: Vec<Vec<u8>>,
+    /// The signature (its DER, as in `/Contents` without the padding) this evidence is
+    /// for: it gets a `/VRI` entry keyed by the SHA-1 of these bytes (ISO 32000-2
+    /// §12.8.4.3) naming the certificates and answers above.
+    pub signature: Option<Vec<u8>>,
+}
+
+impl Validation {
+    /// Whether there is nothing to add.
+    pub fn is_empty(&self) -> bool {
+        self.certs.is_empty() && self.ocsps.is_empty() && self.crls.is_empty()
+    }
 }
 
 /// Appends an incremental update that adds `validation` to the catalog's `/DSS`
@@ -159,20 +170,34 @@ pub fn append_dss(pdf: &[u8], validation: &Validation) -> Result<Vec<u8>, PadesE
         .and_then(|c| resolved(&original.doc, c, b"DSS"))
         .and_then(|d| d.as_dict().ok().cloned())
         .unwrap_or_default();
-    let mut dss = Dictionary::new();
-    for (key, items) in [
-        ("Certs", &validation.certs),
-        ("OCSPs", &validation.ocsps),
-        ("CRLs", &validation.crls),
+    let mut dss = existing.clone();
+    let mut vri = Dictionary::new();
+    for (key, entry_key, items) in [
+        ("Certs", "Cert", &validation.certs),
+        ("OCSPs", "OCSP", &validation.ocsps),
+        ("CRLs", "CRL", &validation.crls),
     ] {
         let mut list = array_at(&original.doc, &existing, key.as_bytes());
+        let mut added = Vec::new();
         for item in dedup(items) {
             let stream = lopdf::Stream::new(Dictionary::new(), item.clone());
-            list.push(new.add_object(stream).into());
+            added.push(Object::from(new.add_object(stream)));
         }
+        list.extend(added.iter().cloned());
         if !list.is_empty() {
             dss.set(key, list);
         }
+        if !added.is_empty() {
+            vri.set(entry_key, added);
+        }
+    }
+    if let Some(signature) = &validation.signature {
+        let mut entries = resolved(&original.doc, &existing, b"VRI")
+            .and_then(|v| v.as_dict().ok().cloned())
+            .unwrap_or_default();
+        vri.set("Type", Object::Name(b"VRI".to_vec()));
+        entries.set(vri_key(signature), new.add_object(vri));
+        dss.set("VRI", new.add_object(entries));
     }
     let dss_id = new.add_object(dss);
     let mut catalog = dictionary_at(&original.doc, original.root)?;
@@ -191,6 +216,12 @@ pub fn append_dss(pdf: &[u8], validation: &Validation) -> Result<Vec<u8>, PadesE
     }
     write_xref_and_trailer(&mut out, &original, &mut offsets, new.max_id);
     Ok(out)
+}
+
+/// The `/VRI` key of a signature: its SHA-1, upper-case hex.
+fn vri_key(signature: &[u8]) -> Vec<u8> {
+    let digest = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, signature);
+    hex::encode_upper(digest.as_ref()).into_bytes()
 }
 
 fn dedup(items: &[Vec<u8>]) -> Vec<&Vec<u8>> {

@@ -4,6 +4,9 @@
 //! (id-kp-OCSPSigning), about this very certificate, and current. The checked answer is
 //! what a PAdES B-LT copy keeps in its DSS.
 //!
+//! A certificate whose issuer runs no responder is looked up in its CRL instead
+//! ([`super::crl`]); [`status`] picks the source.
+//!
 //! Sans-I/O except for [`Online`], through which the caller does the HTTP exchange.
 
 use const_oid::db::rfc5912;
@@ -31,6 +34,17 @@ const FRESH_SECONDS: i64 = 7 * 24 * 3600;
 pub trait Online: Send + Sync + std::fmt::Debug {
     /// POSTs `body` as `content_type` to `url`; the answer's body.
     fn post(&self, url: &str, content_type: &str, body: &[u8]) -> Result<Vec<u8>, String>;
+    /// GETs `url`; the answer's body, refused when over `limit` bytes.
+    fn get(&self, url: &str, limit: u64) -> Result<Vec<u8>, String>;
+}
+
+/// Where a status came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// An OCSP answer (DSS `/OCSPs`).
+    Ocsp,
+    /// A certificate revocation list (DSS `/CRLs`).
+    Crl,
 }
 
 /// The status an OCSP answer gives.
@@ -55,19 +69,24 @@ pub struct Evidence {
     pub produced_at: OffsetDateTime,
     /// The delegated responder's certificate, when it is not the issuer.
     pub responder: Option<Vec<u8>>,
+    /// An OCSP answer or a CRL.
+    pub source: Source,
 }
 
 /// Why no revocation status could be had.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum RevocationError {
-    /// The certificate names no OCSP responder.
-    #[error("the certificate names no OCSP responder (Authority Information Access)")]
+    /// The certificate names no OCSP responder and no CRL distribution point.
+    #[error(
+        "the certificate names neither an OCSP responder (Authority Information Access) \
+         nor a CRL distribution point"
+    )]
     NoResponder,
-    /// The responder could not be reached.
-    #[error("OCSP responder: {0}")]
+    /// The responder or the CRL could not be reached.
+    #[error("revocation status: {0}")]
     Transport(String),
     /// The answer is not usable.
-    #[error("invalid OCSP answer: {0}")]
+    #[error("invalid revocation evidence: {0}")]
     Invalid(String),
 }
 
@@ -148,6 +167,23 @@ fn parse_pair(cert: &[u8], issuer: &[u8]) -> Result<(Certificate, Certificate), 
     Ok((parse(cert)?, parse(issuer)?))
 }
 
+/// The certificate's status now: from its OCSP responder, or from its CRL when it names
+/// no responder or the responder cannot be reached.
+pub fn status(
+    online: &dyn Online,
+    cert: &[u8],
+    issuer: &[u8],
+) -> Result<Evidence, RevocationError> {
+    let has_crl = super::crl::distribution_point(cert).is_some();
+    if responder_url(cert).is_none() {
+        return super::crl::fetch(online, cert, issuer);
+    }
+    match fetch(online, cert, issuer) {
+        Err(RevocationError::Transport(_)) if has_crl => super::crl::fetch(online, cert, issuer),
+        other => other,
+    }
+}
+
 /// Asks the certificate's responder for its status now.
 pub fn fetch(online: &dyn Online, cert: &[u8], issuer: &[u8]) -> Result<Evidence, RevocationError> {
     let url = responder_url(cert).ok_or(RevocationError::NoResponder)?;
@@ -181,7 +217,8 @@ pub fn check(response: &[u8], cert: &[u8], issuer_der: &[u8]) -> Result<Evidence
     }
     let basic = BasicOcspResponse::from_der(bytes.response.as_bytes())
         .map_err(|e| invalid(e.to_string()))?;
-    let responder = check_signature(&basic, issuer_der)?;
+    let produced_at = time_of(&basic.tbs_response_data.produced_at.0)?;
+    let responder = check_signature(&basic, issuer_der, produced_at)?;
     let wanted = cert_id(&cert, &issuer)?;
     let single = basic
         .tbs_response_data
@@ -200,8 +237,9 @@ pub fn check(response: &[u8], cert: &[u8], issuer_der: &[u8]) -> Result<Evidence
     Ok(Evidence {
         response: response.to_vec(),
         status,
-        produced_at: time_of(&basic.tbs_response_data.produced_at.0)?,
+        produced_at,
         responder,
+        source: Source::Ocsp,
     })
 }
 
@@ -211,10 +249,11 @@ fn time_of(t: &der::asn1::GeneralizedTime) -> Result<OffsetDateTime, RevocationE
 }
 
 /// Verifies the answer's signature: by the issuer itself, or by a certificate in the
-/// answer that the issuer signed for OCSP (returned).
+/// answer that the issuer signed for OCSP (returned) and that was valid when it answered.
 fn check_signature(
     basic: &BasicOcspResponse,
     issuer: &[u8],
+    produced_at: OffsetDateTime,
 ) -> Result<Option<Vec<u8>>, RevocationError> {
     let tbs = basic
         .tbs_response_data
@@ -239,7 +278,7 @@ fn check_signature(
     for cert in basic.certs.iter().flatten() {
         let der = cert.to_der().map_err(|e| invalid(e.to_string()))?;
         if verifies(&der) {
-            delegated(&der, issuer)?;
+            delegated(&der, issuer, produced_at)?;
             return Ok(Some(der));
         }
     }
@@ -248,15 +287,12 @@ fn check_signature(
     ))
 }
 
-/// A delegated responder: issued by `issuer`, valid now, for OCSP signing.
-fn delegated(responder: &[u8], issuer: &[u8]) -> Result<(), RevocationError> {
-    certificate::verify_chain(
-        responder,
-        &[],
-        &[issuer.to_vec()],
-        OffsetDateTime::now_utc(),
-    )
-    .map_err(|e| invalid(format!("responder certificate: {e}")))?;
+/// A delegated responder: issued by `issuer`, valid when it answered (`at`: an answer
+/// kept in a copy is judged years later, after the responder's certificate expired), for
+/// OCSP signing.
+fn delegated(responder: &[u8], issuer: &[u8], at: OffsetDateTime) -> Result<(), RevocationError> {
+    certificate::verify_chain(responder, &[], &[issuer.to_vec()], at)
+        .map_err(|e| invalid(format!("responder certificate: {e}")))?;
     let (_, cert) =
         x509_parser::parse_x509_certificate(responder).map_err(|e| invalid(e.to_string()))?;
     let purpose = cert.extended_key_usage().ok().flatten().is_some_and(|eku| {

@@ -10,8 +10,8 @@ use time::OffsetDateTime;
 use super::certificate;
 use super::cms;
 use super::revisions::{self, Level, Modifications, Policy};
-use super::revocation;
 use super::timestamp;
+use super::{crl, revocation};
 
 /// What the verifier trusts.
 #[derive(Debug, Clone, Default)]
@@ -401,7 +401,13 @@ fn verify_one(
     match cms::verify_detached_as(&der, &parts, profile) {
         Ok(cms) => {
             report.warnings.extend(cms.warnings.iter().cloned());
-            check_revocation(&mut report, &cms, store, options);
+            check_revocation(
+                &mut report,
+                &cms,
+                store,
+                options,
+                (stamped.or(signed_at), stamped.is_some()),
+            );
             let time = stamped.or(options.at).or(signed_at);
             check_cms(&mut report, cms, time, options);
             if stamped.is_none() && options.at.is_some() && !report.certificate_ok {
@@ -511,40 +517,52 @@ fn check_timestamp(
     }
 }
 
-/// The signer's status from the OCSP answers in the document's DSS; a signature
-/// timestamp plus good embedded evidence makes the copy B-LT. A revoked status makes the
-/// signature invalid.
+/// The signer's status from the OCSP answers and CRLs in the document's DSS. Evidence
+/// produced after the signing time (proved by the signature timestamp, else claimed by
+/// `/M`) shows the status at signing; a signature timestamp plus such evidence that the
+/// certificate was good makes the copy B-LT. A certificate revoked before a
+/// timestamp-proved signing time, or with no such proof, makes the signature invalid.
 fn check_revocation(
     report: &mut SignatureReport,
     cms: &cms::CmsReport,
     store: &Dss,
     options: &VerifyOptions,
+    (signing_time, stamped): (Option<OffsetDateTime>, bool),
 ) {
-    let candidates: Vec<&Vec<u8>> = cms
-        .certificates
-        .iter()
-        .chain(&store.certs)
-        .chain(&options.trust_anchors)
-        .filter(|c| **c != cms.signer_certificate)
-        .collect();
-    let found = store.ocsps.iter().find_map(|answer| {
-        candidates
-            .iter()
-            .find_map(|issuer| revocation::check(answer, &cms.signer_certificate, issuer).ok())
-    });
-    let Some(evidence) = found else { return };
+    let anchors = &options.trust_anchors;
+    let Some(evidence) = embedded_status(cms, store, anchors, signing_time) else {
+        return;
+    };
+    let fresh = signing_time.is_none_or(|t| evidence.produced_at + FRESHNESS_TOLERANCE >= t);
     let status = match evidence.status {
         revocation::Status::Good => "good",
         revocation::Status::Revoked(_) => "revoked",
         revocation::Status::Unknown => "unknown",
     };
-    if status == "revoked" {
-        report
-            .errors
-            .push("the signer's certificate is revoked (embedded OCSP answer)".into());
-        report.evidence_invalid = true;
+    let source = match evidence.source {
+        revocation::Source::Ocsp => "OCSP answer",
+        revocation::Source::Crl => "CRL",
+    };
+    if let revocation::Status::Revoked(revoked_at) = evidence.status {
+        match signing_time.filter(|t| stamped && *t < revoked_at) {
+            Some(_) => report.warnings.push(format!(
+                "the signer's certificate was revoked on {}, after the timestamped signing time",
+                revoked_at.date()
+            )),
+            None => {
+                report.errors.push(format!(
+                    "the signer's certificate is revoked (embedded {source})"
+                ));
+                report.evidence_invalid = true;
+            }
+        }
     }
-    if status == "good" && report.level == "B-T" {
+    if !fresh {
+        report.warnings.push(format!(
+            "the embedded {source} predates the signature: it does not show the status at signing"
+        ));
+    }
+    if status == "good" && fresh && report.level == "B-T" {
         report.level = "B-LT".into();
     }
     report.revocation = Some(Revocation {
@@ -555,6 +573,49 @@ fn check_revocation(
             .format(&time::format_description::well_known::Rfc3339)
             .ok(),
     });
+}
+
+/// How much earlier than the signing time evidence may be produced and still count as
+/// made after it (the responder's and the TSA's clocks differ; answers carry whole
+/// seconds).
+const FRESHNESS_TOLERANCE: time::Duration = time::Duration::seconds(60);
+
+/// The checked evidence about the signer in the DSS: the newest produced after the
+/// signing time, else the newest.
+fn embedded_status(
+    cms: &cms::CmsReport,
+    store: &Dss,
+    anchors: &[Vec<u8>],
+    signing_time: Option<OffsetDateTime>,
+) -> Option<revocation::Evidence> {
+    let signer = &cms.signer_certificate;
+    let candidates: Vec<&Vec<u8>> = cms
+        .certificates
+        .iter()
+        .chain(&store.certs)
+        .chain(anchors)
+        .filter(|c| *c != signer)
+        .collect();
+    let ocsps = store.ocsps.iter().filter_map(|answer| {
+        candidates
+            .iter()
+            .find_map(|issuer| revocation::check(answer, signer, issuer).ok())
+    });
+    let crls = store.crls.iter().filter_map(|list| {
+        candidates
+            .iter()
+            .find_map(|issuer| crl::check(list, signer, issuer).ok().map(|(e, _)| e))
+    });
+    let found: Vec<revocation::Evidence> = ocsps.chain(crls).collect();
+    let fresh = |e: &&revocation::Evidence| {
+        signing_time.is_none_or(|t| e.produced_at + FRESHNESS_TOLERANCE >= t)
+    };
+    found
+        .iter()
+        .filter(fresh)
+        .max_by_key(|e| e.produced_at)
+        .or_else(|| found.iter().max_by_key(|e| e.produced_at))
+        .cloned()
 }
 
 /// Most signatures verified in one file: each earlier one re-reads its revision, so a
@@ -569,6 +630,7 @@ const MAX_DSS_ENTRIES: usize = 500;
 struct Dss {
     certs: Vec<Vec<u8>>,
     ocsps: Vec<Vec<u8>>,
+    crls: Vec<Vec<u8>>,
 }
 
 fn dss(doc: &Document) -> Dss {
@@ -603,6 +665,7 @@ fn dss(doc: &Document) -> Dss {
     Dss {
         certs: streams(dss, b"Certs"),
         ocsps: streams(dss, b"OCSPs"),
+        crls: streams(dss, b"CRLs"),
     }
 }
 

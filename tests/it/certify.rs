@@ -1056,6 +1056,153 @@ fn b_lt_copies_keep_revocation_evidence_and_revoked_signers_are_refused() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("number: 1"));
 }
 
+/// `sohoa verify FILE --trust ROOT --json --at DATE`.
+fn sohoa_verify_at(pdf: &Path, at: &str) -> (bool, serde_json::Value) {
+    let out = run(sohoa()
+        .arg("verify")
+        .arg(pdf)
+        .arg("--trust")
+        .arg(&setup().pki.root_pem)
+        .args(["--json", "--at", at]));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("verify --at: {}", String::from_utf8_lossy(&out.stdout)));
+    (out.status.success(), json)
+}
+
+/// The SHA-1 key of a signature's `/VRI` entry: its `/Contents` DER without padding.
+fn vri_key_of_first_signature(pdf: &[u8]) -> String {
+    let doc = lopdf::Document::load_mem(pdf).unwrap();
+    let contents = doc
+        .objects
+        .values()
+        .filter_map(|o| o.as_dict().ok())
+        .find(|d| d.get(b"Type").and_then(lopdf::Object::as_name).ok() == Some(b"Sig"))
+        .and_then(|d| d.get(b"Contents").ok()?.as_str().ok())
+        .expect("a signature")
+        .to_vec();
+    let length = {
+        let (first, rest) = (contents[1], &contents[2..]);
+        if first < 0x80 {
+            2 + first as usize
+        } else {
+            let n = (first & 0x7f) as usize;
+            2 + n + rest[..n].iter().fold(0usize, |a, b| a << 8 | *b as usize)
+        }
+    };
+    let digest = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, &contents[..length]);
+    hex::encode_upper(digest.as_ref())
+}
+
+#[test]
+fn a_ca_without_ocsp_is_checked_through_its_crl_and_copies_outlive_the_certificate() {
+    use common::services::Service;
+    let s = setup();
+    let pki = &s.pki;
+    let crl = Service::crl(&pki.ca_index(), &pki.root_pem, &pki.root_key_pem);
+    let good = pki.office_with_crl(
+        "office-crl",
+        "/CN=Vũ Thị Hạnh/O=UBND xã Thử Nghiệm",
+        &crl.url,
+    );
+    let revoked = pki.office_with_crl(
+        "office-crl-revoked",
+        "/CN=Phan Văn Khải/O=UBND xã Thử Nghiệm",
+        &crl.url,
+    );
+    pki.revoke("office-crl-revoked");
+    let tsa_id = pki.tsa_with_crl("tsa-crl", "/CN=TSA CRL sohoa (TEST ONLY)", &crl.url, 3000);
+    let tsa = Service::tsa(&tsa_id.cert_pem, &tsa_id.key_pem, &pki.root_pem, &[]);
+    let args = |id: &common::pki::Identity, level: &str| -> Vec<std::ffi::OsString> {
+        let mut args: Vec<std::ffi::OsString> = pem_args(id).iter().map(|a| a.into()).collect();
+        args.extend(["--chain".into(), pki.root_pem.clone().into()]);
+        args.extend([
+            "--level".into(),
+            level.into(),
+            "--tsa".into(),
+            tsa.url.clone().into(),
+        ]);
+        args
+    };
+
+    // B-LTA with the signer's and the TSA's status from the CRL.
+    let lta_args = args(&good, "b-lta");
+    let lta_refs: Vec<&std::ffi::OsStr> = lta_args.iter().map(|a| a.as_os_str()).collect();
+    let (out, lta, _) = certify("crl-lta.pdf", "reg-crl", &lta_refs);
+    assert_ok(&out);
+    let bytes = std::fs::read(&lta).unwrap();
+    let doc = lopdf::Document::load_mem(&bytes).unwrap();
+    let dss = doc.catalog().unwrap().get(b"DSS").expect("a DSS");
+    let dss = doc.dereference(dss).unwrap().1.as_dict().unwrap().clone();
+    let crls = dss
+        .get(b"CRLs")
+        .and_then(lopdf::Object::as_array)
+        .expect("/CRLs");
+    assert!(!crls.is_empty() && !dss.has(b"OCSPs"), "{dss:?}");
+    let vri = dss.get(b"VRI").expect("/VRI");
+    let vri = doc.dereference(vri).unwrap().1.as_dict().unwrap();
+    let key = vri_key_of_first_signature(&bytes);
+    let entry = vri
+        .get(key.as_bytes())
+        .expect("a /VRI entry for the signature");
+    let entry = doc.dereference(entry).unwrap().1.as_dict().unwrap();
+    assert!(entry.has(b"CRL") && entry.has(b"Cert"), "{entry:?}");
+
+    let (valid, json) = sohoa_verify(&lta);
+    assert!(valid, "{json:#}");
+    let sig = &json["signatures"][0];
+    assert_eq!(sig["level"], "B-LTA", "{json:#}");
+    assert_eq!(sig["revocation"]["status"], "good", "{json:#}");
+    assert_eq!(sig["revocation"]["source"], "embedded");
+    assert!(pdfsig(&lta).contains("Signature is Valid"));
+    common::assert_qpdf_check(&lta);
+    let out = run(Command::new("pyhanko")
+        .args(["sign", "adesverify", "--trust"])
+        .arg(&pki.root_pem)
+        .arg(&lta));
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(
+        out.status.success()
+            && stdout.contains(":INTACT:TRUSTED,")
+            && stdout.contains("TIMESTAMP_TOKEN<INTACT:TRUSTED>")
+            && stdout.contains("EXTENDED_WITH_LTA_UPDATES"),
+        "pyHanko adesverify: {stdout}{stderr}"
+    );
+
+    // Two years after the signer's certificate (365 days) has expired, from the embedded
+    // evidence only: the B-LTA copy stays valid, a B-B copy says why it cannot.
+    let later = (time::OffsetDateTime::now_utc() + time::Duration::days(365 + 2 * 365 + 7))
+        .date()
+        .to_string();
+    let (valid, json) = sohoa_verify_at(&lta, &later);
+    assert!(valid, "B-LTA at {later}: {json:#}");
+    let bb_args = pem_args(&good);
+    let (out, bb, _) = certify("crl-bb.pdf", "reg-crl", &bb_args);
+    assert_ok(&out);
+    let (valid, json) = sohoa_verify_at(&bb, &later);
+    assert!(!valid, "B-B at {later}: {json:#}");
+    assert!(
+        json.to_string()
+            .contains("cannot be validated at this date"),
+        "{json:#}"
+    );
+
+    // A signer listed on the CRL: one line, exit 1, no file, no number used.
+    let revoked_args = args(&revoked, "b-lt");
+    let revoked_refs: Vec<&std::ffi::OsStr> = revoked_args.iter().map(|a| a.as_os_str()).collect();
+    let (out, pdf, _) = certify("crl-revoked.pdf", "reg-crl-revoked", &revoked_refs);
+    assert!(!out.status.success());
+    let message = String::from_utf8_lossy(&out.stderr);
+    assert!(message.contains("revoked"), "{message}");
+    assert_eq!(message.trim().lines().count(), 1, "{message}");
+    assert!(!pdf.exists());
+    let (out, _, _) = certify_with("crl-after.pdf", "reg-crl-revoked", &[]);
+    assert_ok(&out);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("number: 1"));
+}
+
 #[test]
 fn the_register_keeps_the_legal_form_columns() {
     let s = setup();

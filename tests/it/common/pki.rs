@@ -222,12 +222,41 @@ impl Pki {
         self.with_ocsp(name, subject, url, usage)
     }
 
+    /// An office signing certificate (RSA 2048) whose issuer runs no OCSP responder: its
+    /// CRL distribution point is `url` (the CRL repository of `tests/services/crl.py`).
+    pub fn office_with_crl(&self, name: &str, subject: &str, url: &str) -> Identity {
+        let usage = "keyUsage = critical,digitalSignature,nonRepudiation";
+        let source = format!("crlDistributionPoints = URI:{url}/root.crl");
+        self.with_status(name, subject, &source, usage, "365")
+    }
+
+    /// A time-stamping authority's certificate, valid `days`, whose status is in the CRL
+    /// at `url`.
+    pub fn tsa_with_crl(&self, name: &str, subject: &str, url: &str, days: u32) -> Identity {
+        let usage =
+            "keyUsage = critical,digitalSignature\nextendedKeyUsage = critical,timeStamping";
+        let source = format!("crlDistributionPoints = URI:{url}/root.crl");
+        self.with_status(name, subject, &source, usage, &days.to_string())
+    }
+
     fn with_ocsp(&self, name: &str, subject: &str, url: &str, usage: &str) -> Identity {
+        let source = format!("authorityInfoAccess = OCSP;URI:{url}");
+        self.with_status(name, subject, &source, usage, "365")
+    }
+
+    fn with_status(
+        &self,
+        name: &str,
+        subject: &str,
+        source: &str,
+        usage: &str,
+        days: &str,
+    ) -> Identity {
         gen_rsa(&self.dir, name, 2048);
         let ext = format!(
             "[v3]\nbasicConstraints = critical,CA:false\n{usage}\n\
              subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid:always\n\
-             authorityInfoAccess = OCSP;URI:{url}\n"
+             {source}\n"
         );
         fs::write(self.dir.join(format!("{name}.ext")), ext).unwrap();
         let extfile = format!("{name}.ext");
@@ -235,8 +264,8 @@ impl Pki {
             &self.dir,
             name,
             subject,
-            &["-extfile", &extfile, "-extensions", "v3"],
-            None,
+            &["-extfile", &extfile, "-extensions", "v3", "-days", days],
+            Some(("", "")),
         );
         identity(&self.dir, name, name)
     }

@@ -1,5 +1,5 @@
 //! The loopback services the signing tests talk to over real sockets: an RFC 3161
-//! time-stamping authority and an OCSP responder (`tests/services/*.py`, Python's
+//! time-stamping authority, an OCSP responder and a CRL repository (`tests/services/*.py`, Python's
 //! standard library around the `openssl` command). Each runs as a child process that
 //! exits when the test process ends (its stdin is a pipe we hold) or on drop.
 
@@ -71,6 +71,22 @@ impl Service {
             key.as_os_str(),
         ];
         Service::start("ocsp.py", &args)
+    }
+}
+
+impl Service {
+    /// A CRL repository issuing, on every GET, a fresh CRL from `index` (an `openssl ca`
+    /// database) signed by `ca` with `key`.
+    pub fn crl(index: &Path, ca: &Path, key: &Path) -> Service {
+        let args: Vec<&std::ffi::OsStr> = vec![
+            "--index".as_ref(),
+            index.as_os_str(),
+            "--ca".as_ref(),
+            ca.as_os_str(),
+            "--key".as_ref(),
+            key.as_os_str(),
+        ];
+        Service::start("crl.py", &args)
     }
 }
 
