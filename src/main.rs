@@ -76,7 +76,7 @@ fn main() -> ExitCode {
             Err(message) => Err(message),
         },
         Command::Sign(args) => cli::sign::run(*args).map(|()| true),
-        Command::Renew(args) => cli::renew::run(args).map(|()| true),
+        Command::Renew(args) => cli::renew::run(args),
         Command::Serve(args) => cli::serve::run(*args).map(|()| true),
         Command::User(command) => cli::user::run(command).map(|()| true),
         Command::Stored(command) => cli::store::run(command),

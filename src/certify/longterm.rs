@@ -243,6 +243,22 @@ pub fn renew(
     add_document_timestamp(&pdf, tsa)
 }
 
+/// When the copy's newest timestamp (signature or document timestamp) stops proving
+/// anything: its authority's certificate's end of validity. `None` for a copy with no
+/// timestamp (B-B), which cannot be renewed.
+pub fn renewal_due(pdf: &[u8]) -> Result<Option<OffsetDateTime>, EvidenceError> {
+    let tokens = timestamp_tokens(pdf)?;
+    let Some(newest) = tokens.iter().max_by_key(|t| t.time) else {
+        return Ok(None);
+    };
+    let info = super::certificate::inspect(&newest.tsa_certificate).map_err(|e| {
+        EvidenceError::Pdf(PadesError::Malformed(format!(
+            "the timestamp authority's certificate: {e}"
+        )))
+    })?;
+    Ok(Some(info.not_after))
+}
+
 /// The timestamp tokens of a file — signatures' timestamps and document timestamps —
 /// parsed (not checked against what they stamp: verification does that).
 fn timestamp_tokens(pdf: &[u8]) -> Result<Vec<Token>, EvidenceError> {

@@ -169,7 +169,7 @@ fn schemas() -> Value {
     json!({
         "Error": { "type": "object", "required": ["error"], "properties": { "error": s } },
         "StoredFile": { "type": "object", "properties": {
-            "role": { "type": "string", "enum": ["pdf", "certified", "original", "text", "report"] },
+            "role": { "type": "string", "enum": ["pdf", "certified", "renewed", "original", "text", "report"] },
             "sha256": s, "size": { "type": "integer" }, "name": s } },
         "OnFile": { "type": "object", "properties": {
             "procedure": { "type": "string" }, "procedure_name": { "type": "string" },

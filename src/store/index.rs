@@ -603,12 +603,14 @@ fn file_role_text(role: FileRole) -> &'static str {
         FileRole::Original => "original",
         FileRole::Text => "text",
         FileRole::Report => "report",
+        FileRole::Renewed => "renewed",
     }
 }
 
-fn parse_file_role(text: &str) -> FileRole {
+pub(super) fn parse_file_role(text: &str) -> FileRole {
     match text {
         "certified" => FileRole::Certified,
+        "renewed" => FileRole::Renewed,
         "original" => FileRole::Original,
         "text" => FileRole::Text,
         "report" => FileRole::Report,

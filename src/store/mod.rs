@@ -38,6 +38,7 @@ mod index;
 pub mod indicators;
 mod ingest;
 mod keys;
+mod renewal;
 pub mod reuse;
 mod search;
 pub mod users;
@@ -560,6 +561,37 @@ impl Store {
         self.inner.blobs.get(sha256)
     }
 
+    /// The current version of every certified copy, per document id: its newest renewal,
+    /// else the copy as certified.
+    pub fn certified_copies(&self) -> Result<Vec<(String, StoredFile)>, StoreError> {
+        renewal::current_copies(&*self.db()?)
+    }
+
+    /// Stores `renewed` as the newest version of document `id`'s certified copy. It must
+    /// extend `previous` (the current version, as read) byte for byte; refused when
+    /// another renewal came first. Earlier versions stay.
+    pub fn add_renewal(
+        &self,
+        id: &str,
+        previous: &StoredFile,
+        renewed: &[u8],
+    ) -> Result<StoredFile, StoreError> {
+        keys::check_id(id)?;
+        renewal::check_extends(&self.read_blob(&previous.sha256)?, renewed)?;
+        let stem = previous.name.trim_end_matches(".pdf");
+        let stem = stem.split("-renewed-").next().unwrap_or(stem);
+        let file = StoredFile {
+            role: renewal::ROLE,
+            sha256: self.inner.blobs.put(renewed)?,
+            size: renewed.len() as u64,
+            name: format!("{stem}-renewed-{}.pdf", &index::now()[..10]),
+        };
+        write_durably(&mut self.db()?, |tx| {
+            renewal::insert(tx, id, &previous.sha256, &file)
+        })?;
+        Ok(file)
+    }
+
     /// Checks everything: every blob re-hashed against its name, every indexed file has
     /// its blob, the index's own consistency. Orphan blobs and stray files are notes.
     pub fn fsck(&self) -> Result<FsckReport, StoreError> {
@@ -854,6 +886,9 @@ pub enum FileRole {
     Text,
     /// The digitization report: per-page geometry, OCR confidence and warnings (JSON).
     Report,
+    /// The certified copy renewed: fresh validation data and a document timestamp
+    /// appended to the previous version (the newest one is current).
+    Renewed,
 }
 
 /// One file of a document, stored once by content.

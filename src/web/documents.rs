@@ -397,7 +397,10 @@ impl DocumentView {
                 } else {
                     ""
                 };
-            let view = if matches!(f.role, FileRole::Pdf | FileRole::Certified) {
+            let view = if matches!(
+                f.role,
+                FileRole::Pdf | FileRole::Certified | FileRole::Renewed
+            ) {
                 format!(
                     " · <a href=\"/documents/{}/download/{}?inline=1\" target=\"_blank\">xem / in</a>",
                     d.id, f.sha256
@@ -510,6 +513,9 @@ fn file_role_name(role: FileRole) -> &'static str {
         FileRole::Original => "tệp gốc",
         FileRole::Text => "văn bản nhận dạng",
         FileRole::Report => "báo cáo số hoá",
+        FileRole::Renewed => {
+            "bản sao có chứng thực, đã gia hạn chứng cứ (dấu thời gian lưu trữ mới)"
+        }
     }
 }
 
@@ -590,7 +596,7 @@ pub async fn download(
         )
         .await?;
     let content_type = match file.role {
-        FileRole::Pdf | FileRole::Certified => "application/pdf",
+        FileRole::Pdf | FileRole::Certified | FileRole::Renewed => "application/pdf",
         FileRole::Text => "text/plain; charset=utf-8",
         FileRole::Report => "application/json",
         FileRole::Original => "application/octet-stream",

@@ -1203,6 +1203,167 @@ fn a_ca_without_ocsp_is_checked_through_its_crl_and_copies_outlive_the_certifica
     assert!(String::from_utf8_lossy(&out.stdout).contains("number: 1"));
 }
 
+/// `sohoa store …ARGS --store STORE`: its output, JSON.
+fn store_json(store: &Path, args: &[&str]) -> serde_json::Value {
+    let out = run(sohoa().args(args).arg("--store").arg(store));
+    assert_ok(&out);
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn stored_copies_are_renewed_before_their_timestamp_authority_expires() {
+    use common::services::Service;
+    let s = setup();
+    let pki = &s.pki;
+    let crl = Service::crl(&pki.ca_index(), &pki.root_pem, &pki.root_key_pem);
+    let signer = pki.office_with_crl(
+        "office-renew",
+        "/CN=Lò Thị Mai/O=UBND xã Thử Nghiệm",
+        &crl.url,
+    );
+    let short = pki.tsa_with_crl("tsa-short", "/CN=TSA 30 ngày (TEST ONLY)", &crl.url, 30);
+    let long = pki.tsa_with_crl("tsa-long", "/CN=TSA 8 năm (TEST ONLY)", &crl.url, 3000);
+    let short_tsa = Service::tsa(&short.cert_pem, &short.key_pem, &pki.root_pem, &[]);
+    let long_tsa = Service::tsa(&long.cert_pem, &long.key_pem, &pki.root_pem, &[]);
+
+    // A B-LTA copy whose timestamps come from a TSA certificate that ends in 30 days, and
+    // a B-B copy, both stored.
+    let mut lta_args: Vec<&std::ffi::OsStr> = pem_args(&signer);
+    lta_args.extend(["--chain".as_ref(), pki.root_pem.as_os_str()]);
+    lta_args.extend(["--level", "b-lta", "--tsa", &short_tsa.url].map(std::ffi::OsStr::new));
+    let (out, lta, _) = certify("renew-lta.pdf", "reg-renew", &lta_args);
+    assert_ok(&out);
+    let (out, bb, _) = certify_with("renew-bb.pdf", "reg-renew", &[]);
+    assert_ok(&out);
+    let store = s.dir.join("renew-store");
+    let root = pki.root_pem.to_str().unwrap();
+    let mut ids = Vec::new();
+    for (dossier, copy) in [("R-1", &lta), ("R-2", &bb)] {
+        let doc = store_json(
+            &store,
+            &[
+                "store",
+                "add",
+                "--dossier",
+                dossier,
+                "--procedure",
+                "1.001193",
+                "--citizen-id",
+                "001234567890",
+                "--kind",
+                "ban-sao",
+                "--title",
+                "Bản sao",
+                "--result",
+                "--trust",
+                root,
+                copy.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(doc["files"][0]["role"], "certified", "{doc:#}");
+        ids.push(doc["id"].as_str().unwrap().to_string());
+    }
+    let due = (time::OffsetDateTime::now_utc() + time::Duration::days(60))
+        .date()
+        .to_string();
+    let renew = |tsa: &str| {
+        run(sohoa()
+            .args(["renew", "--due-before", &due, "--tsa", tsa, "--chain", root])
+            .arg("--store")
+            .arg(&store))
+    };
+
+    // The short-lived TSA cannot carry a copy past the date: refused, nothing stored.
+    let out = renew(&short_tsa.url);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("would not carry the copies"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc = store_json(&store, &["store", "get", &ids[0]]);
+    assert!(!doc.to_string().contains("\"renewed\""), "{doc:#}");
+
+    // The long-lived one renews the B-LTA copy, not the B-B one; a second run does nothing.
+    let out = renew(&long_tsa.url);
+    assert_ok(&out);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(&format!("{}: renewed", ids[0])), "{stdout}");
+    assert!(
+        stdout.contains("renewed: 1;") && stdout.contains("(B-B): 1;"),
+        "{stdout}"
+    );
+    let doc = store_json(&store, &["store", "get", &ids[0]]);
+    let files = doc["files"].as_array().unwrap();
+    let renewed = files
+        .iter()
+        .find(|f| f["role"] == "renewed")
+        .expect("a renewal");
+    assert_eq!(
+        doc["sha256"], files[0]["sha256"],
+        "the document keeps its identity"
+    );
+    let opened = sohoa::store::Store::open(&store).unwrap();
+    let bytes = opened
+        .read_blob(renewed["sha256"].as_str().unwrap())
+        .unwrap();
+    assert!(bytes.starts_with(&std::fs::read(&lta).unwrap()));
+    drop(opened);
+    let path = s.dir.join("renewed.pdf");
+    std::fs::write(&path, &bytes).unwrap();
+    let (valid, json) = sohoa_verify(&path);
+    assert!(valid, "{json:#}");
+    let timestamps = json["signatures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["kind"] == "document_timestamp")
+        .count();
+    assert_eq!(timestamps, 2, "{json:#}");
+    assert_eq!(json["signatures"][0]["level"], "B-LTA", "{json:#}");
+    common::assert_qpdf_check(&path);
+    let out = run(Command::new("pyhanko")
+        .args(["sign", "adesverify", "--trust"])
+        .arg(&pki.root_pem)
+        .arg(&path));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("EXTENDED_WITH_LTA_UPDATES"),
+        "pyHanko adesverify: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = renew(&long_tsa.url);
+    assert_ok(&out);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("renewed: 0;") && stdout.contains("not due: 1;"),
+        "{stdout}"
+    );
+
+    // One file: `renew FILE -o OUT`.
+    let single = s.dir.join("renewed-single.pdf");
+    let out = run(sohoa().arg("renew").arg(&lta).arg("-o").arg(&single).args([
+        "--tsa",
+        &long_tsa.url,
+        "--chain",
+        root,
+    ]));
+    assert_ok(&out);
+    let (valid, json) = sohoa_verify(&single);
+    assert!(valid, "{json:#}");
+    // A B-B copy has no timestamp to renew: a clear error, no file.
+    let nothing = s.dir.join("renewed-bb.pdf");
+    let out = run(sohoa()
+        .arg("renew")
+        .arg(&bb)
+        .arg("-o")
+        .arg(&nothing)
+        .args(["--tsa", &long_tsa.url]));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no timestamp to renew"));
+    assert!(!nothing.exists());
+}
+
 #[test]
 fn the_register_keeps_the_legal_form_columns() {
     let s = setup();
