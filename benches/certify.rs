@@ -11,6 +11,7 @@
 mod pki;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{criterion_group, BatchSize, Criterion};
@@ -18,6 +19,7 @@ use sohoa::certify::copy::{certify_copy, CertifyRequest};
 use sohoa::certify::key::{RsaPadding, SigningKey};
 use sohoa::certify::pades::{self, Placement, SignatureInfo};
 use sohoa::certify::pem::{load_pem, PemKey};
+use sohoa::certify::placement::KnownInk;
 use sohoa::certify::stamp::{self, StampText, STATEMENT};
 use sohoa::certify::verify::{verify_pdf, VerifyOptions};
 use sohoa::certify::{certificate, cms};
@@ -29,8 +31,9 @@ fn bench_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-certify")
 }
 
-/// The one-page input: the bundled straight sample page, digitized (OCR text layer included).
-fn input_pdf(dir: &Path) -> Vec<u8> {
+/// The one-page input: the bundled straight sample page, digitized (OCR text layer
+/// included), with the ink of its page image as digitize knows it.
+fn input_pdf(dir: &Path) -> (Vec<u8>, Arc<KnownInk>) {
     let png = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/samples/page1.png");
     let source = Source::new(
         png.display().to_string(),
@@ -40,11 +43,10 @@ fn input_pdf(dir: &Path) -> Vec<u8> {
         jobs: 1,
         ..DigitizeOptions::default()
     };
-    let pdf = digitize(&[source], &options)
-        .expect("digitize page1.png (Tesseract with the vie model is installed)")
-        .pdf;
-    std::fs::write(dir.join("input.pdf"), &pdf).unwrap();
-    pdf
+    let digitized = digitize(&[source], &options)
+        .expect("digitize page1.png (Tesseract with the vie model is installed)");
+    std::fs::write(dir.join("input.pdf"), &digitized.pdf).unwrap();
+    (digitized.pdf, digitized.ink)
 }
 
 fn key(identity: &pki::Identity, root: &Path, padding: RsaPadding) -> PemKey {
@@ -73,7 +75,7 @@ fn request() -> CertifyRequest {
 fn certify(c: &mut Criterion) {
     let dir = bench_dir();
     let pki = pki::Pki::create(&dir);
-    let input = input_pdf(&dir);
+    let (input, ink) = input_pdf(&dir);
     let rsa = key(&pki.office_rsa, &pki.root_pem, RsaPadding::Pss);
     let ec = key(&pki.office_ec, &pki.root_pem, RsaPadding::Pss);
     let request = request();
@@ -99,6 +101,47 @@ fn certify(c: &mut Criterion) {
     });
     group.bench_function("certify_copy_ecdsa_p256", |b| {
         b.iter(|| certify_copy(&input, &request, 1, &ec).unwrap())
+    });
+    // As `sohoa batch` certifies: right after digitizing, the page image's ink known.
+    let mut known = request.clone();
+    known.placement.known_ink = Some(ink);
+    let with_ink = certify_copy(&input, &known, 1, &rsa).unwrap();
+    assert_eq!(with_ink.stamp, certified.stamp, "the same place either way");
+    group.bench_function("certify_copy_rsa2048_pss_ink_known", |b| {
+        b.iter(|| certify_copy(&input, &known, 1, &rsa).unwrap())
+    });
+    // The same on both cores: time per copy with two threads certifying.
+    group.bench_function("certify_copy_rsa2048_pss_ink_known_2_threads", |b| {
+        b.iter_custom(|iters| {
+            let start = std::time::Instant::now();
+            std::thread::scope(|scope| {
+                for share in [iters / 2, iters - iters / 2] {
+                    let (input, known, rsa) = (&input, &known, &rsa);
+                    scope.spawn(move || {
+                        for _ in 0..share {
+                            certify_copy(input, known, 1, rsa).unwrap();
+                        }
+                    });
+                }
+            });
+            start.elapsed()
+        })
+    });
+    group.bench_function("certify_copy_rsa2048_pss_2_threads", |b| {
+        b.iter_custom(|iters| {
+            let start = std::time::Instant::now();
+            std::thread::scope(|scope| {
+                for share in [iters / 2, iters - iters / 2] {
+                    let (input, request, rsa) = (&input, &request, &rsa);
+                    scope.spawn(move || {
+                        for _ in 0..share {
+                            certify_copy(input, request, 1, rsa).unwrap();
+                        }
+                    });
+                }
+            });
+            start.elapsed()
+        })
     });
     group.bench_function("verify_pdf", |b| {
         b.iter(|| verify_pdf(&certified.pdf, &options))
@@ -134,7 +177,7 @@ fn phases(c: &mut Criterion, input: &[u8], request: &CertifyRequest, key: &PemKe
     let draw = |doc: &mut lopdf::Document| {
         stamp::stamp_appearance(doc, &text).map_err(|e| pades::PadesError::Malformed(e.to_string()))
     };
-    let prepared = pades::prepare(input, request.placement, &info, draw).unwrap();
+    let prepared = pades::prepare(input, &request.placement, &info, draw).unwrap();
     let scheme = key.scheme();
     let digest = cms::digest_for(scheme).digest(&prepared.signed_parts());
     let der = cms::sign_detached(key, &digest).unwrap();
@@ -162,7 +205,7 @@ fn phases(c: &mut Criterion, input: &[u8], request: &CertifyRequest, key: &PemKe
         })
     });
     group.bench_function("prepare_with_stamp", |b| {
-        b.iter(|| pades::prepare(input, request.placement, &info, draw).unwrap())
+        b.iter(|| pades::prepare(input, &request.placement, &info, draw).unwrap())
     });
     group.bench_function("digest_byte_range", |b| {
         b.iter(|| cms::digest_for(scheme).digest(&prepared.signed_parts()))

@@ -6,14 +6,15 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use serde::Serialize;
 
 use crate::capture::{
-    self, Adjustment, CaptureError, CaptureMode, CaptureTimings, DecodeLimits, Geometry,
+    self, Adjustment, CaptureError, CaptureMode, CaptureTimings, DecodeLimits, Geometry, Raster,
 };
+use crate::certify::placement::{InkMask, KnownInk};
 use crate::ocr::{self, Model, OcrEngine, OcrError, TesseractEngine};
 use crate::pdf::{self, DocumentInfo, PdfError, PdfPage};
 
@@ -120,6 +121,9 @@ pub struct Digitized {
     pub pages: Vec<PageReport>,
     /// Recognised text per page.
     pub texts: Vec<String>,
+    /// Where each page image has ink, from the rasters it was encoded from: certifying
+    /// this very PDF then places its stamp without decoding the images again.
+    pub ink: Arc<KnownInk>,
 }
 
 impl Digitized {
@@ -190,6 +194,8 @@ pub struct DonePage {
     pub report: PageReport,
     /// Recognised text.
     pub text: String,
+    /// Where the page image has ink.
+    pub ink: InkMask,
 }
 
 /// Assembles digitized pages, in order, into one PDF/A document.
@@ -198,8 +204,19 @@ pub fn assemble(done: Vec<DonePage>) -> Result<Digitized, PdfError> {
         &done.iter().map(|d| d.pdf_page.clone()).collect::<Vec<_>>(),
         &DocumentInfo::now(),
     )?;
-    let (pages, texts) = done.into_iter().map(|d| (d.report, d.text)).unzip();
-    Ok(Digitized { pdf, pages, texts })
+    let mut ink = KnownInk::default();
+    let (mut pages, mut texts) = (Vec::new(), Vec::new());
+    for page in done {
+        ink.add(&page.pdf_page.image.data, page.ink);
+        pages.push(page.report);
+        texts.push(page.text);
+    }
+    Ok(Digitized {
+        pdf,
+        pages,
+        texts,
+        ink: Arc::new(ink),
+    })
 }
 
 /// A page worker: one OCR engine, loaded once, reused for every page it is given.
@@ -428,6 +445,7 @@ fn process(
         ocr_model: engine.model().clone(),
     };
     let text = recognized.text();
+    let ink = ink_mask(&page.raster);
     Ok(DonePage {
         pdf_page: PdfPage {
             image,
@@ -436,7 +454,18 @@ fn process(
         },
         report,
         text,
+        ink,
     })
+}
+
+/// Where a page raster has ink (what certification's stamp placement must not cover).
+fn ink_mask(raster: &Raster) -> InkMask {
+    let (width, height) = raster.dimensions();
+    let (width, height) = (width as usize, height as usize);
+    match raster {
+        Raster::Bilevel(g) | Raster::Gray(g) => InkMask::new(g.as_raw(), width, height, 1),
+        Raster::Rgb(c) => InkMask::new(c.as_raw(), width, height, 3),
+    }
 }
 
 fn elapsed_ms(since: Instant) -> u64 {

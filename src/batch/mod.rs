@@ -36,7 +36,9 @@ pub mod report;
 mod schedule;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
+use crate::certify::placement::KnownInk;
 use crate::digitize::DigitizeOptions;
 
 pub use schedule::run;
@@ -72,8 +74,10 @@ impl BatchOptions {
 
 /// Certifies each document before it is stored (`sohoa batch` with a signer).
 pub trait Certify {
-    /// The certified copy of `pdf` and its verification reference.
-    fn certify(&mut self, pdf: &[u8]) -> Result<(Vec<u8>, String), String>;
+    /// The certified copy of `pdf` and its verification reference; `ink` is where its
+    /// page images have ink (known from digitizing, so the stamp is placed without
+    /// decoding them again).
+    fn certify(&mut self, pdf: &[u8], ink: Arc<KnownInk>) -> Result<(Vec<u8>, String), String>;
 }
 
 /// Why a batch stopped before its end (per-document problems go in the report instead).

@@ -459,7 +459,9 @@ fn write_one<'c>(
         false,
     )?;
     if let Some(c) = certify {
-        let (pdf, reference) = c.certify(&digitized.pdf).map_err(StoreError::Invalid)?;
+        let (pdf, reference) = c
+            .certify(&digitized.pdf, digitized.ink.clone())
+            .map_err(StoreError::Invalid)?;
         let copy = NewFile {
             role: FileRole::Certified,
             name: format!("{stem}-certified.pdf"),

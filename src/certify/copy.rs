@@ -1,7 +1,6 @@
 //! Making one electronic certified copy: check the certificate, stamp the statement with
 //! its register number and QR reference, sign as PAdES B-B. Pure: bytes in, bytes out.
 
-use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use super::certificate::{self, CertError};
@@ -107,7 +106,8 @@ pub fn certify_copy(
     key: &dyn SigningKey,
 ) -> Result<CertifiedCopy, CertifyError> {
     let info = certificate::check_signing(key.certificate(), request.time)?;
-    let input_sha256 = hex::encode(Sha256::digest(input));
+    let input_hash = InputHash::new(input);
+    let input_sha256 = hex::encode(input_hash.extended(&[]));
     let year = request.time.year();
     let reference = reference(year, &request.book, number, &input_sha256);
     let text = StampText {
@@ -132,17 +132,22 @@ pub fn certify_copy(
         field_name: format!("ChungThuc-{year}-{}-{number}", request.book),
         docmdp: Some(2),
     };
-    let prepared = pades::prepare(input, request.placement, &signature, |doc| {
+    let prepared = pades::prepare(input, &request.placement, &signature, |doc| {
         stamp::stamp_appearance(doc, &text).map_err(|e| PadesError::Malformed(e.to_string()))
     })?;
     let stamp = prepared.stamp;
-    let signed = sign_prepared(prepared, key, request.long_term.as_deref())?;
+    let signed = sign(
+        prepared,
+        key,
+        request.long_term.as_deref(),
+        Some(&input_hash),
+    )?;
     let pdf = signed.pdf;
     Ok(CertifiedCopy {
         stamp,
         level: signed.level,
         timestamp: signed.timestamp,
-        sha256: hex::encode(Sha256::digest(&pdf)),
+        sha256: hex::encode(input_hash.of(&[&pdf])),
         pdf,
         input_sha256,
         reference,
@@ -161,6 +166,44 @@ pub struct Signed {
     pub timestamp: Option<String>,
 }
 
+/// The input's SHA-256 state, hashed once: the byte range and the output both start
+/// with the input, so their SHA-256 digests continue from it instead of hashing the
+/// input again.
+struct InputHash<'a> {
+    context: ring::digest::Context,
+    input: &'a [u8],
+}
+
+impl<'a> InputHash<'a> {
+    fn new(input: &'a [u8]) -> InputHash<'a> {
+        let mut context = ring::digest::Context::new(&ring::digest::SHA256);
+        context.update(input);
+        InputHash { context, input }
+    }
+
+    /// SHA-256 of the input followed by `more`.
+    fn extended(&self, more: &[&[u8]]) -> Vec<u8> {
+        let mut context = self.context.clone();
+        for part in more {
+            context.update(part);
+        }
+        context.finish().as_ref().to_vec()
+    }
+
+    /// SHA-256 of the concatenation of `parts`; continued from the input's state when
+    /// the first part begins with the input (compared: far cheaper than hashing).
+    fn of(&self, parts: &[&[u8]]) -> Vec<u8> {
+        match parts.split_first() {
+            Some((first, rest)) if first.starts_with(self.input) => {
+                let mut more = vec![&first[self.input.len()..]];
+                more.extend_from_slice(rest);
+                self.extended(&more)
+            }
+            _ => cms::DigestAlgorithm::Sha256.digest(parts),
+        }
+    }
+}
+
 /// Signs a prepared file with `key` at the level of `long_term` (B-B without): the CMS
 /// signature, its timestamp, the validation data and the document timestamp.
 pub fn sign_prepared(
@@ -168,10 +211,26 @@ pub fn sign_prepared(
     key: &dyn SigningKey,
     long_term: Option<&LongTerm>,
 ) -> Result<Signed, CertifyError> {
+    sign(prepared, key, long_term, None)
+}
+
+/// [`sign_prepared`], continuing from the input's hash when the prepared file extends
+/// it and the key signs SHA-256.
+fn sign(
+    prepared: pades::Unsigned,
+    key: &dyn SigningKey,
+    long_term: Option<&LongTerm>,
+    input: Option<&InputHash>,
+) -> Result<Signed, CertifyError> {
     if let Some(long_term) = long_term {
         long_term.check_signer(key.certificate(), key.chain())?;
     }
-    let digest = cms::digest_for(key.scheme()).digest(&prepared.signed_parts());
+    let parts = prepared.signed_parts();
+    let algorithm = cms::digest_for(key.scheme());
+    let digest = match input {
+        Some(input) if algorithm == cms::DigestAlgorithm::Sha256 => input.of(&parts),
+        _ => algorithm.digest(&parts),
+    };
     let der = cms::sign_detached(key, &digest)?;
     let mut validation = Validation::default();
     let (der, timestamp) = match long_term {

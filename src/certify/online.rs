@@ -37,19 +37,20 @@ impl Fetch {
                 .post(url)
                 .set("Content-Type", content_type)
                 .send_bytes(body)
+                .map_err(Box::new)
         })
     }
 
     /// GETs `url` (a CRL); the answer's bytes, at most `limit`.
     pub fn get(&self, url: &str, limit: u64) -> Result<Vec<u8>, String> {
-        self.retrying(url, limit, |agent| agent.get(url).call())
+        self.retrying(url, limit, |agent| agent.get(url).call().map_err(Box::new))
     }
 
     fn retrying(
         &self,
         url: &str,
         limit: u64,
-        send: impl Fn(&ureq::Agent) -> Result<ureq::Response, ureq::Error>,
+        send: impl Fn(&ureq::Agent) -> Result<ureq::Response, Box<ureq::Error>>,
     ) -> Result<Vec<u8>, String> {
         let agent = ureq::AgentBuilder::new().timeout(self.timeout).build();
         let mut last = String::new();
@@ -57,7 +58,7 @@ impl Fetch {
             if attempt > 0 {
                 std::thread::sleep(Duration::from_millis(300 * u64::from(attempt)));
             }
-            match send(&agent) {
+            match send(&agent).map_err(|e| *e) {
                 Ok(answer) => return read_limited(answer, limit),
                 Err(ureq::Error::Status(code, answer)) if code >= 500 => {
                     last = format!("{url}: HTTP {code} {}", answer.status_text());

@@ -233,12 +233,12 @@ fn dedup(items: &[Vec<u8>]) -> Vec<&Vec<u8>> {
 /// objects' document) and an empty signature, ready for [`Unsigned::embed`].
 pub fn prepare(
     input: &[u8],
-    placement: Placement,
+    placement: &Placement,
     info: &SignatureInfo,
     draw: impl FnOnce(&mut Document) -> Result<ObjectId, PadesError>,
 ) -> Result<Unsigned, PadesError> {
     let original = load(input)?;
-    let spot = placement::choose(&original.doc, &placement, (STAMP_WIDTH, STAMP_HEIGHT))?;
+    let spot = placement::choose(&original.doc, placement, (STAMP_WIDTH, STAMP_HEIGHT))?;
 
     // New objects get ids after the original's highest.
     let mut new = Document::with_version("1.7");

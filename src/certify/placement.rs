@@ -10,6 +10,8 @@
 //! which costs more and still does not say what is ink. Sans-I/O: a parsed document in,
 //! a rectangle out.
 
+use std::sync::Arc;
+
 use lopdf::content::Content;
 use lopdf::{Dictionary, Document, Object, ObjectId};
 use serde::Serialize;
@@ -45,7 +47,7 @@ pub enum Corner {
 
 /// Where the stamp is asked to go; by default anywhere free on the last page, else on an
 /// appended certification page.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Placement {
     /// 1-based page number (no appended page then); `None` for the last page.
     pub page: Option<usize>,
@@ -53,6 +55,102 @@ pub struct Placement {
     pub corner: Option<Corner>,
     /// Allow the stamp to cover the page's content (only with `corner`).
     pub over_content: bool,
+    /// The ink of page images, known from the rasters they were encoded from
+    /// ([`crate::digitize`]): such an image is not decoded again.
+    pub known_ink: Option<Arc<KnownInk>>,
+}
+
+/// Pixels per side of an [`InkMask`] block: 8 pixels are under 2 points at 300 dpi.
+const BLOCK: usize = 8;
+
+/// Where an image has ink, by blocks of [`BLOCK`]×[`BLOCK`] pixels (true when any
+/// pixel of the block is dark or strongly coloured).
+#[derive(Debug, Clone)]
+pub struct InkMask {
+    width: usize,
+    height: usize,
+    columns: usize,
+    blocks: Vec<bool>,
+}
+
+impl InkMask {
+    /// The mask of 8-bit samples, `channels` (1 gray, 3 RGB) per pixel, rows top down.
+    pub fn new(samples: &[u8], width: usize, height: usize, channels: usize) -> InkMask {
+        let columns = width.div_ceil(BLOCK);
+        let mut blocks = vec![false; columns * height.div_ceil(BLOCK)];
+        let row_len = width * channels;
+        for (y, row) in samples
+            .chunks_exact(row_len.max(1))
+            .take(height)
+            .enumerate()
+        {
+            let line = &mut blocks[(y / BLOCK) * columns..(y / BLOCK + 1) * columns];
+            for (x, pixel) in row.chunks_exact(channels.max(1)).enumerate() {
+                if is_ink(pixel) {
+                    line[x / BLOCK] = true;
+                }
+            }
+        }
+        InkMask {
+            width,
+            height,
+            columns,
+            blocks,
+        }
+    }
+
+    /// Marks the cells under the inked blocks of the image drawn with `ctm` (upright):
+    /// every cell any pixel of an inked block falls in.
+    fn mark(&self, ctm: Matrix, marks: &mut Marks) {
+        let (columns, rows) = pixel_cells(ctm, self.width, self.height, marks);
+        let spans = |cells: &[Option<usize>], n: usize| -> Vec<Option<(usize, usize)>> {
+            (0..n.div_ceil(BLOCK))
+                .map(|i| {
+                    let (first, last) = (i * BLOCK, ((i + 1) * BLOCK).min(n) - 1);
+                    cells[first]
+                        .zip(cells[last])
+                        .map(|(a, b)| (a.min(b), a.max(b)))
+                })
+                .collect()
+        };
+        let column_spans = spans(&columns, self.width);
+        let row_spans = spans(&rows, self.height);
+        for (blocks, row_span) in self.blocks.chunks_exact(self.columns).zip(row_spans) {
+            let Some((r0, r1)) = row_span else { continue };
+            for (_, span) in blocks
+                .iter()
+                .zip(&column_spans)
+                .filter(|(inked, _)| **inked)
+            {
+                let Some((c0, c1)) = *span else { continue };
+                for r in r0..=r1 {
+                    marks.cells[r * marks.cols + c0..=r * marks.cols + c1].fill(true);
+                }
+            }
+        }
+    }
+}
+
+/// Images whose ink is known, with their stream's (encoded) bytes: a mask stands for
+/// an image only when the file's bytes are these very bytes (compared in full: far
+/// cheaper than decoding, and cheaper than hashing).
+#[derive(Debug, Clone, Default)]
+pub struct KnownInk {
+    images: Vec<(Vec<u8>, InkMask)>,
+}
+
+impl KnownInk {
+    /// Records the ink of the image whose stream bytes are `encoded`.
+    pub fn add(&mut self, encoded: &[u8], mask: InkMask) {
+        self.images.push((encoded.to_vec(), mask));
+    }
+
+    fn get(&self, encoded: &[u8]) -> Option<&InkMask> {
+        self.images
+            .iter()
+            .find(|(bytes, _)| bytes.as_slice() == encoded)
+            .map(|(_, mask)| mask)
+    }
 }
 
 /// Where the stamp went, for the report.
@@ -128,7 +226,8 @@ pub fn choose(
     let page_box = page_box(doc, page_id)?;
     if let Some(corner) = placement.corner {
         let rect = corner_rect(page_box, corner, size);
-        if !placement.over_content && !occupancy(doc, page_id, page_box).is_free(rect, 0.0) {
+        let known = placement.known_ink.as_deref();
+        if !placement.over_content && !occupancy(doc, page_id, page_box, known).is_free(rect, 0.0) {
             return Err(PlacementError::WouldCover {
                 page: number,
                 corner: corner_name(corner),
@@ -136,7 +235,7 @@ pub fn choose(
         }
         return Ok(Spot::OnPage { page: number, rect });
     }
-    let map = occupancy(doc, page_id, page_box);
+    let map = occupancy(doc, page_id, page_box, placement.known_ink.as_deref());
     if let Some(rect) = SCALES
         .iter()
         .find_map(|s| map.free_place((size.0 * s, size.1 * s)))
@@ -270,11 +369,16 @@ impl Occupancy {
 }
 
 /// The marks of page `page_id`: images' ink, visible text, painted paths, annotations.
-pub fn occupancy(doc: &Document, page_id: ObjectId, page: [f32; 4]) -> Occupancy {
+pub fn occupancy(
+    doc: &Document,
+    page_id: ObjectId,
+    page: [f32; 4],
+    known: Option<&KnownInk>,
+) -> Occupancy {
     let mut marks = Marks::new(page);
     let resources = page_resources(doc, page_id);
     let content = doc.get_page_content(page_id);
-    Painter::new(doc, &mut marks).run(&content, &resources, IDENTITY, 0);
+    Painter::new(doc, &mut marks, known).run(&content, &resources, IDENTITY, 0);
     if let Ok(page) = doc.get_dictionary(page_id) {
         for annotation in annotations(doc, page) {
             marks.rect(annotation);
@@ -432,11 +536,12 @@ struct Text {
 struct Painter<'a> {
     doc: &'a Document,
     marks: &'a mut Marks,
+    known: Option<&'a KnownInk>,
 }
 
 impl<'a> Painter<'a> {
-    fn new(doc: &'a Document, marks: &'a mut Marks) -> Self {
-        Painter { doc, marks }
+    fn new(doc: &'a Document, marks: &'a mut Marks, known: Option<&'a KnownInk>) -> Self {
+        Painter { doc, marks, known }
     }
 
     fn run(&mut self, content: &[u8], resources: &Dictionary, ctm: Matrix, depth: usize) {
@@ -607,7 +712,7 @@ impl<'a> Painter<'a> {
         };
         let subtype = stream.dict.get(b"Subtype").and_then(Object::as_name).ok();
         if subtype == Some(b"Image") {
-            image_ink(self.doc, stream, ctm, self.marks);
+            image_ink(self.doc, stream, ctm, self.marks, self.known);
         } else if subtype == Some(b"Form") && depth < MAX_DEPTH {
             let matrix = stream
                 .dict
@@ -704,8 +809,25 @@ fn xobject<'a>(
 
 /// Marks the ink of an image drawn with `ctm`: its dark or coloured pixels when it is
 /// drawn upright and can be decoded, else its whole rectangle.
-fn image_ink(doc: &Document, image: &lopdf::Stream, ctm: Matrix, marks: &mut Marks) {
+fn image_ink(
+    doc: &Document,
+    image: &lopdf::Stream,
+    ctm: Matrix,
+    marks: &mut Marks,
+    known: Option<&KnownInk>,
+) {
     let upright = ctm[1].abs() < 1e-3 && ctm[2].abs() < 1e-3;
+    let size = |key: &[u8]| image.dict.get(key).and_then(Object::as_i64).ok();
+    let mask = known
+        .filter(|_| upright)
+        .and_then(|k| k.get(&image.content))
+        .filter(|m| {
+            size(b"Width") == Some(m.width as i64) && size(b"Height") == Some(m.height as i64)
+        });
+    if let Some(mask) = mask {
+        mask.mark(ctm, marks);
+        return;
+    }
     let decoded = if upright { decode(doc, image) } else { None };
     match decoded {
         Some(pixels) => pixels.mark_ink(ctm, marks),
@@ -726,23 +848,13 @@ impl Pixels {
     /// image fills the unit square mapped by `ctm` (row 0 at the top); each pixel column
     /// and row is mapped to a cell once, so the loop over the samples is a table lookup.
     fn mark_ink(&self, ctm: Matrix, marks: &mut Marks) {
-        let cell_of =
-            |origin: f32, scale: f32, i: usize, n: usize, page_origin: f32, limit: usize| {
-                let at = origin + scale * (i as f32 + 0.5) / n as f32;
-                let cell = ((at - page_origin) / CELL).floor();
-                (cell >= 0.0 && (cell as usize) < limit).then_some(cell as usize)
-            };
-        let columns: Vec<Option<usize>> = (0..self.width)
-            .map(|x| cell_of(ctm[4], ctm[0], x, self.width, marks.page[0], marks.cols))
-            .collect();
-        let (top, height) = (ctm[5] + ctm[3], -ctm[3]);
+        let (columns, rows) = pixel_cells(ctm, self.width, self.height, marks);
         for (y, row) in self
             .samples
             .chunks_exact(self.width * self.channels)
             .enumerate()
         {
-            let Some(cell_row) = cell_of(top, height, y, self.height, marks.page[1], marks.rows)
-            else {
+            let Some(cell_row) = rows[y] else {
                 continue;
             };
             let cells = &mut marks.cells[cell_row * marks.cols..(cell_row + 1) * marks.cols];
@@ -766,6 +878,29 @@ impl Pixels {
             }
         }
     }
+}
+
+/// The grid cell of each pixel column and row of an image drawn upright with `ctm`
+/// (filling the unit square, row 0 at the top); `None` off the page.
+fn pixel_cells(
+    ctm: Matrix,
+    width: usize,
+    height: usize,
+    marks: &Marks,
+) -> (Vec<Option<usize>>, Vec<Option<usize>>) {
+    let cell_of = |origin: f32, scale: f32, i: usize, n: usize, page_origin: f32, limit: usize| {
+        let at = origin + scale * (i as f32 + 0.5) / n as f32;
+        let cell = ((at - page_origin) / CELL).floor();
+        (cell >= 0.0 && (cell as usize) < limit).then_some(cell as usize)
+    };
+    let columns = (0..width)
+        .map(|x| cell_of(ctm[4], ctm[0], x, width, marks.page[0], marks.cols))
+        .collect();
+    let (top, span) = (ctm[5] + ctm[3], -ctm[3]);
+    let rows = (0..height)
+        .map(|y| cell_of(top, span, y, height, marks.page[1], marks.rows))
+        .collect();
+    (columns, rows)
 }
 
 fn is_ink(pixel: &[u8]) -> bool {
@@ -1007,7 +1142,7 @@ mod tests {
         };
         // The text runs from y = 770 down 20 lines of 14 pt.
         assert!(rect[3] < 770.0 - 19.0 * 14.0 - 3.0, "{rect:?}");
-        assert!(occupancy(&doc, id, A4).is_free(rect, 0.0));
+        assert!(occupancy(&doc, id, A4, None).is_free(rect, 0.0));
     }
 
     #[test]
@@ -1100,6 +1235,66 @@ mod tests {
         ));
     }
 
+    /// Whether the cell at column `c`, row `r` is marked.
+    fn marked(map: &Occupancy, c: usize, r: usize) -> bool {
+        map.count(c, r, c + 1, r + 1) > 0
+    }
+
+    #[test]
+    fn known_ink_stands_for_the_image_it_was_computed_from_and_no_other() {
+        // A 300×420 gray scan (about 36 dpi on A4): text rows in the top half and a
+        // signature blot low on the right.
+        let (w, h) = (300usize, 420usize);
+        let samples: Vec<u8> = (0..w * h)
+            .map(|i| {
+                let (x, y) = (i % w, i / w);
+                let text = y < 210 && y % 6 < 2 && (30..270).contains(&x);
+                let blot = (300..330).contains(&y) && (200..260).contains(&x);
+                if text || blot {
+                    20
+                } else {
+                    245
+                }
+            })
+            .collect();
+        let (mut doc, page_id) = page("q 595 0 0 842 0 0 cm /Im0 Do Q", A4);
+        let image = doc.add_object(Stream::new(
+            dictionary! { "Type" => "XObject", "Subtype" => "Image", "Width" => w as i64, "Height" => h as i64,
+                "ColorSpace" => "DeviceGray", "BitsPerComponent" => 8 },
+            samples.clone(),
+        ));
+        let page = doc.get_dictionary_mut(page_id).unwrap();
+        page.set(
+            "Resources",
+            dictionary! { "XObject" => dictionary! { "Im0" => image } },
+        );
+        let mut known = KnownInk::default();
+        known.add(&samples, InkMask::new(&samples, w, h, 1));
+        let decoded = occupancy(&doc, page_id, A4, None);
+        let from_mask = occupancy(&doc, page_id, A4, Some(&known));
+        for r in 0..decoded.rows {
+            for c in 0..decoded.cols {
+                assert!(
+                    !marked(&decoded, c, r) || marked(&from_mask, c, r),
+                    "cell {c},{r} has ink the mask misses"
+                );
+            }
+        }
+        let with_mask = Placement {
+            known_ink: Some(Arc::new(known)),
+            ..Placement::default()
+        };
+        let Spot::OnPage { rect, .. } = choose(&doc, &with_mask, SIZE).unwrap() else {
+            panic!("room below the text")
+        };
+        assert!(decoded.is_free(rect, 0.0), "{rect:?}");
+        // A mask for other bytes is not used: the image is decoded.
+        let mut other = KnownInk::default();
+        other.add(b"other bytes", InkMask::new(&vec![255; w * h], w, h, 1));
+        let elsewhere = occupancy(&doc, page_id, A4, Some(&other));
+        assert_eq!(elsewhere.sums, decoded.sums);
+    }
+
     #[test]
     fn png_predictors_are_undone() {
         // Row 0 "Sub", row 1 "Up", row 2 "Paeth" of a 3×3 gray image.
@@ -1139,7 +1334,7 @@ mod tests {
         let Spot::OnPage { rect, .. } = choose(&doc, &Placement::default(), SIZE).unwrap() else {
             panic!("landscape half page has room")
         };
-        assert!(occupancy(&doc, id, landscape).is_free(rect, 0.0));
+        assert!(occupancy(&doc, id, landscape, None).is_free(rect, 0.0));
         let text = [72.0, 540.0 - 19.0 * 14.0 - 3.0, 600.0, 550.0];
         assert!(!intersects(rect, text));
     }

@@ -6,7 +6,8 @@
 use std::fmt::Write;
 
 use lopdf::{dictionary, Document, ObjectId, Stream};
-use qrcode::{Color, EcLevel, QrCode};
+use qrcode::canvas::{Canvas, MaskPattern};
+use qrcode::{Color, EcLevel};
 
 use crate::pdf::font::{SubsetFont, DEJAVU_SERIF};
 use crate::pdf::PdfError;
@@ -112,20 +113,42 @@ fn text_operators(font: &mut SubsetFont, lines: &[(String, f32)]) -> String {
     ops
 }
 
-/// The QR code of `reference` as filled squares, bottom-left at (PADDING, PADDING).
+/// The QR mask used for every code: a fixed mask is as readable to a scanner as the
+/// "best" one and spares scoring all eight per copy (most of the QR's cost).
+const QR_MASK: MaskPattern = MaskPattern::DiagonalLines;
+
+/// The QR code of `reference` as filled squares, bottom-left at (PADDING, PADDING):
+/// drawn in module units under one scaling matrix, one rectangle per run of dark modules.
 fn qr_operators(reference: &str) -> Result<String, PdfError> {
-    let code = QrCode::with_error_correction_level(reference.as_bytes(), EcLevel::M)
-        .map_err(|e| PdfError::Encode(format!("QR code: {e}")))?;
-    let modules = code.width();
-    let quiet = 2.0;
-    let module = QR_SIZE / (modules as f32 + 2.0 * quiet);
-    let mut ops = String::from("q 0 0 0 rg\n");
-    for (i, color) in code.to_colors().into_iter().enumerate() {
-        if color == Color::Dark {
-            let (col, row) = ((i % modules) as f32, (i / modules) as f32);
-            let x = PADDING + (quiet + col) * module;
-            let y = PADDING + QR_SIZE - (quiet + row + 1.0) * module;
-            let _ = writeln!(ops, "{x:.3} {y:.3} {module:.3} {module:.3} re");
+    let fail = |e: qrcode::types::QrError| PdfError::Encode(format!("QR code: {e}"));
+    let bits = qrcode::bits::encode_auto(reference.as_bytes(), EcLevel::M).map_err(fail)?;
+    let version = bits.version();
+    let (data, ec) =
+        qrcode::ec::construct_codewords(&bits.into_bytes(), version, EcLevel::M).map_err(fail)?;
+    let mut canvas = Canvas::new(version, EcLevel::M);
+    canvas.draw_all_functional_patterns();
+    canvas.draw_data(&data, &ec);
+    canvas.apply_mask(QR_MASK);
+    let colors = canvas.into_colors();
+    let modules = version.width() as usize;
+    let quiet = 2usize;
+    let module = QR_SIZE / (modules + 2 * quiet) as f32;
+    // Module (col, row) from the top left becomes the unit square at (quiet + col,
+    // quiet + modules - 1 - row) from the bottom left of the QR area.
+    let mut ops = format!("q 0 0 0 rg {module:.4} 0 0 {module:.4} {PADDING} {PADDING} cm\n");
+    for (row, line) in colors.chunks_exact(modules).enumerate() {
+        let y = quiet + modules - 1 - row;
+        let mut col = 0;
+        while col < modules {
+            if line[col] != Color::Dark {
+                col += 1;
+                continue;
+            }
+            let start = col;
+            while col < modules && line[col] == Color::Dark {
+                col += 1;
+            }
+            let _ = writeln!(ops, "{} {y} {} 1 re", quiet + start, col - start);
         }
     }
     ops.push_str("f Q\n");
@@ -147,6 +170,40 @@ mod tests {
             reference: "SOHOA1:2026-01-42:0123456789abcdef".into(),
             qr: "https://xa.example.vn/verify?ref=SOHOA1:2026-01-42:0123456789abcdef".into(),
         }
+    }
+
+    #[test]
+    fn the_qr_code_reads_back_as_the_reference() {
+        let reference = sample().qr;
+        let ops = qr_operators(&reference).unwrap();
+        // Rasterise the module rectangles ("x y w 1 re", y upwards) at 4 pixels a module.
+        let runs: Vec<(usize, usize, usize)> = ops
+            .lines()
+            .filter(|l| l.ends_with(" 1 re"))
+            .map(|l| {
+                let n: Vec<usize> = l.split(' ').take(3).map(|v| v.parse().unwrap()).collect();
+                (n[0], n[1], n[2])
+            })
+            .collect();
+        let side = runs.iter().map(|r| r.1).max().unwrap() + 3;
+        let scale = 4;
+        let mut image = image::GrayImage::from_pixel(
+            (side * scale) as u32,
+            (side * scale) as u32,
+            image::Luma([255]),
+        );
+        for (x, y, w) in runs {
+            for px in x * scale..(x + w) * scale {
+                for py in (side - 1 - y) * scale..(side - y) * scale {
+                    image.put_pixel(px as u32, py as u32, image::Luma([0]));
+                }
+            }
+        }
+        let mut prepared = rqrr::PreparedImage::prepare(image);
+        let grids = prepared.detect_grids();
+        assert_eq!(grids.len(), 1, "one QR code");
+        let (_, content) = grids[0].decode().unwrap();
+        assert_eq!(content, reference);
     }
 
     #[test]

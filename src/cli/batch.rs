@@ -5,6 +5,7 @@
 //! the summary and `--report`), 1 when it could not run or had to stop.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use sohoa::batch::plan::{self, Defaults, OnPageError};
 use sohoa::batch::{self, progress, BatchOptions, Certify};
@@ -12,6 +13,7 @@ use sohoa::certify::copy::CertifyRequest;
 use sohoa::certify::issuer::Issuer;
 use sohoa::certify::key::SigningKey;
 use sohoa::certify::pades::Placement;
+use sohoa::certify::placement::KnownInk;
 use sohoa::digitize::DigitizeOptions;
 use sohoa::store::Role;
 
@@ -104,13 +106,16 @@ struct RegisterSigner {
 }
 
 impl Certify for RegisterSigner {
-    fn certify(&mut self, pdf: &[u8]) -> Result<(Vec<u8>, String), String> {
+    fn certify(&mut self, pdf: &[u8], ink: Arc<KnownInk>) -> Result<(Vec<u8>, String), String> {
         let request = CertifyRequest {
             certifier: self.certifier.clone(),
             agency: self.agency.clone(),
             book: self.book.clone(),
             time: time::OffsetDateTime::now_utc(),
-            placement: Placement::default(),
+            placement: Placement {
+                known_ink: Some(ink),
+                ..Placement::default()
+            },
             details: Default::default(),
             long_term: self.long_term.clone(),
             verify_url: None,

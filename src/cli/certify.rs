@@ -284,6 +284,7 @@ pub fn run(args: Args) -> Result<(), String> {
             page: args.stamp_page,
             corner: args.stamp_corner.map(corner),
             over_content: args.stamp_over_content,
+            known_ink: None,
         },
         long_term: args.signer.long_term()?,
         details: Details {

@@ -4,7 +4,7 @@
 //! expires before a date (`--store DIR --due-before DATE`): each renewal is stored as it
 //! is made, so a run stopped halfway is simply run again.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use time::OffsetDateTime;
 
@@ -91,7 +91,7 @@ pub fn run(args: Args) -> Result<bool, String> {
     }
 }
 
-fn renew_file(renewer: &Renewer, file: &PathBuf, output: &PathBuf) -> Result<(), String> {
+fn renew_file(renewer: &Renewer, file: &Path, output: &Path) -> Result<(), String> {
     let pdf = read(file)?;
     let (renewed, token) = renewer
         .renew(&pdf)
