@@ -927,6 +927,25 @@ impl PublicKey {
         }
     }
 
+    /// Verifies a legacy RSA PKCS #1 v1.5 signature with SHA-1 (old Adobe-style PDF
+    /// signatures), only to tell intact from tampered: the caller must not treat it as
+    /// valid. Any other algorithm goes to [`PublicKey::verify`].
+    pub(crate) fn verify_legacy_sha1(
+        &self,
+        alg: SigAlg,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<bool, String> {
+        match (&self.kind, alg) {
+            (KeyKind::Rsa(bits), SigAlg::RsaPkcs1(Hash::Sha1)) if (2048..=8192).contains(bits) => {
+                let algorithm = &sig::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY;
+                let key = UnparsedPublicKey::new(algorithm, &self.bytes);
+                Ok(key.verify(message, signature).is_ok())
+            }
+            _ => self.verify(alg, message, signature),
+        }
+    }
+
     /// Verifies `signature` over `message`. `Ok(false)`: it does not verify; `Err`: this
     /// key and algorithm cannot be checked (wrong key type, SHA-1, RSA outside 2048–8192).
     pub(crate) fn verify(

@@ -117,6 +117,12 @@ pub struct CmsReport {
     pub has_signing_time: bool,
     /// Every failed check, in English, one sentence each.
     pub errors: Vec<String>,
+    /// SHA-1 was used (digest or signature): the report may say the signature is
+    /// intact, but it cannot make it valid (SHA-1 collisions are practical).
+    pub weak: bool,
+    /// A digest or signature algorithm sohoa does not verify: nothing is known about
+    /// the signed bytes (never reported as tampering).
+    pub unsupported: bool,
     /// Weaknesses that do not make the signature invalid (a SHA-1 digest).
     pub warnings: Vec<String>,
 }
@@ -358,6 +364,16 @@ pub fn verify_encapsulated(
     der: &[u8],
     content_type: ObjectIdentifier,
 ) -> Result<(CmsReport, Vec<u8>), CmsError> {
+    verify_encapsulated_as(der, content_type, Profile::Cades)
+}
+
+/// [`verify_encapsulated`] under `profile` (an `adbe.pkcs7.sha1` PDF signature carries
+/// the SHA-1 digest of the byte range as id-data content, PKCS #7 rules).
+pub fn verify_encapsulated_as(
+    der: &[u8],
+    content_type: ObjectIdentifier,
+    profile: Profile,
+) -> Result<(CmsReport, Vec<u8>), CmsError> {
     let signed_data = decode_signed_data(without_padding(der)?)?;
     let content = signed_data
         .encap_content_info
@@ -368,11 +384,7 @@ pub fn verify_encapsulated(
         .map_err(malformed("encapsulated content"))?
         .as_bytes()
         .to_vec();
-    let report = verify(
-        der,
-        Content::Encapsulated(content_type, &content),
-        Profile::Cades,
-    )?;
+    let report = verify(der, Content::Encapsulated(content_type, &content), profile)?;
     Ok((report, content))
 }
 
@@ -399,6 +411,8 @@ fn verify(der: &[u8], content: Content<'_>, profile: Profile) -> Result<CmsRepor
         has_signing_time: false,
         errors: Vec::new(),
         warnings: Vec::new(),
+        weak: false,
+        unsupported: false,
     };
     let parts: Vec<&[u8]> = match content {
         Content::Detached(parts) => parts.to_vec(),
@@ -413,14 +427,14 @@ fn verify(der: &[u8], content: Content<'_>, profile: Profile) -> Result<CmsRepor
         // PKCS #7 without signed attributes: the signature is over the content itself.
         check_content_type_unsigned(&signed_data, &content, &mut report);
         check_digest_algorithm(signer_info, profile, &mut report);
-        check_signature(signer_info, &parts.concat(), &mut report);
+        check_signature(signer_info, &parts.concat(), profile, &mut report);
         report.digest_matches = report.signature_valid;
         report.signing_certificate_matches = true;
         return Ok(report);
     };
     check_content_type(&signed_data, attrs, &content, &mut report);
     check_digest(signer_info, attrs, &parts, profile, &mut report);
-    check_signature(signer_info, &raw.signed_attrs, &mut report);
+    check_signature(signer_info, &raw.signed_attrs, profile, &mut report);
     check_signing_certificate(attrs, &signer, profile, &mut report);
     report.has_signing_time = attrs.iter().any(|a| a.oid == rfc5911::ID_SIGNING_TIME);
     Ok(report)
@@ -443,6 +457,25 @@ fn check_content_type_unsigned(
     }
 }
 
+/// A digest algorithm's name, for messages: the common ones sohoa does not verify by
+/// name, others by OID.
+fn digest_name(oid: &ObjectIdentifier) -> String {
+    let name = match oid.to_string().as_str() {
+        "2.16.840.1.101.3.4.2.4" => "SHA-224",
+        "2.16.840.1.101.3.4.2.8" => "SHA3-256",
+        "2.16.840.1.101.3.4.2.9" => "SHA3-384",
+        "2.16.840.1.101.3.4.2.10" => "SHA3-512",
+        "2.16.840.1.101.3.4.2.11" => "SHAKE128",
+        "2.16.840.1.101.3.4.2.12" => "SHAKE256",
+        "2.16.840.1.101.3.4.2.17" => "SHAKE128 with output length",
+        "2.16.840.1.101.3.4.2.18" => "SHAKE256 with output length",
+        "1.2.840.113549.2.5" => "MD5",
+        "1.3.14.3.2.26" => "SHA-1",
+        _ => return oid.to_string(),
+    };
+    format!("{name} ({oid})")
+}
+
 /// The digest algorithm, when it is one the profile accepts; SHA-1 is weak.
 fn check_digest_algorithm(
     signer_info: &SignerInfo,
@@ -452,14 +485,14 @@ fn check_digest_algorithm(
     let oid = signer_info.digest_alg.oid;
     match Hash::from_oid(&oid) {
         Some(Hash::Sha1) if profile == Profile::Pkcs7 => {
-            report
-                .warnings
-                .push("weak digest algorithm SHA-1 (collisions are practical)".into());
+            report.weak = true;
             Some(Hash::Sha1)
         }
         Some(Hash::Sha1) | None => {
+            report.unsupported = true;
             report.errors.push(format!(
-                "unsupported digest algorithm {oid} (SHA-256/384/512 are supported{})",
+                "unsupported digest algorithm {} (SHA-256/384/512 are supported{})",
+                digest_name(&oid),
                 if profile == Profile::Pkcs7 {
                     ", SHA-1 as weak"
                 } else {
@@ -794,7 +827,15 @@ fn check_digest(
     }
 }
 
-fn check_signature(signer_info: &SignerInfo, signed_attrs: &[u8], report: &mut CmsReport) {
+/// Checks the SignerInfo's signature over `signed_attrs`. An Adobe-style (PKCS #7)
+/// signature with RSA and SHA-1 is checked too, so that intact and tampered can be told
+/// apart, and marked weak.
+fn check_signature(
+    signer_info: &SignerInfo,
+    signed_attrs: &[u8],
+    profile: Profile,
+    report: &mut CmsReport,
+) {
     let alg = &signer_info.signature_algorithm;
     let alg = AlgorithmIdentifierRef {
         oid: alg.oid,
@@ -804,16 +845,24 @@ fn check_signature(signer_info: &SignerInfo, signed_attrs: &[u8], report: &mut C
     let result = SigAlg::from_identifier(&alg, digest).and_then(|alg| {
         report.algorithm = alg.describe();
         let key = certificate::public_key(&report.signer_certificate).map_err(|e| e.to_string())?;
-        key.verify(alg, signed_attrs, signer_info.signature.as_bytes())
+        let signature = signer_info.signature.as_bytes();
+        if profile == Profile::Pkcs7 && alg.hash() == Hash::Sha1 {
+            report.weak = true;
+            return key.verify_legacy_sha1(alg, signed_attrs, signature);
+        }
+        key.verify(alg, signed_attrs, signature)
     });
     match result {
         Ok(true) => report.signature_valid = true,
         Ok(false) => report
             .errors
             .push("the signature does not verify with the signer certificate's key".into()),
-        Err(e) => report
-            .errors
-            .push(format!("the signature cannot be checked: {e}")),
+        Err(e) => {
+            report.unsupported = true;
+            report
+                .errors
+                .push(format!("the signature cannot be checked: {e}"))
+        }
     }
 }
 

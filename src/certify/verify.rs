@@ -55,6 +55,9 @@ pub struct SignatureReport {
     pub revocation: Option<Revocation>,
     #[serde(skip)]
     evidence_invalid: bool,
+    /// SHA-1 was used: intact or not, the signature cannot be valid.
+    #[serde(skip)]
+    weak: bool,
     /// Where the signed revision ends.
     #[serde(skip)]
     revision_end: usize,
@@ -336,6 +339,7 @@ fn verify_one(
         timestamp_trusted: false,
         revocation: None,
         evidence_invalid: false,
+        weak: false,
         revision_end: 0,
         needs_renewal: false,
         algorithm: String::new(),
@@ -389,6 +393,10 @@ fn verify_one(
         }
         "ETSI.CAdES.detached" => cms::Profile::Cades,
         "adbe.pkcs7.detached" => cms::Profile::Pkcs7,
+        "adbe.pkcs7.sha1" => {
+            check_sha1_signature(&mut report, &der, &parts, signed_at, options);
+            return report;
+        }
         other => {
             report.errors.push(format!(
                 "unsupported signature format /SubFilter /{other} (ETSI.CAdES.detached, \
@@ -401,6 +409,7 @@ fn verify_one(
     match cms::verify_detached_as(&der, &parts, profile) {
         Ok(cms) => {
             report.warnings.extend(cms.warnings.iter().cloned());
+            mark_weak(&mut report, cms.weak);
             check_revocation(
                 &mut report,
                 &cms,
@@ -422,11 +431,54 @@ fn verify_one(
     }
     report.valid = report.cryptographically_valid
         && report.certificate_ok
+        && !report.weak
         && report.modifications != Level::Disallowed
         && !report.evidence_invalid
         && (report.timestamp.is_none() || report.timestamp_trusted)
         && (options.trust_anchors.is_empty() || report.chain_trusted);
     report
+}
+
+/// SHA-1 in a signature: reported, and the signature is not valid even when intact.
+fn mark_weak(report: &mut SignatureReport, weak: bool) {
+    if weak {
+        report.weak = true;
+        report.warnings.push("weak algorithm SHA-1".into());
+        report.errors.push(
+            "SHA-1 was used: the signature may be intact, but SHA-1 no longer proves what was \
+             signed (collisions are practical), so it is not accepted as valid"
+                .into(),
+        );
+    }
+}
+
+/// Checks a legacy `adbe.pkcs7.sha1` signature: a PKCS #7 SignedData whose encapsulated
+/// content is the SHA-1 digest of the byte range. Verified, so that intact and tampered
+/// are told apart, and never valid (SHA-1).
+fn check_sha1_signature(
+    report: &mut SignatureReport,
+    der: &[u8],
+    parts: &[&[u8]; 2],
+    signed_at: Option<OffsetDateTime>,
+    options: &VerifyOptions,
+) {
+    let oid = const_oid::db::rfc5911::ID_DATA;
+    match cms::verify_encapsulated_as(der, oid, cms::Profile::Pkcs7) {
+        Ok((mut cms, content)) => {
+            let digest = ring::digest::digest(
+                &ring::digest::SHA1_FOR_LEGACY_USE_ONLY,
+                &[parts[0], parts[1]].concat(),
+            );
+            if content != digest.as_ref() {
+                cms.digest_matches = false;
+            }
+            report.warnings.extend(cms.warnings.iter().cloned());
+            mark_weak(report, true);
+            check_cms(report, cms, signed_at, options);
+        }
+        Err(e) => report.errors.push(format!("CMS: {e}")),
+    }
+    report.valid = false;
 }
 
 /// Checks a document timestamp: an RFC 3161 token over the byte range, from a TSA
@@ -704,7 +756,7 @@ fn check_cms(
     report.errors.extend(cms.errors.iter().cloned());
     report.cryptographically_valid =
         cms.digest_matches && cms.signature_valid && cms.signing_certificate_matches;
-    if !cms.digest_matches {
+    if !cms.digest_matches && !cms.unsupported {
         report
             .errors
             .push("the signed bytes do not match the signature's message digest".into());

@@ -117,13 +117,25 @@ fn is_valid(found: &Found) -> bool {
 
 fn render(found: &Found) -> String {
     let valid = is_valid(found);
+    // Intact, issued, but no configured trust anchor reaches the signer: its own verdict.
+    let untrusted = !valid
+        && found.entry.status == "issued"
+        && found
+            .report
+            .as_ref()
+            .is_some_and(|r| r.outcome == "untrusted");
     let e = &found.entry;
-    let mut s = format!(
-        "<h1>Xác minh bản sao điện tử</h1><p id=\"verdict\" data-valid=\"{valid}\" class=\"{}\">{}</p>\
+    let mut s =
+        format!(
+        "<h1>Xác minh bản sao điện tử</h1><p id=\"verdict\" data-valid=\"{}\" class=\"{}\">{}</p>\
          <dl class=\"facts\">",
+        if untrusted { "untrusted".to_string() } else { valid.to_string() },
         if valid { "ok" } else { "error" },
         if valid {
             "Bản sao hợp lệ: chữ ký số đúng, nội dung không bị sửa đổi, có trong sổ chứng thực."
+        } else if untrusted {
+            "Chữ ký số còn nguyên vẹn và bản sao có trong sổ chứng thực, nhưng CHƯA xác định được \
+             người ký đáng tin cậy (máy chủ chưa có chứng thư gốc của người ký)."
         } else if found.doc.is_none() {
             "Không xác minh được: sổ chứng thực có mục này nhưng bản sao không được lưu ở đây."
         } else {

@@ -14,13 +14,29 @@ use serde_json::Value;
 
 /// A one-page PDF written by hand (classic xref; catalog 1, page 3), not by sohoa.
 fn hand_written_pdf(path: &Path) {
+    write_pdf(path, false);
+}
+
+/// The same page with a text field "Ten" (name) to fill in.
+fn hand_written_form(path: &Path) {
+    write_pdf(path, true);
+}
+
+fn write_pdf(path: &Path, form: bool) {
     let stream = b"BT /F1 24 Tf 72 720 Td (Giay khai sinh - ban chinh) Tj ET";
-    let objects: [Vec<u8>; 5] = [
-        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+    let (acroform, annots) = if form {
+        (" /AcroForm << /Fields [6 0 R] >>", " /Annots [6 0 R]")
+    } else {
+        ("", "")
+    };
+    let mut objects: Vec<Vec<u8>> = vec![
+        format!("<< /Type /Catalog /Pages 2 0 R{acroform} >>").into_bytes(),
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R \
-          /Resources << /Font << /F1 5 0 R >> >> >>"
-            .to_vec(),
+        format!(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R \
+             /Resources << /Font << /F1 5 0 R >> >>{annots} >>"
+        )
+        .into_bytes(),
         [
             format!("<< /Length {} >>\nstream\n", stream.len()).as_bytes(),
             stream,
@@ -29,6 +45,12 @@ fn hand_written_pdf(path: &Path) {
         .concat(),
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_vec(),
     ];
+    if form {
+        objects.push(
+            b"<< /FT /Tx /T (Ten) /Type /Annot /Subtype /Widget /Rect [72 600 300 620] /P 3 0 R >>"
+                .to_vec(),
+        );
+    }
     let mut pdf = b"%PDF-1.7\n".to_vec();
     let mut offsets = Vec::new();
     for (i, body) in objects.iter().enumerate() {
@@ -38,12 +60,16 @@ fn hand_written_pdf(path: &Path) {
         pdf.extend(b"\nendobj\n");
     }
     let xref = pdf.len();
-    pdf.extend(b"xref\n0 6\n0000000000 65535 f \n");
+    pdf.extend(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
     for offset in offsets {
         pdf.extend(format!("{offset:010} 00000 n \n").as_bytes());
     }
     pdf.extend(
-        format!("trailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
     );
     std::fs::write(path, pdf).unwrap();
 }
@@ -133,6 +159,16 @@ fn pyhanko_sign_with(input: &Path, output: &Path, cert: &Path, key: &Path, pades
         .arg(input)
         .arg(output);
     ok(&run(&mut cmd));
+}
+
+/// `tests/tools/pyhanko_cases.py MODE ARGS…` (pyHanko's library, for modes its command line
+/// lacks).
+fn pyhanko_case(mode: &str, args: &[&std::ffi::OsStr]) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/pyhanko_cases.py");
+    ok(&run(Command::new("python3")
+        .arg(script)
+        .arg(mode)
+        .args(args)));
 }
 
 /// sohoa's verdict: (outcome, exit status, report).
@@ -236,6 +272,62 @@ fn signatures_made_by_other_tools_get_the_verdict_pyhanko_gives() {
     let at = tampered.windows(6).position(|w| w == b"chinh)").unwrap();
     tampered[at] = b'C';
     std::fs::write(file("pkcs7-noattr-tampered"), tampered).unwrap();
+    // pyHanko's library: a document timestamp after a PAdES signature, from a real TSA;
+    // two signatures with a form field filled in between; a file encrypted with an empty
+    // user password (readable by anyone), then signed.
+    let tsa = crate::common::services::Service::tsa(
+        &pki.tsa.cert_pem,
+        &pki.tsa.key_pem,
+        &pki.root_pem,
+        &[],
+    );
+    let tsa_url = std::ffi::OsString::from(&tsa.url);
+    pyhanko_case(
+        "doc-timestamp",
+        &[
+            file("pyhanko-pades").as_os_str(),
+            file("pyhanko-doc-timestamp").as_os_str(),
+            &tsa_url,
+        ],
+    );
+    let form = dir.join("form.pdf");
+    hand_written_form(&form);
+    let key_args = |input: &Path, output: &Path| -> Vec<std::ffi::OsString> {
+        [
+            input,
+            output,
+            &pki.office_rsa.cert_pem,
+            &pki.office_rsa.key_pem,
+            &pki.root_pem,
+        ]
+        .iter()
+        .map(|p| p.as_os_str().to_owned())
+        .collect()
+    };
+    let fill = key_args(&form, &file("pyhanko-fill-between"));
+    pyhanko_case(
+        "fill-between",
+        &fill.iter().map(|a| a.as_os_str()).collect::<Vec<_>>(),
+    );
+    let open_encrypted = dir.join("open-encrypted.pdf");
+    ok(&run(Command::new("qpdf")
+        .args(["--encrypt", "", "owner-secret", "256", "--"])
+        .arg(&plain)
+        .arg(&open_encrypted)));
+    let enc = key_args(&open_encrypted, &file("pyhanko-empty-password"));
+    pyhanko_case(
+        "sign-encrypted",
+        &enc.iter().map(|a| a.as_os_str()).collect::<Vec<_>>(),
+    );
+    // The legacy adbe.pkcs7.sha1 form: the SHA-1 of the byte range as signed content.
+    hand_sign(
+        &plain,
+        &file("adbe-sha1"),
+        &pki,
+        "adbe.pkcs7.sha1",
+        "attrs",
+        "sha1",
+    );
     // Encrypted with a user password (qpdf).
     ok(&run(Command::new("qpdf")
         .args(["--encrypt", "mat-khau", "owner", "256", "--"])
@@ -316,6 +408,35 @@ fn signatures_made_by_other_tools_get_the_verdict_pyhanko_gives() {
             pyhanko_agrees: false,
         },
         Case {
+            name: "pyhanko-doc-timestamp",
+            file: file("pyhanko-doc-timestamp"),
+            expected: "trusted",
+            reason: "",
+            pyhanko_agrees: true,
+        },
+        Case {
+            name: "pyhanko-fill-between",
+            file: file("pyhanko-fill-between"),
+            expected: "trusted",
+            reason: "",
+            pyhanko_agrees: true,
+        },
+        Case {
+            name: "pyhanko-empty-password",
+            file: file("pyhanko-empty-password"),
+            expected: "trusted",
+            reason: "",
+            pyhanko_agrees: true,
+        },
+        // Verified (intact), reported weak, never valid; pyHanko skips this sub-filter.
+        Case {
+            name: "adbe-sha1",
+            file: file("adbe-sha1"),
+            expected: "invalid",
+            reason: "SHA-1 was used",
+            pyhanko_agrees: true,
+        },
+        Case {
             name: "encrypted",
             file: file("encrypted"),
             expected: "invalid",
@@ -340,7 +461,8 @@ fn signatures_made_by_other_tools_get_the_verdict_pyhanko_gives() {
                 case.name
             );
             assert!(
-                !report.to_string().contains("changed after signing")
+                !(report.to_string().contains("changed after signing")
+                    || report.to_string().contains("do not match"))
                     || case.name.ends_with("tampered"),
                 "{}: an unsupported or weak algorithm is not tampering: {report:#}",
                 case.name
@@ -361,6 +483,33 @@ fn signatures_made_by_other_tools_get_the_verdict_pyhanko_gives() {
         ));
     }
     eprintln!("{table}");
+
+    // What the verdicts rest on: the form filling is an allowed change for the first
+    // signature, the document timestamp is checked as a token, the SHA-1 one is intact.
+    let (_, _, report) = sohoa(&file("pyhanko-fill-between"), Some(&root));
+    assert_eq!(
+        report["signatures"][0]["modifications"], "allowed",
+        "{report:#}"
+    );
+    assert!(
+        report.to_string().contains("a form field filled in"),
+        "{report:#}"
+    );
+    let (_, _, report) = sohoa(&file("pyhanko-doc-timestamp"), Some(&root));
+    let kinds: Vec<&str> = report["signatures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["signature", "document_timestamp"], "{report:#}");
+    let (_, _, report) = sohoa(&file("pyhanko-ed448"), Some(&root));
+    assert!(report.to_string().contains("SHAKE256"), "{report:#}");
+    let (_, _, report) = sohoa(&file("adbe-sha1"), Some(&root));
+    assert_eq!(
+        report["signatures"][0]["cryptographically_valid"], true,
+        "{report:#}"
+    );
 
     // Three outcomes: without a trust anchor an intact signature is "untrusted", exit 3,
     // with its own message; tampering stays invalid, exit 1.

@@ -7,8 +7,11 @@ SignedData made by `openssl cms -sign` over the byte range.
 
 `noattr`: no signed attributes (PKCS #7 as Adobe allows); `attrs`: OpenSSL's default
 signed attributes (content type, signing time, message digest, no signingCertificateV2).
+SUBFILTER `adbe.pkcs7.sha1` (legacy): the SignedData carries the SHA-1 digest of the byte
+range as its content instead of being detached.
 The input must be a classic-xref PDF whose catalog is object 1 with no /AcroForm and whose
 first page is object 3 (as the tests' hand-written PDF)."""
+import hashlib
 import re
 import subprocess
 import sys
@@ -53,11 +56,14 @@ def main():
     at = whole.index(byte_range)
     whole[at:at + len(byte_range)] = ranges
     signed = bytes(whole[:start] + whole[end:])
+    legacy = subfilter == "adbe.pkcs7.sha1"
     with tempfile.NamedTemporaryFile() as content:
-        content.write(signed)
+        content.write(hashlib.sha1(signed).digest() if legacy else signed)
         content.flush()
         command = ["openssl", "cms", "-sign", "-binary", "-outform", "DER", "-in", content.name,
                    "-signer", cert, "-inkey", key, "-md", digest]
+        if legacy:
+            command.append("-nodetach")
         if attrs == "noattr":
             command.append("-noattr")
         der = subprocess.run(command, check=True, capture_output=True).stdout
