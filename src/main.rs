@@ -40,6 +40,11 @@ enum Command {
     /// Accounts of the clerks' web page.
     #[command(subcommand)]
     User(cli::user::UserCommand),
+    /// Back the store up while it serves (index snapshot, blobs re-hashed, register);
+    /// `backup verify DIR` checks a backup.
+    Backup(Box<cli::backup::Args>),
+    /// Restore a verified backup into a new store folder.
+    Restore(cli::backup::RestoreArgs),
     #[command(flatten)]
     Stored(cli::store::Command),
     /// The procedure catalogue: procedures, their components and results.
@@ -79,6 +84,8 @@ fn main() -> ExitCode {
         Command::Renew(args) => cli::renew::run(args),
         Command::Serve(args) => cli::serve::run(*args).map(|()| true),
         Command::User(command) => cli::user::run(command).map(|()| true),
+        Command::Backup(args) => cli::backup::run(*args),
+        Command::Restore(args) => cli::backup::restore(args),
         Command::Stored(command) => cli::store::run(command),
         Command::Catalog(command) => cli::reuse::catalog(command).map(|()| true),
         Command::Reuse(command) => cli::reuse::reuse(command).map(|()| true),

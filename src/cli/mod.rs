@@ -1,5 +1,6 @@
 //! One module per command.
 
+pub mod backup;
 pub mod batch;
 pub mod certify;
 pub mod digitize;

@@ -45,14 +45,19 @@ impl StoreDir {
         let dir = self.resolve()?;
         let store = Store::open(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         if let Some(path) = &self.audit_key {
-            let key = hex::decode(String::from_utf8_lossy(&read(path)?).trim())
-                .map_err(|_| format!("{}: not an audit key (hex)", path.display()))?;
+            let key = read_audit_key(path)?;
             store
                 .set_audit_key(&key)
                 .map_err(|e| format!("{}: {e}", path.display()))?;
         }
         Ok(store)
     }
+}
+
+/// The audit key in `path` (hex, as `sohoa audit keygen` writes it).
+pub(crate) fn read_audit_key(path: &Path) -> Result<Vec<u8>, String> {
+    hex::decode(String::from_utf8_lossy(&read(path)?).trim())
+        .map_err(|_| format!("{}: not an audit key (hex)", path.display()))
 }
 
 /// The store folder: `flag`, else `store = "…"` in ./sohoa.toml, else `store`.

@@ -32,6 +32,7 @@
 //! ```
 
 mod audit;
+pub mod backup;
 mod blob;
 pub mod catalog;
 mod index;

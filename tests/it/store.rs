@@ -796,3 +796,122 @@ fn the_store_folder_comes_from_sohoa_toml() {
     let out = run(sohoa().args(["agency", "list"]).current_dir(tmp.path()));
     assert_error(&out, "sohoa.toml");
 }
+
+#[test]
+fn a_backup_taken_during_ingests_restores_whole_and_checks_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    for i in 0..3 {
+        add(
+            &store,
+            &format!("D-{i}"),
+            CITIZEN,
+            "Trước sao lưu",
+            &pdfs().a,
+            &[],
+        );
+    }
+    let before = json(&store, &["store", "list", "--json"]);
+    // The certification register lives in the store folder (as `serve` keeps it).
+    let pki = common::pki::Pki::create(&tmp.path().join("pki"));
+    let out = run(sohoa()
+        .arg("certify")
+        .arg(&pdfs().a)
+        .arg("-o")
+        .arg(tmp.path().join("copy.pdf"))
+        .args([
+            "--certifier",
+            "Nguyễn Văn An",
+            "--agency",
+            "UBND xã Thử Nghiệm",
+        ])
+        .arg("--register")
+        .arg(store.join("register"))
+        .arg("--cert")
+        .arg(&pki.office_ec.cert_pem)
+        .arg("--key")
+        .arg(&pki.office_ec.key_pem));
+    assert_ok(&out);
+
+    // Ingests keep running while the backup is taken.
+    let writer = {
+        let store = store.clone();
+        std::thread::spawn(move || {
+            for i in 0..8 {
+                add(
+                    &store,
+                    &format!("W-{i}"),
+                    CITIZEN,
+                    "Trong khi sao lưu",
+                    &pdfs().b,
+                    &[],
+                );
+            }
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let backup = tmp.path().join("backup");
+    let out = cmd(
+        &store,
+        &["backup", "-o", backup.to_str().unwrap(), "--json"],
+    );
+    assert_ok(&out);
+    let manifest: Value = serde_json::from_slice(&out.stdout).unwrap();
+    writer.join().unwrap();
+    assert!(manifest["documents"].as_u64().unwrap() >= 3, "{manifest:#}");
+    assert_eq!(manifest["extra"][0][0], "register/register.sqlite");
+
+    // The backup checks out; a second backup into the same folder is refused.
+    let out = run(sohoa().args(["backup", "verify"]).arg(&backup));
+    assert_ok(&out);
+    assert_error(
+        &cmd(&store, &["backup", "-o", backup.to_str().unwrap()]),
+        "not empty",
+    );
+
+    // Restored into a new folder: consistent, the audit chain holds, every document of
+    // the snapshot whole, the register back in its place.
+    let restored = tmp.path().join("restored");
+    let out = run(sohoa()
+        .arg("restore")
+        .arg(&backup)
+        .arg("--store")
+        .arg(&restored));
+    assert_ok(&out);
+    let fsck = json(&restored, &["fsck", "--json"]);
+    assert_eq!(fsck["problems"], serde_json::json!([]), "{fsck:#}");
+    assert_ok(&cmd(&restored, &["audit", "verify"]));
+    let listed = json(&restored, &["store", "list", "--json"]);
+    assert_eq!(
+        listed.as_array().unwrap().len() as u64,
+        manifest["documents"].as_u64().unwrap()
+    );
+    for doc in before.as_array().unwrap() {
+        assert!(ids(&listed).contains(&id(doc)), "{} lost", id(doc));
+    }
+    assert!(restored.join("register/register.sqlite").is_file());
+
+    // A damaged backup is refused whole: nothing is restored.
+    let blob = std::fs::read_dir(backup.join("blobs"))
+        .unwrap()
+        .flat_map(|d| std::fs::read_dir(d.unwrap().path()).unwrap())
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut bytes = std::fs::read(&blob).unwrap();
+    bytes[0] ^= 1;
+    std::fs::write(&blob, bytes).unwrap();
+    let out = run(sohoa().args(["backup", "verify"]).arg(&backup));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("corrupt"));
+    let again = tmp.path().join("again");
+    let out = run(sohoa()
+        .arg("restore")
+        .arg(&backup)
+        .arg("--store")
+        .arg(&again));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing restored"));
+    assert!(!again.join("index.sqlite").exists());
+}
