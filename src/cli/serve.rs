@@ -26,6 +26,10 @@ pub struct Args {
     /// Address to listen on (port 0: any free port; the address is printed when ready).
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// Address for the operator's `GET /metrics` (Prometheus text) and `/healthz`, kept
+    /// off the public address; none by default.
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Option<SocketAddr>,
     /// Trust anchor certificates for POST /api/v1/verify (PEM or DER); repeatable. Also
     /// `trust = ["…"]` under `[verify]` in ./sohoa.toml.
     #[arg(long)]
@@ -192,7 +196,7 @@ pub fn run(mut args: Args) -> Result<(), String> {
         (Some(cert), Some(key)) => Some(server::listener::tls_acceptor(cert, key)?),
         _ => None,
     };
-    let app = app(store, &config, web).map_err(|e| e.to_string())?;
+    let (app, state) = app(store, &config, web).map_err(|e| e.to_string())?;
     let app = if tls.is_some() {
         server::with_hsts(app)
     } else {
@@ -212,6 +216,16 @@ pub fn run(mut args: Args) -> Result<(), String> {
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         println!("listening on {scheme}://{addr}");
         use std::io::Write;
+        if let Some(metrics) = args.metrics_listen {
+            let listener = tokio::net::TcpListener::bind(metrics)
+                .await
+                .map_err(|e| format!("{metrics}: cannot listen: {e}"))?;
+            let addr = listener.local_addr().map_err(|e| e.to_string())?;
+            // Not println!: a closed stdout must not stop the service.
+            let _ = writeln!(std::io::stdout(), "metrics on http://{addr}/metrics");
+            let router = server::metrics::router(state);
+            tokio::spawn(async move { axum::serve(listener, router).await });
+        }
         let _ = std::io::stdout().flush();
         server::listener::serve(listener, app, limits, tls, stop)
             .await
@@ -219,14 +233,18 @@ pub fn run(mut args: Args) -> Result<(), String> {
     })
 }
 
-/// The API, with the web page's routes when it is served.
-fn app(store: Store, config: &Config, web: Option<WebConfig>) -> std::io::Result<Router> {
+/// The API, with the web page's routes when it is served, and its state.
+fn app(
+    store: Store,
+    config: &Config,
+    web: Option<WebConfig>,
+) -> std::io::Result<(Router, AppState)> {
     let state = AppState::new(store, config)?;
     let mut app = server::router(state.clone());
     if let Some(web) = web {
-        app = app.merge(sohoa::web::router(state, web));
+        app = app.merge(sohoa::web::router(state.clone(), web));
     }
-    Ok(server::with_limits(app, config))
+    Ok((server::with_limits(app, config), state))
 }
 
 /// The certification register: `--register`, else STORE/register.

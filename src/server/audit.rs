@@ -46,6 +46,9 @@ impl AuditLog {
 fn write_loop(store: &Store, queue: &mpsc::Receiver<Job>) {
     while let Ok((entry, done)) = queue.recv() {
         let result = store.audit(&entry).map_err(|e| e.to_string());
+        if result.is_ok() {
+            super::metrics::metrics().audit_append();
+        }
         let _ = done.send(result);
     }
 }

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod errors;
 pub mod ingest;
 pub mod listener;
+pub mod metrics;
 pub mod openapi;
 pub mod params;
 pub mod routes;
@@ -152,6 +153,7 @@ pub fn with_limits(app: Router, config: &Config) -> Router {
             config.max_body_bytes,
             refuse_large_bodies,
         ))
+        .layer(middleware::from_fn(metrics::track))
 }
 
 /// Answers are personal data unless they say otherwise: no cache may keep them.

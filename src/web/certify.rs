@@ -168,7 +168,10 @@ fn issue(
         )?)
     });
     match issued {
-        Ok(issued) => Ok(issued.kept),
+        Ok(issued) => {
+            crate::server::metrics::metrics().certified(issued.copy.level);
+            Ok(issued.kept)
+        }
         Err(IssueError::Certify(e)) => Err(WebError::bad_request(format!("Không ký được: {e}"))),
         Err(IssueError::Keep(e)) => Err(e),
         Err(IssueError::Register(e)) => Err(WebError::internal(e)),

@@ -261,6 +261,7 @@ fn digitize_and_store(
         .collect();
     let done = digitize_frames(&sources, &frames, &state.config.digitize)
         .map_err(|e| WebError::bad_request(format!("Không số hoá được: {e}")))?;
+    crate::server::metrics::metrics().ocr_pages(done.pages.len());
     let name = format!("{}-{}.pdf", new.dossier_code.replace('/', "-"), new.kind);
     let ingest = Ingest::from_pages(new, name, &done, originals, true)?;
     Ok(state.app.store.ingest(&ingest)?)

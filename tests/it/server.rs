@@ -1605,3 +1605,42 @@ fn connection_limits_come_from_sohoa_toml_too() {
     let reply = agent().get(&server.url("/healthz")).call().unwrap();
     assert_eq!(reply.status(), 200, "the idle connection made room");
 }
+
+#[test]
+fn operators_get_metrics_on_their_own_address_and_requests_carry_ids() {
+    let mut e = env_with(&["--metrics-listen", "127.0.0.1:0", "--log-format", "json"]);
+    let metrics = e
+        .server
+        .next_line()
+        .strip_prefix("metrics on ")
+        .expect("the metrics address")
+        .to_string();
+    let server = &e.server;
+    let reply = agent()
+        .get(&server.url("/healthz"))
+        .set("x-request-id", "proxy-42")
+        .call()
+        .unwrap();
+    assert_eq!(reply.header("x-request-id"), Some("proxy-42"));
+    let id = e.digitized["id"].as_str().unwrap();
+    let reply = get(server, Some(&e.all), &format!("/api/v1/documents/{id}"));
+    assert_eq!(reply.status, 200);
+    let generated = agent().get(&server.url("/healthz")).call().unwrap();
+    assert_eq!(generated.header("x-request-id").map(str::len), Some(16));
+
+    let text = agent().get(&metrics).call().unwrap().into_string().unwrap();
+    assert!(
+        text.contains(
+            "sohoa_http_requests_total{route=\"/api/v1/documents/{id}\",method=\"GET\",status=\"200\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("sohoa_http_request_duration_seconds_bucket"),
+        "{text}"
+    );
+    assert!(text.contains("sohoa_audit_appends_total 1"), "{text}");
+    assert!(text.contains("sohoa_db_slots_free"), "{text}");
+    // Not on the public address.
+    assert_eq!(get(server, Some(&e.all), "/metrics").status, 404);
+}

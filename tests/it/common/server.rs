@@ -2,7 +2,7 @@
 //! from the first line it prints, killed when dropped.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 
 /// A running server.
 pub struct Server {
@@ -10,6 +10,8 @@ pub struct Server {
     pub child: Child,
     /// `http://ADDR`.
     pub base: String,
+    /// The rest of what it prints.
+    out: BufReader<ChildStdout>,
 }
 
 impl Server {
@@ -21,15 +23,21 @@ impl Server {
             .spawn()
             .unwrap();
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        out.read_line(&mut line).unwrap();
         let base = line
             .trim()
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
             .to_string();
-        Server { child, base }
+        Server { child, base, out }
+    }
+
+    /// The next line it prints (after the address).
+    pub fn next_line(&mut self) -> String {
+        let mut line = String::new();
+        self.out.read_line(&mut line).unwrap();
+        line.trim().to_string()
     }
 
     /// `HOST:PORT`.
