@@ -1,16 +1,24 @@
 //! File edges of the CLI: reading inputs with their names in errors, atomic writes.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-/// The `[NAME]` table of ./sohoa.toml as `T` (`None` without the file or the table);
-/// errors name the file and the table.
+/// The settings file: `$SOHOA_CONFIG` (the service's `/etc/sohoa/sohoa.toml`), else
+/// `./sohoa.toml`.
+pub fn config_path() -> PathBuf {
+    std::env::var_os("SOHOA_CONFIG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("sohoa.toml"))
+}
+
+/// The `[NAME]` table of the settings file ([`config_path`]) as `T` (`None` without the
+/// file or the table); errors name the file and the table.
 pub fn config_section<T: serde::de::DeserializeOwned>(name: &str) -> Result<Option<T>, String> {
-    let path = Path::new("sohoa.toml");
+    let path = config_path();
     if !path.exists() {
         return Ok(None);
     }
-    let text = String::from_utf8(read(path)?).map_err(|_| "sohoa.toml: not UTF-8".to_string())?;
+    let text = String::from_utf8(read(&path)?).map_err(|_| "sohoa.toml: not UTF-8".to_string())?;
     let mut table: toml::Table = toml::from_str(&text).map_err(|e| format!("sohoa.toml: {e}"))?;
     match table.remove(name) {
         None => Ok(None),

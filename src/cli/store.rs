@@ -69,11 +69,11 @@ pub fn store_dir(flag: Option<&Path>) -> Result<PathBuf, String> {
     if let Some(dir) = flag {
         return Ok(dir.to_path_buf());
     }
-    let path = Path::new("sohoa.toml");
+    let path = super::files::config_path();
     if !path.exists() {
         return Ok(PathBuf::from("store"));
     }
-    let text = String::from_utf8(read(path)?).map_err(|_| "sohoa.toml: not UTF-8".to_string())?;
+    let text = String::from_utf8(read(&path)?).map_err(|_| "sohoa.toml: not UTF-8".to_string())?;
     let config: Config = toml::from_str(&text).map_err(|e| {
         let at = e.to_string().lines().next().unwrap_or_default().to_string();
         let message = e.message().split_whitespace().collect::<Vec<_>>().join(" ");
