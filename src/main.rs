@@ -5,7 +5,7 @@ mod cli;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(
@@ -68,13 +68,24 @@ enum Command {
     /// The province's digitization and reuse indicators.
     #[command(subcommand)]
     Report(cli::reuse::ReportCommand),
+    /// The settings file (sohoa.toml, or $SOHOA_CONFIG): `[NAME]` holds defaults for
+    /// `sohoa NAME`, one key per long flag; flags win.
+    #[command(subcommand)]
+    Config(cli::settings::ConfigCommand),
 }
 
 fn main() -> ExitCode {
+    let args = match cli::settings::with_settings(std::env::args_os().collect(), &Cli::command()) {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("sohoa: error: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
     let Cli {
         command,
         log_format,
-    } = Cli::parse();
+    } = Cli::parse_from(args);
     if command.may_run_ocr() {
         limit_openmp_threads();
     }
@@ -108,6 +119,7 @@ fn main() -> ExitCode {
         Command::Catalog(command) => cli::reuse::catalog(command).map(|()| true),
         Command::Reuse(command) => cli::reuse::reuse(command).map(|()| true),
         Command::Report(command) => cli::reuse::report(command).map(|()| true),
+        Command::Config(command) => cli::settings::run(command, &Cli::command()),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -146,7 +146,7 @@ impl SignerArgs {
     pub fn long_term(&self) -> Result<Option<Arc<LongTerm>>, String> {
         /// `[certify]` in ./sohoa.toml: the office's usual level and TSA.
         #[derive(serde::Deserialize, Default)]
-        #[serde(deny_unknown_fields)]
+        // Other keys are certify's other flags (checked by `sohoa config check`).
         struct Configured {
             level: Option<Level>,
             tsa: Option<String>,

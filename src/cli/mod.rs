@@ -8,6 +8,7 @@ mod files;
 pub mod renew;
 pub mod reuse;
 pub mod serve;
+pub mod settings;
 pub mod sign;
 pub mod store;
 pub mod user;

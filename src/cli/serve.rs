@@ -53,10 +53,9 @@ pub struct Args {
     web: WebArgs,
 }
 
-/// Connection limits and TLS. Each may also be set in `./sohoa.toml` under `[serve]`
-/// with the same name (`header_timeout_secs = 10`, `tls_cert = "…"`); flags win.
-#[derive(clap::Args, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
+/// Connection limits and TLS (like every flag of `serve`, also settable under `[serve]`
+/// in sohoa.toml: `header_timeout_secs = 10`, `tls_cert = "…"`).
+#[derive(clap::Args, Default)]
 struct ConnectionArgs {
     /// Seconds allowed for a request's header and a TLS handshake [default: 10].
     #[arg(long)]
@@ -80,27 +79,7 @@ struct ConnectionArgs {
 }
 
 impl ConnectionArgs {
-    /// The flags, each completed from `[serve]` in ./sohoa.toml.
-    fn with_file(self) -> Result<ConnectionArgs, String> {
-        let file = serve_section()?;
-        let tls = match (self.tls_cert, self.tls_key) {
-            (Some(cert), Some(key)) => (Some(cert), Some(key)),
-            _ => (file.tls_cert, file.tls_key),
-        };
-        if tls.0.is_some() != tls.1.is_some() {
-            return Err("sohoa.toml: [serve] needs both tls_cert and tls_key".into());
-        }
-        Ok(ConnectionArgs {
-            header_timeout_secs: self.header_timeout_secs.or(file.header_timeout_secs),
-            idle_timeout_secs: self.idle_timeout_secs.or(file.idle_timeout_secs),
-            body_timeout_secs: self.body_timeout_secs.or(file.body_timeout_secs),
-            max_connections: self.max_connections.or(file.max_connections),
-            tls_cert: tls.0,
-            tls_key: tls.1,
-        })
-    }
-
-    /// The limits (after [`ConnectionArgs::with_file`]), else the defaults.
+    /// The limits given, else the defaults.
     fn limits(&self) -> Result<Limits, String> {
         let default = Limits::default();
         let secs =
@@ -119,11 +98,6 @@ impl ConnectionArgs {
         }
         Ok(limits)
     }
-}
-
-/// The `[serve]` table of ./sohoa.toml (empty when there is none).
-fn serve_section() -> Result<ConnectionArgs, String> {
-    Ok(super::files::config_section::<ConnectionArgs>("serve")?.unwrap_or_default())
 }
 
 /// The clerks' web page (`--web`) and its certification set-up.
@@ -158,8 +132,7 @@ struct WebArgs {
 }
 
 /// Runs the service until SIGINT or SIGTERM.
-pub fn run(mut args: Args) -> Result<(), String> {
-    args.connections = std::mem::take(&mut args.connections).with_file()?;
+pub fn run(args: Args) -> Result<(), String> {
     let mut trust_anchors = Vec::new();
     let mut paths = args.trust.clone();
     paths.extend(super::verify::configured_anchors()?);

@@ -104,7 +104,7 @@ pub fn run(args: Args) -> Result<u8, String> {
 /// `trust = ["…", …]` under `[verify]` in ./sohoa.toml (none without the file).
 pub(crate) fn configured_anchors() -> Result<Vec<PathBuf>, String> {
     #[derive(serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
+    // Other keys are verify's other flags (checked by `sohoa config check`).
     struct Section {
         #[serde(default)]
         trust: Vec<PathBuf>,

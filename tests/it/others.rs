@@ -539,4 +539,45 @@ fn signatures_made_by_other_tools_get_the_verdict_pyhanko_gives() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+    // Any flag of `sohoa NAME` may be set under [NAME]; a flag on the command line wins;
+    // `sohoa config check` names unknown keys and bad values.
+    let sohoa_in = |args: &[&str]| {
+        run(Command::new(env!("CARGO_BIN_EXE_sohoa"))
+            .current_dir(dir)
+            .args(args))
+    };
+    std::fs::write(
+        dir.join("sohoa.toml"),
+        format!(
+            "store = \"kho\"\n[verify]\ntrust = [{:?}]\njson = true\n[serve]\nmax_connections = 9\n",
+            root.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let pdf = file("pkcs7-attrs");
+    let out = sohoa_in(&["verify", pdf.to_str().unwrap()]);
+    let json: Value = serde_json::from_slice(&out.stdout).expect("json = true acts as --json");
+    assert_eq!(json["outcome"], "trusted");
+    let out = sohoa_in(&["config", "check"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("OK"));
+    std::fs::write(
+        dir.join("sohoa.toml"),
+        "[verify]\njsn = true\n[serve]\nmax_connections = \"many\"\n[nothing]\nx = 1\n",
+    )
+    .unwrap();
+    let out = sohoa_in(&["config", "check"]);
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    for needle in [
+        "[verify] jsn",
+        "[serve] max_connections",
+        "nothing: unknown",
+    ] {
+        assert!(report.contains(needle), "{needle} in {report}");
+    }
+    let out = sohoa_in(&["verify", pdf.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("jsn: no such setting"), "{stderr}");
 }
