@@ -32,9 +32,11 @@ impl AuditLog {
     /// Appends `entry`; returns once it is in the log.
     pub async fn record(&self, entry: AuditEntry) -> Result<(), ApiError> {
         let (done, wait) = oneshot::channel();
-        self.jobs
-            .send((entry, done))
-            .map_err(|_| ApiError::internal("audit writer stopped"))?;
+        super::metrics::metrics().audit_queued(1);
+        self.jobs.send((entry, done)).map_err(|_| {
+            super::metrics::metrics().audit_queued(-1);
+            ApiError::internal("audit writer stopped")
+        })?;
         match wait.await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(ApiError::internal(format!("audit log: {e}"))),
@@ -45,6 +47,7 @@ impl AuditLog {
 
 fn write_loop(store: &Store, queue: &mpsc::Receiver<Job>) {
     while let Ok((entry, done)) = queue.recv() {
+        super::metrics::metrics().audit_queued(-1);
         let result = store.audit(&entry).map_err(|e| e.to_string());
         if result.is_ok() {
             super::metrics::metrics().audit_append();

@@ -1,5 +1,5 @@
 //! What an operator watches: request counts by route and status, latency histograms,
-//! OCR pages, certified copies by level, audit appends and free database slots, in the
+//! OCR pages, certified copies by level, audit appends and queue, free database slots, in the
 //! Prometheus text format (`GET /metrics` on the separate `--metrics-listen` address,
 //! never on the public one). Every request also gets an id (`x-request-id`, kept when
 //! the proxy sent one) and one log line with it, its route, status and duration.
@@ -50,6 +50,7 @@ pub struct Metrics {
     ocr_pages: Counter,
     certified: Family<LevelLabels, Counter>,
     audit_appends: Counter,
+    audit_queue: Gauge,
     db_slots_free: Gauge,
 }
 
@@ -62,7 +63,7 @@ impl Metrics {
         });
         let (ocr_pages, audit_appends) = (Counter::default(), Counter::default());
         let certified = Family::<LevelLabels, Counter>::default();
-        let db_slots_free = Gauge::default();
+        let (db_slots_free, audit_queue) = (Gauge::default(), Gauge::default());
         registry.register(
             "http_requests",
             "HTTP requests by route, method and status",
@@ -89,6 +90,11 @@ impl Metrics {
             audit_appends.clone(),
         );
         registry.register(
+            "audit_queue",
+            "Audit entries waiting for the writer (answers wait for their entry)",
+            audit_queue.clone(),
+        );
+        registry.register(
             "db_slots_free",
             "Free slots for blocking store work",
             db_slots_free.clone(),
@@ -100,6 +106,7 @@ impl Metrics {
             ocr_pages,
             certified,
             audit_appends,
+            audit_queue,
             db_slots_free,
         }
     }
@@ -121,6 +128,11 @@ impl Metrics {
     /// Counts an audit entry appended.
     pub fn audit_append(&self) {
         self.audit_appends.inc();
+    }
+
+    /// `delta` entries more (or fewer) wait for the audit writer.
+    pub fn audit_queued(&self, delta: i64) {
+        self.audit_queue.inc_by(delta);
     }
 
     /// The text exposition.

@@ -1641,6 +1641,7 @@ fn operators_get_metrics_on_their_own_address_and_requests_carry_ids() {
     );
     assert!(text.contains("sohoa_audit_appends_total 1"), "{text}");
     assert!(text.contains("sohoa_db_slots_free"), "{text}");
+    assert!(text.contains("sohoa_audit_queue 0"), "{text}");
     // Not on the public address.
     assert_eq!(get(server, Some(&e.all), "/metrics").status, 404);
 }
