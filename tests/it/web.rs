@@ -525,6 +525,20 @@ fn forms_without_the_csrf_token_are_refused_and_bad_uploads_leave_nothing() {
     draft.expect(303);
     let draft_url = draft.location.clone();
     assert_eq!(office.drafts(), 1);
+    // The dossier forms need it too: no dossier is opened, nothing is attached.
+    let dossier = [
+        ("procedure_code", "mau.khai-sinh"),
+        ("citizen_id", CITIZEN),
+        ("dossier_code", "HS-FORGED"),
+    ];
+    clerk.post_form("/dossiers", &dossier).expect(403);
+    let mut with_other = vec![("csrf", other_csrf.as_str())];
+    with_other.extend(dossier);
+    clerk.post_form("/dossiers", &with_other).expect(403);
+    clerk.get("/dossiers/HS-FORGED").expect(404);
+    clerk
+        .post_form("/dossiers/HS-FORGED/attach", &[("document_id", "x")])
+        .expect(403);
     clerk
         .post_form(&format!("{draft_url}/pages/0/rotate-right"), &[])
         .expect(403);
