@@ -22,7 +22,8 @@ pub struct DecodeLimits {
     pub max_pixels: u64,
     /// Largest accepted decoder allocation in bytes. Default 1 GiB.
     pub max_alloc: u64,
-    /// Smallest accepted side in pixels; anything smaller cannot be a page. Default 64.
+    /// Smallest accepted side in pixels: a strip of one text line (a receipt line, a
+    /// cropped field) is a page too, but under 16 px no line of text can be read. Default 16.
     pub min_side: u32,
 }
 
@@ -31,7 +32,7 @@ impl Default for DecodeLimits {
         DecodeLimits {
             max_pixels: 150_000_000,
             max_alloc: 1 << 30,
-            min_side: 64,
+            min_side: 16,
         }
     }
 }

@@ -54,7 +54,7 @@ pub enum CaptureError {
         max_pixels: u64,
     },
     /// Too small to be a page.
-    #[error("image of {width}×{height} px is too small to be a page (minimum {min} px per side)")]
+    #[error("image of {width}×{height} px is too small to hold a line of text (minimum {min} px per side)")]
     TooSmall {
         /// Width.
         width: u32,

@@ -402,3 +402,33 @@ fn a_negative_page_is_inverted_and_read() {
     let error = cer(&pdftotext(&pdf, 1), &truth);
     assert!(error < 0.02, "CER {error}");
 }
+
+#[test]
+fn a_strip_of_one_text_line_is_read() {
+    // The first line of the bundled 300-dpi sample, cropped and halved: 970×45 px, a
+    // receipt-sized strip that the page minimum used to refuse.
+    let page =
+        image::open(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/samples/page1.png"))
+            .unwrap()
+            .to_luma8();
+    let line = image::imageops::crop_imm(&page, 270, 280, 1940, 90).to_image();
+    let strip = image::imageops::resize(&line, 970, 45, image::imageops::FilterType::Triangle);
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("strip.png");
+    strip.save(&input).unwrap();
+    let pdf = dir.path().join("strip.pdf");
+    let out = run(sohoa().args(["digitize", "-o"]).arg(&pdf).arg(&input));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let truth = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/samples/page1.txt"),
+    )
+    .unwrap();
+    let first = truth.lines().next().unwrap();
+    let text = pdftotext(&pdf, 1);
+    let error = cer(&text, first);
+    assert!(error < 0.05, "CER {error}: {text:?}");
+}
