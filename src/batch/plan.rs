@@ -15,9 +15,11 @@ use serde::Deserialize;
 
 use crate::store::{NewDocument, Role};
 
-/// File extensions taken as pages (any case): images, and scanned PDFs (each page's image).
-pub const IMAGE_EXTENSIONS: [&str; 8] =
-    ["jpg", "jpeg", "png", "tif", "tiff", "heic", "heif", "pdf"];
+/// File extensions taken as pages (any case): images (JPEG 2000 too), and scanned PDFs
+/// (each page's image).
+pub const IMAGE_EXTENSIONS: [&str; 11] = [
+    "jpg", "jpeg", "png", "tif", "tiff", "heic", "heif", "jp2", "j2k", "jpf", "pdf",
+];
 /// The optional metadata file in a document's folder.
 pub const FOLDER_METADATA: &str = "sohoa.json";
 

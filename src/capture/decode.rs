@@ -122,6 +122,7 @@ enum Format {
     Png,
     Tiff,
     Heic,
+    Jpeg2000,
 }
 
 fn sniff(bytes: &[u8]) -> Result<Format, CaptureError> {
@@ -134,6 +135,7 @@ fn sniff(bytes: &[u8]) -> Result<Format, CaptureError> {
         Ok(ImageFormat::Tiff) => Ok(Format::Tiff),
         Ok(other) => Err(CaptureError::UnsupportedFormat(format!("{other:?}"))),
         Err(_) if looks_like_heic(bytes) => Ok(Format::Heic),
+        Err(_) if looks_like_jpeg2000(bytes) => Ok(Format::Jpeg2000),
         Err(_) => Err(CaptureError::NotAnImage),
     }
 }
@@ -142,6 +144,11 @@ fn looks_like_heic(bytes: &[u8]) -> bool {
     bytes.len() > 12
         && &bytes[4..8] == b"ftyp"
         && matches!(&bytes[8..12], b"heic" | b"heix" | b"mif1")
+}
+
+/// A JP2 file (signature box) or a raw JPEG 2000 codestream (SOC then SIZ).
+fn looks_like_jpeg2000(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"\x00\x00\x00\x0cjP  \r\n\x87\n") || bytes.starts_with(b"\xff\x4f\xff\x51")
 }
 
 /// Number of pages in the input: frames of a TIFF, otherwise one.
@@ -169,6 +176,7 @@ pub fn decode_frame(
         Format::Tiff => decode_tiff_frame(bytes, index, limits)?,
         Format::Jpeg | Format::Png => decode_with_image(bytes, format, limits)?,
         Format::Heic => decode_heic(bytes, limits)?,
+        Format::Jpeg2000 => decode_jpeg2000(bytes, limits)?,
     };
     let (w, h) = frame.raster.dimensions();
     if w.min(h) < limits.min_side {
@@ -193,6 +201,34 @@ fn decode_heic(_: &[u8], _: &DecodeLimits) -> Result<Frame, CaptureError> {
          Debian's libheif-dev)"
             .into(),
     ))
+}
+
+/// Decodes a JPEG 2000 image (hayro-jpeg2000), its size checked from the header first.
+fn decode_jpeg2000(bytes: &[u8], limits: &DecodeLimits) -> Result<Frame, CaptureError> {
+    // Strict: a truncated codestream is refused instead of decoded as a partial page.
+    let settings = hayro_jpeg2000::DecodeSettings {
+        strict: true,
+        ..Default::default()
+    };
+    let image = hayro_jpeg2000::Image::new(bytes, &settings)
+        .map_err(|e| CaptureError::Corrupt(format!("JPEG 2000: {e}")))?;
+    check_size(image.width(), image.height(), limits)?;
+    let channels = u64::from(image.color_space().num_channels()) + u64::from(image.has_alpha());
+    let bytes_needed = u64::from(image.width()) * u64::from(image.height()) * channels.max(1);
+    if bytes_needed > limits.max_alloc {
+        return Err(CaptureError::TooLarge {
+            width: image.width(),
+            height: image.height(),
+            max_pixels: limits.max_pixels,
+        });
+    }
+    let decoded = DynamicImage::from_decoder(image).map_err(image_error)?;
+    Ok(Frame {
+        raster: to_raster(decoded, false),
+        stated_dpi: None,
+        lossy: true,
+        original: None,
+    })
 }
 
 pub(super) fn check_size(

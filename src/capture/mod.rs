@@ -29,7 +29,7 @@ pub enum CaptureError {
     #[error("the file is empty")]
     Empty,
     /// The bytes are not an image format sohoa recognises.
-    #[error("not an image (expected JPEG, PNG, TIFF, HEIC or a scanned PDF)")]
+    #[error("not an image (expected JPEG, PNG, TIFF, HEIC, JPEG 2000 or a scanned PDF)")]
     NotAnImage,
     /// A digitally signed PDF: digitizing would rewrite it and break its signatures.
     #[error(

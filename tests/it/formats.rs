@@ -432,3 +432,47 @@ fn a_strip_of_one_text_line_is_read() {
     let error = cer(&text, first);
     assert!(error < 0.05, "CER {error}: {text:?}");
 }
+
+#[test]
+fn jpeg_2000_pages_made_by_openjpeg_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let (image, truth) = common::render(2000, LINES, 0.0);
+    let png = dir.path().join("page.png");
+    image.save(&png).unwrap();
+    // Both a JP2 file and a raw codestream, lossy (as scanners' archives hold them),
+    // made by OpenJPEG's own encoder.
+    for (name, rate) in [("page.jp2", "20"), ("page.j2k", "10")] {
+        let encoded = dir.path().join(name);
+        let out = run(Command::new("opj_compress")
+            .arg("-i")
+            .arg(&png)
+            .arg("-o")
+            .arg(&encoded)
+            .args(["-r", rate]));
+        assert!(
+            out.status.success(),
+            "opj_compress (libopenjp2-tools): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let pdf = dir.path().join(format!("{name}.pdf"));
+        let out = run(sohoa().args(["digitize", "-o"]).arg(&pdf).arg(&encoded));
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let error = cer(&pdftotext(&pdf, 1), &truth);
+        assert!(error < 0.02, "{name}: CER {error}");
+    }
+    // A truncated file: a clear error, no output.
+    let mut cut = std::fs::read(dir.path().join("page.jp2")).unwrap();
+    cut.truncate(cut.len() / 3);
+    let truncated = dir.path().join("cut.jp2");
+    std::fs::write(&truncated, cut).unwrap();
+    let pdf = dir.path().join("cut.pdf");
+    let out = run(sohoa().args(["digitize", "-o"]).arg(&pdf).arg(&truncated));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cut.jp2"), "{stderr}");
+    assert!(!pdf.exists());
+}
