@@ -58,6 +58,8 @@ pub struct DigitizeOptions {
     pub models_dir: Option<PathBuf>,
     /// Scan, photo, or decide per input.
     pub mode: CaptureMode,
+    /// The scans' resolution when the files state none or a wrong one (`--dpi`).
+    pub dpi: Option<f32>,
 }
 
 impl Default for DigitizeOptions {
@@ -68,6 +70,7 @@ impl Default for DigitizeOptions {
             language: "vie".into(),
             models_dir: None,
             mode: CaptureMode::Auto,
+            dpi: None,
         }
     }
 }
@@ -405,7 +408,11 @@ fn process(
         .map_err(|e| fail(e.into()))?;
     timings.decode = elapsed_ms(clock);
 
-    let page = capture::capture_adjusted(frame, options.mode, &source.adjust);
+    let adjust = Adjustment {
+        dpi: options.dpi.or(source.adjust.dpi),
+        ..source.adjust
+    };
+    let page = capture::capture_adjusted(frame, options.mode, &adjust);
     timings.capture = page.timings.clone();
 
     let clock = Instant::now();

@@ -3,8 +3,15 @@
 //! Written by hand because `image` does not expose pixel density: a PNG `pHYs` chunk
 //! and a JPEG JFIF `APP0` segment are a few fixed-layout bytes each.
 
+use image::GrayImage;
+
+use super::Raster;
+
 /// Long side of an A4 page in inches: the paper size assumed when no usable density is stated.
 const A4_LONG_SIDE_IN: f32 = 11.69;
+/// Ink height of one line of body text (12–13 pt, Vietnamese marks included), in inches:
+/// what the resolution of a strip of text is estimated from.
+const LINE_INK_IN: f32 = 0.19;
 
 /// Resolution in dots per inch stated by the file, if any.
 pub fn stated_dpi(bytes: &[u8]) -> Option<f32> {
@@ -12,15 +19,71 @@ pub fn stated_dpi(bytes: &[u8]) -> Option<f32> {
 }
 
 /// The resolution to use for a page of `width`×`height` pixels: the stated one when it
-/// gives a plausible paper size (3 to 20 inches on the long side), else the one that
+/// gives a plausible size (half an inch to 20 inches on the long side), else the one that
 /// makes the long side as long as A4. Phone photos typically state 72 dpi, which would
 /// make a 4000-pixel page 55 inches long.
 pub fn effective_dpi(stated: Option<f32>, width: u32, height: u32) -> f32 {
-    let long_side = width.max(height) as f32;
-    match stated {
-        Some(dpi) if dpi > 0.0 && (3.0..=20.0).contains(&(long_side / dpi)) => dpi,
-        _ => (long_side / A4_LONG_SIDE_IN).round(),
+    match usable(stated, width, height) {
+        Some(dpi) => dpi,
+        None => a4_dpi(width, height),
     }
+}
+
+fn usable(stated: Option<f32>, width: u32, height: u32) -> Option<f32> {
+    let long_side = width.max(height) as f32;
+    stated.filter(|dpi| *dpi > 0.0 && (0.5..=20.0).contains(&(long_side / dpi)))
+}
+
+fn a4_dpi(width: u32, height: u32) -> f32 {
+    (width.max(height) as f32 / A4_LONG_SIDE_IN).round()
+}
+
+/// The resolution of a scanned page: `given` (`--dpi`) when there is one, else the
+/// file's when plausible; else, for an image shaped like a page (long side 1.2 to 1.8
+/// times the short one), the one that makes it A4; else — a strip, a receipt — the one
+/// that makes its text lines as tall as body text, when it has any.
+pub fn page_dpi(given: Option<f32>, stated: Option<f32>, raster: &Raster) -> f32 {
+    if let Some(dpi) = given {
+        return dpi;
+    }
+    let (width, height) = raster.dimensions();
+    if let Some(dpi) = usable(stated, width, height) {
+        return dpi;
+    }
+    let ratio = width.max(height) as f32 / width.min(height).max(1) as f32;
+    if (1.2..=1.8).contains(&ratio) {
+        return a4_dpi(width, height);
+    }
+    line_height(&raster.to_gray())
+        .map(|px| (px / LINE_INK_IN).round().clamp(50.0, 1200.0))
+        .unwrap_or_else(|| a4_dpi(width, height))
+}
+
+/// The median height in pixels of the image's text lines (runs of rows with dark ink,
+/// text running across); `None` without any.
+fn line_height(gray: &GrayImage) -> Option<f32> {
+    let (width, height) = gray.dimensions();
+    let needed = (width / 100).max(1);
+    let inked: Vec<bool> = gray
+        .rows()
+        .map(|row| row.filter(|p| p.0[0] < 128).count() as u32 >= needed)
+        .collect();
+    let mut runs = Vec::new();
+    let mut start = None;
+    for (y, on) in inked.iter().chain([&false]).enumerate() {
+        match (on, start) {
+            (true, None) => start = Some(y),
+            (false, Some(s)) => {
+                if y - s >= 3 && y - s < height as usize {
+                    runs.push(y - s);
+                }
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    runs.sort_unstable();
+    runs.get(runs.len() / 2).map(|r| *r as f32)
 }
 
 /// `file` (PNG or JPEG) stating `dpi`: a PNG gets a `pHYs` chunk after its header, a

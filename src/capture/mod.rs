@@ -157,6 +157,9 @@ pub struct Adjustment {
     pub outline: Option<[[f32; 2]; 4]>,
     /// Clockwise quarter turns after the automatic orientation: 0, 90, 180 or 270.
     pub turn: u16,
+    /// The scan's resolution in dots per inch, when the user knows it (`--dpi`): it
+    /// overrides the file's and any estimate.
+    pub dpi: Option<f32>,
 }
 
 /// Turns a decoded frame into a corrected page: for a photo, finds the page, corrects
@@ -178,7 +181,6 @@ pub fn capture_adjusted(frame: Frame, mode: CaptureMode, adjust: &Adjustment) ->
         None => page_outline(luma.insert(frame.raster.to_gray()), mode),
     };
     timings.detect = elapsed_ms(clock);
-    let (w, h) = frame.raster.dimensions();
     let mut geometry = Geometry {
         capture_mode: if photo {
             CaptureMode::Photo
@@ -195,7 +197,7 @@ pub fn capture_adjusted(frame: Frame, mode: CaptureMode, adjust: &Adjustment) ->
         let (raster, dpi) = flatten_photo(frame.raster, luma, quad, &mut geometry, &mut timings);
         (raster, dpi, None)
     } else {
-        let dpi = effective_dpi(frame.stated_dpi, w, h);
+        let dpi = density::page_dpi(adjust.dpi, frame.stated_dpi, &frame.raster);
         if negative::is_negative(&frame.raster) {
             geometry
                 .warnings

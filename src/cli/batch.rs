@@ -39,6 +39,10 @@ pub struct Args {
     /// Pages processed in parallel (default: number of cores).
     #[arg(long, short)]
     jobs: Option<usize>,
+    /// The scans' resolution in dots per inch, when the files state none or a wrong one
+    /// (else: the file's, or A4 for a page-shaped image, or estimated from a strip's text).
+    #[arg(long, value_parser = super::digitize::parse_dpi)]
+    dpi: Option<f32>,
     /// Write a JSON report: per-document status, id, timings and errors, totals, peak memory.
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
@@ -185,6 +189,7 @@ pub fn run(args: Args) -> Result<u8, String> {
     };
     let mut digitize = DigitizeOptions {
         models_dir: args.models.clone(),
+        dpi: args.dpi,
         ..DigitizeOptions::default()
     };
     if let Some(jobs) = args.jobs {

@@ -25,6 +25,10 @@ pub struct Args {
     /// Pages processed in parallel (default: number of cores).
     #[arg(long, short)]
     jobs: Option<usize>,
+    /// The scans' resolution in dots per inch, when the files state none or a wrong one
+    /// (else: the file's, or A4 for a page-shaped image, or estimated from a strip's text).
+    #[arg(long, value_parser = super::digitize::parse_dpi)]
+    dpi: Option<f32>,
     /// Folder searched first for OCR models (default: ./models).
     #[arg(long)]
     models: Option<PathBuf>,
@@ -44,6 +48,7 @@ pub fn run(args: Args) -> Result<(), String> {
     let mut options = DigitizeOptions {
         models_dir: args.models,
         mode: args.mode,
+        dpi: args.dpi,
         ..DigitizeOptions::default()
     };
     if let Some(jobs) = args.jobs {
@@ -65,4 +70,14 @@ pub fn run(args: Args) -> Result<(), String> {
     }
     println!("{} ({} pages)", args.output.display(), result.pages.len());
     Ok(())
+}
+
+/// A scan resolution from the command line: 50 to 2400 dots per inch.
+pub fn parse_dpi(text: &str) -> Result<f32, String> {
+    match text.parse::<f32>() {
+        Ok(dpi) if (50.0..=2400.0).contains(&dpi) => Ok(dpi),
+        _ => Err(format!(
+            "{text}: expected a resolution from 50 to 2400 dots per inch"
+        )),
+    }
 }

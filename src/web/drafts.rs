@@ -92,6 +92,7 @@ impl DraftPage {
         Adjustment {
             outline: self.outline,
             turn: self.turn,
+            dpi: None,
         }
     }
 

@@ -431,6 +431,38 @@ fn a_strip_of_one_text_line_is_read() {
     let text = pdftotext(&pdf, 1);
     let error = cer(&text, first);
     assert!(error < 0.05, "CER {error}: {text:?}");
+    // Its resolution (150 dpi, stated nowhere) is estimated from the text line's height,
+    // not taken from A4 (83 dpi); --dpi sets it outright.
+    let report = dir.path().join("report.json");
+    let dpi_of = |extra: &[&str]| -> f64 {
+        let out = run(sohoa()
+            .args(["digitize", "-o"])
+            .arg(&pdf)
+            .arg("--report")
+            .arg(&report)
+            .args(extra)
+            .arg(&input));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let pages: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+        pages[0]["dpi"].as_f64().unwrap()
+    };
+    let estimated = dpi_of(&[]);
+    assert!(
+        (120.0..=190.0).contains(&estimated),
+        "estimated {estimated} dpi"
+    );
+    assert_eq!(dpi_of(&["--dpi", "150"]), 150.0);
+    let out = run(sohoa()
+        .args(["digitize", "--dpi", "9", "-o"])
+        .arg(&pdf)
+        .arg(&input));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("50 to 2400"));
 }
 
 #[test]
