@@ -195,10 +195,9 @@ fn renew_stored(
         Some(_) => {}
     }
     let (renewed, token) = renewer.renew(&pdf).map_err(Failure::Copy)?;
-    let expiry = longterm::renewal_due(&renewed)
-        .ok()
-        .flatten()
-        .unwrap_or(token.time);
+    // The new document timestamp is now the newest: its authority's end of validity.
+    let expiry = sohoa::certify::certificate::inspect(&token.tsa_certificate)
+        .map_or(token.time, |info| info.not_after);
     if expiry < due_before {
         return Err(Failure::Run(format!(
             "the timestamp authority's certificate ({}) ends on {}, before --due-before: \

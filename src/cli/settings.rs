@@ -109,13 +109,17 @@ fn words(arg: &Arg, value: &toml::Value) -> Result<Vec<OsString>, String> {
     }
 }
 
-/// Whether `args` already give the flag (then the setting is left out: flags win).
+/// Whether `args` already give the flag, long or short (then the setting is left out:
+/// flags win).
 fn given(args: &[OsString], arg: &Arg) -> bool {
     let long = format!("--{}", arg.get_long().unwrap_or_default());
     let with_value = format!("{long}=");
+    let short = arg.get_short().map(|c| format!("-{c}"));
     args.iter().any(|a| {
         let a = a.to_string_lossy();
-        a == long || a.starts_with(&with_value)
+        a == long
+            || a.starts_with(&with_value)
+            || short.as_deref().is_some_and(|s| a.starts_with(s))
     })
 }
 

@@ -74,6 +74,12 @@ fn fresh_folder(out: &Path) -> Result<(), StoreError> {
 pub fn snapshot_sqlite(src: &Path, dst: &Path) -> Result<String, StoreError> {
     let conn = Connection::open_with_flags(src, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    vacuum_into(&conn, dst)
+}
+
+/// Writes a consistent copy of `conn`'s database to `dst` (one read transaction, which
+/// writers do not block); its SHA-256.
+fn vacuum_into(conn: &Connection, dst: &Path) -> Result<String, StoreError> {
     let target = dst
         .to_str()
         .ok_or_else(|| StoreError::Invalid(format!("{}: not UTF-8", dst.display())))?;
@@ -99,14 +105,7 @@ impl Store {
         fresh_folder(out)?;
         let created_at = index::now();
         let snapshot = out.join(INDEX);
-        {
-            let conn = self.db()?;
-            let target = snapshot
-                .to_str()
-                .ok_or_else(|| StoreError::Invalid(format!("{}: not UTF-8", out.display())))?;
-            conn.execute("VACUUM INTO ?1", [target])?;
-        }
-        let index_sha256 = file_sha256(&snapshot)?;
+        let index_sha256 = vacuum_into(&*self.db()?, &snapshot)?;
         let conn = Connection::open_with_flags(&snapshot, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
         let copy = FsBlobStore::open(&out.join("blobs"))?;
         let (mut blobs, mut blob_bytes) = (0, 0);

@@ -132,6 +132,19 @@ fn pyhanko(pdf: &Path) -> (bool, String) {
 }
 
 /// Every independent validator accepts `pdf`.
+/// `pyhanko sign adesverify --trust ROOT PDF`: (success, stdout, stderr).
+fn adesverify(pdf: &Path) -> (bool, String, String) {
+    let out = run(Command::new("pyhanko")
+        .args(["sign", "adesverify", "--trust"])
+        .arg(&setup().pki.root_pem)
+        .arg(pdf));
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 fn assert_valid_everywhere(pdf: &Path, with_pyhanko: bool) {
     let (valid, json) = sohoa_verify(pdf);
     assert!(valid, "sohoa verify: {json:#}");
@@ -985,18 +998,9 @@ fn b_lt_copies_keep_revocation_evidence_and_revoked_signers_are_refused() {
     assert!(ok && text.contains("judged VALID"), "pyHanko: {text}");
     // pyHanko's AdES validation (with the responder still up: without a document
     // timestamp it asks online) finds the signer and the TSA trusted and not revoked.
-    let out = run(Command::new("pyhanko")
-        .args(["sign", "adesverify", "--trust"])
-        .arg(&pki.root_pem)
-        .arg(&pdf));
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-    );
+    let (ok, stdout, stderr) = adesverify(&pdf);
     assert!(
-        out.status.success()
-            && stdout.contains(":INTACT:TRUSTED,")
-            && !stderr.contains("no revocation information"),
+        ok && stdout.contains(":INTACT:TRUSTED,") && !stderr.contains("no revocation information"),
         "pyHanko adesverify: {stdout}{stderr}"
     );
 
@@ -1028,15 +1032,8 @@ fn b_lt_copies_keep_revocation_evidence_and_revoked_signers_are_refused() {
     assert_eq!(json["signatures"][1]["kind"], "document_timestamp");
     assert_eq!(json["signatures"][1]["chain_trusted"], true);
     common::assert_qpdf_check(&lta);
-    let out = run(Command::new("pyhanko")
-        .args(["sign", "adesverify", "--trust"])
-        .arg(&pki.root_pem)
-        .arg(&lta));
-    eprintln!(
-        "LTA {} {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (_, stdout, stderr) = adesverify(&lta);
+    eprintln!("LTA {stdout} {stderr}");
     eprintln!("PDFSIG {}", pdfsig(&lta));
 
     // A revoked signer: one clear line, exit 1, no file, no number used.
@@ -1155,17 +1152,9 @@ fn a_ca_without_ocsp_is_checked_through_its_crl_and_copies_outlive_the_certifica
     assert_eq!(sig["revocation"]["source"], "embedded");
     assert!(pdfsig(&lta).contains("Signature is Valid"));
     common::assert_qpdf_check(&lta);
-    let out = run(Command::new("pyhanko")
-        .args(["sign", "adesverify", "--trust"])
-        .arg(&pki.root_pem)
-        .arg(&lta));
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-    );
+    let (ok, stdout, stderr) = adesverify(&lta);
     assert!(
-        out.status.success()
-            && stdout.contains(":INTACT:TRUSTED,")
+        ok && stdout.contains(":INTACT:TRUSTED,")
             && stdout.contains("TIMESTAMP_TOKEN<INTACT:TRUSTED>")
             && stdout.contains("EXTENDED_WITH_LTA_UPDATES"),
         "pyHanko adesverify: {stdout}{stderr}"
@@ -1322,15 +1311,10 @@ fn stored_copies_are_renewed_before_their_timestamp_authority_expires() {
     assert_eq!(timestamps, 2, "{json:#}");
     assert_eq!(json["signatures"][0]["level"], "B-LTA", "{json:#}");
     common::assert_qpdf_check(&path);
-    let out = run(Command::new("pyhanko")
-        .args(["sign", "adesverify", "--trust"])
-        .arg(&pki.root_pem)
-        .arg(&path));
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (ok, stdout, stderr) = adesverify(&path);
     assert!(
-        out.status.success() && stdout.contains("EXTENDED_WITH_LTA_UPDATES"),
-        "pyHanko adesverify: {stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
+        ok && stdout.contains("EXTENDED_WITH_LTA_UPDATES"),
+        "pyHanko adesverify: {stdout}{stderr}"
     );
     let out = renew(&long_tsa.url);
     assert_ok(&out);
