@@ -2,7 +2,8 @@
 //! `[NAME]` holds defaults for `sohoa NAME`, one key per long flag (`max_connections` or
 //! `max-connections` for `--max-connections`; `true` for a switch; a list for a flag
 //! given several times). A flag on the command line wins over the same key. The
-//! top-level `store` names the store folder for every command. `sohoa config check`
+//! top-level `store` names the store folder for every command, and `index`, `blobs`,
+//! `s3_endpoint` its shared backends. `sohoa config check`
 //! reports unknown keys and bad values without running anything.
 
 use std::ffi::OsString;
@@ -160,7 +161,8 @@ pub fn check(cli: &clap::Command) -> Result<Vec<String>, String> {
     };
     let mut problems = Vec::new();
     for (name, value) in &table {
-        if name == "store" && value.is_str() {
+        let top_level = ["store", "index", "blobs", "s3_endpoint"];
+        if top_level.contains(&name.as_str()) && value.is_str() {
             continue;
         }
         match (value, cli.find_subcommand(name)) {
@@ -172,7 +174,8 @@ pub fn check(cli: &clap::Command) -> Result<Vec<String>, String> {
                 }
             }
             _ => problems.push(format!(
-                "{name}: unknown (the file holds `store` and tables named after commands)"
+                "{name}: unknown (the file holds `store`, `index`, `blobs`, `s3_endpoint` \
+                 and tables named after commands)"
             )),
         }
     }

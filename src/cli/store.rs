@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use sohoa::digitize::{digitize, DigitizeOptions, Digitized, Source};
 use sohoa::store::{
-    AuditEntry, CopyTrust, Document, FileRole, FsckReport, Ingest, NewDocument, NewFile, Role,
-    Scope, SearchQuery, Store,
+    AuditEntry, Backends, CopyTrust, Document, FileRole, FsckReport, Ingest, NewDocument, NewFile,
+    Role, Scope, SearchQuery, Store,
 };
 
 use super::files::{read, write_atomically};
@@ -32,6 +32,18 @@ pub struct StoreDir {
     /// get a MAC under it, and `audit verify` checks every MAC.
     #[arg(long, value_name = "FILE", env = "SOHOA_AUDIT_KEY_FILE")]
     audit_key: Option<PathBuf>,
+    /// The index, when not the folder's own: `sqlite:PATH` or
+    /// `postgres://USER:PASSWORD@HOST:PORT/DB` (shared by several machines).
+    #[arg(long, value_name = "URL", env = "SOHOA_INDEX")]
+    index: Option<String>,
+    /// Where file contents go, when not the folder's `blobs/`: `file:DIR` or
+    /// `s3://BUCKET/PREFIX` (credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+    /// AWS_REGION).
+    #[arg(long, value_name = "URL", env = "SOHOA_BLOBS")]
+    blobs: Option<String>,
+    /// The S3-compatible server of `s3://` blobs (e.g. http://10.0.0.5:3900; default AWS).
+    #[arg(long, value_name = "URL", env = "SOHOA_S3_ENDPOINT")]
+    s3_endpoint: Option<String>,
 }
 
 impl StoreDir {
@@ -43,7 +55,14 @@ impl StoreDir {
     /// Opens the store, with the audit key when one is given.
     pub fn open(&self) -> Result<Store, String> {
         let dir = self.resolve()?;
-        let store = Store::open(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let configured = configured_backends()?;
+        let backends = Backends {
+            index: self.index.clone().or(configured.index),
+            blobs: self.blobs.clone().or(configured.blobs),
+            s3_endpoint: self.s3_endpoint.clone().or(configured.s3_endpoint),
+        };
+        let store =
+            Store::open_with(&dir, &backends).map_err(|e| format!("{}: {e}", dir.display()))?;
         if let Some(path) = &self.audit_key {
             let key = read_audit_key(path)?;
             store
@@ -58,6 +77,25 @@ impl StoreDir {
 pub(crate) fn read_audit_key(path: &Path) -> Result<Vec<u8>, String> {
     hex::decode(String::from_utf8_lossy(&read(path)?).trim())
         .map_err(|_| format!("{}: not an audit key (hex)", path.display()))
+}
+
+/// The shared backends named at the top of ./sohoa.toml (`index = "postgres://…"`,
+/// `blobs = "s3://…"`, `s3_endpoint = "…"`), for every command; flags and `SOHOA_*`
+/// variables win.
+fn configured_backends() -> Result<Backends, String> {
+    let path = super::files::config_path();
+    if !path.exists() {
+        return Ok(Backends::default());
+    }
+    let text = String::from_utf8(read(&path)?).map_err(|_| "sohoa.toml: not UTF-8".to_string())?;
+    let table: toml::Table =
+        toml::from_str(&text).map_err(|e| format!("sohoa.toml: {}", e.message()))?;
+    let text_of = |key: &str| table.get(key).and_then(|v| v.as_str()).map(str::to_string);
+    Ok(Backends {
+        index: text_of("index"),
+        blobs: text_of("blobs"),
+        s3_endpoint: text_of("s3_endpoint"),
+    })
 }
 
 /// The store folder: `flag`, else `store = "…"` in ./sohoa.toml, else `store`.

@@ -47,6 +47,15 @@ impl ApiError {
         ApiError::new(StatusCode::NOT_FOUND, message)
     }
 
+    /// 503: a shared backend (PostgreSQL, S3) is down; the client may retry.
+    pub fn unavailable(detail: impl std::fmt::Display) -> ApiError {
+        tracing::error!("backend unavailable: {detail}");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the store is unavailable; try again shortly",
+        )
+    }
+
     /// 500: our fault; the details go to the log, not to the client.
     pub fn internal(detail: impl std::fmt::Display) -> ApiError {
         tracing::error!("internal error: {detail}");
@@ -60,6 +69,7 @@ impl From<StoreError> for ApiError {
             StoreError::Invalid(m) => ApiError::bad_request(m),
             StoreError::NotFound(m) => ApiError::not_found(format!("not found: {m}")),
             StoreError::Storage(m) => ApiError::internal(m),
+            StoreError::Unavailable(m) => ApiError::unavailable(m),
         }
     }
 }

@@ -12,7 +12,7 @@
 //! `mac = HMAC-SHA256(key, hash)`: verifying with the key then fails on any row written
 //! or rewritten without it.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use super::sql::{args, Row, Sql};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -61,10 +61,11 @@ pub fn append(conn: &mut Conn, entry: &AuditEntry, key: Option<&[u8]>) -> Result
     let returned = serde_json::to_string(&entry.returned)
         .map_err(|e| StoreError::Storage(format!("audit: {e}")))?;
     write(conn, |tx| {
-        let last: Option<(i64, String)> = tx
-            .prepare_cached("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")?
-            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
+        let last: Option<(i64, String)> = tx.query_opt(
+            "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+            args![],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         let (seq, prev_hash) = match last {
             Some((seq, hash)) => (seq + 1, hash),
             None => (1, GENESIS.to_string()),
@@ -72,11 +73,10 @@ pub fn append(conn: &mut Conn, entry: &AuditEntry, key: Option<&[u8]>) -> Result
         let time = now();
         let hash = canonical(seq, &time, entry).hash(&prev_hash)?;
         let mac = key.map(|k| mac(k, &hash));
-        tx.prepare_cached(
+        tx.execute(
             "INSERT INTO audit (seq, time, agency, key_id, purpose, action, returned, prev_hash, hash, mac)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        )?
-        .execute(params![
+            args![
             seq,
             time,
             entry.agency,
@@ -86,8 +86,9 @@ pub fn append(conn: &mut Conn, entry: &AuditEntry, key: Option<&[u8]>) -> Result
             returned,
             prev_hash,
             hash,
-            mac
-        ])?;
+                mac
+            ],
+        )?;
         Ok(())
     })
 }
@@ -136,7 +137,7 @@ struct StoredRow {
 const ROW_SQL: &str =
     "SELECT seq, time, agency, key_id, purpose, action, returned, prev_hash, hash, mac FROM audit";
 
-fn read_row(r: &rusqlite::Row) -> rusqlite::Result<StoredRow> {
+fn read_row(r: &Row) -> Result<StoredRow, StoreError> {
     let returned_text: String = r.get(6)?;
     Ok(StoredRow {
         seq: r.get(0)?,
@@ -165,13 +166,12 @@ pub struct AuditCheck<'a> {
 }
 
 /// Recomputes the whole chain; the first broken entry is the problem reported.
-pub fn verify(conn: &Connection, check: &AuditCheck) -> Result<FsckReport, StoreError> {
+pub fn verify(conn: &mut dyn Sql, check: &AuditCheck) -> Result<FsckReport, StoreError> {
     let mut report = FsckReport::default();
-    let mut stmt = conn.prepare(&format!("{ROW_SQL} ORDER BY seq"))?;
-    let mut rows = stmt.query_map([], read_row)?;
     let mut prev = GENESIS.to_string();
     let (mut head_seen, mut keyed) = (false, 0u64);
-    while let Some(row) = rows.next().transpose()? {
+    for row in pages(conn) {
+        let row = row?;
         let seq = report.blobs_checked as i64 + 1;
         let problem = match check_row(&row, seq, &prev)? {
             Some(p) => Some(p),
@@ -203,6 +203,33 @@ pub fn verify(conn: &Connection, check: &AuditCheck) -> Result<FsckReport, Store
         report.blobs_checked
     ));
     Ok(report)
+}
+
+/// Rows read at a time by [`verify`], which may walk millions.
+const PAGE: i64 = 10_000;
+
+/// Every row in `seq` order, read a page at a time.
+fn pages(conn: &mut dyn Sql) -> impl Iterator<Item = Result<StoredRow, StoreError>> + '_ {
+    let sql = format!("{ROW_SQL} WHERE seq > ?1 ORDER BY seq LIMIT ?2");
+    let mut page = std::collections::VecDeque::new();
+    let (mut after, mut done) = (0i64, false);
+    std::iter::from_fn(move || {
+        if page.is_empty() && !done {
+            match conn.query_map(&sql, args![after, PAGE], read_row) {
+                Ok(rows) => {
+                    done = (rows.len() as i64) < PAGE;
+                    page.extend(rows);
+                }
+                Err(e) => {
+                    done = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+        let row = page.pop_front()?;
+        after = row.seq;
+        Some(Ok(row))
+    })
 }
 
 /// What is wrong with `row`'s MAC under `key` (nothing to check without a key).
@@ -246,12 +273,11 @@ fn check_row(row: &StoredRow, seq: i64, prev: &str) -> Result<Option<String>, St
 }
 
 /// The newest `limit` entries, newest first, as JSON objects.
-pub fn entries(conn: &Connection, limit: u32) -> Result<Vec<serde_json::Value>, StoreError> {
-    let mut stmt = conn.prepare_cached(&format!("{ROW_SQL} ORDER BY seq DESC LIMIT ?"))?;
-    let rows = stmt.query_map([limit], read_row)?;
+pub fn entries(conn: &mut dyn Sql, limit: u32) -> Result<Vec<serde_json::Value>, StoreError> {
+    let sql = format!("{ROW_SQL} ORDER BY seq DESC LIMIT ?1");
+    let rows = conn.query_map(&sql, args![limit], read_row)?;
     let mut out = Vec::new();
     for row in rows {
-        let row = row?;
         out.push(serde_json::json!({
             "seq": row.seq,
             "time": row.time,

@@ -16,6 +16,8 @@
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags};
+
+use super::sql::{args, Sql};
 use serde::{Deserialize, Serialize};
 
 use super::audit::{self, AuditCheck};
@@ -105,11 +107,21 @@ impl Store {
         fresh_folder(out)?;
         let created_at = index::now();
         let snapshot = out.join(INDEX);
-        let index_sha256 = vacuum_into(&*self.db()?, &snapshot)?;
-        let conn = Connection::open_with_flags(&snapshot, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        let index_sha256 = {
+            let db = self.db()?;
+            let Some(sqlite) = db.sqlite() else {
+                return Err(StoreError::Invalid(
+                    "backup copies an embedded store; back a PostgreSQL index up with \
+                     pg_dump and the S3 bucket with its own replication"
+                        .into(),
+                ));
+            };
+            vacuum_into(sqlite, &snapshot)?
+        };
+        let mut conn = Connection::open_with_flags(&snapshot, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
         let copy = FsBlobStore::open(&out.join("blobs"))?;
         let (mut blobs, mut blob_bytes) = (0, 0);
-        for name in index::referenced_blobs(&conn)? {
+        for name in index::referenced_blobs(&mut conn)? {
             let bytes = self.inner.blobs.get(&name)?;
             if copy.put(&bytes)? != name {
                 return Err(StoreError::Storage(format!(
@@ -127,12 +139,13 @@ impl Store {
             }
             extras.push((relative.clone(), snapshot_sqlite(path, &target)?));
         }
-        let (audit_entries, audit_head) = audit_head(&conn)?;
+        let (audit_entries, audit_head) = audit_head(&mut conn)?;
         let manifest = Manifest {
             format: 1,
             created_at,
             index_sha256,
-            documents: conn.query_row("SELECT COUNT(*) FROM documents", [], |r| r.get(0))?,
+            documents: (&mut conn as &mut dyn Sql)
+                .one("SELECT COUNT(*) FROM documents", args![])?,
             blobs,
             blob_bytes,
             audit_entries,
@@ -160,15 +173,13 @@ fn checked_relative(relative: &str) -> Result<&Path, StoreError> {
 }
 
 /// The number of audit entries and the last one's hash.
-fn audit_head(conn: &Connection) -> Result<(u64, Option<String>), StoreError> {
-    let count = conn.query_row("SELECT COUNT(*) FROM audit", [], |r| r.get(0))?;
-    let head = conn
-        .query_row(
-            "SELECT hash FROM audit ORDER BY seq DESC LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .ok();
+fn audit_head(conn: &mut dyn Sql) -> Result<(u64, Option<String>), StoreError> {
+    let count = conn.one("SELECT COUNT(*) FROM audit", args![])?;
+    let head = conn.query_opt(
+        "SELECT hash FROM audit ORDER BY seq DESC LIMIT 1",
+        args![],
+        |r| r.get(0),
+    )?;
     Ok((count, head))
 }
 
@@ -211,13 +222,13 @@ pub fn verify(dir: &Path, audit_key: Option<&[u8]>) -> Result<(Manifest, FsckRep
                 .push(format!("{relative} differs from the one backed up"));
         }
     }
-    let conn = Connection::open_with_flags(&snapshot, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let mut conn = Connection::open_with_flags(&snapshot, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     let integrity: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
     if integrity != "ok" {
         report.problems.push(format!("index.sqlite: {integrity}"));
     }
     let blobs = FsBlobStore::open(&dir.join("blobs"))?;
-    for name in index::referenced_blobs(&conn)? {
+    for name in index::referenced_blobs(&mut conn)? {
         report.blobs_checked += 1;
         if let Err(e) = blobs.get(&name) {
             report.problems.push(format!("blob {name}: {e}"));
@@ -227,7 +238,7 @@ pub fn verify(dir: &Path, audit_key: Option<&[u8]>) -> Result<(Manifest, FsckRep
         key: audit_key,
         head: manifest.audit_head.as_deref(),
     };
-    let audit = audit::verify(&conn, &check)?;
+    let audit = audit::verify(&mut conn, &check)?;
     report.problems.extend(audit.problems);
     report.notes.extend(audit.notes);
     Ok((manifest, report))
@@ -257,8 +268,9 @@ pub fn restore(
     copy(&backup.join(INDEX), &into.join(INDEX))?;
     let source = FsBlobStore::open(&backup.join("blobs"))?;
     let target = FsBlobStore::open(&into.join("blobs"))?;
-    let conn = Connection::open_with_flags(backup.join(INDEX), OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-    for name in index::referenced_blobs(&conn)? {
+    let mut conn =
+        Connection::open_with_flags(backup.join(INDEX), OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    for name in index::referenced_blobs(&mut conn)? {
         target.put(&source.get(&name)?)?;
     }
     for (relative, _) in &manifest.extra {

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{params, Connection, Transaction};
+use super::sql::{args, Sql};
 use serde::{Deserialize, Serialize};
 
 use super::index::{check_code, check_text, now};
@@ -225,7 +225,7 @@ fn check_items(items: &[Requirement]) -> Result<(), StoreError> {
 
 /// Writes `procedures` (checked), replacing those with the same code; each kind takes
 /// the name it has in the import where it first appears.
-pub fn import(tx: &Transaction, procedures: &[Procedure]) -> Result<(), StoreError> {
+pub fn import(tx: &mut dyn Sql, procedures: &[Procedure]) -> Result<(), StoreError> {
     let at = now();
     for p in procedures {
         tx.execute(
@@ -233,7 +233,7 @@ pub fn import(tx: &Transaction, procedures: &[Procedure]) -> Result<(), StoreErr
              VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (code) DO UPDATE SET name = ?2, agency_level = ?3, folded = ?4,
                  updated_at = ?5",
-            params![
+            args![
                 p.code,
                 p.name,
                 p.agency_level,
@@ -243,7 +243,7 @@ pub fn import(tx: &Transaction, procedures: &[Procedure]) -> Result<(), StoreErr
         )?;
         tx.execute(
             "DELETE FROM procedure_items WHERE procedure_code = ?1",
-            [&p.code],
+            args![p.code],
         )?;
         for (role, items) in [("component", &p.components), ("result", &p.results)] {
             for (ord, item) in items.iter().enumerate() {
@@ -251,7 +251,7 @@ pub fn import(tx: &Transaction, procedures: &[Procedure]) -> Result<(), StoreErr
                     "INSERT INTO procedure_items
                      (procedure_code, role, ord, kind, name, required, valid_days)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![
+                    args![
                         p.code,
                         role,
                         ord,
@@ -277,20 +277,21 @@ pub fn import(tx: &Transaction, procedures: &[Procedure]) -> Result<(), StoreErr
         tx.execute(
             "INSERT INTO kinds (code, name) VALUES (?1, ?2)
              ON CONFLICT (code) DO UPDATE SET name = ?2",
-            params![code, name],
+            args![code, name],
         )?;
     }
     Ok(())
 }
 
 /// Every procedure, by code.
-pub fn procedures(conn: &Connection) -> Result<Vec<Procedure>, StoreError> {
-    let mut stmt =
-        conn.prepare_cached("SELECT code, name, agency_level FROM procedures ORDER BY code")?;
-    let heads = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+pub fn procedures(conn: &mut dyn Sql) -> Result<Vec<Procedure>, StoreError> {
+    let heads: Vec<(String, String, String)> = conn.query_map(
+        "SELECT code, name, agency_level FROM procedures ORDER BY code",
+        args![],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
     let mut list: Vec<Procedure> = Vec::new();
-    for head in heads {
-        let (code, name, agency_level) = head?;
+    for (code, name, agency_level) in heads {
         list.push(Procedure {
             code,
             name,
@@ -299,28 +300,28 @@ pub fn procedures(conn: &Connection) -> Result<Vec<Procedure>, StoreError> {
             results: Vec::new(),
         });
     }
-    let mut items = conn.prepare_cached(
-        "SELECT procedure_code, role, kind, name, required, valid_days FROM procedure_items
-         ORDER BY procedure_code, role, ord",
-    )?;
     let mut index: HashMap<String, usize> = HashMap::new();
     for (i, p) in list.iter().enumerate() {
         index.insert(p.code.clone(), i);
     }
-    let rows = items.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            Requirement {
-                kind: r.get(2)?,
-                name: r.get(3)?,
-                required: r.get(4)?,
-                valid_days: r.get(5)?,
-            },
-        ))
-    })?;
-    for row in rows {
-        let (code, role, item) = row?;
+    let rows = conn.query_map(
+        "SELECT procedure_code, role, kind, name, required, valid_days FROM procedure_items
+         ORDER BY procedure_code, role, ord",
+        args![],
+        |r| {
+            Ok((
+                r.get::<String>(0)?,
+                r.get::<String>(1)?,
+                Requirement {
+                    kind: r.get(2)?,
+                    name: r.get(3)?,
+                    required: r.get(4)?,
+                    valid_days: r.get(5)?,
+                },
+            ))
+        },
+    )?;
+    for (code, role, item) in rows {
         if let Some(&i) = index.get(&code) {
             match role.as_str() {
                 "component" => list[i].components.push(item),
@@ -332,15 +333,12 @@ pub fn procedures(conn: &Connection) -> Result<Vec<Procedure>, StoreError> {
 }
 
 /// One procedure with its components and results.
-pub fn procedure(conn: &Connection, code: &str) -> Result<Option<Procedure>, StoreError> {
-    let head = conn
-        .prepare_cached("SELECT name, agency_level FROM procedures WHERE code = ?1")?
-        .query_row([code], |r| Ok((r.get(0)?, r.get(1)?)))
-        .map(Some)
-        .or_else(|e| match e {
-            rusqlite::Error::QueryReturnedNoRows => Ok(None),
-            e => Err(e),
-        })?;
+pub fn procedure(conn: &mut dyn Sql, code: &str) -> Result<Option<Procedure>, StoreError> {
+    let head: Option<(String, String)> = conn.query_opt(
+        "SELECT name, agency_level FROM procedures WHERE code = ?1",
+        args![code],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     let Some((name, agency_level)) = head else {
         return Ok(None);
     };
@@ -351,23 +349,23 @@ pub fn procedure(conn: &Connection, code: &str) -> Result<Option<Procedure>, Sto
         components: Vec::new(),
         results: Vec::new(),
     };
-    let mut stmt = conn.prepare_cached(
+    let rows = conn.query_map(
         "SELECT role, kind, name, required, valid_days FROM procedure_items
          WHERE procedure_code = ?1 ORDER BY role, ord",
+        args![code],
+        |r| {
+            Ok((
+                r.get::<String>(0)?,
+                Requirement {
+                    kind: r.get(1)?,
+                    name: r.get(2)?,
+                    required: r.get(3)?,
+                    valid_days: r.get(4)?,
+                },
+            ))
+        },
     )?;
-    let rows = stmt.query_map([code], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            Requirement {
-                kind: r.get(1)?,
-                name: r.get(2)?,
-                required: r.get(3)?,
-                valid_days: r.get(4)?,
-            },
-        ))
-    })?;
-    for row in rows {
-        let (role, item) = row?;
+    for (role, item) in rows {
         match role.as_str() {
             "component" => procedure.components.push(item),
             _ => procedure.results.push(item),
@@ -378,16 +376,18 @@ pub fn procedure(conn: &Connection, code: &str) -> Result<Option<Procedure>, Sto
 
 /// Procedures whose code or name contains every word of `text`, insensitive to case and
 /// Vietnamese diacritics ("khai sinh" finds "Đăng ký khai sinh"); all when `text` is blank.
-pub fn find_procedures(conn: &Connection, text: &str) -> Result<Vec<Procedure>, StoreError> {
+pub fn find_procedures(conn: &mut dyn Sql, text: &str) -> Result<Vec<Procedure>, StoreError> {
     let words: Vec<String> = fold(text).split_whitespace().map(str::to_string).collect();
     let all = procedures(conn)?;
     if words.is_empty() {
         return Ok(all);
     }
     let folded: HashMap<String, String> = conn
-        .prepare_cached("SELECT code, folded FROM procedures")?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
+        .query_map("SELECT code, folded FROM procedures", args![], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
+        .into_iter()
+        .collect();
     Ok(all
         .into_iter()
         .filter(|p| {
@@ -399,15 +399,17 @@ pub fn find_procedures(conn: &Connection, text: &str) -> Result<Vec<Procedure>, 
 }
 
 /// Every named kind, by name.
-pub fn kinds(conn: &Connection) -> Result<Vec<Kind>, StoreError> {
-    let mut stmt = conn.prepare_cached("SELECT code, name FROM kinds ORDER BY name, code")?;
-    let rows = stmt.query_map([], |r| {
-        Ok(Kind {
-            code: r.get(0)?,
-            name: r.get(1)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+pub fn kinds(conn: &mut dyn Sql) -> Result<Vec<Kind>, StoreError> {
+    conn.query_map(
+        "SELECT code, name FROM kinds ORDER BY name, code",
+        args![],
+        |r| {
+            Ok(Kind {
+                code: r.get(0)?,
+                name: r.get(1)?,
+            })
+        },
+    )
 }
 
 #[cfg(test)]

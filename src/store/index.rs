@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use rusqlite::types::ToSql;
-use rusqlite::{params, Connection, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags};
+
+use super::sql::{args, Engine, PgConn, Row, Sql, ToValue};
 
 use super::{Document, FileRole, NewDocument, Role, StoreError, StoredFile};
 
@@ -86,15 +87,14 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("audit", "mac", "TEXT"),
 ];
 
-fn add_missing_columns(tx: &Transaction) -> Result<(), StoreError> {
+fn add_missing_columns(tx: &mut dyn Sql) -> Result<(), StoreError> {
     for (table, column, declaration) in ADDED_COLUMNS {
-        let present: bool = tx.query_row(
+        let present: bool = tx.one(
             &format!("SELECT COUNT(*) > 0 FROM pragma_table_info('{table}') WHERE name = ?1"),
-            [column],
-            |r| r.get(0),
+            args![column],
         )?;
         if !present {
-            tx.execute_batch(&format!(
+            tx.batch(&format!(
                 "ALTER TABLE {table} ADD COLUMN {column} {declaration}"
             ))?;
         }
@@ -113,45 +113,117 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+/// Where the index lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// An SQLite file (the embedded default).
+    Sqlite(PathBuf),
+    /// A PostgreSQL database (`postgres://…`).
+    Postgres(String),
+}
+
+impl Location {
+    /// Reads `sqlite:PATH`, `postgres://…` or `postgresql://…`.
+    pub fn parse(url: &str) -> Result<Location, StoreError> {
+        if let Some(path) = url.strip_prefix("sqlite:") {
+            if path.is_empty() {
+                return Err(StoreError::Invalid("sqlite: needs a file path".into()));
+            }
+            return Ok(Location::Sqlite(PathBuf::from(path)));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Location::Postgres(url.to_string()));
+        }
+        Err(StoreError::Invalid(format!(
+            "unknown index {:?}: expected sqlite:PATH or postgres://USER@HOST:PORT/DB",
+            shorten(&super::sql::redact(url))
+        )))
+    }
+}
+
+/// One open connection of either engine.
+enum Handle {
+    Sqlite(Connection),
+    Postgres(Box<PgConn>),
+}
+
+impl Handle {
+    fn sql(&mut self) -> &mut (dyn Sql + 'static) {
+        match self {
+            Handle::Sqlite(c) => c,
+            Handle::Postgres(c) => &mut **c,
+        }
+    }
+
+    fn reusable(&self) -> bool {
+        match self {
+            Handle::Sqlite(c) => c.is_autocommit(),
+            Handle::Postgres(c) => !c.is_closed(),
+        }
+    }
+}
+
 /// Open connections to the index, handed out one per user at a time.
 pub struct Pool {
-    path: PathBuf,
-    idle: Mutex<Vec<Connection>>,
+    location: Location,
+    idle: Mutex<Vec<Handle>>,
     /// Writers of this process take turns here rather than in SQLite's busy handler,
-    /// which sleeps (1 ms and more) between retries; other processes still wait there.
+    /// which sleeps (1 ms and more) between retries; other processes still wait there
+    /// (SQLite) or on the database's write lock (PostgreSQL, see [`write`]).
     writer: Mutex<()>,
 }
 
 /// A connection borrowed from the [`Pool`]; goes back when dropped.
 pub struct Conn<'a> {
     pool: &'a Pool,
-    conn: Option<Connection>,
+    handle: Option<Handle>,
+    /// Inside a transaction that neither committed nor rolled back (a panic): the
+    /// connection is closed rather than reused.
+    in_transaction: bool,
 }
 
 impl std::ops::Deref for Conn<'_> {
-    type Target = Connection;
-    fn deref(&self) -> &Connection {
-        self.conn
-            .as_ref()
-            .expect("a pooled connection is present until dropped")
+    type Target = dyn Sql;
+    fn deref(&self) -> &(dyn Sql + 'static) {
+        match self.handle.as_ref() {
+            Some(Handle::Sqlite(c)) => c,
+            Some(Handle::Postgres(c)) => &**c,
+            None => unreachable!("a pooled connection is present until dropped"),
+        }
     }
 }
 
 impl std::ops::DerefMut for Conn<'_> {
-    fn deref_mut(&mut self) -> &mut Connection {
-        self.conn
+    fn deref_mut(&mut self) -> &mut (dyn Sql + 'static) {
+        self.handle
             .as_mut()
             .expect("a pooled connection is present until dropped")
+            .sql()
+    }
+}
+
+impl Conn<'_> {
+    /// The SQLite connection, for the embedded store's own maintenance (backup).
+    pub fn sqlite(&self) -> Option<&Connection> {
+        match self.handle.as_ref() {
+            Some(Handle::Sqlite(c)) => Some(c),
+            _ => None,
+        }
     }
 }
 
 impl Drop for Conn<'_> {
     fn drop(&mut self) {
-        let (Some(conn), Ok(mut idle)) = (self.conn.take(), self.pool.idle.lock()) else {
+        let Some(handle) = self.handle.take() else {
             return;
         };
-        if idle.len() < MAX_IDLE {
-            idle.push(conn);
+        if self.in_transaction || !handle.reusable() {
+            return;
+        }
+        if let Ok(mut idle) = self.pool.idle.lock() {
+            if idle.len() < MAX_IDLE {
+                idle.push(handle);
+            }
         }
     }
 }
@@ -159,41 +231,58 @@ impl Drop for Conn<'_> {
 impl Drop for Pool {
     fn drop(&mut self) {
         if let Ok(conn) = self.get() {
-            let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+            if let Some(sqlite) = conn.sqlite() {
+                let _ = sqlite.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+            }
         }
     }
 }
 
 impl Pool {
-    /// Opens (creating when missing) the index at `path`.
-    pub fn open(path: &Path) -> Result<Pool, StoreError> {
-        crate::private_files::create_file(path)
-            .map_err(|e| StoreError::Storage(format!("{}: {e}", path.display())))?;
+    /// Opens (creating when missing) the index at `location`, bringing its schema up to date.
+    pub fn open(location: &Location) -> Result<Pool, StoreError> {
+        if let Location::Sqlite(path) = location {
+            crate::private_files::create_file(path)
+                .map_err(|e| StoreError::Storage(format!("{}: {e}", path.display())))?;
+        }
         let pool = Pool {
-            path: path.to_path_buf(),
+            location: location.clone(),
             idle: Mutex::new(Vec::new()),
             writer: Mutex::new(()),
         };
         let mut conn = pool.get()?;
-        write(&mut conn, |tx| {
-            tx.execute_batch(SCHEMA)?;
-            tx.execute_batch(super::catalog::SCHEMA)?;
-            add_missing_columns(tx)
-        })?;
+        match location {
+            Location::Sqlite(_) => write(&mut conn, |tx| {
+                tx.batch(SCHEMA)?;
+                tx.batch(super::catalog::SCHEMA)?;
+                add_missing_columns(tx)
+            })?,
+            Location::Postgres(_) => write(&mut conn, super::postgres::migrate)?,
+        }
         drop(conn);
         Ok(pool)
+    }
+
+    /// The engine behind this pool.
+    pub fn engine(&self) -> Engine {
+        match self.location {
+            Location::Sqlite(_) => Engine::Sqlite,
+            Location::Postgres(_) => Engine::Postgres,
+        }
     }
 
     /// A connection, reused or new.
     pub fn get(&self) -> Result<Conn<'_>, StoreError> {
         let reused = self.idle.lock().ok().and_then(|mut idle| idle.pop());
-        let conn = match reused {
-            Some(conn) => conn,
-            None => connect(&self.path)?,
+        let handle = match (reused, &self.location) {
+            (Some(handle), _) => handle,
+            (None, Location::Sqlite(path)) => Handle::Sqlite(connect(path)?),
+            (None, Location::Postgres(url)) => Handle::Postgres(Box::new(PgConn::connect(url)?)),
         };
         Ok(Conn {
             pool: self,
-            conn: Some(conn),
+            handle: Some(handle),
+            in_transaction: false,
         })
     }
 }
@@ -240,27 +329,50 @@ pub fn checkpoint(path: &Path, alive: impl Fn() -> bool + Send + 'static) {
     }
 }
 
-/// Runs `f` in an immediate (write-locked) transaction.
+/// The lock every PostgreSQL write transaction takes first: writes to one index take
+/// turns across all machines, as they do in SQLite, so the audit chain and the batch
+/// journal see one order. (Reads never wait for it.)
+const WRITE_LOCK: i64 = 0x736f_686f_6100;
+
+/// Runs `f` in one write transaction: `BEGIN IMMEDIATE` in SQLite, and in PostgreSQL a
+/// transaction that first takes the index's write lock (see [`WRITE_LOCK`]).
 pub fn write<T>(
     conn: &mut Conn,
-    f: impl FnOnce(&Transaction) -> Result<T, StoreError>,
+    f: impl FnOnce(&mut dyn Sql) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
     let pool = conn.pool;
     let _turn = pool.writer.lock().unwrap_or_else(|e| e.into_inner());
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let value = f(&tx)?;
-    tx.commit()?;
-    Ok(value)
+    match pool.engine() {
+        Engine::Sqlite => conn.batch("BEGIN IMMEDIATE")?,
+        Engine::Postgres => {
+            conn.batch("BEGIN")?;
+            conn.in_transaction = true;
+            conn.execute("SELECT pg_advisory_xact_lock(?1)", args![WRITE_LOCK])?;
+        }
+    }
+    conn.in_transaction = true;
+    let result = f(&mut **conn).and_then(|value| conn.batch("COMMIT").map(|()| value));
+    if result.is_err() {
+        let _ = conn.batch("ROLLBACK");
+    }
+    conn.in_transaction = false;
+    result
 }
 
-/// Like [`write`], with the commit fsynced before it returns.
+/// Like [`write`], with the commit made durable before it returns (SQLite: the WAL
+/// fsynced; PostgreSQL commits durably anyway).
 pub fn write_durably<T>(
     conn: &mut Conn,
-    f: impl FnOnce(&Transaction) -> Result<T, StoreError>,
+    f: impl FnOnce(&mut dyn Sql) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
-    conn.pragma_update(None, "synchronous", "FULL")?;
+    let Some(sqlite) = conn.sqlite() else {
+        return write(conn, f);
+    };
+    sqlite.pragma_update(None, "synchronous", "FULL")?;
     let result = write(conn, f);
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    if let Some(sqlite) = conn.sqlite() {
+        sqlite.pragma_update(None, "synchronous", "NORMAL")?;
+    }
     result
 }
 
@@ -379,7 +491,7 @@ pub fn check_new(new: &NewDocument) -> Result<(), StoreError> {
 
 /// Checks a new document against the database: its agency exists, the document it
 /// supersedes exists and is current, its dossier (if it exists) matches.
-pub fn check_against(conn: &Connection, new: &NewDocument) -> Result<(), StoreError> {
+pub fn check_against(conn: &mut dyn Sql, new: &NewDocument) -> Result<(), StoreError> {
     super::keys::check_agency(conn, &new.agency)?;
     if let Some(old) = &new.supersedes {
         check_supersedable(conn, old, new)?;
@@ -390,12 +502,12 @@ pub fn check_against(conn: &Connection, new: &NewDocument) -> Result<(), StoreEr
 /// Checks that no current document carries `reference` (unless it is the one `new`
 /// supersedes): a verification reference names one certified copy.
 pub fn check_reference_free(
-    conn: &Connection,
+    conn: &mut dyn Sql,
     reference: &str,
     new: &NewDocument,
 ) -> Result<(), StoreError> {
-    let tail = "WHERE v.reference = ? AND v.superseded_by IS NULL";
-    let holders = query_documents(conn, tail, &[&reference])?;
+    let tail = "WHERE v.reference = ?1 AND v.superseded_by IS NULL";
+    let holders = query_documents(conn, tail, args![reference])?;
     match holders
         .iter()
         .find(|d| Some(&d.id) != new.supersedes.as_ref())
@@ -410,11 +522,11 @@ pub fn check_reference_free(
 }
 
 /// Creates the dossier on its first document.
-pub fn ensure_dossier(tx: &Transaction, new: &NewDocument, now: &str) -> Result<(), StoreError> {
+pub fn ensure_dossier(tx: &mut dyn Sql, new: &NewDocument, now: &str) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO dossiers (code, procedure_code, citizen_id, agency, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (code) DO NOTHING",
-        params![
+        args![
             new.dossier_code,
             new.procedure_code,
             new.citizen_id,
@@ -426,7 +538,7 @@ pub fn ensure_dossier(tx: &Transaction, new: &NewDocument, now: &str) -> Result<
 }
 
 /// Checks that an existing dossier has the new document's procedure, person and agency.
-fn check_dossier(conn: &Connection, new: &NewDocument) -> Result<(), StoreError> {
+fn check_dossier(conn: &mut dyn Sql, new: &NewDocument) -> Result<(), StoreError> {
     let Some(d) = dossier(conn, &new.dossier_code)? else {
         return Ok(());
     };
@@ -447,8 +559,8 @@ fn check_dossier(conn: &Connection, new: &NewDocument) -> Result<(), StoreError>
 /// Checks that `id` exists, has not been superseded yet, belongs to the new document's
 /// agency, and is a document of the same dossier, or of the same person and kind: a
 /// correction replaces the agency's own document, never another agency's or person's.
-fn check_supersedable(conn: &Connection, id: &str, new: &NewDocument) -> Result<(), StoreError> {
-    let doc = query_documents(conn, "WHERE v.id = ?", &[&id])?;
+fn check_supersedable(conn: &mut dyn Sql, id: &str, new: &NewDocument) -> Result<(), StoreError> {
+    let doc = query_documents(conn, "WHERE v.id = ?1", args![id])?;
     let refuse = |why: &str| Err(StoreError::Invalid(format!("cannot supersede {id}: {why}")));
     match doc.first() {
         None => refuse("no such document"),
@@ -468,7 +580,7 @@ fn check_supersedable(conn: &Connection, id: &str, new: &NewDocument) -> Result<
 }
 
 /// A document row to insert.
-pub struct Row<'a> {
+pub struct DocumentRow<'a> {
     /// New id.
     pub id: &'a str,
     /// Metadata.
@@ -488,13 +600,13 @@ pub struct Row<'a> {
 }
 
 /// Inserts a document, its files and its search entry.
-pub fn insert_document(tx: &Transaction, row: &Row) -> Result<(), StoreError> {
+pub fn insert_document(tx: &mut dyn Sql, row: &DocumentRow) -> Result<(), StoreError> {
     let new = row.new;
-    tx.execute(
+    let rowid: i64 = tx.one(
         "INSERT INTO documents (id, dossier_code, role, kind, title, page_count, sha256,
              created_by, created_at, valid_until, supersedes, reference)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        params![
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING rowid",
+        args![
             row.id,
             new.dossier_code,
             role_text(new.role),
@@ -509,11 +621,10 @@ pub fn insert_document(tx: &Transaction, row: &Row) -> Result<(), StoreError> {
             row.reference,
         ],
     )?;
-    let rowid = tx.last_insert_rowid();
     for (ord, f) in row.files.iter().enumerate() {
         tx.execute(
             "INSERT INTO files (doc, ord, role, sha256, size, name) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![rowid, ord, file_role_text(f.role), f.sha256, f.size, f.name],
+            args![rowid, ord, file_role_text(f.role), f.sha256, f.size, f.name],
         )?;
     }
     let meta = super::search::index_text(
@@ -522,32 +633,26 @@ pub fn insert_document(tx: &Transaction, row: &Row) -> Result<(), StoreError> {
         &new.dossier_code,
         &new.procedure_code,
     );
-    tx.execute(
-        "INSERT INTO search (rowid, meta, body) VALUES (?1, ?2, ?3)",
-        params![rowid, meta, super::search::fold(row.text)],
-    )?;
-    Ok(())
+    super::search::insert(tx, rowid, &meta, &super::search::fold(row.text))
 }
 
 /// Documents of `document_view v` selected by `tail` (joins, `WHERE`, `ORDER`, `LIMIT`).
 pub fn query_documents(
-    conn: &Connection,
+    conn: &mut dyn Sql,
     tail: &str,
-    params: &[&dyn ToSql],
+    params: &[&dyn ToValue],
 ) -> Result<Vec<Document>, StoreError> {
     let sql = format!("SELECT {DOC_COLUMNS} FROM document_view v {tail}");
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params, row_document)?;
-    let mut docs = Vec::new();
-    for row in rows {
-        let (rowid, mut doc) = row?;
+    let rows = conn.query_map(&sql, params, row_document)?;
+    let mut docs = Vec::with_capacity(rows.len());
+    for (rowid, mut doc) in rows {
         doc.files = files(conn, rowid)?;
         docs.push(doc);
     }
     Ok(docs)
 }
 
-fn row_document(r: &rusqlite::Row) -> rusqlite::Result<(i64, Document)> {
+fn row_document(r: &Row) -> Result<(i64, Document), StoreError> {
     let role: String = r.get(5)?;
     let doc = Document {
         id: r.get(1)?,
@@ -575,18 +680,19 @@ fn row_document(r: &rusqlite::Row) -> rusqlite::Result<(i64, Document)> {
     Ok((r.get(0)?, doc))
 }
 
-fn files(conn: &Connection, rowid: i64) -> Result<Vec<StoredFile>, StoreError> {
-    let mut stmt = conn
-        .prepare_cached("SELECT role, sha256, size, name FROM files WHERE doc = ? ORDER BY ord")?;
-    let rows = stmt.query_map([rowid], |r| {
-        Ok(StoredFile {
-            role: parse_file_role(&r.get::<_, String>(0)?),
-            sha256: r.get(1)?,
-            size: r.get(2)?,
-            name: r.get(3)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+fn files(conn: &mut dyn Sql, rowid: i64) -> Result<Vec<StoredFile>, StoreError> {
+    conn.query_map(
+        "SELECT role, sha256, size, name FROM files WHERE doc = ?1 ORDER BY ord",
+        args![rowid],
+        |r| {
+            Ok(StoredFile {
+                role: parse_file_role(&r.get::<String>(0)?),
+                sha256: r.get(1)?,
+                size: r.get(2)?,
+                name: r.get(3)?,
+            })
+        },
+    )
 }
 
 fn role_text(role: Role) -> &'static str {
@@ -619,19 +725,23 @@ pub(super) fn parse_file_role(text: &str) -> FileRole {
 }
 
 /// Every distinct blob name the index refers to.
-pub fn referenced_blobs(conn: &Connection) -> Result<Vec<String>, StoreError> {
-    let mut stmt = conn.prepare("SELECT DISTINCT sha256 FROM files ORDER BY sha256")?;
-    let rows = stmt.query_map([], |r| r.get(0))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+pub fn referenced_blobs(conn: &mut dyn Sql) -> Result<Vec<String>, StoreError> {
+    conn.query_map(
+        "SELECT DISTINCT sha256 FROM files ORDER BY sha256",
+        args![],
+        |r| r.get(0),
+    )
 }
 
 /// Problems of the index itself: SQLite's own check, search rows that match no document
 /// and documents missing from search, main files that are not among a document's files.
-pub fn check_index(conn: &Connection) -> Result<Vec<String>, StoreError> {
+pub fn check_index(conn: &mut dyn Sql) -> Result<Vec<String>, StoreError> {
     let mut problems = Vec::new();
-    let status: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
-    if status != "ok" {
-        problems.push(format!("index: SQLite quick_check: {status}"));
+    if conn.engine() == Engine::Sqlite {
+        let status: String = conn.one("PRAGMA quick_check", args![])?;
+        if status != "ok" {
+            problems.push(format!("index: SQLite quick_check: {status}"));
+        }
     }
     let checks = [
         ("SELECT count(*) FROM documents d WHERE d.rowid NOT IN (SELECT rowid FROM search)",
@@ -647,7 +757,7 @@ pub fn check_index(conn: &Connection) -> Result<Vec<String>, StoreError> {
          "batch journal entries without their document"),
     ];
     for (sql, what) in checks {
-        let n: i64 = conn.query_row(sql, [], |r| r.get(0))?;
+        let n: i64 = conn.one(sql, args![])?;
         if n > 0 {
             problems.push(format!("index: {n} {what}"));
         }
@@ -656,15 +766,17 @@ pub fn check_index(conn: &Connection) -> Result<Vec<String>, StoreError> {
 }
 
 /// The document stored for batch work `work_key`, if any.
-pub fn work_document(conn: &Connection, work_key: &str) -> Result<Option<String>, StoreError> {
-    let mut stmt = conn.prepare_cached("SELECT document_id FROM batch_work WHERE work_key = ?")?;
-    let row = stmt.query_row([work_key], |r| r.get(0));
-    Ok(rusqlite::OptionalExtension::optional(row)?)
+pub fn work_document(conn: &mut dyn Sql, work_key: &str) -> Result<Option<String>, StoreError> {
+    conn.query_opt(
+        "SELECT document_id FROM batch_work WHERE work_key = ?1",
+        args![work_key],
+        |r| r.get(0),
+    )
 }
 
 /// Journals batch work `work_key` as done by document `id` (in the document's transaction).
 pub fn insert_work(
-    tx: &Transaction,
+    tx: &mut dyn Sql,
     work_key: &str,
     id: &str,
     note: Option<&str>,
@@ -672,28 +784,28 @@ pub fn insert_work(
 ) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO batch_work (work_key, document_id, stored_at, note) VALUES (?1, ?2, ?3, ?4)",
-        params![work_key, id, now, note],
+        args![work_key, id, now, note],
     )?;
     Ok(())
 }
 
 /// A dossier by code.
-pub fn dossier(conn: &Connection, code: &str) -> Result<Option<super::Dossier>, StoreError> {
-    let mut stmt = conn.prepare_cached(
+pub fn dossier(conn: &mut dyn Sql, code: &str) -> Result<Option<super::Dossier>, StoreError> {
+    conn.query_opt(
         "SELECT code, procedure_code, citizen_id, agency, received_on, returned_on
-         FROM dossiers WHERE code = ?",
-    )?;
-    let row = stmt.query_row([code], |r| {
-        Ok(super::Dossier {
-            code: r.get(0)?,
-            procedure_code: r.get(1)?,
-            citizen_id: r.get(2)?,
-            agency: r.get(3)?,
-            received_on: r.get(4)?,
-            returned_on: r.get(5)?,
-        })
-    });
-    Ok(rusqlite::OptionalExtension::optional(row)?)
+         FROM dossiers WHERE code = ?1",
+        args![code],
+        |r| {
+            Ok(super::Dossier {
+                code: r.get(0)?,
+                procedure_code: r.get(1)?,
+                citizen_id: r.get(2)?,
+                agency: r.get(3)?,
+                received_on: r.get(4)?,
+                returned_on: r.get(5)?,
+            })
+        },
+    )
 }
 
 /// Attaches existing document `id` to dossier `dossier.code` (created when new; when it
@@ -701,7 +813,7 @@ pub fn dossier(conn: &Connection, code: &str) -> Result<Option<super::Dossier>, 
 /// Creates `dossier`, or checks that the stored one with its code is the same person's;
 /// returns the stored dossier.
 pub fn open_dossier(
-    tx: &Transaction,
+    tx: &mut dyn Sql,
     dossier: &super::Dossier,
 ) -> Result<super::Dossier, StoreError> {
     check_code("dossier code", &dossier.code)?;
@@ -726,7 +838,7 @@ pub fn open_dossier(
                 "INSERT INTO dossiers
                  (code, procedure_code, citizen_id, agency, received_on, returned_on, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
+                args![
                     dossier.code,
                     dossier.procedure_code,
                     dossier.citizen_id,
@@ -744,12 +856,12 @@ pub fn open_dossier(
 /// Links document `id` into `dossier` (opened when new) for reuse: same person, current,
 /// not expired.
 pub fn attach(
-    tx: &Transaction,
+    tx: &mut dyn Sql,
     id: &str,
     dossier: &super::Dossier,
     by: &str,
 ) -> Result<(), StoreError> {
-    let doc = query_documents(tx, "WHERE v.id = ?", &[&id])?
+    let doc = query_documents(tx, "WHERE v.id = ?1", args![id])?
         .into_iter()
         .next()
         .ok_or_else(|| StoreError::NotFound(format!("document {id}")))?;
@@ -776,24 +888,24 @@ pub fn attach(
         tx.execute(
             "INSERT INTO dossier_links (dossier_code, document_id, attached_by, attached_at)
              VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
-            params![dossier.code, id, by, at],
+            args![dossier.code, id, by, at],
         )?;
     }
     Ok(())
 }
 
 /// Codes of the dossiers document `id` was attached to (besides its own).
-pub fn attached_dossiers(conn: &Connection, id: &str) -> Result<Vec<String>, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT dossier_code FROM dossier_links WHERE document_id = ? ORDER BY attached_at",
-    )?;
-    let rows = stmt.query_map([id], |r| r.get(0))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+pub fn attached_dossiers(conn: &mut dyn Sql, id: &str) -> Result<Vec<String>, StoreError> {
+    conn.query_map(
+        "SELECT dossier_code FROM dossier_links WHERE document_id = ?1 ORDER BY attached_at",
+        args![id],
+        |r| r.get(0),
+    )
 }
 
 /// Sets the received/returned dates of a dossier.
 pub fn set_dossier_dates(
-    conn: &Connection,
+    conn: &mut dyn Sql,
     code: &str,
     received: Option<&str>,
     returned: Option<&str>,
@@ -807,7 +919,7 @@ pub fn set_dossier_dates(
     let n = conn.execute(
         "UPDATE dossiers SET received_on = coalesce(?2, received_on),
              returned_on = coalesce(?3, returned_on) WHERE code = ?1",
-        params![code, received, returned],
+        args![code, received, returned],
     )?;
     if n == 0 {
         return Err(StoreError::NotFound(format!("dossier {code}")));

@@ -16,8 +16,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use rusqlite::types::ToSql;
-use rusqlite::Connection;
+use super::sql::{args, Engine, Sql, ToValue};
 use serde::Serialize;
 
 use super::index::{check_code, check_date};
@@ -76,20 +75,36 @@ pub struct Indicators {
     pub certified_copies: u64,
 }
 
+/// The day (`YYYY-MM-DD`, in Vietnam) of a stored time `column` (RFC 3339, UTC).
+fn vietnam_day(engine: Engine, column: &str) -> String {
+    match engine {
+        Engine::Sqlite => format!("date({column}, '+7 hours')"),
+        Engine::Postgres => format!(
+            "to_char(CAST({column} AS timestamptz) AT TIME ZONE 'UTC' + interval '7 hours', 'YYYY-MM-DD')"
+        ),
+    }
+}
+
 /// The day a dossier counts as received.
-const RECEIVED: &str = "coalesce(s.received_on, date(s.created_at, '+7 hours'))";
+fn received(engine: Engine) -> String {
+    format!(
+        "coalesce(s.received_on, {})",
+        vietnam_day(engine, "s.created_at")
+    )
+}
 
 /// Dossiers received or returned in the period `?1`..`?2`, of agency `?3` (or any).
-fn in_period() -> String {
+fn in_period(engine: Engine) -> String {
     format!(
-        "({RECEIVED} BETWEEN ?1 AND ?2 OR s.returned_on BETWEEN ?1 AND ?2) \
-         AND (?3 IS NULL OR s.agency = ?3)"
+        "({} BETWEEN ?1 AND ?2 OR s.returned_on BETWEEN ?1 AND ?2) \
+         AND (CAST(?3 AS TEXT) IS NULL OR s.agency = ?3)",
+        received(engine)
     )
 }
 
 /// Computes the indicators of `query`, one row per group, groups sorted.
 pub fn indicators(
-    conn: &Connection,
+    conn: &mut dyn Sql,
     query: &IndicatorQuery,
 ) -> Result<Vec<Indicators>, StoreError> {
     check_date("from", &query.from)?;
@@ -100,10 +115,10 @@ pub fn indicators(
     if let Some(agency) = &query.agency {
         check_code("agency", agency)?;
     }
-    let args: [&dyn ToSql; 3] = [&query.from, &query.to, &query.agency];
+    let args = args![query.from, query.to, query.agency];
     let mut kinds = Interner::default();
     let required = required_kinds(conn, &mut kinds)?;
-    let mut period = Period::load(conn, &args)?;
+    let mut period = Period::load(conn, args)?;
     period.add_documents(conn, &mut kinds)?;
     period.add_links(conn, &mut kinds)?;
     let inside = |day: &str| query.from.as_str() <= day && day <= query.to.as_str();
@@ -137,7 +152,7 @@ pub fn indicators(
             row.results_digitized += u64::from(d.has_result);
         }
     }
-    for (day, agency, procedure) in certified_copies(conn, &args)? {
+    for (day, agency, procedure) in certified_copies(conn, args)? {
         groups
             .entry(group_of(&day, &agency, &procedure))
             .or_default()
@@ -202,30 +217,27 @@ impl Interner {
 
 /// Required component kinds (interned) of each catalogued procedure.
 fn required_kinds(
-    conn: &Connection,
+    conn: &mut dyn Sql,
     kinds: &mut Interner,
 ) -> Result<HashMap<String, Vec<u32>>, StoreError> {
     let mut map: HashMap<String, Vec<u32>> = conn
-        .prepare("SELECT code FROM procedures")?
-        .query_map([], |r| r.get::<_, String>(0))?
-        .map(|code| code.map(|c| (c, Vec::new())))
-        .collect::<Result<_, _>>()?;
-    let mut stmt = conn.prepare(
-        "SELECT procedure_code, kind FROM procedure_items WHERE role = 'component' AND required",
+        .query_map("SELECT code FROM procedures", args![], |r| {
+            r.get::<String>(0)
+        })?
+        .into_iter()
+        .map(|code| (code, Vec::new()))
+        .collect();
+    conn.each(
+        "SELECT procedure_code, kind FROM procedure_items WHERE role = 'component' AND required <> 0",
+        args![],
+        &mut |r| {
+            let procedure = r.text(0)?;
+            let kind = kinds.id(r.text(1)?);
+            map.entry(procedure.to_string()).or_default().push(kind);
+            Ok(())
+        },
     )?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-    for row in rows {
-        let (procedure, kind) = row?;
-        map.entry(procedure).or_default().push(kinds.id(&kind));
-    }
     Ok(map)
-}
-
-/// Column `i` of `row` as text, borrowed (no allocation per row).
-fn text<'r>(row: &'r rusqlite::Row, i: usize) -> rusqlite::Result<&'r str> {
-    row.get_ref(i)?.as_str().map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
-    })
 }
 
 /// One dossier received or returned in the period, with what it holds.
@@ -248,23 +260,23 @@ struct Period {
 }
 
 impl Period {
-    fn load(conn: &Connection, args: &[&dyn ToSql]) -> Result<Period, StoreError> {
+    fn load(conn: &mut dyn Sql, args: &[&dyn ToValue]) -> Result<Period, StoreError> {
+        let engine = conn.engine();
         let sql = format!(
-            "SELECT s.code, s.procedure_code, s.agency, {RECEIVED}, s.returned_on
+            "SELECT s.code, s.procedure_code, s.agency, {}, s.returned_on
              FROM dossiers s WHERE {}",
-            in_period()
+            received(engine),
+            in_period(engine)
         );
         let mut period = Period {
             dossiers: Vec::new(),
             at: HashMap::new(),
             names: Interner::default(),
         };
-        let mut stmt = conn.prepare(&sql)?;
-        let mut rows = stmt.query(args)?;
-        while let Some(r) = rows.next()? {
+        conn.each(&sql, args, &mut |r| {
             let dossier = PeriodDossier {
-                procedure: period.names.id(text(r, 1)?),
-                agency: period.names.id(text(r, 2)?),
+                procedure: period.names.id(r.text(1)?),
+                agency: period.names.id(r.text(2)?),
                 received: r.get(3)?,
                 returned: r.get(4)?,
                 kinds: Vec::new(),
@@ -273,59 +285,61 @@ impl Period {
             };
             period.at.insert(r.get(0)?, period.dossiers.len());
             period.dossiers.push(dossier);
-        }
+            Ok(())
+        })?;
         Ok(period)
     }
 
     /// Each dossier's own documents: component kinds, and whether a result is stored.
     /// One sequential pass over the documents, matched by dossier code here: SQLite would
     /// otherwise search the dossier (or its documents) once per row, several times slower.
-    fn add_documents(&mut self, conn: &Connection, kinds: &mut Interner) -> Result<(), StoreError> {
-        let mut stmt = conn.prepare("SELECT dossier_code, role = 'result', kind FROM documents")?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            let Some(&i) = self.at.get(text(r, 0)?) else {
-                continue;
+    fn add_documents(
+        &mut self,
+        conn: &mut dyn Sql,
+        kinds: &mut Interner,
+    ) -> Result<(), StoreError> {
+        let sql = "SELECT dossier_code, role = 'result', kind FROM documents";
+        conn.each(sql, args![], &mut |r| {
+            let Some(&i) = self.at.get(r.text(0)?) else {
+                return Ok(());
             };
-            if r.get::<_, bool>(1)? {
+            if r.get::<bool>(1)? {
                 self.dossiers[i].has_result = true;
             } else {
-                let kind = kinds.id(text(r, 2)?);
+                let kind = kinds.id(r.text(2)?);
                 self.dossiers[i].kinds.push(kind);
             }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Documents attached from other dossiers: reuse, and the kinds they supply.
-    fn add_links(&mut self, conn: &Connection, kinds: &mut Interner) -> Result<(), StoreError> {
-        let mut stmt = conn.prepare(
-            "SELECT l.dossier_code, d.kind FROM dossier_links l JOIN documents d ON d.id = l.document_id",
-        )?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            let Some(&i) = self.at.get(text(r, 0)?) else {
-                continue;
+    fn add_links(&mut self, conn: &mut dyn Sql, kinds: &mut Interner) -> Result<(), StoreError> {
+        let sql = "SELECT l.dossier_code, d.kind FROM dossier_links l \
+                   JOIN documents d ON d.id = l.document_id";
+        conn.each(sql, args![], &mut |r| {
+            let Some(&i) = self.at.get(r.text(0)?) else {
+                return Ok(());
             };
-            let kind = kinds.id(text(r, 1)?);
+            let kind = kinds.id(r.text(1)?);
             self.dossiers[i].reuses = true;
             self.dossiers[i].kinds.push(kind);
-        }
-        Ok(())
+            Ok(())
+        })
     }
 }
 
 /// (day stored, agency, procedure) of the certified copies stored in the period.
 fn certified_copies(
-    conn: &Connection,
-    args: &[&dyn ToSql],
+    conn: &mut dyn Sql,
+    args: &[&dyn ToValue],
 ) -> Result<Vec<(String, String, String)>, StoreError> {
-    let mut stmt = conn.prepare(
-        "SELECT date(d.created_at, '+7 hours') AS day, s.agency, s.procedure_code
+    let day = vietnam_day(conn.engine(), "d.created_at");
+    let sql = format!(
+        "SELECT {day}, s.agency, s.procedure_code
          FROM documents d JOIN dossiers s ON s.code = d.dossier_code
-         WHERE d.reference IS NOT NULL AND day BETWEEN ?1 AND ?2
-             AND (?3 IS NULL OR s.agency = ?3)",
-    )?;
-    let rows = stmt.query_map(args, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+         WHERE d.reference IS NOT NULL AND {day} BETWEEN ?1 AND ?2
+             AND (CAST(?3 AS TEXT) IS NULL OR s.agency = ?3)"
+    );
+    conn.query_map(&sql, args, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
 }

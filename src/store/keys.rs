@@ -3,9 +3,9 @@
 //! A key's secret is `sohoa_` + 43 base64url characters (32 random bytes). Only its
 //! SHA-256 is stored; authentication looks the hash up and compares it in constant time.
 
+use super::sql::{args, Sql};
 use data_encoding::{BASE32_NOPAD, BASE64URL_NOPAD};
 use ring::rand::{SecureRandom, SystemRandom};
-use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -103,12 +103,12 @@ fn bad_scope(s: &str) -> StoreError {
 }
 
 /// Adds an agency; its code must be new.
-pub fn add_agency(conn: &Connection, code: &str, name: &str) -> Result<Agency, StoreError> {
+pub fn add_agency(conn: &mut dyn Sql, code: &str, name: &str) -> Result<Agency, StoreError> {
     check_code("agency code", code)?;
     check_text("agency name", name, 300)?;
     let inserted = conn.execute(
         "INSERT INTO agencies (code, name, created_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
-        params![code, name, now()],
+        args![code, name, now()],
     )?;
     if inserted == 0 {
         return Err(StoreError::Invalid(format!("agency {code} already exists")));
@@ -120,25 +120,26 @@ pub fn add_agency(conn: &Connection, code: &str, name: &str) -> Result<Agency, S
 }
 
 /// All agencies, by code.
-pub fn agencies(conn: &Connection) -> Result<Vec<Agency>, StoreError> {
-    let mut stmt = conn.prepare_cached("SELECT code, name FROM agencies ORDER BY code")?;
-    let rows = stmt.query_map([], |r| {
-        Ok(Agency {
-            code: r.get(0)?,
-            name: r.get(1)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+pub fn agencies(conn: &mut dyn Sql) -> Result<Vec<Agency>, StoreError> {
+    conn.query_map(
+        "SELECT code, name FROM agencies ORDER BY code",
+        args![],
+        |r| {
+            Ok(Agency {
+                code: r.get(0)?,
+                name: r.get(1)?,
+            })
+        },
+    )
 }
 
 /// Checks that agency `code` exists.
-pub fn check_agency(conn: &Connection, code: &str) -> Result<(), StoreError> {
+pub fn check_agency(conn: &mut dyn Sql, code: &str) -> Result<(), StoreError> {
     check_code("agency code", code)?;
-    let found: Option<i64> = conn
-        .query_row("SELECT 1 FROM agencies WHERE code = ?", [code], |r| {
+    let found: Option<i64> =
+        conn.query_opt("SELECT 1 FROM agencies WHERE code = ?1", args![code], |r| {
             r.get(0)
-        })
-        .optional()?;
+        })?;
     found
         .map(|_| ())
         .ok_or_else(|| StoreError::Invalid(format!("unknown agency {code}")))
@@ -146,7 +147,7 @@ pub fn check_agency(conn: &Connection, code: &str) -> Result<(), StoreError> {
 
 /// Creates a key for `agency`; returns it and its secret.
 pub fn create_key(
-    conn: &Connection,
+    conn: &mut dyn Sql,
     agency: &str,
     scopes: &[Scope],
 ) -> Result<(KeyInfo, String), StoreError> {
@@ -163,7 +164,7 @@ pub fn create_key(
     conn.execute(
         "INSERT INTO api_keys (id, agency, secret_sha256, scopes, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![id, agency, secret_hash(&secret), text.join(" "), now()],
+        args![id, agency, secret_hash(&secret), text.join(" "), now()],
     )?;
     let info = KeyInfo {
         id,
@@ -175,11 +176,11 @@ pub fn create_key(
 }
 
 /// Revokes key `id` (again is fine).
-pub fn revoke_key(conn: &Connection, id: &str) -> Result<(), StoreError> {
+pub fn revoke_key(conn: &mut dyn Sql, id: &str) -> Result<(), StoreError> {
     check_id(id)?;
     let n = conn.execute(
         "UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?2) WHERE id = ?1",
-        params![id, now()],
+        args![id, now()],
     )?;
     if n == 0 {
         return Err(StoreError::NotFound(format!("key {id}")));
@@ -188,16 +189,14 @@ pub fn revoke_key(conn: &Connection, id: &str) -> Result<(), StoreError> {
 }
 
 /// All keys (never their secrets).
-pub fn keys(conn: &Connection) -> Result<Vec<KeyInfo>, StoreError> {
-    let mut stmt = conn.prepare_cached(
+pub fn keys(conn: &mut dyn Sql) -> Result<Vec<KeyInfo>, StoreError> {
+    let rows = conn.query_map(
         "SELECT id, agency, scopes, revoked_at IS NOT NULL FROM api_keys ORDER BY created_at, id",
+        args![],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get::<String>(2)?, r.get(3)?)),
     )?;
-    let rows = stmt.query_map([], |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get::<_, String>(2)?, r.get(3)?))
-    })?;
     let mut keys = Vec::new();
-    for row in rows {
-        let (id, agency, scopes, revoked) = row?;
+    for (id, agency, scopes, revoked) in rows {
         keys.push(KeyInfo {
             id,
             agency,
@@ -209,26 +208,25 @@ pub fn keys(conn: &Connection) -> Result<Vec<KeyInfo>, StoreError> {
 }
 
 /// The key whose secret is `secret`, unless unknown or revoked.
-pub fn authenticate(conn: &Connection, secret: &str) -> Result<Option<KeyInfo>, StoreError> {
+pub fn authenticate(conn: &mut dyn Sql, secret: &str) -> Result<Option<KeyInfo>, StoreError> {
     if !looks_like_secret(secret) {
         return Ok(None);
     }
     let hash = secret_hash(secret);
-    let mut stmt = conn.prepare_cached(
+    let row = conn.query_opt(
         "SELECT id, agency, scopes, revoked_at IS NOT NULL, secret_sha256
-         FROM api_keys WHERE secret_sha256 = ?",
-    )?;
-    let row = stmt
-        .query_row([&hash[..]], |r| {
+         FROM api_keys WHERE secret_sha256 = ?1",
+        args![hash],
+        |r| {
             Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, bool>(3)?,
-                r.get::<_, Vec<u8>>(4)?,
+                r.get::<String>(0)?,
+                r.get::<String>(1)?,
+                r.get::<String>(2)?,
+                r.get::<bool>(3)?,
+                r.get::<Vec<u8>>(4)?,
             ))
-        })
-        .optional()?;
+        },
+    )?;
     let Some((id, agency, scopes, revoked, stored)) = row else {
         return Ok(None);
     };
@@ -270,7 +268,7 @@ mod tests {
 
     fn store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = crate::store::test_store(dir.path());
         store.add_agency("UBND-A", "Ủy ban A").unwrap();
         (dir, store)
     }

@@ -39,9 +39,12 @@ mod index;
 pub mod indicators;
 mod ingest;
 mod keys;
+mod postgres;
 mod renewal;
 pub mod reuse;
+mod s3;
 mod search;
+pub mod sql;
 pub mod users;
 
 use std::path::Path;
@@ -55,9 +58,11 @@ pub use indicators::{GroupBy, IndicatorQuery, Indicators};
 pub use ingest::{file_pdf, has_active_content, inspect_pdf, CopyTrust, Filing, PdfFacts};
 pub use keys::{is_id, new_id};
 pub use reuse::OnFile;
+pub use s3::S3BlobStore;
 pub use search::{fold, strip_marks};
 pub use users::{Login, User, UserRole};
 
+pub use index::Location;
 use index::{write_durably, Pool};
 
 /// The embedded store: `DIR/blobs/ab/<64 hex>` (see [`FsBlobStore`]) and
@@ -75,6 +80,57 @@ struct Inner {
     db: Pool,
     /// The audit key (see [`Store::set_audit_key`]).
     audit_key: std::sync::OnceLock<Vec<u8>>,
+}
+
+/// Where a store keeps its index and its file contents, when not in its folder.
+#[derive(Debug, Clone, Default)]
+pub struct Backends {
+    /// `sqlite:PATH` or `postgres://USER@HOST:PORT/DB`.
+    pub index: Option<String>,
+    /// `file:DIR` or `s3://BUCKET/PREFIX`.
+    pub blobs: Option<String>,
+    /// The S3-compatible server for `s3://` blobs (default: AWS's).
+    pub s3_endpoint: Option<String>,
+}
+
+/// The backends the tests of store `dir` run on: the folder's own, or, when
+/// `SOHOA_TEST_POSTGRES` is set (`./dev services env`), a schema of its own in that
+/// PostgreSQL database and (with `SOHOA_TEST_S3`) a prefix of its own in that bucket.
+#[cfg(test)]
+pub(crate) fn test_backends(dir: &Path) -> Backends {
+    let Ok(database) = std::env::var("SOHOA_TEST_POSTGRES") else {
+        return Backends::default();
+    };
+    let schema = format!(
+        "t_{}",
+        &blob::sha256_hex(dir.to_string_lossy().as_bytes())[..20]
+    );
+    let mut client = ::postgres::Client::connect(&database, ::postgres::NoTls)
+        .unwrap_or_else(|e| panic!("SOHOA_TEST_POSTGRES={database}: {e}"));
+    client
+        .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+        .unwrap();
+    let separator = if database.contains('?') { '&' } else { '?' };
+    Backends {
+        index: Some(format!(
+            "{database}{separator}options=-csearch_path%3D{schema}"
+        )),
+        blobs: std::env::var("SOHOA_TEST_S3")
+            .ok()
+            .map(|s3| format!("{}/{schema}", s3.trim_end_matches('/'))),
+        s3_endpoint: std::env::var("SOHOA_TEST_S3_ENDPOINT").ok(),
+    }
+}
+
+/// A store for a test in `dir`, on the backends [`test_backends`] chooses.
+#[cfg(test)]
+pub(crate) fn test_store(dir: &Path) -> Store {
+    Store::open_with(dir, &test_backends(dir)).unwrap()
+}
+
+fn create_store_dir(dir: &Path) -> Result<(), StoreError> {
+    crate::private_files::create_dir(dir)
+        .map_err(|e| StoreError::Storage(format!("{}: {e}", dir.display())))
 }
 
 /// A dossier: filled in by its first document.
@@ -97,23 +153,69 @@ pub struct Dossier {
 impl Store {
     /// Opens the store in `dir`, creating it when missing.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        crate::private_files::create_dir(dir)
-            .map_err(|e| StoreError::Storage(format!("{}: {e}", dir.display())))?;
+        create_store_dir(dir)?;
         let blobs = FsBlobStore::open(&dir.join("blobs"))?;
         Store::with_blobs(&dir.join("index.sqlite"), Box::new(blobs))
     }
 
-    /// A store with its index at `index` and its contents in `blobs`.
+    /// Opens the store of folder `dir` with the index and blob storage `backends` name
+    /// (each defaulting to the folder's own: `DIR/index.sqlite`, `DIR/blobs`).
+    pub fn open_with(dir: &Path, backends: &Backends) -> Result<Store, StoreError> {
+        if backends.index.is_none() && backends.blobs.is_none() {
+            return Store::open(dir);
+        }
+        let location = match &backends.index {
+            Some(url) => Location::parse(url)?,
+            None => {
+                create_store_dir(dir)?;
+                Location::Sqlite(dir.join("index.sqlite"))
+            }
+        };
+        let blobs: Box<dyn BlobStore> = match backends.blobs.as_deref() {
+            Some(url) if url.starts_with("s3://") => {
+                Box::new(S3BlobStore::open(url, backends.s3_endpoint.as_deref())?)
+            }
+            Some(url) => match url.strip_prefix("file:").filter(|p| !p.is_empty()) {
+                Some(path) => Box::new(FsBlobStore::open(Path::new(path))?),
+                None => {
+                    return Err(StoreError::Invalid(format!(
+                        "unknown blob storage {:?}: expected file:DIR or s3://BUCKET/PREFIX",
+                        index::shorten(url)
+                    )))
+                }
+            },
+            None => {
+                create_store_dir(dir)?;
+                Box::new(FsBlobStore::open(&dir.join("blobs"))?)
+            }
+        };
+        Store::at(&location, blobs)
+    }
+
+    /// A store with its SQLite index at `index` and its contents in `blobs`.
     pub fn with_blobs(index: &Path, blobs: Box<dyn BlobStore>) -> Result<Store, StoreError> {
-        let db = Pool::open(index)?;
+        Store::at(&Location::Sqlite(index.to_path_buf()), blobs)
+    }
+
+    /// A store with its index at `location` (SQLite or PostgreSQL; the schema is brought
+    /// up to date) and its contents in `blobs`.
+    pub fn at(location: &Location, blobs: Box<dyn BlobStore>) -> Result<Store, StoreError> {
+        let db = Pool::open(location)?;
         let inner = Arc::new(Inner {
             blobs,
             db,
             audit_key: std::sync::OnceLock::new(),
         });
-        let weak = Arc::downgrade(&inner);
-        index::checkpoint(index, move || weak.strong_count() > 0);
+        if let Location::Sqlite(path) = location {
+            let weak = Arc::downgrade(&inner);
+            index::checkpoint(path, move || weak.strong_count() > 0);
+        }
         Ok(Store { inner })
+    }
+
+    /// Which engine holds the index.
+    pub fn engine(&self) -> sql::Engine {
+        self.inner.db.engine()
     }
 
     fn db(&self) -> Result<index::Conn<'_>, StoreError> {
@@ -127,7 +229,7 @@ impl Store {
 
     /// All agencies, by code.
     pub fn agencies(&self) -> Result<Vec<Agency>, StoreError> {
-        keys::agencies(&*self.db()?)
+        keys::agencies(&mut *self.db()?)
     }
 
     /// Creates an API key; returns it and its secret (`sohoa_` + 43 base64url characters),
@@ -147,13 +249,13 @@ impl Store {
 
     /// All keys (never their secrets).
     pub fn keys(&self) -> Result<Vec<KeyInfo>, StoreError> {
-        keys::keys(&*self.db()?)
+        keys::keys(&mut *self.db()?)
     }
 
     /// The key whose secret is `secret` (compared in constant time); `None` for unknown or
     /// revoked keys.
     pub fn authenticate(&self, secret: &str) -> Result<Option<KeyInfo>, StoreError> {
-        keys::authenticate(&*self.db()?, secret)
+        keys::authenticate(&mut *self.db()?, secret)
     }
 
     /// Stores a document: blobs first (fsynced), then the metadata in one transaction.
@@ -190,14 +292,14 @@ impl Store {
     /// anything: lets a caller refuse bad metadata before costly work.
     pub fn check_document(&self, new: &NewDocument) -> Result<(), StoreError> {
         index::check_new(new)?;
-        index::check_against(&*self.db()?, new)
+        index::check_against(&mut *self.db()?, new)
     }
 
     /// The id of the document stored for batch work `work_key` (see
     /// [`Store::add_document_once`]), or `None` when that work is not done.
     pub fn work_document(&self, work_key: &str) -> Result<Option<String>, StoreError> {
         blob::check_sha256(work_key)?;
-        index::work_document(&*self.db()?, work_key)
+        index::work_document(&mut *self.db()?, work_key)
     }
 
     /// Stores a document as [`Store::add_document`] does, journaling `work.key` (a SHA-256
@@ -267,9 +369,9 @@ impl Store {
 
     fn store_all(&self, batch: &[Parts]) -> Result<Vec<String>, StoreError> {
         {
-            let conn = self.db()?;
+            let mut conn = self.db()?;
             for p in batch {
-                p.check(&conn)?;
+                p.check(&mut *conn)?;
             }
         }
         let mut rows = Vec::with_capacity(batch.len());
@@ -283,7 +385,7 @@ impl Store {
             for (p, (id, files, sha256)) in batch.iter().zip(&rows) {
                 p.check_in(tx)?;
                 index::ensure_dossier(tx, p.new, &created_at)?;
-                let row = index::Row {
+                let row = index::DocumentRow {
                     id,
                     new: p.new,
                     files,
@@ -340,13 +442,13 @@ impl Store {
     /// A dossier by code.
     pub fn dossier(&self, code: &str) -> Result<Option<Dossier>, StoreError> {
         index::check_code("dossier code", code)?;
-        index::dossier(&*self.db()?, code)
+        index::dossier(&mut *self.db()?, code)
     }
 
     /// A document by id, current or superseded.
     pub fn document(&self, id: &str) -> Result<Option<Document>, StoreError> {
         keys::check_id(id)?;
-        let docs = index::query_documents(&*self.db()?, "WHERE v.id = ?", &[&id])?;
+        let docs = index::query_documents(&mut *self.db()?, "WHERE v.id = ?", &[&id])?;
         Ok(docs.into_iter().next())
     }
 
@@ -357,17 +459,17 @@ impl Store {
         kind: Option<&str>,
     ) -> Result<Vec<Document>, StoreError> {
         index::check_citizen_id(citizen_id)?;
-        let conn = self.db()?;
+        let mut conn = self.db()?;
         let current = "v.superseded_by IS NULL ORDER BY v.rowid";
         match kind {
             Some(kind) => {
                 index::check_code("kind", kind)?;
                 let tail = format!("WHERE v.citizen_id = ? AND v.kind = ? AND {current}");
-                index::query_documents(&conn, &tail, &[&citizen_id, &kind])
+                index::query_documents(&mut *conn, &tail, &[&citizen_id, &kind])
             }
             None => {
                 let tail = format!("WHERE v.citizen_id = ? AND {current}");
-                index::query_documents(&conn, &tail, &[&citizen_id])
+                index::query_documents(&mut *conn, &tail, &[&citizen_id])
             }
         }
     }
@@ -379,7 +481,7 @@ impl Store {
         let tail = "WHERE (v.dossier_code = ?1 OR v.id IN \
             (SELECT document_id FROM dossier_links WHERE dossier_code = ?1)) \
             AND v.superseded_by IS NULL ORDER BY v.rowid";
-        index::query_documents(&*self.db()?, tail, &[&dossier_code])
+        index::query_documents(&mut *self.db()?, tail, &[&dossier_code])
     }
 
     /// Attaches stored document `id` to another dossier (created when new) so that it is
@@ -393,7 +495,7 @@ impl Store {
     /// Codes of the dossiers document `id` was attached to, besides its own.
     pub fn attached_dossiers(&self, id: &str) -> Result<Vec<String>, StoreError> {
         keys::check_id(id)?;
-        index::attached_dossiers(&*self.db()?, id)
+        index::attached_dossiers(&mut *self.db()?, id)
     }
 
     /// Imports procedures into the catalogue (all or none), replacing those with the same
@@ -406,24 +508,24 @@ impl Store {
 
     /// Every procedure of the catalogue, by code.
     pub fn procedures(&self) -> Result<Vec<Procedure>, StoreError> {
-        catalog::procedures(&*self.db()?)
+        catalog::procedures(&mut *self.db()?)
     }
 
     /// Procedures whose code or name has every word of `text` (diacritics optional).
     pub fn find_procedures(&self, text: &str) -> Result<Vec<Procedure>, StoreError> {
         index::check_text("query", &format!("{text}."), 200)?;
-        catalog::find_procedures(&*self.db()?, text)
+        catalog::find_procedures(&mut *self.db()?, text)
     }
 
     /// A procedure of the catalogue.
     pub fn procedure(&self, code: &str) -> Result<Option<Procedure>, StoreError> {
         index::check_code("procedure code", code)?;
-        catalog::procedure(&*self.db()?, code)
+        catalog::procedure(&mut *self.db()?, code)
     }
 
     /// Document kinds named by the catalogue.
     pub fn kinds(&self) -> Result<Vec<Kind>, StoreError> {
-        catalog::kinds(&*self.db()?)
+        catalog::kinds(&mut *self.db()?)
     }
 
     /// What `citizen_id` has on file for each component of `procedure` on day `at`
@@ -468,7 +570,7 @@ impl Store {
 
     /// The digitization and reuse indicators of a period (see [`indicators`]).
     pub fn indicators(&self, query: &IndicatorQuery) -> Result<Vec<Indicators>, StoreError> {
-        indicators::indicators(&*self.db()?, query)
+        indicators::indicators(&mut *self.db()?, query)
     }
 
     /// Adds a web user with a password (at least [`users::MIN_PASSWORD_CHARS`] characters).
@@ -500,12 +602,12 @@ impl Store {
 
     /// All web users.
     pub fn users(&self) -> Result<Vec<User>, StoreError> {
-        users::users(&*self.db()?)
+        users::users(&mut *self.db()?)
     }
 
     /// A web user by name, if there is one.
     pub fn user(&self, username: &str) -> Result<Option<User>, StoreError> {
-        users::user(&*self.db()?, username)
+        users::user(&mut *self.db()?, username)
     }
 
     /// Checks a sign-in. Unknown names and disabled users cost as much as wrong
@@ -513,7 +615,7 @@ impl Store {
     /// (the web page, per client address and name), never by locking the account.
     pub fn login(&self, username: &str, password: &str) -> Result<Login, StoreError> {
         let found = match users::check_username(username) {
-            Ok(()) => users::credentials(&*self.db()?, username)?,
+            Ok(()) => users::credentials(&mut *self.db()?, username)?,
             Err(_) => None,
         };
         let Some(found) = found else {
@@ -531,7 +633,7 @@ impl Store {
         let sha256 = sha256.to_ascii_lowercase();
         blob::check_sha256(&sha256)?;
         let tail = "WHERE v.rowid IN (SELECT doc FROM files WHERE sha256 = ?) ORDER BY v.rowid";
-        index::query_documents(&*self.db()?, tail, &[&sha256])
+        index::query_documents(&mut *self.db()?, tail, &[&sha256])
     }
 
     /// The document with this verification reference (the current one when several).
@@ -539,20 +641,20 @@ impl Store {
         index::check_reference(reference)?;
         let tail =
             "WHERE v.reference = ? ORDER BY v.superseded_by IS NULL DESC, v.rowid DESC LIMIT 1";
-        let docs = index::query_documents(&*self.db()?, tail, &[&reference])?;
+        let docs = index::query_documents(&mut *self.db()?, tail, &[&reference])?;
         Ok(docs.into_iter().next())
     }
 
     /// All current documents, oldest first.
     pub fn list(&self) -> Result<Vec<Document>, StoreError> {
         let tail = "WHERE v.superseded_by IS NULL ORDER BY v.rowid";
-        index::query_documents(&*self.db()?, tail, &[])
+        index::query_documents(&mut *self.db()?, tail, &[])
     }
 
     /// Current documents matching every filter; with text, best matches first, else newest
     /// first. The text is folded ([`fold`]) and each term quoted: any string is safe.
     pub fn search(&self, query: &SearchQuery) -> Result<Vec<Document>, StoreError> {
-        search::search(&*self.db()?, query)
+        search::search(&mut *self.db()?, query)
     }
 
     /// The content of blob `sha256` (checked: 64 lowercase hex digits, and the content
@@ -565,7 +667,7 @@ impl Store {
     /// The current version of every certified copy, per document id: its newest renewal,
     /// else the copy as certified.
     pub fn certified_copies(&self) -> Result<Vec<(String, StoredFile)>, StoreError> {
-        renewal::current_copies(&*self.db()?)
+        renewal::current_copies(&mut *self.db()?)
     }
 
     /// Stores `renewed` as the newest version of document `id`'s certified copy. It must
@@ -606,15 +708,15 @@ impl Store {
                 Err(e) => report.problems.push(format!("blob {name}: {e}")),
             }
         }
-        let conn = self.db()?;
-        let referenced = index::referenced_blobs(&conn)?;
+        let mut conn = self.db()?;
+        let referenced = index::referenced_blobs(&mut *conn)?;
         let present: std::collections::HashSet<&str> = blobs.iter().map(String::as_str).collect();
         for name in &referenced {
             if !present.contains(name.as_str()) {
                 report.problems.push(format!("blob {name} is missing"));
             }
         }
-        report.problems.extend(index::check_index(&conn)?);
+        report.problems.extend(index::check_index(&mut *conn)?);
         let referenced: std::collections::HashSet<&str> =
             referenced.iter().map(String::as_str).collect();
         for name in blobs.iter().filter(|b| !referenced.contains(b.as_str())) {
@@ -659,12 +761,12 @@ impl Store {
             key: self.inner.audit_key.get().map(Vec::as_slice),
             head,
         };
-        audit::verify(&*self.db()?, &check)
+        audit::verify(&mut *self.db()?, &check)
     }
 
     /// The newest `limit` audit entries, newest first.
     pub fn audit_entries(&self, limit: u32) -> Result<Vec<serde_json::Value>, StoreError> {
-        audit::entries(&*self.db()?, limit)
+        audit::entries(&mut *self.db()?, limit)
     }
 }
 
@@ -798,7 +900,7 @@ struct Parts<'a> {
 
 impl Parts<'_> {
     /// Every check that can be made before writing blobs (repeated in the transaction).
-    fn check(&self, conn: &rusqlite::Connection) -> Result<(), StoreError> {
+    fn check(&self, conn: &mut dyn sql::Sql) -> Result<(), StoreError> {
         index::check_new(self.new)?;
         if let Some(r) = self.reference {
             index::check_reference(r)?;
@@ -816,7 +918,7 @@ impl Parts<'_> {
     }
 
     /// The checks against the database (made again inside the storing transaction).
-    fn check_in(&self, conn: &rusqlite::Connection) -> Result<(), StoreError> {
+    fn check_in(&self, conn: &mut dyn sql::Sql) -> Result<(), StoreError> {
         index::check_against(conn, self.new)?;
         match self.reference {
             Some(r) => index::check_reference_free(conn, r, self.new),
@@ -861,6 +963,10 @@ pub enum StoreError {
     /// The store is inconsistent or the disk failed: a 5xx.
     #[error("store: {0}")]
     Storage(String),
+    /// A shared backend (PostgreSQL, S3) cannot be reached right now: a 503; retrying
+    /// later may succeed.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// Whether a document was submitted with the dossier or is the result of the procedure.
@@ -1070,7 +1176,7 @@ mod tests {
 
     fn store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = test_store(dir.path());
         store.add_agency("UBND-A", "Ủy ban A").unwrap();
         (dir, store)
     }
@@ -1288,13 +1394,11 @@ mod tests {
 
     #[test]
     fn work_is_stored_once_and_older_stores_gain_the_journal() {
-        let (dir, store) = store();
-        // A store made before the journal existed: the table is created on open.
-        store
-            .db()
-            .unwrap()
-            .execute_batch("DROP TABLE batch_work")
-            .unwrap();
+        // An embedded store made before the journal existed: the table is created on open.
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store.add_agency("UBND-A", "Ủy ban A").unwrap();
+        store.db().unwrap().batch("DROP TABLE batch_work").unwrap();
         drop(store);
         let store = Store::open(dir.path()).unwrap();
         let work = Work {

@@ -4,32 +4,32 @@
 //! and each renewal must extend the previous version byte for byte (an incremental
 //! update), so the signed revision is untouched.
 
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use super::sql::{args, Sql};
 
 use super::{FileRole, StoreError, StoredFile};
 
 /// The current version of every certified copy: per document (by id), its newest
 /// `renewed` file, else its `certified` one; in storing order.
-pub fn current_copies(conn: &Connection) -> Result<Vec<(String, StoredFile)>, StoreError> {
-    let mut stmt = conn.prepare(
+pub fn current_copies(conn: &mut dyn Sql) -> Result<Vec<(String, StoredFile)>, StoreError> {
+    let rows = conn.query_map(
         "SELECT d.id, f.role, f.sha256, f.size, f.name FROM files f \
          JOIN documents d ON d.rowid = f.doc \
          WHERE f.role IN ('certified', 'renewed') ORDER BY f.doc, f.ord",
+        args![],
+        |r| {
+            Ok((
+                r.get::<String>(0)?,
+                StoredFile {
+                    role: super::index::parse_file_role(&r.get::<String>(1)?),
+                    sha256: r.get(2)?,
+                    size: r.get(3)?,
+                    name: r.get(4)?,
+                },
+            ))
+        },
     )?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            StoredFile {
-                role: super::index::parse_file_role(&r.get::<_, String>(1)?),
-                sha256: r.get(2)?,
-                size: r.get(3)?,
-                name: r.get(4)?,
-            },
-        ))
-    })?;
     let mut copies: Vec<(String, StoredFile)> = Vec::new();
-    for row in rows {
-        let (id, file) = row?;
+    for (id, file) in rows {
         match copies.last_mut() {
             Some(last) if last.0 == id => last.1 = file,
             _ => copies.push((id, file)),
@@ -41,21 +41,19 @@ pub fn current_copies(conn: &Connection) -> Result<Vec<(String, StoredFile)>, St
 /// Adds `renewed` as the newest version of document `id`'s copy, provided the current
 /// version is still `previous` (another renewal did not come first).
 pub fn insert(
-    tx: &Transaction,
+    tx: &mut dyn Sql,
     id: &str,
     previous: &str,
     renewed: &StoredFile,
 ) -> Result<(), StoreError> {
-    let current: Option<(i64, String, i64)> = tx
-        .query_row(
-            "SELECT f.doc, f.sha256, (SELECT MAX(ord) FROM files WHERE doc = f.doc) \
+    let current: Option<(i64, String, i64)> = tx.query_opt(
+        "SELECT f.doc, f.sha256, (SELECT MAX(ord) FROM files WHERE doc = f.doc) \
              FROM files f JOIN documents d ON d.rowid = f.doc \
              WHERE d.id = ?1 AND f.role IN ('certified', 'renewed') \
              ORDER BY f.ord DESC LIMIT 1",
-            params![id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()?;
+        args![id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
     let Some((doc, current, last_ord)) = current else {
         return Err(StoreError::NotFound(format!(
             "document {id} has no certified copy"
@@ -68,7 +66,7 @@ pub fn insert(
     }
     tx.execute(
         "INSERT INTO files (doc, ord, role, sha256, size, name) VALUES (?1, ?2, 'renewed', ?3, ?4, ?5)",
-        params![doc, last_ord + 1, renewed.sha256, renewed.size, renewed.name],
+        args![doc, last_ord + 1, renewed.sha256, renewed.size, renewed.name],
     )?;
     Ok(())
 }

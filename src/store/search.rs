@@ -4,8 +4,7 @@
 //! THỰC" and "chứng thực" are one word to the index. The user's query never reaches FTS5
 //! syntax: every term becomes a quoted string (optionally a prefix with a trailing `*`).
 
-use rusqlite::types::ToSql;
-use rusqlite::Connection;
+use super::sql::{args, Engine, Sql, ToValue, Value};
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
 
@@ -66,32 +65,97 @@ pub fn index_text(kind: &str, title: &str, dossier: &str, procedure: &str) -> St
     fold(&format!("{title} {kind} {dossier} {procedure}"))
 }
 
+/// The terms of the user's `text` for PostgreSQL's `to_tsquery('simple', …)`: each
+/// term's words (letters and digits only, so no query syntax gets through) as a phrase
+/// (`<->`), a trailing `*` as a prefix match (`:*`), all terms required (`&`); `None` when
+/// no term has a letter or digit. The same terms as [`fts_query`] gives SQLite.
+pub fn ts_query(text: &str) -> Option<String> {
+    let folded = fold(text);
+    let terms: Vec<String> = folded
+        .split_whitespace()
+        .filter(|t| t.chars().any(char::is_alphanumeric))
+        .take(MAX_TERMS)
+        .map(|t| {
+            let (body, prefix) = match t.strip_suffix('*') {
+                Some(body) => (body, ":*"),
+                None => (t, ""),
+            };
+            let words: Vec<&str> = words(body).collect();
+            format!("({}{prefix})", words.join(" <-> "))
+        })
+        .collect();
+    (!terms.is_empty()).then(|| terms.join(" & "))
+}
+
+/// The words of folded text as SQLite's `unicode61` tokenizer splits them: runs of
+/// letters and digits.
+fn words(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+}
+
+/// Adds document `rowid`'s folded metadata and text to the search index.
+pub fn insert(tx: &mut dyn Sql, rowid: i64, meta: &str, body: &str) -> Result<(), StoreError> {
+    match tx.engine() {
+        Engine::Sqlite => tx.execute(
+            "INSERT INTO search (rowid, meta, body) VALUES (?1, ?2, ?3)",
+            args![rowid, meta, body],
+        )?,
+        Engine::Postgres => {
+            // PostgreSQL's parser would read "h35.12-0001" as one host name or number: it
+            // gets the words as SQLite sees them instead, one by one.
+            let terms: Vec<&str> = words(meta).chain(words(body)).collect();
+            tx.execute(
+                "INSERT INTO search (rowid, meta, body, terms)
+                 VALUES (?1, ?2, ?3, to_tsvector('simple', ?4))",
+                args![rowid, meta, body, terms.join(" ")],
+            )?
+        }
+    };
+    Ok(())
+}
+
 /// Current documents matching every filter of `query`, best text matches first.
-pub fn search(conn: &Connection, query: &SearchQuery) -> Result<Vec<Document>, StoreError> {
+pub fn search(conn: &mut dyn Sql, query: &SearchQuery) -> Result<Vec<Document>, StoreError> {
     let mut sql = String::new();
-    let mut params: Vec<Box<dyn ToSql>> = Vec::new();
+    let mut params: Vec<Value> = Vec::new();
     let text = query.text.as_deref().filter(|t| !t.trim().is_empty());
+    let engine = conn.engine();
     if let Some(text) = text {
-        let Some(fts) = fts_query(text) else {
+        let (query, clause) = match engine {
+            Engine::Sqlite => (
+                fts_query(text),
+                "JOIN search ON search.rowid = v.rowid WHERE search MATCH ? AND ",
+            ),
+            Engine::Postgres => (
+                ts_query(text),
+                "JOIN search ON search.rowid = v.rowid \
+                 WHERE search.terms @@ to_tsquery('simple', ?) AND ",
+            ),
+        };
+        let Some(query) = query else {
             return Ok(Vec::new());
         };
-        sql.push_str("JOIN search ON search.rowid = v.rowid WHERE search MATCH ? AND ");
-        params.push(Box::new(fts));
+        sql.push_str(clause);
+        params.push(Value::Text(query));
     } else {
         sql.push_str("WHERE ");
     }
     sql.push_str("v.superseded_by IS NULL");
     filters(query, &mut sql, &mut params)?;
-    let order = if text.is_some() {
-        " ORDER BY search.rank, v.rowid"
-    } else {
-        " ORDER BY v.rowid DESC"
+    let order = match (text.is_some(), engine) {
+        (true, Engine::Sqlite) => " ORDER BY search.rank, v.rowid",
+        (true, Engine::Postgres) => {
+            params.push(params[0].clone());
+            " ORDER BY ts_rank(search.terms, to_tsquery('simple', ?)) DESC, v.rowid"
+        }
+        (false, _) => " ORDER BY v.rowid DESC",
     };
     sql.push_str(order);
     sql.push_str(" LIMIT ?");
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
-    params.push(Box::new(limit));
-    let refs: Vec<&dyn ToSql> = params.iter().map(|p| p.as_ref()).collect();
+    params.push(Value::Int(limit.into()));
+    let refs: Vec<&dyn ToValue> = params.iter().map(|p| p as &dyn ToValue).collect();
     index::query_documents(conn, &sql, &refs)
 }
 
@@ -99,11 +163,11 @@ pub fn search(conn: &Connection, query: &SearchQuery) -> Result<Vec<Document>, S
 fn filters(
     query: &SearchQuery,
     sql: &mut String,
-    params: &mut Vec<Box<dyn ToSql>>,
+    params: &mut Vec<Value>,
 ) -> Result<(), StoreError> {
     let mut add = |clause: &str, value: String| {
         sql.push_str(clause);
-        params.push(Box::new(value));
+        params.push(Value::Text(value));
     };
     if let Some(id) = &query.citizen_id {
         index::check_citizen_id(id)?;
@@ -159,8 +223,18 @@ mod tests {
     }
 
     #[test]
+    fn tsqueries_are_words_only() {
+        assert_eq!(ts_query("Đăng ký").unwrap(), "(dang) & (ky)");
+        assert_eq!(
+            ts_query("H35.12-0001 a\"b* (x)|!y").unwrap(),
+            "(h35 <-> 12 <-> 0001) & (a <-> b:*) & (x <-> y)"
+        );
+        assert_eq!(ts_query("( ) \" * -"), None);
+    }
+
+    #[test]
     fn no_query_string_breaks_fts5() {
-        let conn = Connection::open_in_memory().unwrap();
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
         conn.execute_batch(
             "CREATE VIRTUAL TABLE t USING fts5(x); INSERT INTO t VALUES ('dang ky');",
         )

@@ -6,10 +6,10 @@
 //!
 //! Hashing (tens of milliseconds by design) runs outside any transaction.
 
+use super::sql::{args, Row, Sql};
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 use super::index::{check_text, now};
@@ -134,7 +134,7 @@ pub fn decoy_hash() -> &'static str {
 }
 
 /// Adds a user (the name must be new) with an already computed hash.
-pub fn add_user(conn: &Connection, user: &User, password_hash: &str) -> Result<(), StoreError> {
+pub fn add_user(conn: &mut dyn Sql, user: &User, password_hash: &str) -> Result<(), StoreError> {
     check_username(&user.username)?;
     check_text("display name", &user.display_name, 200)?;
     if user.roles.is_empty() {
@@ -143,7 +143,7 @@ pub fn add_user(conn: &Connection, user: &User, password_hash: &str) -> Result<(
     let inserted = conn.execute(
         "INSERT INTO users (username, display_name, roles, password_hash, failures, created_at)
          VALUES (?1, ?2, ?3, ?4, 0, ?5) ON CONFLICT DO NOTHING",
-        params![
+        args![
             user.username,
             user.display_name,
             role_list(&user.roles),
@@ -161,10 +161,10 @@ pub fn add_user(conn: &Connection, user: &User, password_hash: &str) -> Result<(
 }
 
 /// Replaces a user's password hash; the user's sessions end (new epoch).
-pub fn set_password(conn: &Connection, username: &str, hash: &str) -> Result<(), StoreError> {
+pub fn set_password(conn: &mut dyn Sql, username: &str, hash: &str) -> Result<(), StoreError> {
     let n = conn.execute(
         "UPDATE users SET password_hash = ?2, epoch = epoch + 1 WHERE username = ?1",
-        params![username, hash],
+        args![username, hash],
     )?;
     if n == 0 {
         return Err(StoreError::NotFound(format!("user {username}")));
@@ -173,10 +173,10 @@ pub fn set_password(conn: &Connection, username: &str, hash: &str) -> Result<(),
 }
 
 /// Disables (or enables) a user; disabling ends the user's sessions.
-pub fn set_disabled(conn: &Connection, username: &str, disabled: bool) -> Result<(), StoreError> {
+pub fn set_disabled(conn: &mut dyn Sql, username: &str, disabled: bool) -> Result<(), StoreError> {
     let n = conn.execute(
         "UPDATE users SET disabled = ?2, epoch = epoch + ?2 WHERE username = ?1",
-        params![username, disabled as i64],
+        args![username, disabled as i64],
     )?;
     if n == 0 {
         return Err(StoreError::NotFound(format!("user {username}")));
@@ -185,8 +185,8 @@ pub fn set_disabled(conn: &Connection, username: &str, disabled: bool) -> Result
 }
 
 /// Removes a user (what they did stays recorded under their name).
-pub fn remove(conn: &Connection, username: &str) -> Result<(), StoreError> {
-    let n = conn.execute("DELETE FROM users WHERE username = ?1", [username])?;
+pub fn remove(conn: &mut dyn Sql, username: &str) -> Result<(), StoreError> {
+    let n = conn.execute("DELETE FROM users WHERE username = ?1", args![username])?;
     if n == 0 {
         return Err(StoreError::NotFound(format!("user {username}")));
     }
@@ -195,13 +195,13 @@ pub fn remove(conn: &Connection, username: &str) -> Result<(), StoreError> {
 
 const USER_COLUMNS: &str = "username, display_name, roles, disabled, epoch";
 
-fn row_user(r: &rusqlite::Row) -> rusqlite::Result<(User, String)> {
+fn row_user(r: &Row) -> Result<(User, String), StoreError> {
     Ok((
         User {
             username: r.get(0)?,
             display_name: r.get(1)?,
             roles: Vec::new(),
-            disabled: r.get::<_, i64>(3)? != 0,
+            disabled: r.get::<i64>(3)? != 0,
             epoch: r.get(4)?,
         },
         r.get(2)?,
@@ -214,21 +214,16 @@ fn with_roles((mut user, roles): (User, String)) -> Result<User, StoreError> {
 }
 
 /// All users, by name.
-pub fn users(conn: &Connection) -> Result<Vec<User>, StoreError> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {USER_COLUMNS} FROM users ORDER BY username"
-    ))?;
-    let rows = stmt.query_map([], row_user)?;
-    rows.map(|row| with_roles(row?)).collect()
+pub fn users(conn: &mut dyn Sql) -> Result<Vec<User>, StoreError> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY username");
+    let rows = conn.query_map(&sql, args![], row_user)?;
+    rows.into_iter().map(with_roles).collect()
 }
 
 /// A user by name, if there is one.
-pub fn user(conn: &Connection, username: &str) -> Result<Option<User>, StoreError> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {USER_COLUMNS} FROM users WHERE username = ?"
-    ))?;
-    stmt.query_row([username], row_user)
-        .optional()?
+pub fn user(conn: &mut dyn Sql, username: &str) -> Result<Option<User>, StoreError> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?1");
+    conn.query_opt(&sql, args![username], row_user)?
         .map(with_roles)
         .transpose()
 }
@@ -242,13 +237,11 @@ pub struct Credentials {
 }
 
 /// The credentials of `username`, if such a user exists (one query).
-pub fn credentials(conn: &Connection, username: &str) -> Result<Option<Credentials>, StoreError> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {USER_COLUMNS}, password_hash FROM users WHERE username = ?"
-    ))?;
-    let row = stmt
-        .query_row([username], |r| Ok((row_user(r)?, r.get::<_, String>(5)?)))
-        .optional()?;
+pub fn credentials(conn: &mut dyn Sql, username: &str) -> Result<Option<Credentials>, StoreError> {
+    let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE username = ?1");
+    let row = conn.query_opt(&sql, args![username], |r| {
+        Ok((row_user(r)?, r.get::<String>(5)?))
+    })?;
     let Some((user, hash)) = row else {
         return Ok(None);
     };

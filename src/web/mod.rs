@@ -240,6 +240,13 @@ impl From<StoreError> for WebError {
             StoreError::Invalid(m) => WebError::bad_request(format!("Dữ liệu không hợp lệ: {m}")),
             StoreError::NotFound(m) => WebError::not_found(format!("Không tìm thấy: {m}")),
             StoreError::Storage(m) => WebError::internal(m),
+            StoreError::Unavailable(m) => {
+                tracing::error!("web: backend unavailable: {m}");
+                WebError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Kho lưu trữ tạm thời không truy cập được. Hãy thử lại sau ít phút.",
+                )
+            }
         }
     }
 }

@@ -8,7 +8,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use sohoa::store::{SearchQuery, Store};
+use sohoa::store::SearchQuery;
 
 use common::{render, run};
 
@@ -37,8 +37,7 @@ fn batch(input: &Path, store: &Path, report: &Path, extra: &[&str]) -> Command {
     let mut cmd = sohoa();
     cmd.arg("batch")
         .arg(input)
-        .arg("--store")
-        .arg(store)
+        .args(common::store_args(store))
         .arg("--report")
         .arg(report)
         .args([
@@ -77,7 +76,7 @@ fn show(out: &Output) -> String {
 }
 
 fn assert_fsck_clean(store: &Path) {
-    let out = run(sohoa().args(["fsck", "--store"]).arg(store));
+    let out = run(sohoa().args(["fsck"]).args(common::store_args(store)));
     assert!(out.status.success(), "fsck: {}", show(&out));
 }
 
@@ -169,7 +168,7 @@ fn bad_files_are_reported_and_the_rest_is_stored() {
 
     // What the store holds, read through its API.
     {
-        let s = Store::open(&store).unwrap();
+        let s = common::open_store(&store);
         let docs = s.list().unwrap();
         assert_eq!(docs.len(), 3);
         let one = &s.documents_by_dossier("H1-0001").unwrap()[0];
@@ -208,7 +207,7 @@ fn bad_files_are_reported_and_the_rest_is_stored() {
     assert_eq!(r["totals"]["skipped_already_stored"], 3, "{r:#}");
     assert_eq!(r["totals"]["pages_done"], 0);
     assert_eq!(r["totals"]["failed"], 2);
-    assert_eq!(Store::open(&store).unwrap().list().unwrap().len(), 3);
+    assert_eq!(common::open_store(&store).list().unwrap().len(), 3);
     assert_fsck_clean(&store);
 }
 
@@ -253,9 +252,7 @@ fn killed_batches_resume_and_store_each_document_once() {
         let finished_early = child.try_wait().unwrap().is_some();
         child.kill().unwrap_or_default();
         child.wait().unwrap();
-        let before = Store::open(&store)
-            .map(|s| s.list().unwrap().len())
-            .unwrap_or(0);
+        let before = common::open_store(&store).list().unwrap().len();
         eprintln!("seed {seed}: killed after {delay:?}, {before} documents stored (finished early: {finished_early})");
         assert_fsck_clean(&store);
 
@@ -267,7 +264,7 @@ fn killed_batches_resume_and_store_each_document_once() {
             "{r:#}"
         );
         assert_eq!(r["totals"]["stored"], 5 - before as u64, "{r:#}");
-        let s = Store::open(&store).unwrap();
+        let s = common::open_store(&store);
         assert_eq!(s.list().unwrap().len(), 5);
         for d in 0..5 {
             let docs = s.documents_by_dossier(&format!("H2-{d:04}")).unwrap();
@@ -327,7 +324,7 @@ fn documents_are_certified_in_batch_when_a_signer_is_given() {
         .arg(dir.path().join("register"));
     let done = run(&mut cmd);
     assert_eq!(done.status.code(), Some(0), "{}", show(&done));
-    let s = Store::open(&store).unwrap();
+    let s = common::open_store(&store);
     let docs = s.list().unwrap();
     assert_eq!(docs.len(), 2);
     let mut references: Vec<String> = Vec::new();

@@ -1194,7 +1194,7 @@ fn a_ca_without_ocsp_is_checked_through_its_crl_and_copies_outlive_the_certifica
 
 /// `sohoa store …ARGS --store STORE`: its output, JSON.
 fn store_json(store: &Path, args: &[&str]) -> serde_json::Value {
-    let out = run(sohoa().args(args).arg("--store").arg(store));
+    let out = run(sohoa().args(args).args(common::store_args(store)));
     assert_ok(&out);
     serde_json::from_slice(&out.stdout).unwrap()
 }
@@ -1258,8 +1258,7 @@ fn stored_copies_are_renewed_before_their_timestamp_authority_expires() {
     let renew = |tsa: &str| {
         run(sohoa()
             .args(["renew", "--due-before", &due, "--tsa", tsa, "--chain", root])
-            .arg("--store")
-            .arg(&store))
+            .args(common::store_args(&store)))
     };
 
     // The short-lived TSA cannot carry a copy past the date: refused, nothing stored.
@@ -1292,7 +1291,7 @@ fn stored_copies_are_renewed_before_their_timestamp_authority_expires() {
         doc["sha256"], files[0]["sha256"],
         "the document keeps its identity"
     );
-    let opened = sohoa::store::Store::open(&store).unwrap();
+    let opened = common::open_store(&store);
     let bytes = opened
         .read_blob(renewed["sha256"].as_str().unwrap())
         .unwrap();

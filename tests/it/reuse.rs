@@ -2,6 +2,7 @@
 //! real HTTP), and the indicators on a generated store of a few thousand dossiers whose
 //! answers the test counts on its own.
 
+use crate::common;
 use crate::common::server::Server;
 use crate::common::{run, sohoa};
 
@@ -36,7 +37,7 @@ fn ok(out: &Output) -> String {
 }
 
 fn cli(store: &Path, args: &[&str]) -> Output {
-    run(sohoa().args(args).arg("--store").arg(store))
+    run(sohoa().args(args).args(common::store_args(store)))
 }
 
 /// A document to store: metadata, a distinct fake main file (the store does not read it).
@@ -291,7 +292,7 @@ fn reuse_find_offers_exactly_the_usable_documents_over_cli_and_http() {
     ));
     let imported = ok(&cli(&dir, &["catalog", "import", CATALOG]));
     assert!(imported.contains("imported 14 procedures"), "{imported}");
-    let store = Store::open(&dir).unwrap();
+    let store = common::open_store(&dir);
     let case = reuse_case(&store);
     let c = &case;
 
@@ -388,15 +389,8 @@ fn reuse_find_offers_exactly_the_usable_documents_over_cli_and_http() {
     let write_only = key(&dir, &["write"]);
     let server = Server::spawn({
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_sohoa"));
-        cmd.args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--key-cache-ms",
-            "0",
-            "--store",
-        ])
-        .arg(&dir);
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--key-cache-ms", "0"])
+            .args(common::store_args(&dir));
         cmd
     });
     let path = format!("/api/v1/reuse?citizen_id={PERSON}&procedure=mau.ket-hon");
@@ -832,7 +826,7 @@ fn counts(rows: &Value) -> BTreeMap<String, BTreeMap<&'static str, u64>> {
 fn indicators_equal_an_independent_count_on_three_thousand_dossiers() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("store");
-    let store = Store::open(&dir).unwrap();
+    let store = common::open_store(&dir);
     for code in [AGENCY, OTHER_AGENCY, "UBND-PHUONG-1"] {
         store.add_agency(code, code).unwrap();
     }

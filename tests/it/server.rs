@@ -108,7 +108,10 @@ fn assert_ok(out: &Output) {
 
 fn cli(store: &Path, args: &[&str]) -> Output {
     let (command, rest) = args.split_at(if args[0] == "fsck" { 1 } else { 2 });
-    let out = run(sohoa().args(command).arg("--store").arg(store).args(rest));
+    let out = run(sohoa()
+        .args(command)
+        .args(common::store_args(store))
+        .args(rest));
     out
 }
 
@@ -168,8 +171,7 @@ fn store_list(store: &Path) -> Vec<Value> {
 fn start_server(store: &Path, extra: &[&str]) -> Server {
     let mut cmd = sohoa();
     cmd.arg("serve")
-        .arg("--store")
-        .arg(store)
+        .args(common::store_args(store))
         .args(["--listen", "127.0.0.1:0", "--trust"])
         .arg(&inputs().pki.root_pem)
         .args(extra);
@@ -678,7 +680,7 @@ fn keys_are_required_and_scopes_leak_nothing() {
 fn every_read_is_audited_with_its_purpose() {
     let e = env();
     let s = &e.server;
-    let store = sohoa::store::Store::open(&e.store).unwrap();
+    let store = common::open_store(&e.store);
     let before = store.audit_entries(10_000).unwrap().len();
     let doc = id(&e.digitized);
     let reads = [
@@ -738,13 +740,10 @@ fn every_read_is_audited_with_its_purpose() {
     assert_ok(&audit_verify(&e.store));
 
     // Editing one entry breaks the chain.
-    let db = rusqlite::Connection::open(e.store.join("index.sqlite")).unwrap();
-    let changed = db
-        .execute(
-            "UPDATE audit SET purpose = 'sửa' WHERE seq = (SELECT MAX(seq) - 2 FROM audit)",
-            [],
-        )
-        .unwrap();
+    let changed = common::index_sql(
+        &e.store,
+        "UPDATE audit SET purpose = 'sửa' WHERE seq = (SELECT MAX(seq) - 2 FROM audit)",
+    );
     assert_eq!(changed, 1);
     assert!(!audit_verify(&e.store).status.success());
 }
@@ -1297,8 +1296,8 @@ fn references_come_from_the_register_and_forgeries_are_not_certified() {
     assert_eq!(found.ids(), vec![genuine]);
     // Storing the genuine copy a second time (same register entry) is refused.
     let again = run(sohoa()
-        .args(["store", "add", "--store"])
-        .arg(&e.store)
+        .args(["store", "add"])
+        .args(common::store_args(&e.store))
         .args([
             "--dossier",
             "HS-001",
@@ -1399,8 +1398,7 @@ fn the_audit_chain_is_keyed_and_checked_against_a_recorded_head() {
     let keyed = |args: &[&str]| {
         run(sohoa()
             .args(&args[..2])
-            .arg("--store")
-            .arg(&e.store)
+            .args(common::store_args(&e.store))
             .arg("--audit-key")
             .arg(&key)
             .args(&args[2..]))
@@ -1411,12 +1409,8 @@ fn the_audit_chain_is_keyed_and_checked_against_a_recorded_head() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("carries no MAC"));
     // Start a keyed log: remove the old rows (an operator's fresh start) and append.
-    let db = e.store.join("index.sqlite");
     let sql = |statement: &str| {
-        assert_ok(&run(Command::new("python3").args([
-            "-c",
-            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()",
-        ]).arg(&db).arg(statement)));
+        common::index_sql(&e.store, statement);
     };
     sql("DELETE FROM audit");
     for _ in 0..3 {
@@ -1482,8 +1476,8 @@ fn tls_of_its_own_with_hsts() {
         .arg("-out")
         .arg(&cert)));
     let mut cmd = sohoa();
-    cmd.args(["serve", "--store"])
-        .arg(&e.store)
+    cmd.args(["serve"])
+        .args(common::store_args(&e.store))
         .args(["--listen", "127.0.0.1:0", "--trust"])
         .arg(&i.pki.root_pem)
         .arg("--tls-cert")
@@ -1510,8 +1504,8 @@ fn tls_of_its_own_with_hsts() {
     assert!(!plain.status.success());
     // Bad TLS files are refused at start with a clear message.
     let bad = run(sohoa()
-        .args(["serve", "--store"])
-        .arg(&e.store)
+        .args(["serve"])
+        .args(common::store_args(&e.store))
         .args(["--listen", "127.0.0.1:0", "--tls-cert"])
         .arg(&key)
         .arg("--tls-key")
@@ -1539,9 +1533,11 @@ fn answers_are_not_cached_and_store_files_are_private() {
         .unwrap();
     assert_eq!(reply.header("cache-control"), Some("no-store"));
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode(&e.store), 0o700);
-    assert_eq!(mode(&e.store.join("index.sqlite")), 0o600);
-    assert_eq!(mode(&e.store.join("blobs")), 0o700);
+    if !common::shared_backends() {
+        assert_eq!(mode(&e.store), 0o700);
+        assert_eq!(mode(&e.store.join("index.sqlite")), 0o600);
+        assert_eq!(mode(&e.store.join("blobs")), 0o700);
+    }
     assert_eq!(mode(&inputs().register.join("register.sqlite")), 0o600);
     // What the user asked for gets the usual permissions (umask 022 here: 0644).
     assert_eq!(
@@ -1580,8 +1576,8 @@ fn connection_limits_come_from_sohoa_toml_too() {
         std::fs::write(dir.path().join("sohoa.toml"), toml).unwrap();
         let out = run(sohoa()
             .current_dir(dir.path())
-            .args(["serve", "--store"])
-            .arg(&e.store)
+            .args(["serve"])
+            .args(common::store_args(&e.store))
             .args(["--listen", "127.0.0.1:0"]));
         assert!(!out.status.success());
         String::from_utf8_lossy(&out.stderr).into_owned()
@@ -1597,8 +1593,8 @@ fn connection_limits_come_from_sohoa_toml_too() {
     .unwrap();
     let mut cmd = sohoa();
     cmd.current_dir(dir.path())
-        .args(["serve", "--store"])
-        .arg(&e.store)
+        .args(["serve"])
+        .args(common::store_args(&e.store))
         .args(["--listen", "127.0.0.1:0"]);
     let server = Server::spawn(cmd);
     let _idle = TcpStream::connect(server.addr()).unwrap();

@@ -46,8 +46,8 @@ impl Office {
             ("Trần Thị Bình", "clerk"),
         ]) {
             let out = run(sohoa()
-                .args(["user", "add", "--store"])
-                .arg(office.store())
+                .args(["user", "add"])
+                .args(common::store_args(&office.store()))
                 .args(["--username", user, "--name", name, "--role", roles])
                 .args(["--password-env", "WEB_TEST_PASSWORD"])
                 .env("WEB_TEST_PASSWORD", password));
@@ -67,8 +67,7 @@ impl Office {
     fn cli(&self, args: &[&str]) -> String {
         let out = run(sohoa()
             .args(&args[..2])
-            .arg("--store")
-            .arg(self.store())
+            .args(common::store_args(&self.store()))
             .args(&args[2..]));
         assert!(
             out.status.success(),
@@ -82,8 +81,7 @@ impl Office {
     fn serve(&self, signing: bool) -> Server {
         let mut cmd = sohoa();
         cmd.arg("serve")
-            .arg("--store")
-            .arg(self.store())
+            .args(common::store_args(&self.store()))
             .args(["--listen", "127.0.0.1:0", "--web", "--trust"])
             .arg(&self.pki.root_pem);
         if signing {
@@ -911,8 +909,8 @@ const REUSE_CITIZEN: &str = "079123456789";
 /// Files two documents of [`REUSE_CITIZEN`] from earlier dossiers: an ID card (a
 /// certified copy, valid to 2040) and a marriage-status paper.
 fn put_on_file(store: &Path) {
-    use sohoa::store::{FileRole, Ingest, NewDocument, NewFile, Role, Store};
-    let store = Store::open(store).unwrap();
+    use sohoa::store::{FileRole, Ingest, NewDocument, NewFile, Role};
+    let store = common::open_store(store);
     let on_file = |n: u32, dossier: &str, procedure: &str, kind: &str, title: &str| Ingest {
         new: NewDocument {
             dossier_code: dossier.into(),
@@ -1003,8 +1001,8 @@ fn the_public_verification_page_reads_only_what_the_register_issued() {
     std::fs::write(&tampered, &bytes).unwrap();
     let base = |dossier: &str| {
         let mut cmd = sohoa();
-        cmd.args(["store", "add", "--store"])
-            .arg(office.store())
+        cmd.args(["store", "add"])
+            .args(common::store_args(&office.store()))
             .args([
                 "--dossier",
                 dossier,
@@ -1035,8 +1033,8 @@ fn the_public_verification_page_reads_only_what_the_register_issued() {
     // A server with no trust anchor and no signing key never says "valid".
     drop(server);
     let mut cmd = sohoa();
-    cmd.args(["serve", "--store"])
-        .arg(office.store())
+    cmd.args(["serve"])
+        .args(common::store_args(&office.store()))
         .args(["--listen", "127.0.0.1:0", "--web"]);
     let bare = Server::spawn(cmd);
     let page = Client::new(&bare).get(&format!("/verify?ref={}", enc(&reference)));
@@ -1057,8 +1055,8 @@ fn password_changes_and_disabling_end_sessions() {
     clerk.sign_in(CLERK);
     clerk.get("/").expect(200);
     let out = run(sohoa()
-        .args(["user", "password", "--store"])
-        .arg(office.store())
+        .args(["user", "password"])
+        .args(common::store_args(&office.store()))
         .args(["--username", CLERK.0, "--password-env", "NEW_PASSWORD"])
         .env("NEW_PASSWORD", "mat-khau-moi-hoan-toan"));
     assert!(out.status.success());
@@ -1211,8 +1209,8 @@ fn active_pdfs_are_never_shown_inline_and_pages_are_not_cached() {
 fn register_export_is_safe_for_spreadsheets() {
     let office = Office::new();
     let out = run(sohoa()
-        .args(["user", "add", "--store"])
-        .arg(office.store())
+        .args(["user", "add"])
+        .args(common::store_args(&office.store()))
         .args([
             "--username",
             "hacker",

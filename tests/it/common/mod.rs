@@ -130,3 +130,74 @@ pub fn exif_jpeg(stored: &GrayImage, orientation: u8) -> Vec<u8> {
     out.extend_from_slice(&jpeg[2..]);
     out
 }
+
+/// The flags that point a command at test store `dir`: `--store DIR`, and when
+/// `SOHOA_TEST_POSTGRES` is set (`./dev services env`), `--index` (a schema of its own
+/// in that database) and `--blobs` (a prefix of its own under `SOHOA_TEST_S3`, when set),
+/// so that the same tests run on the embedded store and on PostgreSQL + S3.
+pub fn store_args(dir: &Path) -> Vec<std::ffi::OsString> {
+    let mut args = vec!["--store".into(), dir.as_os_str().to_owned()];
+    let backends = test_backends(dir);
+    for (flag, value) in [
+        ("--index", backends.index),
+        ("--blobs", backends.blobs),
+        ("--s3-endpoint", backends.s3_endpoint),
+    ] {
+        if let Some(value) = value {
+            args.push(flag.into());
+            args.push(value.into());
+        }
+    }
+    args
+}
+
+/// Opens test store `dir` in this process, on the backends [`store_args`] names.
+pub fn open_store(dir: &Path) -> sohoa::store::Store {
+    sohoa::store::Store::open_with(dir, &test_backends(dir)).expect("open the test store")
+}
+
+/// Whether the tests run on PostgreSQL (+ S3) rather than the embedded store.
+pub fn shared_backends() -> bool {
+    std::env::var_os("SOHOA_TEST_POSTGRES").is_some()
+}
+
+fn test_backends(dir: &Path) -> sohoa::store::Backends {
+    let Ok(database) = std::env::var("SOHOA_TEST_POSTGRES") else {
+        return Default::default();
+    };
+    let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(dir.to_string_lossy().as_bytes());
+    let schema = format!("t_{}", &hex::encode(digest)[..20]);
+    let mut client = postgres::Client::connect(&database, postgres::NoTls)
+        .unwrap_or_else(|e| panic!("SOHOA_TEST_POSTGRES={database}: {e}"));
+    client
+        .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+        .expect("create the test schema");
+    let separator = if database.contains('?') { '&' } else { '?' };
+    sohoa::store::Backends {
+        index: Some(format!(
+            "{database}{separator}options=-csearch_path%3D{schema}"
+        )),
+        blobs: std::env::var("SOHOA_TEST_S3")
+            .ok()
+            .map(|s3| format!("{}/{schema}", s3.trim_end_matches('/'))),
+        s3_endpoint: std::env::var("SOHOA_TEST_S3_ENDPOINT").ok(),
+    }
+}
+
+/// Runs `statement` directly on test store `dir`'s index (SQLite file or PostgreSQL
+/// schema), as an intruder or an operator would; returns the rows changed.
+pub fn index_sql(dir: &Path, statement: &str) -> u64 {
+    match test_backends(dir).index {
+        None => {
+            let conn = rusqlite::Connection::open(dir.join("index.sqlite")).expect("open index");
+            conn.execute(statement, []).expect("run SQL on the index") as u64
+        }
+        Some(url) => {
+            let mut client = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+            client
+                .execute(statement, &[])
+                .expect("run SQL on the index")
+        }
+    }
+}
