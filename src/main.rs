@@ -46,6 +46,9 @@ enum Command {
     /// Digitize and store a backlog: each sub-folder of scans (or manifest row) becomes a
     /// stored document; resumable, pages in parallel. Exit 3 when some documents failed.
     Batch(Box<cli::batch::Args>),
+    /// Digitize and store documents queued by `batch --enqueue` in a shared store; run
+    /// on as many machines as there are.
+    Worker(cli::worker::Args),
     /// Serve reuse lookups, downloads, verification and ingest over HTTP; with --web,
     /// also the clerks' web page.
     Serve(Box<cli::serve::Args>),
@@ -104,6 +107,7 @@ fn main() -> ExitCode {
             Err(message) => Err(message),
         },
         Command::Digitize(args) => cli::digitize::run(args).map(|()| true),
+        Command::Worker(args) => cli::worker::run(args).map(|()| true),
         Command::Certify(args) => cli::certify::run(*args).map(|()| true),
         Command::Verify(args) => match cli::verify::run(args) {
             Ok(code) => return ExitCode::from(code),
@@ -141,6 +145,7 @@ impl Command {
             self,
             Command::Digitize(_)
                 | Command::Batch(_)
+                | Command::Worker(_)
                 | Command::Serve(_)
                 | Command::Stored(cli::store::Command::Store(cli::store::StoreCommand::Add(_)))
         )

@@ -5,6 +5,7 @@
 //! plan (plan.rs)        folders or a manifest → documents: files in order + metadata
 //! schedule (schedule.rs) planner → page workers (one OCR engine each) → collector → writer
 //! journal (journal.rs)  work keys, recorded by the store with each document it stores
+//! queue (queue.rs)      the same work across machines: --enqueue, then `sohoa worker`
 //! progress.rs, report.rs what the operator sees while it runs and afterwards
 //! ```
 //!
@@ -32,6 +33,7 @@
 pub mod journal;
 pub mod plan;
 pub mod progress;
+pub mod queue;
 pub mod report;
 mod schedule;
 

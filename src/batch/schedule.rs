@@ -343,7 +343,7 @@ fn prepare(
 }
 
 /// A path relative to the input folder, with `/` separators.
-fn relative_name(path: &Path) -> String {
+pub(super) fn relative_name(path: &Path) -> String {
     path.components()
         .map(|c| c.as_os_str().to_string_lossy())
         .collect::<Vec<_>>()
@@ -359,7 +359,7 @@ fn file_error(file: &str, frame: Option<usize>, error: impl ToString) -> FileErr
 }
 
 /// Reads a file of at most `max` bytes (checked before reading).
-fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, String> {
+pub(super) fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, String> {
     let size = std::fs::metadata(path)
         .map_err(|e| format!("cannot read: {e}"))?
         .len();

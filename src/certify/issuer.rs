@@ -71,7 +71,7 @@ impl<'k> Issuer<'k> {
 
     /// Marks an issued entry void, with the reason (the copy could not be put in place
     /// after the entry was recorded).
-    pub fn void(&self, request: &CertifyRequest, number: u64, reason: &str) {
+    pub fn void(&mut self, request: &CertifyRequest, number: u64, reason: &str) {
         let _ = self
             .register
             .void(request.time.year(), &request.book, number, reason);

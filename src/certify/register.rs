@@ -1,5 +1,6 @@
 //! The certification register (sổ chứng thực): numbers per book and year, unique and
-//! gapless across processes, in SQLite (WAL mode).
+//! gapless across processes, in SQLite (WAL mode) or, shared by several machines, in
+//! PostgreSQL.
 //!
 //! A number is taken inside an immediate (write-locking) transaction that stays open
 //! while the copy is stamped and signed; the entry is inserted and committed only when
@@ -10,8 +11,11 @@
 use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::{params, Connection, TransactionBehavior};
+use rusqlite::Connection;
 use serde::Serialize;
+
+use crate::store::sql::{args, Engine, PgConn, Row, Sql};
+use crate::store::StoreError;
 
 /// File name of the register database inside the register folder.
 pub const REGISTER_FILE: &str = "register.sqlite";
@@ -19,12 +23,19 @@ pub const REGISTER_FILE: &str = "register.sqlite";
 /// Why the register could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum RegisterError {
-    /// SQLite failed (locked for too long, disk full, corrupt file…).
+    /// The database failed (locked for too long, disk full, corrupt file, PostgreSQL
+    /// unreachable…).
     #[error("register: {0}")]
-    Database(#[from] rusqlite::Error),
+    Database(#[from] StoreError),
     /// The register folder could not be created.
     #[error("register folder {0}: {1}")]
     Folder(String, std::io::Error),
+}
+
+impl From<rusqlite::Error> for RegisterError {
+    fn from(e: rusqlite::Error) -> RegisterError {
+        RegisterError::Database(e.into())
+    }
 }
 
 /// One certification as recorded.
@@ -72,132 +83,185 @@ pub struct Details {
     pub fee_vnd: Option<u64>,
 }
 
-/// The register database.
+/// The register database: SQLite in the register folder, or a PostgreSQL database
+/// shared by several machines (`postgres://…` given instead of a folder).
 pub struct Register {
-    conn: Connection,
+    conn: Box<dyn Sql + Send>,
+}
+
+const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS certification (
+    year INTEGER NOT NULL,
+    book TEXT NOT NULL,
+    number BIGINT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('issued', 'void')),
+    certified_at TEXT NOT NULL,
+    certifier TEXT NOT NULL,
+    agency TEXT NOT NULL,
+    signer TEXT NOT NULL,
+    input_sha256 TEXT NOT NULL,
+    output_sha256 TEXT NOT NULL,
+    reference TEXT NOT NULL,
+    note TEXT,
+    requester TEXT,
+    original_title TEXT,
+    copies BIGINT NOT NULL DEFAULT 1,
+    fee_vnd BIGINT,
+    PRIMARY KEY (year, book, number)
+);
+CREATE INDEX IF NOT EXISTS certification_output ON certification (output_sha256);";
+
+/// Whether `target` names a PostgreSQL register rather than a folder.
+fn postgres_url(target: &Path) -> Option<&str> {
+    target
+        .to_str()
+        .filter(|t| t.starts_with("postgres://") || t.starts_with("postgresql://"))
 }
 
 impl Register {
-    /// Opens (creating when needed) the register in `dir`.
-    pub fn open(dir: &Path) -> Result<Register, RegisterError> {
-        crate::private_files::create_dir(dir)
-            .map_err(|e| RegisterError::Folder(dir.display().to_string(), e))?;
-        let path = dir.join(REGISTER_FILE);
+    /// Opens (creating when needed) the register in folder `target`, or in the
+    /// PostgreSQL database `target` names (`postgres://…`).
+    pub fn open(target: &Path) -> Result<Register, RegisterError> {
+        if let Some(url) = postgres_url(target) {
+            let mut conn = PgConn::connect(url)?;
+            // Two machines creating the table at once take turns.
+            let sql: &mut dyn Sql = &mut conn;
+            sql.batch("BEGIN")?;
+            sql.execute(
+                "SELECT pg_advisory_xact_lock(?1)",
+                args![lock_key("schema", "")],
+            )?;
+            sql.batch(SCHEMA)?;
+            sql.batch("COMMIT")?;
+            return Ok(Register {
+                conn: Box::new(conn),
+            });
+        }
+        crate::private_files::create_dir(target)
+            .map_err(|e| RegisterError::Folder(target.display().to_string(), e))?;
+        let path = target.join(REGISTER_FILE);
         crate::private_files::create_file(&path)
             .map_err(|e| RegisterError::Folder(path.display().to_string(), e))?;
         let mut conn = Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(60))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS certification (
-                year INTEGER NOT NULL,
-                book TEXT NOT NULL,
-                number INTEGER NOT NULL,
-                status TEXT NOT NULL CHECK (status IN ('issued', 'void')),
-                certified_at TEXT NOT NULL,
-                certifier TEXT NOT NULL,
-                agency TEXT NOT NULL,
-                signer TEXT NOT NULL,
-                input_sha256 TEXT NOT NULL,
-                output_sha256 TEXT NOT NULL,
-                reference TEXT NOT NULL,
-                note TEXT,
-                requester TEXT,
-                original_title TEXT,
-                copies INTEGER NOT NULL DEFAULT 1,
-                fee_vnd INTEGER,
-                PRIMARY KEY (year, book, number)
-            );
-            CREATE INDEX IF NOT EXISTS certification_output ON certification (output_sha256);",
-        )?;
+        conn.execute_batch(SCHEMA)?;
         add_detail_columns(&mut conn)?;
-        Ok(Register { conn })
+        Ok(Register {
+            conn: Box::new(conn),
+        })
     }
 
     /// Takes the next number of `book` in `year` and runs `issue` with it while holding
-    /// the register's write lock. The entry `issue` returns is recorded only when it
-    /// succeeds (its year, book and number are set to the ones taken); on error nothing
-    /// is recorded and the number stays free.
+    /// the book's write lock (SQLite: the database's; PostgreSQL: an advisory lock of that
+    /// year and book, so other books go on). The entry `issue` returns is recorded only
+    /// when it succeeds (its year, book and number are set to the ones taken); on error
+    /// nothing is recorded and the number stays free.
     pub fn issue_next<T, E>(
         &mut self,
         year: i32,
         book: &str,
         issue: impl FnOnce(u64) -> Result<(T, Entry), E>,
     ) -> Result<Result<T, E>, RegisterError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let last: Option<i64> = tx.query_row(
-            "SELECT MAX(number) FROM certification WHERE year = ?1 AND book = ?2",
-            params![year, book],
-            |r| r.get(0),
-        )?;
-        let number = last.map_or(1, |n| n as u64 + 1);
-        match issue(number) {
+        let sql = self.conn.as_mut() as &mut dyn Sql;
+        match sql.engine() {
+            Engine::Sqlite => sql.batch("BEGIN IMMEDIATE")?,
+            Engine::Postgres => {
+                sql.batch("BEGIN")?;
+                let key = lock_key(&year.to_string(), book);
+                if let Err(e) = sql.execute("SELECT pg_advisory_xact_lock(?1)", args![key]) {
+                    let _ = sql.batch("ROLLBACK");
+                    return Err(e.into());
+                }
+            }
+        }
+        let result = next_number(sql, year, book).and_then(|number| match issue(number) {
             Ok((value, mut entry)) => {
                 (entry.year, entry.book, entry.number) = (year, book.to_string(), number);
-                insert(&tx, &entry)?;
-                tx.commit()?;
+                insert(sql, &entry)?;
+                sql.batch("COMMIT")?;
                 Ok(Ok(value))
             }
-            Err(e) => Ok(Err(e)), // the transaction rolls back when dropped
+            Err(e) => Ok(Err(e)),
+        });
+        if !matches!(result, Ok(Ok(_))) {
+            let _ = sql.batch("ROLLBACK");
         }
+        result
     }
 
     /// Marks an issued entry void, keeping it in the register with the reason.
     pub fn void(
-        &self,
+        &mut self,
         year: i32,
         book: &str,
         number: u64,
         reason: &str,
     ) -> Result<(), RegisterError> {
-        self.conn.execute(
+        self.sql().execute(
             "UPDATE certification SET status = 'void', note = ?4 WHERE year = ?1 AND book = ?2 AND number = ?3",
-            params![year, book, number as i64, reason],
+            args![year, book, number, reason],
         )?;
         Ok(())
     }
 
     /// All entries of a book in a year, by number.
-    pub fn entries(&self, year: i32, book: &str) -> Result<Vec<Entry>, RegisterError> {
+    pub fn entries(&mut self, year: i32, book: &str) -> Result<Vec<Entry>, RegisterError> {
         let sql = format!("{SELECT_ENTRY} WHERE year = ?1 AND book = ?2 ORDER BY number");
-        let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map(params![year, book], row_entry)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        Ok(self.sql().query_map(&sql, args![year, book], row_entry)?)
     }
 
-    /// Opens the register in `dir` only when one exists there (for look-ups).
-    pub fn open_existing(dir: &Path) -> Result<Option<Register>, RegisterError> {
-        if !dir.join(REGISTER_FILE).exists() {
+    /// Opens the register in `target` only when one exists there (for look-ups); a
+    /// PostgreSQL register always does.
+    pub fn open_existing(target: &Path) -> Result<Option<Register>, RegisterError> {
+        if postgres_url(target).is_none() && !target.join(REGISTER_FILE).exists() {
             return Ok(None);
         }
-        Register::open(dir).map(Some)
+        Register::open(target).map(Some)
     }
 
     /// The issued (not void) entry whose certified copy has this SHA-256 (hex, lowercase).
-    pub fn issued_copy(&self, output_sha256: &str) -> Result<Option<Entry>, RegisterError> {
+    pub fn issued_copy(&mut self, output_sha256: &str) -> Result<Option<Entry>, RegisterError> {
         let sql = format!(
             "{SELECT_ENTRY} WHERE output_sha256 = ?1 AND status = 'issued' ORDER BY year, book, number LIMIT 1"
         );
-        let entry = self.conn.query_row(&sql, params![output_sha256], row_entry);
-        Ok(rusqlite::OptionalExtension::optional(entry)?)
+        Ok(self
+            .sql()
+            .query_opt(&sql, args![output_sha256], row_entry)?)
     }
 
     /// Entry `number` of a book in a year, if it exists.
     pub fn entry(
-        &self,
+        &mut self,
         year: i32,
         book: &str,
         number: u64,
     ) -> Result<Option<Entry>, RegisterError> {
         let sql = format!("{SELECT_ENTRY} WHERE year = ?1 AND book = ?2 AND number = ?3");
-        let entry = self
-            .conn
-            .query_row(&sql, params![year, book, number as i64], row_entry);
-        Ok(rusqlite::OptionalExtension::optional(entry)?)
+        Ok(self
+            .sql()
+            .query_opt(&sql, args![year, book, number], row_entry)?)
     }
+
+    fn sql(&mut self) -> &mut dyn Sql {
+        self.conn.as_mut()
+    }
+}
+
+/// The PostgreSQL advisory lock of a register book (and of the schema, when created).
+fn lock_key(year: &str, book: &str) -> i64 {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(format!("sohoa-register/{year}/{book}").as_bytes());
+    i64::from_be_bytes(digest[..8].try_into().unwrap_or_default())
+}
+
+/// The number after the book's last one (1 for a new book).
+fn next_number(sql: &mut dyn Sql, year: i32, book: &str) -> Result<u64, RegisterError> {
+    let last: Option<u64> = sql.one(
+        "SELECT MAX(number) FROM certification WHERE year = ?1 AND book = ?2",
+        args![year, book],
+    )?;
+    Ok(last.map_or(1, |n| n + 1))
 }
 
 /// The legal form's columns, added to registers made before them.
@@ -211,7 +275,7 @@ const DETAIL_COLUMNS: [(&str, &str); 4] = [
 /// Adds the missing columns under the write lock, so that clerks opening an old
 /// register at the same moment do not both add them.
 fn add_detail_columns(conn: &mut Connection) -> Result<(), RegisterError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let names: Vec<String> = tx
         .prepare("SELECT name FROM pragma_table_info('certification')")?
         .query_map([], |r| r.get(0))?
@@ -231,11 +295,11 @@ const SELECT_ENTRY: &str = "SELECT year, book, number, status, certified_at, cer
     signer, input_sha256, output_sha256, reference, note, requester, original_title, copies,
     fee_vnd FROM certification";
 
-fn row_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
+fn row_entry(r: &Row) -> Result<Entry, StoreError> {
     Ok(Entry {
         year: r.get(0)?,
         book: r.get(1)?,
-        number: r.get::<_, i64>(2)? as u64,
+        number: r.get(2)?,
         status: r.get(3)?,
         certified_at: r.get(4)?,
         certifier: r.get(5)?,
@@ -248,22 +312,22 @@ fn row_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
         details: Details {
             requester: r.get(12)?,
             original_title: r.get(13)?,
-            copies: r.get::<_, i64>(14)?.clamp(0, i64::from(u32::MAX)) as u32,
-            fee_vnd: r.get::<_, Option<i64>>(15)?.map(|f| f.max(0) as u64),
+            copies: r.get::<i64>(14)?.clamp(0, i64::from(u32::MAX)) as u32,
+            fee_vnd: r.get::<Option<i64>>(15)?.map(|f| f.max(0) as u64),
         },
     })
 }
 
-fn insert(tx: &rusqlite::Transaction<'_>, e: &Entry) -> Result<(), RegisterError> {
-    tx.execute(
+fn insert(sql: &mut dyn Sql, e: &Entry) -> Result<(), RegisterError> {
+    sql.execute(
         "INSERT INTO certification (year, book, number, status, certified_at, certifier, agency, signer,
                                     input_sha256, output_sha256, reference, note, requester,
                                     original_title, copies, fee_vnd)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-        params![
+        args![
             e.year,
             e.book,
-            e.number as i64,
+            e.number,
             e.status,
             e.certified_at,
             e.certifier,
@@ -275,8 +339,8 @@ fn insert(tx: &rusqlite::Transaction<'_>, e: &Entry) -> Result<(), RegisterError
             e.note,
             e.details.requester,
             e.details.original_title,
-            i64::from(e.details.copies.max(1)),
-            e.details.fee_vnd.map(|f| f.min(i64::MAX as u64) as i64)
+            e.details.copies.max(1),
+            e.details.fee_vnd.map(|f| f.min(i64::MAX as u64))
         ],
     )?;
     Ok(())
@@ -309,10 +373,19 @@ mod tests {
         }
     }
 
+    /// The test register of `dir`: the folder, or a PostgreSQL schema of its own when
+    /// `SOHOA_TEST_POSTGRES` is set.
+    fn test_register(dir: &Path) -> Register {
+        match crate::store::test_backends(dir).index {
+            Some(url) => Register::open(Path::new(&url)).unwrap(),
+            None => Register::open(dir).unwrap(),
+        }
+    }
+
     #[test]
     fn numbers_are_gapless_and_a_failure_burns_none() {
         let dir = tempfile::tempdir().unwrap();
-        let mut register = Register::open(dir.path()).unwrap();
+        let mut register = test_register(dir.path());
         let first = register
             .issue_next(2026, "01", |n| Ok::<_, String>((n, entry(n))))
             .unwrap()
@@ -362,7 +435,7 @@ mod tests {
         )
         .unwrap();
         drop(conn);
-        let register = Register::open(dir.path()).unwrap();
+        let mut register = Register::open(dir.path()).unwrap();
         let old = &register.entries(2026, "01").unwrap()[0];
         assert_eq!(old.details.copies, 1);
         assert_eq!(old.details.requester, None);

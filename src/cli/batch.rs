@@ -29,7 +29,15 @@ pub const EXIT_SOME_FAILED: u8 = 3;
 pub struct Args {
     /// Folder of scans: each sub-folder is a document (images in natural name order), each
     /// image at the top level a document of its own.
-    input: PathBuf,
+    #[arg(required_unless_present = "status")]
+    input: Option<PathBuf>,
+    /// Queue the documents for `sohoa worker` on any machine sharing the store (their
+    /// originals go to the blob storage) instead of digitizing them here.
+    #[arg(long, conflicts_with = "status")]
+    enqueue: bool,
+    /// Show the queue of `--enqueue`d documents: queued, running, done, failed with reasons.
+    #[arg(long)]
+    status: bool,
     #[command(flatten)]
     store: StoreDir,
     /// CSV or JSON manifest naming each document's files (relative to INPUT) and metadata,
@@ -151,6 +159,49 @@ fn signer(args: &Args) -> Result<Option<RegisterSigner>, String> {
     }))
 }
 
+/// `--enqueue`: queues the documents and prints what it did.
+fn enqueue(
+    plans: &[plan::DocumentPlan],
+    store: &sohoa::store::Store,
+    options: &BatchOptions,
+) -> Result<u8, String> {
+    let report = batch::queue::enqueue(plans, store, options).map_err(|e| e.to_string())?;
+    for (name, why) in &report.failed {
+        eprintln!("{name}: not queued: {why}");
+    }
+    println!(
+        "{} documents queued, {} queued or stored before, {} not queued",
+        report.queued,
+        report.already,
+        report.failed.len()
+    );
+    Ok(if report.failed.is_empty() {
+        0
+    } else {
+        EXIT_SOME_FAILED
+    })
+}
+
+/// `--status`: the queue's counts and failures; exit 3 when some failed.
+fn queue_status(store: &sohoa::store::Store) -> Result<u8, String> {
+    let status = store.queue_status().map_err(|e| e.to_string())?;
+    println!(
+        "queued {}, running {}, done {}, failed {}",
+        status.queued,
+        status.running,
+        status.done,
+        status.failed.len()
+    );
+    for (name, why) in &status.failed {
+        println!("failed: {name}: {why}");
+    }
+    Ok(if status.failed.is_empty() {
+        0
+    } else {
+        EXIT_SOME_FAILED
+    })
+}
+
 /// `--on-page-error` values.
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum PageErrorArg {
@@ -164,8 +215,12 @@ pub enum PageErrorArg {
 pub fn run(args: Args) -> Result<u8, String> {
     let dir = args.store.resolve()?;
     let store = args.store.open()?;
-    if !args.input.is_dir() {
-        return Err(format!("{}: not a folder", args.input.display()));
+    if args.status {
+        return queue_status(&store);
+    }
+    let input = args.input.clone().ok_or("give the folder of scans")?;
+    if !input.is_dir() {
+        return Err(format!("{}: not a folder", input.display()));
     }
     let defaults = Defaults {
         agency: choose_agency(&store, args.agency.clone())?,
@@ -185,7 +240,7 @@ pub fn run(args: Args) -> Result<u8, String> {
     };
     let plans = match &args.manifest {
         Some(path) => plan::plan_manifest(path, &read(path)?, &defaults)?,
-        None => plan::plan_folder(&args.input, &defaults)?,
+        None => plan::plan_folder(&input, &defaults)?,
     };
     let mut digitize = DigitizeOptions {
         models_dir: args.models.clone(),
@@ -198,8 +253,11 @@ pub fn run(args: Args) -> Result<u8, String> {
     let options = BatchOptions {
         in_flight: 2 * digitize.jobs + 1,
         digitize,
-        ..BatchOptions::new(args.input.clone())
+        ..BatchOptions::new(input)
     };
+    if args.enqueue {
+        return enqueue(&plans, &store, &options);
+    }
     let mut signer = signer(&args)?;
     let certify = signer.as_mut().map(|s| s as &mut (dyn Certify + Send));
     let mut progress = progress::for_stderr(args.quiet);

@@ -13,3 +13,4 @@ pub mod sign;
 pub mod store;
 pub mod user;
 pub mod verify;
+pub mod worker;

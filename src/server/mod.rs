@@ -140,6 +140,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/verify", post(routes::verify))
         .route("/openapi.json", get(routes::openapi))
         .route("/healthz", get(routes::health))
+        .route("/readyz", get(routes::ready))
         .with_state(state)
 }
 

@@ -61,6 +61,9 @@ fn paths() -> Value {
     json!({
         "/healthz": { "get": { "summary": "Liveness", "security": [],
             "responses": { "200": { "description": "Running" } } } },
+        "/readyz": { "get": { "summary": "Readiness: the index and the blob storage answer", "security": [],
+            "responses": { "200": { "description": "Ready" },
+                           "503": { "description": "The index or the blob storage is unreachable" } } } },
         "/openapi.json": { "get": { "summary": "This document", "security": [],
             "responses": { "200": { "description": "OpenAPI 3.0 document" } } } },
         "/api/v1/documents": {
@@ -216,7 +219,7 @@ pub fn document() -> Value {
         "info": {
             "title": "sohoa reuse lookup service",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Lookups, downloads, verification and ingest of digitized dossier documents and certified copies. Every call but /healthz and /openapi.json needs Authorization: Bearer KEY. Keys carry scopes: read:* (every document), read:KIND, read:procedure:CODE, write (ingest). Reads of personal data need a purpose and are recorded in a hash-chained audit log before the answer is sent. A single document outside the key's scopes answers 403 whether or not it exists (404 only for read:* keys); lists leave such documents out. Errors are JSON {\"error\": \"...\"}."
+            "description": "Lookups, downloads, verification and ingest of digitized dossier documents and certified copies. Every call but /healthz, /readyz and /openapi.json needs Authorization: Bearer KEY. Keys carry scopes: read:* (every document), read:KIND, read:procedure:CODE, write (ingest). Reads of personal data need a purpose and are recorded in a hash-chained audit log before the answer is sent. A single document outside the key's scopes answers 403 whether or not it exists (404 only for read:* keys); lists leave such documents out. Errors are JSON {\"error\": \"...\"}."
         },
         "components": {
             "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },

@@ -153,6 +153,13 @@ pub async fn health() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
+/// `GET /readyz`: 200 when the index and the blob storage answer, else 503 (a load
+/// balancer sends no traffic here until they are back).
+pub async fn ready(State(state): State<AppState>) -> ApiResult<Json<serde_json::Value>> {
+    state.run(|store| store.ready()).await?;
+    Ok(Json(serde_json::json!({ "status": "ready" })))
+}
+
 /// `GET /openapi.json`.
 pub async fn openapi() -> Json<serde_json::Value> {
     Json(super::openapi::document())

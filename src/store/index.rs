@@ -70,6 +70,15 @@ CREATE TABLE IF NOT EXISTS dossier_links (
     document_id TEXT NOT NULL REFERENCES documents(id),
     attached_by TEXT NOT NULL, attached_at TEXT NOT NULL,
     PRIMARY KEY (dossier_code, document_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sessions (
+    token_sha256 TEXT PRIMARY KEY, username TEXT NOT NULL, csrf TEXT NOT NULL,
+    epoch INTEGER NOT NULL, expires_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS batch_jobs (
+    work_key TEXT PRIMARY KEY, name TEXT NOT NULL, metadata TEXT NOT NULL, files TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed')),
+    worker TEXT, lease_until TEXT, attempts INTEGER NOT NULL, error TEXT, document_id TEXT,
+    enqueued_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS batch_jobs_waiting ON batch_jobs (state, enqueued_at);
 CREATE VIEW IF NOT EXISTS document_view AS
     SELECT d.rowid AS rowid, d.id AS id, d.sha256 AS sha256, d.kind AS kind, d.title AS title,
         d.role AS role, d.dossier_code AS dossier_code, s.procedure_code AS procedure_code,
@@ -378,7 +387,15 @@ pub fn write_durably<T>(
 
 /// The current time, RFC 3339 in UTC with milliseconds (sorts as text).
 pub fn now() -> String {
-    let t = time::OffsetDateTime::now_utc();
+    format_time(time::OffsetDateTime::now_utc())
+}
+
+/// The time `span` from now, as [`now`] writes it.
+pub fn after(span: Duration) -> String {
+    format_time(time::OffsetDateTime::now_utc() + span)
+}
+
+fn format_time(t: time::OffsetDateTime) -> String {
     let format = time::macros::format_description!(
         "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
     );

@@ -146,7 +146,7 @@ fn issued_reference(pdf: &[u8], register: Option<&Path>) -> Result<Option<String
     let register_error = |e: crate::certify::register::RegisterError| {
         StoreError::Storage(format!("certification register: {e}"))
     };
-    let Some(register) = Register::open_existing(dir).map_err(register_error)? else {
+    let Some(mut register) = Register::open_existing(dir).map_err(register_error)? else {
         return Ok(None);
     };
     let sha256 = hex::encode(Sha256::digest(pdf));

@@ -39,11 +39,14 @@ mod index;
 pub mod indicators;
 mod ingest;
 mod keys;
+pub mod migrate;
 mod postgres;
+pub mod queue;
 mod renewal;
 pub mod reuse;
 mod s3;
 mod search;
+mod sessions;
 pub mod sql;
 pub mod users;
 
@@ -60,6 +63,7 @@ pub use keys::{is_id, new_id};
 pub use reuse::OnFile;
 pub use s3::S3BlobStore;
 pub use search::{fold, strip_marks};
+pub use sessions::StoredSession;
 pub use users::{Login, User, UserRole};
 
 pub use index::Location;
@@ -211,6 +215,91 @@ impl Store {
             index::checkpoint(path, move || weak.strong_count() > 0);
         }
         Ok(Store { inner })
+    }
+
+    /// Records a web session of `user` (token and CSRF token made by the caller) for
+    /// `lifetime`.
+    pub fn start_session(
+        &self,
+        token: &str,
+        user: &User,
+        csrf: &str,
+        lifetime: std::time::Duration,
+    ) -> Result<(), StoreError> {
+        index::write(&mut self.db()?, |tx| {
+            sessions::start(tx, token, user, csrf, lifetime)
+        })
+    }
+
+    /// The live session of `token`, with its user as stored now (`None` once it expired,
+    /// ended, or its user was disabled or changed password).
+    pub fn session(&self, token: &str) -> Result<Option<StoredSession>, StoreError> {
+        sessions::find(&mut *self.db()?, token)
+    }
+
+    /// Ends the session of `token`.
+    pub fn end_session(&self, token: &str) -> Result<(), StoreError> {
+        index::write(&mut self.db()?, |tx| sessions::end(tx, token))
+    }
+
+    /// Queues `job` for `sohoa worker` (its files must already be stored as blobs, see
+    /// [`Store::put_blob`]); a job with the same key is left as it is.
+    pub fn enqueue(&self, job: &queue::Job) -> Result<queue::Enqueued, StoreError> {
+        blob::check_sha256(&job.key)?;
+        index::check_new(&job.new)?;
+        for file in &job.files {
+            blob::check_sha256(&file.sha256)?;
+        }
+        write_durably(&mut self.db()?, |tx| queue::enqueue(tx, job))
+    }
+
+    /// Takes the next job for `worker` for `lease` (see [`queue`]).
+    pub fn take_job(
+        &self,
+        worker: &str,
+        lease: std::time::Duration,
+    ) -> Result<Option<queue::Job>, StoreError> {
+        write_durably(&mut self.db()?, |tx| queue::take(tx, worker, lease))
+    }
+
+    /// Extends `worker`'s lease on job `key`; `false` when it was lost.
+    pub fn renew_lease(
+        &self,
+        key: &str,
+        worker: &str,
+        lease: std::time::Duration,
+    ) -> Result<bool, StoreError> {
+        index::write(&mut self.db()?, |tx| queue::renew(tx, key, worker, lease))
+    }
+
+    /// Records how `worker`'s job `key` ended (see [`queue::finish`]).
+    pub fn finish_job(
+        &self,
+        key: &str,
+        worker: &str,
+        outcome: Result<&str, (&str, bool)>,
+    ) -> Result<(), StoreError> {
+        write_durably(&mut self.db()?, |tx| {
+            queue::finish(tx, key, worker, outcome)
+        })
+    }
+
+    /// The batch queue's counts and failures.
+    pub fn queue_status(&self) -> Result<queue::QueueStatus, StoreError> {
+        queue::status(&mut *self.db()?)
+    }
+
+    /// Stores `bytes` as a blob (content-addressed); returns its SHA-256.
+    pub fn put_blob(&self, bytes: &[u8]) -> Result<String, StoreError> {
+        self.inner.blobs.put(bytes)
+    }
+
+    /// Whether the store can serve now: the index answers a query and the blob storage a
+    /// lookup (for a load balancer's readiness check). The error says which is down.
+    pub fn ready(&self) -> Result<(), StoreError> {
+        let _: i64 = self.db()?.one("SELECT 1", sql::args![])?;
+        self.inner.blobs.exists(&blob::sha256_hex(b""))?;
+        Ok(())
     }
 
     /// Which engine holds the index.

@@ -79,6 +79,21 @@ CREATE TABLE procedure_items (
     PRIMARY KEY (procedure_code, role, ord));
 CREATE TABLE kinds (code TEXT PRIMARY KEY, name TEXT NOT NULL);
 ",
+    // 2: web sessions, shared by every service instance.
+    "
+CREATE TABLE sessions (
+    token_sha256 TEXT PRIMARY KEY, username TEXT NOT NULL, csrf TEXT NOT NULL,
+    epoch BIGINT NOT NULL, expires_at TEXT NOT NULL);
+",
+    // 3: the batch queue (`batch --enqueue`, `worker`).
+    "
+CREATE TABLE batch_jobs (
+    work_key TEXT PRIMARY KEY, name TEXT NOT NULL, metadata TEXT NOT NULL, files TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed')),
+    worker TEXT, lease_until TEXT, attempts BIGINT NOT NULL, error TEXT, document_id TEXT,
+    enqueued_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE INDEX batch_jobs_waiting ON batch_jobs (state, enqueued_at);
+",
 ];
 
 /// Brings the schema up to date, in the caller's write transaction (which holds the

@@ -50,7 +50,8 @@ async fn entries(state: &WebState, date: &str, book: &str) -> WebResult<Vec<Entr
     state
         .blocking(move |s| {
             let year: i32 = date[..4].parse().map_err(WebError::internal)?;
-            let register = Register::open(&s.config.register_dir).map_err(WebError::internal)?;
+            let mut register =
+                Register::open(&s.config.register_dir).map_err(WebError::internal)?;
             let all = register.entries(year, &book).map_err(WebError::internal)?;
             Ok(all
                 .into_iter()

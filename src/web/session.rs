@@ -1,13 +1,12 @@
 //! Sign-in, sessions and CSRF tokens.
 //!
 //! A session is a random 256-bit token in an HttpOnly, SameSite=Strict cookie, mapped in
-//! memory to the user and a second random token that every form must send back (CSRF).
+//! the store (its SHA-256, so any service instance sharing the store knows it) to the
+//! user and a second random token that every form must send back (CSRF).
 //! The sign-in form, before any session exists, is protected the same way by a
 //! double-submit token in its own short-lived cookie.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -74,46 +73,16 @@ fn csrf_refused() -> WebError {
     )
 }
 
-/// Signed-in sessions, in memory.
+/// Signed-in sessions: kept in the store, so that every instance of the service
+/// sharing it knows them; here only how their cookies are written.
 pub struct Sessions {
-    live: Mutex<HashMap<String, (Session, Instant)>>,
     secure_cookies: bool,
 }
 
 impl Sessions {
-    /// An empty table; `secure_cookies` when served over HTTPS.
+    /// Sessions whose cookies are `Secure` when served over HTTPS.
     pub fn new(secure_cookies: bool) -> Sessions {
-        Sessions {
-            live: Mutex::new(HashMap::new()),
-            secure_cookies,
-        }
-    }
-
-    fn start(&self, user: User) -> WebResult<Session> {
-        let session = Session {
-            user,
-            csrf: random_token()?,
-            token: random_token()?,
-        };
-        let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        live.retain(|_, (_, started)| now.duration_since(*started) < SESSION_LIFETIME);
-        live.insert(session.token.clone(), (session.clone(), now));
-        Ok(session)
-    }
-
-    fn find(&self, token: &str) -> Option<Session> {
-        let live = self.live.lock().unwrap_or_else(|e| e.into_inner());
-        live.get(token)
-            .filter(|(_, started)| started.elapsed() < SESSION_LIFETIME)
-            .map(|(s, _)| s.clone())
-    }
-
-    fn end(&self, token: &str) {
-        self.live
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(token);
+        Sessions { secure_cookies }
     }
 
     fn cookie(&self, name: &str, value: &str, path: &str, max_age: u64) -> HeaderValue {
@@ -150,24 +119,45 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// The live session of the request's cookie whose user still exists, is enabled and has
-/// not changed password since it started; other sessions are ended.
+/// not changed password since it started (one query to the store).
 async fn current_session(parts: &Parts, state: &WebState) -> Option<Session> {
-    let session = cookie(&parts.headers, SESSION_COOKIE).and_then(|t| state.sessions.find(t))?;
-    let name = session.user.username.clone();
-    let user = state
-        .blocking(move |s| Ok(s.app.store.user(&name)?))
+    find_session(state, cookie(&parts.headers, SESSION_COOKIE)?).await
+}
+
+async fn find_session(state: &WebState, token: &str) -> Option<Session> {
+    let token = token.to_string();
+    let lookup = token.clone();
+    let stored = state
+        .blocking(move |s| Ok(s.app.store.session(&lookup)?))
         .await
         .ok()
-        .flatten();
-    match user {
-        Some(u) if !u.disabled && u.epoch == session.user.epoch => {
-            Some(Session { user: u, ..session })
-        }
-        _ => {
-            state.sessions.end(&session.token);
-            None
-        }
-    }
+        .flatten()?;
+    Some(Session {
+        user: stored.user,
+        csrf: stored.csrf,
+        token,
+    })
+}
+
+/// Starts and stores a session of `user`.
+async fn start_session(state: &WebState, user: User) -> WebResult<Session> {
+    let session = Session {
+        user,
+        csrf: random_token()?,
+        token: random_token()?,
+    };
+    let stored = session.clone();
+    state
+        .blocking(move |s| {
+            Ok(s.app.store.start_session(
+                &stored.token,
+                &stored.user,
+                &stored.csrf,
+                SESSION_LIFETIME,
+            )?)
+        })
+        .await?;
+    Ok(session)
 }
 
 impl FromRequestParts<WebState> for Session {
@@ -220,7 +210,7 @@ impl FromRequestParts<WebState> for MaybeSession {
 /// `GET /login`.
 pub async fn login_page(State(state): State<WebState>, headers: HeaderMap) -> WebResult<Response> {
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
-        if state.sessions.find(token).is_some() {
+        if find_session(&state, token).await.is_some() {
             return Ok(Redirect::to("/").into_response());
         }
     }
@@ -293,7 +283,7 @@ pub async fn login(
     match outcome {
         Login::Ok(user) => {
             state.throttle.succeeded(address, &username);
-            let session = state.sessions.start(user)?;
+            let session = start_session(&state, user).await?;
             let cookie = state.sessions.cookie(
                 SESSION_COOKIE,
                 &session.token,
@@ -332,7 +322,10 @@ pub async fn logout(
     Form(form): Form<CsrfForm>,
 ) -> WebResult<Response> {
     session.check_csrf(&form.csrf)?;
-    state.sessions.end(&session.token);
+    let token = session.token.clone();
+    state
+        .blocking(move |s| Ok(s.app.store.end_session(&token)?))
+        .await?;
     let clear = state.sessions.cookie(SESSION_COOKIE, "", "/", 0);
     Ok(([(header::SET_COOKIE, clear)], Redirect::to("/login")).into_response())
 }

@@ -95,7 +95,7 @@ pub async fn verify_page(
 /// The register entry a reference names (`SOHOA1:YEAR-BOOK-NUMBER:HASH`), if it matches.
 fn register_entry(state: &WebState, reference: &str) -> Option<Entry> {
     let (year, book, number) = parse_reference(reference)?;
-    let register = Register::open_existing(&state.config.register_dir)
+    let mut register = Register::open_existing(&state.config.register_dir)
         .ok()
         .flatten()?;
     register

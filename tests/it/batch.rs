@@ -350,3 +350,97 @@ fn documents_are_certified_in_batch_when_a_signer_is_given() {
     references.dedup();
     assert_eq!(references.len(), 2, "each copy has its own register number");
 }
+
+/// `sohoa batch … --status` on `store`: (queued, running, done, failed).
+fn queue_counts(store: &Path) -> (u64, u64, u64, u64) {
+    let out = run(sohoa()
+        .args(["batch", "--status"])
+        .args(common::store_args(store)));
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let first = text.lines().next().unwrap_or_default().to_string();
+    let numbers: Vec<u64> = first
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    assert_eq!(numbers.len(), 4, "batch --status: {}", show(&out));
+    (numbers[0], numbers[1], numbers[2], numbers[3])
+}
+
+fn worker(store: &Path, extra: &[&str]) -> Command {
+    let mut cmd = sohoa();
+    cmd.arg("worker")
+        .args(common::store_args(store))
+        .args(["--lease", "3"])
+        .args(extra)
+        .env("OMP_THREAD_LIMIT", "1");
+    cmd
+}
+
+#[test]
+fn queued_documents_are_stored_once_by_workers_and_a_killed_workers_job_is_redone() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = input_of(dir.path(), 4, &two_pages(dir.path()));
+    let store = dir.path().join("store");
+    let out = dir.path().join("report.json");
+    let enqueue = |expect: &str| {
+        let queued = run(&mut batch(&input, &store, &out, &["--enqueue"]));
+        assert!(queued.status.success(), "{}", show(&queued));
+        assert!(
+            String::from_utf8_lossy(&queued.stdout).contains(expect),
+            "{}",
+            show(&queued)
+        );
+    };
+    enqueue("4 documents queued, 0 queued or stored before");
+    enqueue("0 documents queued, 4 queued or stored before");
+    assert_eq!(queue_counts(&store), (4, 0, 0, 0));
+
+    // A worker is killed (SIGKILL) while it holds a job.
+    let mut doomed = worker(&store, &[]).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while queue_counts(&store).1 == 0 {
+        assert!(Instant::now() < deadline, "the worker took no job");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    doomed.kill().unwrap();
+    doomed.wait().unwrap();
+    let killed_at = Instant::now();
+
+    // Two workers finish the queue, the killed one's job included once its lease expired.
+    let workers: Vec<_> = (0..2)
+        .map(|_| worker(&store, &["--exit-when-empty"]).spawn().unwrap())
+        .collect();
+    for mut w in workers {
+        assert!(w.wait().unwrap().success());
+    }
+    eprintln!("queue finished {:?} after the kill", killed_at.elapsed());
+    assert_eq!(queue_counts(&store), (0, 0, 4, 0));
+    let s = common::open_store(&store);
+    let docs = s.list().unwrap();
+    assert_eq!(docs.len(), 4, "each document stored once");
+    for doc in &docs {
+        assert_eq!(doc.page_count, 2);
+        let originals = doc
+            .files
+            .iter()
+            .filter(|f| f.role == sohoa::store::FileRole::Original);
+        assert_eq!(originals.count(), 2);
+    }
+    let word = long_word(&render(40, LINES, 0.0).1);
+    let found = s
+        .search(&SearchQuery {
+            text: Some(word.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(
+        found.len(),
+        4,
+        "the OCR text of every stored page is searchable: {word}"
+    );
+    assert_fsck_clean(&store);
+    // The local batch sees the same work as done: nothing is digitized again.
+    let again = run(&mut batch(&input, &store, &out, &["--quiet"]));
+    assert_eq!(again.status.code(), Some(0), "{}", show(&again));
+    assert_eq!(common::open_store(&store).list().unwrap().len(), 4);
+}

@@ -70,7 +70,7 @@ fn certify(
             "UBND xã Thử Nghiệm, huyện Tam Đường, tỉnh Lai Châu",
         ])
         .arg("--register")
-        .arg(s.dir.join(register))
+        .arg(common::register_arg(&s.dir.join(register)))
         .arg("--report")
         .arg(&report)
         .args(key_args)
@@ -570,7 +570,7 @@ fn concurrent_clerks_get_unique_gapless_numbers() {
                     "UBND xã Thử Nghiệm",
                 ])
                 .arg("--register")
-                .arg(&register)
+                .arg(common::register_arg(&register))
                 .arg("--report")
                 .arg(s.dir.join(format!("clerk{i}.json")))
                 .args(pem_args(&s.pki.office_ec))
@@ -1365,7 +1365,8 @@ fn the_register_keeps_the_legal_form_columns() {
         ],
     );
     assert_ok(&out);
-    let register = sohoa::certify::register::Register::open(&s.dir.join("reg-details")).unwrap();
+    let target = common::register_arg(&s.dir.join("reg-details"));
+    let mut register = sohoa::certify::register::Register::open(target.as_ref()).unwrap();
     let year = time::OffsetDateTime::now_utc().year();
     let entry = &register.entries(year, "01").unwrap()[0];
     assert_eq!(entry.details.requester.as_deref(), Some("Lò Thị Mai"));

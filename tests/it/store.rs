@@ -917,3 +917,97 @@ fn a_backup_taken_during_ingests_restores_whole_and_checks_out() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing restored"));
     assert!(!again.join("index.sqlite").exists());
 }
+
+#[test]
+fn an_embedded_store_moves_up_to_the_shared_backends_whole_and_resumably() {
+    let tmp = tempfile::tempdir().unwrap();
+    let embedded = tmp.path().join("embedded");
+    // The office's embedded store: documents, a reading (audit), a dossier date.
+    let plain = |args: &[&str]| run(sohoa().args(args).arg("--store").arg(&embedded));
+    let mut stored = Vec::new();
+    for (i, title) in ["Giấy khai sinh", "Đăng ký kết hôn"].iter().enumerate() {
+        let out = plain(&[
+            "store",
+            "add",
+            "--dossier",
+            &format!("D-{i}"),
+            "--procedure",
+            "1.001193",
+            "--citizen-id",
+            CITIZEN,
+            "--kind",
+            "giay-khai-sinh",
+            "--title",
+            title,
+            pdfs().a.to_str().unwrap(),
+        ]);
+        assert_ok(&out);
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        stored.push(doc["id"].as_str().unwrap().to_string());
+    }
+    assert_ok(&plain(&[
+        "store",
+        "get",
+        &stored[0],
+        "--purpose",
+        "kiểm tra",
+    ]));
+
+    let target = tmp.path().join("shared");
+    let migrate = || {
+        run(sohoa()
+            .args(["store", "migrate", "--from"])
+            .arg(&embedded)
+            .args(common::store_args(&target)))
+    };
+    let out = migrate();
+    if !common::shared_backends() {
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("postgres://"));
+        return;
+    }
+    assert_ok(&out);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("checks out"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // Run again (as after an interruption): nothing doubles.
+    assert_ok(&migrate());
+    let listed = json(&target, &["store", "list", "--json"]);
+    let mut moved: Vec<&str> = ids(&listed);
+    moved.sort_unstable();
+    let mut expected: Vec<&str> = stored.iter().map(String::as_str).collect();
+    expected.sort_unstable();
+    assert_eq!(moved, expected, "the same documents, the same ids");
+    let found = json(&target, &["search", "dang ky ket hon", "--json"]);
+    assert_eq!(ids(&found), vec![stored[1].as_str()]);
+    let (before, after) = (tmp.path().join("before.pdf"), tmp.path().join("after.pdf"));
+    assert_ok(&plain(&[
+        "store",
+        "get",
+        &stored[0],
+        "-o",
+        before.to_str().unwrap(),
+    ]));
+    assert_ok(&cmd(
+        &target,
+        &["store", "get", &stored[0], "-o", after.to_str().unwrap()],
+    ));
+    assert_eq!(
+        std::fs::read(&before).unwrap(),
+        std::fs::read(&after).unwrap(),
+        "byte-identical after the move"
+    );
+    assert_ok(&cmd(&target, &["audit", "verify"]));
+    // The shared store goes on: a new document gets a row of its own.
+    add(&target, "D-9", CITIZEN, "Sau khi chuyển", &pdfs().b, &[]);
+    assert_eq!(
+        json(&target, &["store", "list", "--json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_ok(&cmd(&target, &["fsck"]));
+}

@@ -201,3 +201,12 @@ pub fn index_sql(dir: &Path, statement: &str) -> u64 {
         }
     }
 }
+
+/// What `--register` gets for a test register in `dir`: the folder, or with
+/// `SOHOA_TEST_POSTGRES` set, a schema of its own in that database.
+pub fn register_arg(dir: &Path) -> std::ffi::OsString {
+    match test_backends(dir).index {
+        Some(url) => url.into(),
+        None => dir.as_os_str().to_owned(),
+    }
+}
