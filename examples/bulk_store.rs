@@ -3,6 +3,7 @@
 //!
 //! ```sh
 //! cargo run --release --example bulk_store -- STORE_DIR N [--batch 10000] [--threads 16]
+//!     [--index postgres://…] [--blobs file:DIR|s3://…]
 //! ```
 //!
 //! Creates the agency `BENCH-UBND` and N documents through [`Store::add_documents`], in
@@ -281,6 +282,7 @@ fn citizen_docs(
 
 struct Options {
     dir: PathBuf,
+    backends: sohoa::store::Backends,
     docs: u64,
     batch: usize,
     threads: usize,
@@ -290,7 +292,19 @@ fn options() -> Result<Options, String> {
     let mut args = std::env::args().skip(1);
     let mut positional = Vec::new();
     let (mut batch, mut threads) = (10_000usize, 16usize);
+    let mut backends = sohoa::store::Backends::default();
     while let Some(a) = args.next() {
+        match a.as_str() {
+            "--index" => {
+                backends.index = args.next();
+                continue;
+            }
+            "--blobs" => {
+                backends.blobs = args.next();
+                continue;
+            }
+            _ => {}
+        }
         let mut number = |name: &str| -> Result<usize, String> {
             args.next()
                 .and_then(|v| v.parse().ok())
@@ -304,8 +318,10 @@ fn options() -> Result<Options, String> {
             _ => positional.push(a),
         }
     }
-    let [dir, docs] = <[String; 2]>::try_from(positional)
-        .map_err(|_| "usage: bulk_store STORE_DIR N [--batch 10000] [--threads 16]".to_string())?;
+    let [dir, docs] = <[String; 2]>::try_from(positional).map_err(|_| {
+        "usage: bulk_store STORE_DIR N [--batch 10000] [--threads 16] [--index URL] [--blobs URL]"
+            .to_string()
+    })?;
     let docs = docs
         .parse()
         .ok()
@@ -313,6 +329,7 @@ fn options() -> Result<Options, String> {
         .ok_or("N must be a positive number")?;
     Ok(Options {
         dir: dir.into(),
+        backends,
         docs,
         batch,
         threads,
@@ -329,7 +346,7 @@ fn main() {
 fn run() -> Result<(), String> {
     let opts = options()?;
     let started = Instant::now();
-    let store = Store::open(&opts.dir).map_err(|e| e.to_string())?;
+    let store = Store::open_with(&opts.dir, &opts.backends).map_err(|e| e.to_string())?;
     if store
         .agencies()
         .map_err(|e| e.to_string())?

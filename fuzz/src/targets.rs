@@ -279,7 +279,7 @@ pub fn send_capture(data: &[u8]) -> Vec<StatusCode> {
         .expect("request");
     let answer = http.send(request);
     if answer.status == StatusCode::SEE_OTHER {
-        let _ = std::fs::remove_dir_all(http.work_dir.join("drafts"));
+        let _ = http.store.remove_scratch("drafts");
     }
     vec![answer.status]
 }
@@ -296,7 +296,7 @@ pub struct Http {
     pub csrf: String,
     /// The temporary folder holding the store and the web page's work folders.
     pub dir: PathBuf,
-    work_dir: PathBuf,
+    store: sohoa::store::Store,
 }
 
 /// The shared server state, made on first use.
@@ -329,13 +329,11 @@ impl Http {
             epoch: 0,
         };
         store.add_user(&user, PASSWORD).expect("clerk");
-        let work_dir = dir.join("work");
         let config = sohoa::server::Config {
             key_cache: Duration::from_secs(24 * 3600),
             ..Default::default()
         };
         let web = sohoa::web::WebConfig {
-            work_dir: work_dir.clone(),
             register_dir: dir.join("register"),
             agency: AGENCY.into(),
             signer: None,
@@ -352,7 +350,7 @@ impl Http {
             .expect("tokio runtime");
         let app = {
             let _entered = rt.enter();
-            let state = sohoa::server::AppState::new(store, &config).expect("state");
+            let state = sohoa::server::AppState::new(store.clone(), &config).expect("state");
             let app = sohoa::server::router(state.clone()).merge(sohoa::web::router(state, web));
             sohoa::server::with_limits(app, &config)
         };
@@ -363,7 +361,7 @@ impl Http {
             session_cookie: String::new(),
             csrf: String::new(),
             dir,
-            work_dir,
+            store,
         };
         http.sign_in();
         http

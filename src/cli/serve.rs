@@ -260,7 +260,6 @@ fn web_config(
         None
     };
     Ok(Some(WebConfig {
-        work_dir: dir.join("web"),
         register_dir: register_dir(args, dir),
         agency,
         signer,

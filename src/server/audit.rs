@@ -1,5 +1,6 @@
 //! The audit writer: one thread appends entries to the store's hash-chained log, in the
-//! order they arrive; a request is answered only once its entry is written.
+//! order they arrive, those queued together in one transaction; a request is answered
+//! only once its entry is written.
 //!
 //! One writer keeps SQLite from contending with itself over the write lock and keeps
 //! the chain's order the order of arrival.
@@ -9,9 +10,9 @@ use std::sync::mpsc;
 use tokio::sync::oneshot;
 
 use super::errors::ApiError;
-use crate::store::{AuditEntry, Store};
+use crate::store::{AuditEntry, Store, StoreError};
 
-type Job = (AuditEntry, oneshot::Sender<Result<(), String>>);
+type Job = (AuditEntry, oneshot::Sender<Result<(), StoreError>>);
 
 /// Handle to the writer thread (cheap to clone).
 #[derive(Clone)]
@@ -39,19 +40,37 @@ impl AuditLog {
         })?;
         match wait.await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(ApiError::internal(format!("audit log: {e}"))),
+            Ok(Err(e)) => Err(e.into()),
             Err(_) => Err(ApiError::internal("audit writer stopped")),
         }
     }
 }
 
+/// Entries appended in one transaction at most.
+const MAX_GROUP: usize = 256;
+
+/// Appends what is queued, up to [`MAX_GROUP`] entries per transaction: under load the
+/// entries that arrived during one commit share the next (group commit), so the log's
+/// cost per lookup falls as the rate rises, on SQLite and on PostgreSQL alike.
 fn write_loop(store: &Store, queue: &mpsc::Receiver<Job>) {
-    while let Ok((entry, done)) = queue.recv() {
-        super::metrics::metrics().audit_queued(-1);
-        let result = store.audit(&entry).map_err(|e| e.to_string());
-        if result.is_ok() {
-            super::metrics::metrics().audit_append();
+    while let Ok(first) = queue.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match queue.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
         }
-        let _ = done.send(result);
+        super::metrics::metrics().audit_queued(-(group.len() as i64));
+        let (entries, waiting): (Vec<AuditEntry>, Vec<_>) = group.into_iter().unzip();
+        let result = store.audit_many(&entries);
+        for _ in 0..entries.len() {
+            if result.is_ok() {
+                super::metrics::metrics().audit_append();
+            }
+        }
+        for done in waiting {
+            let _ = done.send(result.clone());
+        }
     }
 }

@@ -54,41 +54,51 @@ fn mac(key: &[u8], hash: &str) -> String {
     hex::encode(ring::hmac::sign(&key, hash.as_bytes()).as_ref())
 }
 
-/// Appends `entry`, chained to the last one (atomically, across processes), with its
-/// MAC when a `key` is given.
-pub fn append(conn: &mut Conn, entry: &AuditEntry, key: Option<&[u8]>) -> Result<(), StoreError> {
-    check(entry)?;
-    let returned = serde_json::to_string(&entry.returned)
-        .map_err(|e| StoreError::Storage(format!("audit: {e}")))?;
+/// Appends `entries` in order, chained to the last one (atomically, across processes:
+/// one write transaction for all of them), each with its MAC when a `key` is given.
+pub fn append(
+    conn: &mut Conn,
+    entries: &[AuditEntry],
+    key: Option<&[u8]>,
+) -> Result<(), StoreError> {
+    let mut returned = Vec::with_capacity(entries.len());
+    for entry in entries {
+        check(entry)?;
+        returned.push(
+            serde_json::to_string(&entry.returned)
+                .map_err(|e| StoreError::Storage(format!("audit: {e}")))?,
+        );
+    }
     write(conn, |tx| {
         let last: Option<(i64, String)> = tx.query_opt(
             "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
             args![],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        let (seq, prev_hash) = match last {
-            Some((seq, hash)) => (seq + 1, hash),
-            None => (1, GENESIS.to_string()),
-        };
+        let (mut seq, mut prev_hash) = last.unwrap_or((0, GENESIS.to_string()));
         let time = now();
-        let hash = canonical(seq, &time, entry).hash(&prev_hash)?;
-        let mac = key.map(|k| mac(k, &hash));
-        tx.execute(
-            "INSERT INTO audit (seq, time, agency, key_id, purpose, action, returned, prev_hash, hash, mac)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            args![
-            seq,
-            time,
-            entry.agency,
-            entry.key_id,
-            entry.purpose,
-            entry.action,
-            returned,
-            prev_hash,
-            hash,
-                mac
-            ],
-        )?;
+        for (entry, returned) in entries.iter().zip(&returned) {
+            seq += 1;
+            let hash = canonical(seq, &time, entry).hash(&prev_hash)?;
+            let mac = key.map(|k| mac(k, &hash));
+            tx.execute(
+                "INSERT INTO audit (seq, time, agency, key_id, purpose, action, returned, prev_hash, hash, mac)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                args![
+                    seq,
+                    time,
+                    entry.agency,
+                    entry.key_id,
+                    entry.purpose,
+                    entry.action,
+                    returned,
+                    prev_hash,
+                    hash,
+                    mac
+                ],
+            )?;
+            prev_hash = hash;
+        }
         Ok(())
     })
 }

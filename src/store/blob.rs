@@ -8,6 +8,7 @@
 use std::fs::File;
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use sha2::{Digest, Sha256};
 
@@ -29,7 +30,41 @@ pub trait BlobStore: Send + Sync {
     fn strays(&self) -> Result<Vec<String>, StoreError> {
         Ok(Vec::new())
     }
+    /// Stores a working file (not content-addressed, replaced by the next put of its key,
+    /// removable: the web page's drafts) under `key` (see [`check_scratch_key`]); the file
+    /// is seen whole or not at all.
+    fn put_scratch(&self, key: &str, bytes: &[u8]) -> Result<(), StoreError>;
+    /// The working file `key` (NotFound when there is none).
+    fn get_scratch(&self, key: &str) -> Result<Vec<u8>, StoreError>;
+    /// Removes every working file under `prefix` (none is fine).
+    fn remove_scratch(&self, prefix: &str) -> Result<(), StoreError>;
+    /// The working files under `prefix`: key and last modification.
+    fn scratch_list(&self, prefix: &str) -> Result<Vec<(String, SystemTime)>, StoreError>;
 }
+
+/// Checks a working file's key: 1–200 characters, `/`-separated segments of letters,
+/// digits, `.`, `_` and `-`, none empty or starting with `.`.
+pub fn check_scratch_key(key: &str) -> Result<(), StoreError> {
+    let ok = (1..=200).contains(&key.len())
+        && key.split('/').all(|segment| {
+            !segment.is_empty()
+                && !segment.starts_with('.')
+                && segment
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(format!(
+            "invalid working file name {:?}",
+            super::index::shorten(key)
+        )))
+    }
+}
+
+/// The folder of working files inside a blob folder (skipped by list and fsck).
+const SCRATCH: &str = ".scratch";
 
 /// Whether `s` is a SHA-256 in lowercase hex: the only blob names ever turned into paths.
 pub fn is_sha256(s: &str) -> bool {
@@ -77,7 +112,7 @@ impl FsBlobStore {
     /// Calls `f` with every file (path, name) in the fan-out folders.
     fn walk(&self, mut f: impl FnMut(&Path, &str)) -> Result<(), StoreError> {
         for dir in read_dir(&self.root)? {
-            if !dir.is_dir() {
+            if !dir.is_dir() || dir.file_name() == Some(SCRATCH.as_ref()) {
                 continue;
             }
             for file in read_dir(&dir)? {
@@ -104,6 +139,30 @@ impl FsBlobStore {
         temp.persist(path).map_err(|e| fail(e.error))?;
         sync_dir(dir)
     }
+}
+
+impl FsBlobStore {
+    fn scratch_path(&self, key: &str) -> Result<PathBuf, StoreError> {
+        check_scratch_key(key)?;
+        Ok(self.root.join(SCRATCH).join(key))
+    }
+}
+
+/// Every file under `dir`, with its key relative to `base` and its modification time.
+fn files_under(
+    base: &Path,
+    dir: &Path,
+    out: &mut Vec<(String, SystemTime)>,
+) -> Result<(), StoreError> {
+    for path in read_dir(dir)? {
+        if path.is_dir() {
+            files_under(base, &path, out)?;
+        } else if let Ok(modified) = path.metadata().and_then(|m| m.modified()) {
+            let key = path.strip_prefix(base).unwrap_or(&path).to_string_lossy();
+            out.push((key.replace('\\', "/"), modified));
+        }
+    }
+    Ok(())
 }
 
 impl BlobStore for FsBlobStore {
@@ -156,6 +215,48 @@ impl BlobStore for FsBlobStore {
         })?;
         names.sort();
         Ok(names)
+    }
+
+    fn put_scratch(&self, key: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        let path = self.scratch_path(key)?;
+        let dir = path.parent().unwrap_or(&self.root).to_path_buf();
+        crate::private_files::create_dir(&dir).map_err(|e| io_error(&dir, e))?;
+        let fail = |e| io_error(&path, e);
+        let mut temp = tempfile::Builder::new()
+            .prefix(".tmp-")
+            .tempfile_in(&dir)
+            .map_err(fail)?;
+        temp.write_all(bytes).map_err(fail)?;
+        temp.persist(&path).map_err(|e| fail(e.error))?;
+        Ok(())
+    }
+
+    fn get_scratch(&self, key: &str) -> Result<Vec<u8>, StoreError> {
+        let path = self.scratch_path(key)?;
+        match std::fs::read(&path) {
+            Ok(bytes) => Ok(bytes),
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                Err(StoreError::NotFound(format!("working file {key}")))
+            }
+            Err(e) => Err(io_error(&path, e)),
+        }
+    }
+
+    fn remove_scratch(&self, prefix: &str) -> Result<(), StoreError> {
+        let path = self.scratch_path(prefix)?;
+        match std::fs::remove_dir_all(&path) {
+            Err(e) if e.kind() != ErrorKind::NotFound => Err(io_error(&path, e)),
+            _ => Ok(()),
+        }
+    }
+
+    fn scratch_list(&self, prefix: &str) -> Result<Vec<(String, SystemTime)>, StoreError> {
+        let path = self.scratch_path(prefix)?;
+        let mut files = Vec::new();
+        if path.is_dir() {
+            files_under(&self.root.join(SCRATCH), &path, &mut files)?;
+        }
+        Ok(files)
     }
 
     /// Files in the fan-out folders that are not blobs (leftover temporary files).

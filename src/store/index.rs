@@ -226,13 +226,17 @@ impl Drop for Conn<'_> {
         let Some(handle) = self.handle.take() else {
             return;
         };
-        if self.in_transaction || !handle.reusable() {
+        let Ok(mut idle) = self.pool.idle.lock() else {
+            return;
+        };
+        if !handle.reusable() {
+            // The server went away (restarted, network cut): the idle connections went
+            // with it, so they are dropped too rather than failing one request each.
+            idle.clear();
             return;
         }
-        if let Ok(mut idle) = self.pool.idle.lock() {
-            if idle.len() < MAX_IDLE {
-                idle.push(handle);
-            }
+        if !self.in_transaction && idle.len() < MAX_IDLE {
+            idle.push(handle);
         }
     }
 }

@@ -289,6 +289,30 @@ impl Store {
         queue::status(&mut *self.db()?)
     }
 
+    /// Stores a working file under `key` in the blob storage, shared by every instance
+    /// (see [`BlobStore::put_scratch`]).
+    pub fn put_scratch(&self, key: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        self.inner.blobs.put_scratch(key, bytes)
+    }
+
+    /// The working file `key`.
+    pub fn get_scratch(&self, key: &str) -> Result<Vec<u8>, StoreError> {
+        self.inner.blobs.get_scratch(key)
+    }
+
+    /// Removes the working files under `prefix`.
+    pub fn remove_scratch(&self, prefix: &str) -> Result<(), StoreError> {
+        self.inner.blobs.remove_scratch(prefix)
+    }
+
+    /// The working files under `prefix`, with their last modification.
+    pub fn scratch_list(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<(String, std::time::SystemTime)>, StoreError> {
+        self.inner.blobs.scratch_list(prefix)
+    }
+
     /// Stores `bytes` as a blob (content-addressed); returns its SHA-256.
     pub fn put_blob(&self, bytes: &[u8]) -> Result<String, StoreError> {
         self.inner.blobs.put(bytes)
@@ -837,8 +861,14 @@ impl Store {
 
     /// Appends an entry to the audit log (hash-chained; see [`Store::verify_audit`]).
     pub fn audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        self.audit_many(std::slice::from_ref(entry))
+    }
+
+    /// Appends entries in order, in one transaction (one commit for all: a busy service
+    /// appends what arrived meanwhile together).
+    pub fn audit_many(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
         let key = self.inner.audit_key.get().map(Vec::as_slice);
-        audit::append(&mut self.db()?, entry, key)
+        audit::append(&mut self.db()?, entries, key)
     }
 
     /// Recomputes the audit chain; the problem names the first broken entry. With the
@@ -1041,7 +1071,7 @@ fn file_name(name: &str) -> String {
 }
 
 /// Why a store operation failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// Invalid input from a caller (bad personal ID, unknown agency, malformed id…): a 4xx.
     #[error("{0}")]

@@ -15,14 +15,14 @@
 use std::future::Future;
 use std::sync::mpsc;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::list::{PaginatedListOptions, PaginatedListStore};
 use object_store::path::Path;
 use object_store::{BackoffConfig, ClientOptions, ObjectStoreExt, PutPayload, RetryConfig};
 
-use super::blob::{check_sha256, is_sha256, sha256_hex, BlobStore};
+use super::blob::{check_scratch_key, check_sha256, is_sha256, sha256_hex, BlobStore};
 use super::StoreError;
 
 /// The largest blob stored or read (S3 takes up to 5 GiB in one PUT; a scanned dossier
@@ -203,6 +203,53 @@ impl S3BlobStore {
         Ok(keys)
     }
 
+    /// The key of working file `key` (checked): `PREFIX/scratch/KEY`.
+    fn scratch_key(&self, key: &str) -> Result<Path, StoreError> {
+        check_scratch_key(key)?;
+        Ok(key
+            .split('/')
+            .fold(self.prefix.clone().join(SCRATCH), |path, segment| {
+                path.join(segment)
+            }))
+    }
+
+    /// Whether `key` is a working file (not a stray).
+    fn is_scratch(&self, key: &Path) -> bool {
+        key.prefix_match(&self.prefix)
+            .and_then(|mut parts| parts.next())
+            .is_some_and(|first| first.as_ref() == SCRATCH)
+    }
+
+    /// The objects under `prefix` with their modification times (every page).
+    fn list_under(&self, prefix: &Path) -> Result<Vec<(Path, SystemTime)>, StoreError> {
+        let mut objects = Vec::new();
+        let mut page_token = None;
+        loop {
+            let s3 = Arc::clone(&self.s3);
+            let prefix = format!("{prefix}/");
+            let options = PaginatedListOptions {
+                page_token: page_token.take(),
+                ..Default::default()
+            };
+            let page = self
+                .run("list", REQUEST_TIMEOUT, async move {
+                    s3.list_paginated(Some(&prefix), options).await
+                })?
+                .map_err(|e| self.fail("list", e))?;
+            objects.extend(
+                page.result
+                    .objects
+                    .into_iter()
+                    .map(|o| (o.location, SystemTime::from(o.last_modified))),
+            );
+            match page.page_token {
+                Some(token) if !token.is_empty() => page_token = Some(token),
+                _ => break,
+            }
+        }
+        Ok(objects)
+    }
+
     /// The blob name of `key` when it is `PREFIX/ab/ab…` with a SHA-256 name.
     fn blob_name(&self, key: &Path) -> Option<String> {
         let parts: Vec<_> = key.prefix_match(&self.prefix)?.collect();
@@ -313,18 +360,83 @@ impl BlobStore for S3BlobStore {
         Ok(names)
     }
 
+    fn put_scratch(&self, key: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        let path = self.scratch_key(key)?;
+        let what = format!("put working file {key}");
+        let (s3, payload) = (Arc::clone(&self.s3), PutPayload::from(bytes.to_vec()));
+        self.run(&what, transfer_deadline(bytes.len() as u64), async move {
+            s3.put(&path, payload).await
+        })?
+        .map_err(|e| self.fail(&what, e))?;
+        Ok(())
+    }
+
+    fn get_scratch(&self, key: &str) -> Result<Vec<u8>, StoreError> {
+        let path = self.scratch_key(key)?;
+        let what = format!("get working file {key}");
+        let s3 = Arc::clone(&self.s3);
+        let response = match self.run(&what, REQUEST_TIMEOUT, async move { s3.get(&path).await })? {
+            Ok(response) => response,
+            Err(object_store::Error::NotFound { .. }) => {
+                return Err(StoreError::NotFound(format!("working file {key}")))
+            }
+            Err(e) => return Err(self.fail(&what, e)),
+        };
+        let size = response.meta.size.min(MAX_BLOB);
+        let bytes = self
+            .run(&what, transfer_deadline(size), response.bytes())?
+            .map_err(|e| self.fail(&what, e))?;
+        Ok(bytes.to_vec())
+    }
+
+    fn remove_scratch(&self, prefix: &str) -> Result<(), StoreError> {
+        let under = self.scratch_key(prefix)?;
+        for (path, _) in self.list_under(&under)? {
+            let what = format!("remove working file {path}");
+            let s3 = Arc::clone(&self.s3);
+            match self.run(
+                &what,
+                REQUEST_TIMEOUT,
+                async move { s3.delete(&path).await },
+            )? {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(self.fail(&what, e)),
+            }
+        }
+        Ok(())
+    }
+
+    fn scratch_list(&self, prefix: &str) -> Result<Vec<(String, SystemTime)>, StoreError> {
+        let under = self.scratch_key(prefix)?;
+        let base = self.prefix.clone().join(SCRATCH);
+        Ok(self
+            .list_under(&under)?
+            .into_iter()
+            .filter_map(|(path, modified)| {
+                let parts: Vec<String> = path
+                    .prefix_match(&base)?
+                    .map(|p| p.as_ref().to_string())
+                    .collect();
+                Some((parts.join("/"), modified))
+            })
+            .collect())
+    }
+
     /// Objects under the prefix that are not blobs (`s3://BUCKET/KEY`).
     fn strays(&self) -> Result<Vec<String>, StoreError> {
         let mut strays: Vec<String> = self
             .keys()?
             .iter()
-            .filter(|key| self.blob_name(key).is_none())
+            .filter(|key| self.blob_name(key).is_none() && !self.is_scratch(key))
             .map(|key| format!("s3://{}/{key}", self.bucket))
             .collect();
         strays.sort();
         Ok(strays)
     }
 }
+
+/// The folder of working files under the prefix (skipped by list and fsck).
+const SCRATCH: &str = "scratch";
 
 /// The time allowed to move a blob of `size` bytes.
 fn transfer_deadline(size: u64) -> Duration {

@@ -158,12 +158,13 @@ pub async fn store_draft(
     session.check_csrf(&form.csrf)?;
     session.require(UserRole::Clerk, "lưu tài liệu")?;
     let new = new_document(&state, &session, &form)?;
-    let (dir, draft) = drafts::load(&state, &session, &id)?;
-    let new = state
+    let (draft_id, owner) = (id.clone(), session.clone());
+    let (dir, draft, new) = state
         .blocking(move |s| {
+            let (dir, draft) = drafts::load(s, &owner, &draft_id)?;
             let new = from_dossier(s, new)?;
             s.app.store.check_document(&new)?;
-            Ok(new)
+            Ok((dir, draft, new))
         })
         .await?;
     let _slots = state
@@ -174,7 +175,9 @@ pub async fn store_draft(
     let doc = state
         .blocking(move |s| {
             let doc = digitize_and_store(s, &dir, &draft, new)?;
-            let _ = std::fs::remove_dir_all(&dir);
+            if let Err(e) = dir.remove() {
+                tracing::warn!("a stored draft was not removed: {e:?}");
+            }
             Ok(doc)
         })
         .await?;
@@ -231,14 +234,14 @@ fn from_dossier(state: &WebState, mut new: NewDocument) -> WebResult<NewDocument
 
 fn digitize_and_store(
     state: &WebState,
-    dir: &std::path::Path,
+    dir: &drafts::DraftFiles,
     draft: &drafts::Draft,
     new: NewDocument,
 ) -> WebResult<Document> {
     let mut sources = Vec::with_capacity(draft.pages.len());
     let mut originals: Vec<NewFile> = Vec::new();
     for page in &draft.pages {
-        let bytes = std::fs::read(dir.join(&page.file)).map_err(WebError::internal)?;
+        let bytes = dir.read(&page.file)?;
         if !originals
             .iter()
             .any(|f| f.name == page.name && f.bytes == bytes)

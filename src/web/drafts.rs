@@ -2,12 +2,13 @@
 //! the original with the page outline found (its corners can be dragged), the corrected
 //! page beside it, turn and order buttons — before the draft is stored.
 //!
-//! A draft is a folder `WORK/drafts/<id>/`: `draft.json`, the uploaded files, and JPEG
-//! previews. Only its owner sees it; storing it removes it.
+//! A draft is a set of working files in the store's blob storage, `drafts/<id>/…`:
+//! `draft.json`, the uploaded files, and JPEG previews — shared by every service instance
+//! on the same store, so that a clerk may upload on one and store on another. Only its
+//! owner sees it; storing it removes it.
 
 use std::collections::HashMap;
 use std::fmt::Write;
-use std::path::{Path, PathBuf};
 
 use axum::extract::{Multipart, Path as UrlPath, Query, State};
 use axum::http::header;
@@ -21,7 +22,7 @@ use super::html::{csrf_input, esc, layout, text_field};
 use super::session::Session;
 use super::{WebError, WebResult, WebState};
 use crate::capture::{self, pdf_input, Adjustment, CaptureMode, Raster};
-use crate::store::{is_id, Kind, UserRole};
+use crate::store::{is_id, Kind, Store, UserRole};
 
 /// A page outline: four corners in input pixels (TL, TR, BR, BL).
 pub type Quad = [[f32; 2]; 4];
@@ -108,50 +109,87 @@ impl DraftPage {
 /// Drafts untouched for this long are removed when the server starts.
 pub const DRAFT_LIFETIME: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
 
+/// The working files of one draft in the store.
+pub struct DraftFiles {
+    store: Store,
+    id: String,
+}
+
+impl DraftFiles {
+    /// The files of draft `id` (checked: an opaque id, never a path).
+    pub fn of(state: &WebState, id: &str) -> WebResult<DraftFiles> {
+        if !is_id(id) {
+            return Err(WebError::not_found("Không có bản nháp này."));
+        }
+        Ok(DraftFiles {
+            store: state.app.store.clone(),
+            id: id.to_string(),
+        })
+    }
+
+    /// Writes file `name` of the draft.
+    pub fn write(&self, name: &str, bytes: &[u8]) -> WebResult<()> {
+        Ok(self
+            .store
+            .put_scratch(&format!("drafts/{}/{name}", self.id), bytes)?)
+    }
+
+    /// Reads file `name` of the draft.
+    pub fn read(&self, name: &str) -> WebResult<Vec<u8>> {
+        Ok(self
+            .store
+            .get_scratch(&format!("drafts/{}/{name}", self.id))?)
+    }
+
+    /// Removes the draft.
+    pub fn remove(&self) -> WebResult<()> {
+        Ok(self.store.remove_scratch(&format!("drafts/{}", self.id))?)
+    }
+}
+
 /// Removes drafts (and half-written uploads) not modified for [`DRAFT_LIFETIME`].
-pub fn remove_stale(work_dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(work_dir.join("drafts")) else {
-        return;
+pub fn remove_stale(store: &Store) {
+    let files = match store.scratch_list("drafts") {
+        Ok(files) => files,
+        Err(e) => return tracing::warn!("cannot list drafts: {e}"),
     };
-    for entry in entries.flatten() {
-        let age = entry
-            .metadata()
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.elapsed().ok());
-        if age.is_some_and(|a| a > DRAFT_LIFETIME) {
-            if let Err(e) = std::fs::remove_dir_all(entry.path()) {
-                tracing::warn!("cannot remove stale draft {}: {e}", entry.path().display());
+    let mut newest: HashMap<String, std::time::SystemTime> = HashMap::new();
+    for (key, modified) in files {
+        let Some(id) = key.split('/').nth(1) else {
+            continue;
+        };
+        let entry = newest.entry(id.to_string()).or_insert(modified);
+        *entry = (*entry).max(modified);
+    }
+    for (id, modified) in newest {
+        let stale = modified.elapsed().is_ok_and(|age| age > DRAFT_LIFETIME);
+        if stale && is_id(&id) {
+            if let Err(e) = store.remove_scratch(&format!("drafts/{id}")) {
+                tracing::warn!("cannot remove stale draft {id}: {e}");
             }
         }
     }
 }
 
-/// The folder of draft `id` (checked: an opaque id, never a path).
-pub fn draft_dir(state: &WebState, id: &str) -> WebResult<PathBuf> {
-    if !is_id(id) {
-        return Err(WebError::not_found("Không có bản nháp này."));
-    }
-    Ok(state.config.work_dir.join("drafts").join(id))
-}
-
 /// Loads draft `id` when `session` owns it.
-pub fn load(state: &WebState, session: &Session, id: &str) -> WebResult<(PathBuf, Draft)> {
-    let dir = draft_dir(state, id)?;
-    let text = std::fs::read(dir.join("draft.json"))
-        .map_err(|_| WebError::not_found("Không có bản nháp này (có thể đã được lưu)."))?;
+pub fn load(state: &WebState, session: &Session, id: &str) -> WebResult<(DraftFiles, Draft)> {
+    let files = DraftFiles::of(state, id)?;
+    let text = files.read("draft.json").map_err(|e| match e.status {
+        axum::http::StatusCode::NOT_FOUND => {
+            WebError::not_found("Không có bản nháp này (có thể đã được lưu).")
+        }
+        _ => e,
+    })?;
     let draft: Draft = serde_json::from_slice(&text).map_err(WebError::internal)?;
     if draft.owner != session.user.username {
         return Err(WebError::not_found("Không có bản nháp này."));
     }
-    Ok((dir, draft))
+    Ok((files, draft))
 }
 
-fn save(dir: &Path, draft: &Draft) -> WebResult<()> {
+fn save(files: &DraftFiles, draft: &Draft) -> WebResult<()> {
     let json = serde_json::to_vec_pretty(draft).map_err(WebError::internal)?;
-    let tmp = dir.join("draft.json.tmp");
-    std::fs::write(&tmp, json).map_err(WebError::internal)?;
-    std::fs::rename(&tmp, dir.join("draft.json")).map_err(WebError::internal)
+    files.write("draft.json", &json)
 }
 
 /// What a capture is for, when it comes from a dossier's checklist.
@@ -256,10 +294,10 @@ pub async fn upload(
     let id = state
         .blocking(move |s| {
             let id = crate::store::new_id()?;
-            let dir = draft_dir(s, &id)?;
-            let made = make_draft(&dir, owner, files, target);
+            let draft = DraftFiles::of(s, &id)?;
+            let made = make_draft(&draft, owner, files, target);
             if made.is_err() {
-                let _ = std::fs::remove_dir_all(&dir);
+                let _ = draft.remove();
             }
             made.map(|()| id)
         })
@@ -279,15 +317,11 @@ fn short_field<E>(text: Result<String, E>) -> WebResult<String> {
 }
 
 fn make_draft(
-    dir: &Path,
+    dir: &DraftFiles,
     owner: String,
     files: Vec<(String, Vec<u8>)>,
     target: CaptureFor,
 ) -> WebResult<()> {
-    if let Some(parent) = dir.parent() {
-        crate::private_files::create_dir(parent).map_err(WebError::internal)?;
-    }
-    crate::private_files::create_dir(dir).map_err(WebError::internal)?;
     let mut draft = Draft {
         owner,
         pages: Vec::new(),
@@ -306,7 +340,7 @@ fn make_draft(
     }
     for (index, ((name, bytes), frames)) in files.into_iter().zip(frames).enumerate() {
         let file = format!("f{index}.bin");
-        std::fs::write(dir.join(&file), &bytes).map_err(WebError::internal)?;
+        dir.write(&file, &bytes)?;
         for frame in 0..frames {
             let key = format!("p{index}-{frame}");
             let page = first_look(dir, &key, &file, &name, frame, &bytes)?;
@@ -342,7 +376,7 @@ fn unreadable(name: &str, e: impl std::fmt::Display) -> WebError {
 
 /// Decodes a frame, keeps a preview of it, captures it as `auto` would.
 fn first_look(
-    dir: &Path,
+    dir: &DraftFiles,
     key: &str,
     file: &str,
     name: &str,
@@ -352,9 +386,9 @@ fn first_look(
     let decoded =
         capture::decode_frame(bytes, frame, &PAGE_LIMITS).map_err(|e| unreadable(name, e))?;
     let (width, height) = decoded.raster.dimensions();
-    write_preview(&decoded.raster, &dir.join(format!("{key}-original.jpg")))?;
+    dir.write(&format!("{key}-original.jpg"), &preview(&decoded.raster)?)?;
     let page = capture::capture(decoded, CaptureMode::Auto);
-    write_preview(&page.raster, &dir.join(format!("{key}-corrected.jpg")))?;
+    dir.write(&format!("{key}-corrected.jpg"), &preview(&page.raster)?)?;
     Ok(DraftPage {
         key: key.into(),
         file: file.into(),
@@ -371,14 +405,14 @@ fn first_look(
 }
 
 /// Captures `page` again with the clerk's corrections and replaces its preview.
-fn recapture(dir: &Path, page: &mut DraftPage) -> WebResult<()> {
-    let bytes = std::fs::read(dir.join(&page.file)).map_err(WebError::internal)?;
+fn recapture(dir: &DraftFiles, page: &mut DraftPage) -> WebResult<()> {
+    let bytes = dir.read(&page.file)?;
     let decoded = capture::decode_frame(&bytes, page.frame, &PAGE_LIMITS)
         .map_err(|e| unreadable(&page.name, e))?;
     let captured = capture::capture_adjusted(decoded, CaptureMode::Auto, &page.adjustment());
-    write_preview(
-        &captured.raster,
-        &dir.join(format!("{}-corrected.jpg", page.key)),
+    dir.write(
+        &format!("{}-corrected.jpg", page.key),
+        &preview(&captured.raster)?,
     )?;
     page.warnings = captured.geometry.warnings;
     page.version += 1;
@@ -386,7 +420,7 @@ fn recapture(dir: &Path, page: &mut DraftPage) -> WebResult<()> {
 }
 
 /// A JPEG of `raster` at most [`PREVIEW_SIDE`] pixels on its longer side.
-fn write_preview(raster: &Raster, path: &Path) -> WebResult<()> {
+fn preview(raster: &Raster) -> WebResult<Vec<u8>> {
     let image = match raster {
         Raster::Bilevel(g) | Raster::Gray(g) => DynamicImage::ImageLuma8(g.clone()),
         Raster::Rgb(c) => DynamicImage::ImageRgb8(c.clone()),
@@ -396,7 +430,7 @@ fn write_preview(raster: &Raster, path: &Path) -> WebResult<()> {
     small
         .write_with_encoder(JpegEncoder::new_with_quality(&mut jpeg, 80))
         .map_err(WebError::internal)?;
-    std::fs::write(path, jpeg).map_err(WebError::internal)
+    Ok(jpeg)
 }
 
 /// `GET /drafts/{id}`: every page side by side with its corrected version, and the
@@ -406,9 +440,12 @@ pub async fn draft_page(
     session: Session,
     UrlPath(id): UrlPath<String>,
 ) -> WebResult<Response> {
-    let (_, draft) = load(&state, &session, &id)?;
-    let (dossiers, kinds) = state
-        .blocking(|s| Ok((recent_dossiers(s)?, s.app.store.kinds()?)))
+    let (owner, draft_id) = (session.clone(), id.clone());
+    let (draft, dossiers, kinds) = state
+        .blocking(move |s| {
+            let (_, draft) = load(s, &owner, &draft_id)?;
+            Ok((draft, recent_dossiers(s)?, s.app.store.kinds()?))
+        })
         .await?;
     let mut body = format!(
         "<h1>Xem lại trước khi lưu</h1><p class=\"hint\">Kéo bốn góc (chấm đỏ) nếu khung trang \
@@ -612,13 +649,16 @@ pub async fn page_image(
     if which != "original" && which != "corrected" {
         return Err(WebError::not_found("Không có ảnh này."));
     }
-    let (dir, draft) = load(&state, &session, &id)?;
-    let page = draft
-        .pages
-        .get(index)
-        .ok_or_else(|| WebError::not_found("Không có trang này."))?;
-    let jpeg =
-        std::fs::read(dir.join(format!("{}-{which}.jpg", page.key))).map_err(WebError::internal)?;
+    let jpeg = state
+        .blocking(move |s| {
+            let (dir, draft) = load(s, &session, &id)?;
+            let page = draft
+                .pages
+                .get(index)
+                .ok_or_else(|| WebError::not_found("Không có trang này."))?;
+            dir.read(&format!("{}-{which}.jpg", page.key))
+        })
+        .await?;
     Ok((
         [
             (header::CONTENT_TYPE, "image/jpeg"),
@@ -658,7 +698,7 @@ pub async fn page_action(
 }
 
 fn apply(
-    dir: &Path,
+    dir: &DraftFiles,
     draft: &mut Draft,
     index: usize,
     action: &str,

@@ -61,8 +61,6 @@ pub struct Signer {
 /// Settings of the web page.
 #[derive(Clone)]
 pub struct WebConfig {
-    /// Where drafts (uploaded pages under review) are kept.
-    pub work_dir: PathBuf,
     /// The certification register folder.
     pub register_dir: PathBuf,
     /// The agency code documents are stored under.
@@ -96,8 +94,8 @@ pub struct WebState {
 
 /// The web page's routes, ready to merge into the API router.
 pub fn router(app: AppState, config: WebConfig) -> Router {
-    let work_dir = config.work_dir.clone();
-    std::thread::spawn(move || drafts::remove_stale(&work_dir));
+    let store = app.store.clone();
+    std::thread::spawn(move || drafts::remove_stale(&store));
     let state = WebState {
         app,
         sessions: Arc::new(Sessions::new(config.secure_cookies)),

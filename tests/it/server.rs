@@ -1641,3 +1641,70 @@ fn operators_get_metrics_on_their_own_address_and_requests_carry_ids() {
     // Not on the public address.
     assert_eq!(get(server, Some(&e.all), "/metrics").status, 404);
 }
+
+#[test]
+fn a_database_outage_is_a_503_and_service_resumes_without_a_restart() {
+    if !common::shared_backends() {
+        return; // the embedded store has no database to lose (see ./dev test's second pass)
+    }
+    let i = inputs();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    cli_ok(
+        &store,
+        &["agency", "add", "--code", AGENCY, "--name", "UBND"],
+    );
+    let key = create_key(&store, &["read:*", "write"]).1;
+    let proxy = common::proxy::Proxy::start(&common::postgres_addr());
+    let mut cmd = sohoa();
+    cmd.arg("serve")
+        .args(common::store_args_via(&store, &proxy.addr))
+        .args(["--listen", "127.0.0.1:0", "--key-cache-ms", "0"]);
+    let server = Server::spawn(cmd);
+    let lookup = format!("/api/v1/documents?citizen_id={CITIZEN}");
+    get(&server, Some(&key), &lookup).expect(200);
+    send(agent().get(&server.url("/readyz")), None).expect(200);
+
+    proxy.down();
+    let reply = get(&server, Some(&key), &lookup);
+    reply.expect(503);
+    assert!(String::from_utf8_lossy(&reply.body).contains("unavailable"));
+    send(agent().get(&server.url("/readyz")), None).expect(503);
+    // Storing while the database is away: refused whole, nothing half-stored.
+    let pdf = std::fs::read(&i.digitized).unwrap();
+    let ingest = format!(
+        "/api/v1/documents?dossier_code=HS-9&procedure_code=1.000001&citizen_id={CITIZEN}\
+         &kind=giay-khai-sinh&title=Gi%E1%BA%A5y"
+    );
+    let refused = post(&server, &key, &ingest, "application/pdf", &pdf);
+    assert_eq!(
+        refused.status,
+        503,
+        "{}",
+        String::from_utf8_lossy(&refused.body)
+    );
+
+    proxy.up();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let reply = get(&server, Some(&key), &lookup);
+        if reply.status == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still {} after the database came back",
+            reply.status
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    send(agent().get(&server.url("/readyz")), None).expect(200);
+    post(&server, &key, &ingest, "application/pdf", &pdf).expect(201);
+    assert_eq!(
+        store_list(&store).len(),
+        1,
+        "the refused upload left nothing"
+    );
+    assert_ok(&cli(&store, &["fsck"]));
+    assert_ok(&cli(&store, &["audit", "verify"]));
+}

@@ -91,6 +91,7 @@ pub fn cer(text: &str, truth: &str) -> f64 {
 }
 
 pub mod pki;
+pub mod proxy;
 pub mod server;
 pub mod services;
 
@@ -209,4 +210,29 @@ pub fn register_arg(dir: &Path) -> std::ffi::OsString {
         Some(url) => url.into(),
         None => dir.as_os_str().to_owned(),
     }
+}
+
+/// [`store_args`] with the PostgreSQL connection going through `proxy` (`HOST:PORT`)
+/// instead of straight to the server.
+pub fn store_args_via(dir: &Path, proxy: &str) -> Vec<std::ffi::OsString> {
+    let server = postgres_addr();
+    store_args(dir)
+        .into_iter()
+        .map(|arg| match arg.to_str() {
+            Some(text) if text.starts_with("postgres") => text.replacen(&server, proxy, 1).into(),
+            _ => arg,
+        })
+        .collect()
+}
+
+/// `HOST:PORT` of the test PostgreSQL server.
+pub fn postgres_addr() -> String {
+    let database = std::env::var("SOHOA_TEST_POSTGRES").expect("SOHOA_TEST_POSTGRES");
+    database
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|authority| authority.rsplit('@').next())
+        .expect("host:port in SOHOA_TEST_POSTGRES")
+        .to_string()
 }
