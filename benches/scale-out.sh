@@ -111,7 +111,7 @@ LUA
                     wrk -t1 -c$((50 / instances)) -d"$phase" --latency -s "$work/lookup.lua" \
                     "http://127.0.0.1:$((18180 + n))" >"$work/wrk-$n.out" &
             done
-            wait $(jobs -p | grep -v -F "$(printf '%s\n' "${pids[@]}")") 2>/dev/null || true
+            wait $(jobs -p | grep -v -x -F "$(printf '%s\n' "${pids[@]}")") 2>/dev/null || true
             sleep 1
         done
         grep -h '^RESULT' "$work"/wrk-*.out | sed "s/^/$instances instance(s): /"
@@ -126,7 +126,7 @@ LUA
                     -H "Authorization: Bearer $key" -H 'X-Purpose: benchmark' \
                     --urls-from-file "$work/urls-$n.txt" >"$work/oha-$n.out" &
             done
-            wait $(jobs -p | grep -v -F "$(printf '%s\n' "${pids[@]}")") 2>/dev/null || true
+            wait $(jobs -p | grep -v -x -F "$(printf '%s\n' "${pids[@]}")") 2>/dev/null || true
             for n in $(seq 1 "$instances"); do
                 echo "instance $n: $(grep -E 'Success rate|Requests/sec|^ *(50|99)\.00% in' "$work/oha-$n.out" | tr -s ' \t' ' ' | paste -sd' ')"
             done
@@ -151,10 +151,15 @@ batch() {
         say "$workers worker(s), each pinned to one core, --jobs 1"
         start=$(date +%s.%N)
         for w in $(seq 0 $((workers - 1))); do
-            OMP_THREAD_LIMIT=1 taskset -c "$w" "$sohoa" worker "${args[@]}" --exit-when-empty &
+            OMP_THREAD_LIMIT=1 taskset -c "$w" "$sohoa" worker "${args[@]}" --exit-when-empty >/dev/null &
         done
-        wait
+        # The end is when the last document is stored (a worker with nothing left waits
+        # a poll interval for the others before it exits).
+        until [[ "$(psql -Atq "$SOHOA_TEST_POSTGRES" -c "SELECT count(*) FROM $schema.batch_jobs WHERE state = 'done'")" == "$documents" ]]; do
+            sleep 0.2
+        done
         end=$(date +%s.%N)
+        wait
         "$sohoa" batch --status "${args[@]}"
         awk -v a="$start" -v b="$end" -v p=$((documents * 2)) -v w="$workers" \
             'BEGIN { printf "%d worker(s): %d pages in %.1f s = %.1f pages/min\n", w, p, b - a, p / (b - a) * 60 }' \

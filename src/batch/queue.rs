@@ -13,7 +13,8 @@ use super::journal::{content_hash, work_key};
 use super::plan::DocumentPlan;
 use super::schedule::{read_bounded, relative_name};
 use super::BatchOptions;
-use crate::digitize::{self, DigitizeOptions, Source};
+use crate::capture;
+use crate::digitize::{self, DigitizeError, DigitizeOptions, Digitized, PageWorker, Source};
 use crate::store::queue::{Enqueued, Job, JobFile};
 use crate::store::{FileRole, Ingest, NewFile, Once, Store, StoreError, Work};
 
@@ -125,6 +126,9 @@ pub fn work(
     stop: &AtomicBool,
 ) -> Result<WorkerTotals, StoreError> {
     let mut totals = WorkerTotals::default();
+    // One OCR engine for the worker's life: loading the model costs more than a page.
+    let mut engine = PageWorker::new(&options.digitize)
+        .map_err(|e| StoreError::Storage(format!("OCR engine: {e}")))?;
     while !stop.load(Ordering::Relaxed) {
         let job = match store.take_job(&options.name, options.lease) {
             Ok(job) => job,
@@ -143,7 +147,7 @@ pub fn work(
             std::thread::sleep(options.poll);
             continue;
         };
-        process(store, &job, options, &mut totals)?;
+        process(store, &job, options, &mut engine, &mut totals)?;
     }
     Ok(totals)
 }
@@ -153,12 +157,13 @@ fn process(
     store: &Store,
     job: &Job,
     options: &WorkerOptions,
+    engine: &mut PageWorker,
     totals: &mut WorkerTotals,
 ) -> Result<(), StoreError> {
     let started = Instant::now();
     let done = Arc::new(AtomicBool::new(false));
     let renewer = renew_lease(store, job, options, done.clone());
-    let outcome = store_document(store, job, options);
+    let outcome = store_document(store, job, options, engine);
     done.store(true, Ordering::Relaxed);
     let _ = renewer.join();
     let finished = match &outcome {
@@ -240,6 +245,7 @@ fn store_document(
     store: &Store,
     job: &Job,
     options: &WorkerOptions,
+    engine: &mut PageWorker,
 ) -> Result<(Once, usize), StoreError> {
     if let Some(id) = store.work_document(&job.key)? {
         return Ok((Once::AlreadyStored(id), 0));
@@ -251,7 +257,7 @@ fn store_document(
             store.read_blob(&file.sha256)?,
         ));
     }
-    let digitized = digitize::digitize(&sources, &options.digitize)
+    let digitized = digitize_all(&sources, options, engine)
         .map_err(|e| StoreError::Invalid(format!("digitizing: {e}")))?;
     let originals = sources
         .into_iter()
@@ -275,4 +281,24 @@ fn store_document(
         note: None,
     };
     Ok((store.ingest_once(&work, &ingest)?, pages))
+}
+
+/// Every frame of every source, in order, on the worker's engine, as one document.
+fn digitize_all(
+    sources: &[Source],
+    options: &WorkerOptions,
+    engine: &mut PageWorker,
+) -> Result<Digitized, String> {
+    let mut pages = Vec::new();
+    for source in sources {
+        let frames =
+            capture::frame_count(&source.bytes).map_err(|e| format!("{}: {e}", source.name))?;
+        for frame in 0..frames {
+            let page = engine
+                .digitize_page(source, frame, frames > 1, &options.digitize)
+                .map_err(|e: DigitizeError| e.to_string())?;
+            pages.push(page);
+        }
+    }
+    digitize::assemble(pages).map_err(|e| e.to_string())
 }

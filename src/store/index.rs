@@ -665,12 +665,46 @@ pub fn query_documents(
 ) -> Result<Vec<Document>, StoreError> {
     let sql = format!("SELECT {DOC_COLUMNS} FROM document_view v {tail}");
     let rows = conn.query_map(&sql, params, row_document)?;
-    let mut docs = Vec::with_capacity(rows.len());
-    for (rowid, mut doc) in rows {
-        doc.files = files(conn, rowid)?;
-        docs.push(doc);
+    let rowids: Vec<i64> = rows.iter().map(|(rowid, _)| *rowid).collect();
+    let mut files = files_of(conn, &rowids)?;
+    Ok(rows
+        .into_iter()
+        .map(|(rowid, mut doc)| {
+            doc.files = files.remove(&rowid).unwrap_or_default();
+            doc
+        })
+        .collect())
+}
+
+/// Documents whose files are read in one query.
+const FILES_PER_QUERY: usize = 64;
+
+/// The files of the documents `rowids`, in order, a few queries in all (not one per
+/// document: each is a round trip to PostgreSQL).
+fn files_of(
+    conn: &mut dyn Sql,
+    rowids: &[i64],
+) -> Result<std::collections::HashMap<i64, Vec<StoredFile>>, StoreError> {
+    let mut files: std::collections::HashMap<i64, Vec<StoredFile>> = Default::default();
+    for chunk in rowids.chunks(FILES_PER_QUERY) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("?{i}")).collect();
+        let sql = format!(
+            "SELECT doc, role, sha256, size, name FROM files WHERE doc IN ({}) ORDER BY doc, ord",
+            marks.join(", ")
+        );
+        let args: Vec<&dyn ToValue> = chunk.iter().map(|r| r as &dyn ToValue).collect();
+        conn.each(&sql, &args, &mut |r| {
+            let file = StoredFile {
+                role: parse_file_role(r.text(1)?),
+                sha256: r.get(2)?,
+                size: r.get(3)?,
+                name: r.get(4)?,
+            };
+            files.entry(r.get(0)?).or_default().push(file);
+            Ok(())
+        })?;
     }
-    Ok(docs)
+    Ok(files)
 }
 
 fn row_document(r: &Row) -> Result<(i64, Document), StoreError> {
@@ -699,21 +733,6 @@ fn row_document(r: &Row) -> Result<(i64, Document), StoreError> {
         files: Vec::new(),
     };
     Ok((r.get(0)?, doc))
-}
-
-fn files(conn: &mut dyn Sql, rowid: i64) -> Result<Vec<StoredFile>, StoreError> {
-    conn.query_map(
-        "SELECT role, sha256, size, name FROM files WHERE doc = ?1 ORDER BY ord",
-        args![rowid],
-        |r| {
-            Ok(StoredFile {
-                role: parse_file_role(&r.get::<String>(0)?),
-                sha256: r.get(1)?,
-                size: r.get(2)?,
-                name: r.get(3)?,
-            })
-        },
-    )
 }
 
 fn role_text(role: Role) -> &'static str {
