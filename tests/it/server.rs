@@ -1708,3 +1708,60 @@ fn a_database_outage_is_a_503_and_service_resumes_without_a_restart() {
     assert_ok(&cli(&store, &["fsck"]));
     assert_ok(&cli(&store, &["audit", "verify"]));
 }
+
+#[test]
+fn an_object_storage_outage_is_a_503_and_nothing_is_half_stored() {
+    if !common::shared_backends() {
+        return; // the embedded store has no object storage to lose (second pass of ./dev test)
+    }
+    let i = inputs();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    cli_ok(
+        &store,
+        &["agency", "add", "--code", AGENCY, "--name", "UBND"],
+    );
+    let key = create_key(&store, &["read:*", "write"]).1;
+    let endpoint = std::env::var("SOHOA_TEST_S3_ENDPOINT").expect("SOHOA_TEST_S3_ENDPOINT");
+    let proxy = common::proxy::Proxy::start(endpoint.trim_start_matches("http://"));
+    let mut cmd = sohoa();
+    let through_proxy: Vec<std::ffi::OsString> = common::store_args(&store)
+        .into_iter()
+        .map(|arg| match arg.to_str() {
+            Some(e) if e == endpoint => format!("http://{}", proxy.addr).into(),
+            _ => arg,
+        })
+        .collect();
+    cmd.arg("serve")
+        .args(through_proxy)
+        .args(["--listen", "127.0.0.1:0"]);
+    let server = Server::spawn(cmd);
+    let pdf = std::fs::read(&i.digitized).unwrap();
+    let ingest = |dossier: &str| {
+        format!(
+            "/api/v1/documents?dossier_code={dossier}&procedure_code=1.000001&citizen_id={CITIZEN}\
+             &kind=giay-khai-sinh&title=Gi%E1%BA%A5y"
+        )
+    };
+    post(&server, &key, &ingest("HS-1"), "application/pdf", &pdf).expect(201);
+
+    proxy.down();
+    let refused = post(&server, &key, &ingest("HS-2"), "application/pdf", &pdf);
+    assert_eq!(
+        refused.status,
+        503,
+        "{}",
+        String::from_utf8_lossy(&refused.body)
+    );
+    send(agent().get(&server.url("/readyz")), None).expect(503);
+
+    proxy.up();
+    send(agent().get(&server.url("/readyz")), None).expect(200);
+    post(&server, &key, &ingest("HS-2"), "application/pdf", &pdf).expect(201);
+    assert_eq!(
+        store_list(&store).len(),
+        2,
+        "the refused upload left nothing"
+    );
+    assert_ok(&cli(&store, &["fsck"]));
+}
