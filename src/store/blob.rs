@@ -158,8 +158,8 @@ fn files_under(
         if path.is_dir() {
             files_under(base, &path, out)?;
         } else if let Ok(modified) = path.metadata().and_then(|m| m.modified()) {
-            let key = path.strip_prefix(base).unwrap_or(&path).to_string_lossy();
-            out.push((key.replace('\\', "/"), modified));
+            let key = path.strip_prefix(base).unwrap_or(&path);
+            out.push((key.to_string_lossy().into_owned(), modified));
         }
     }
     Ok(())

@@ -5,7 +5,7 @@
 //! interrupted migration is simply run again.
 
 use super::index;
-use super::sql::{args, Engine, ToValue, Value};
+use super::sql::{args, Engine, Row, Sql, ToValue};
 use super::{Store, StoreError};
 
 /// Tables copied as they are, parents before children (foreign keys), with their columns.
@@ -105,9 +105,6 @@ impl Store {
 
     /// Copies one table's rows that are not here yet; returns the source's row count.
     fn copy_table(&self, source: &Store, table: &str, columns: &str) -> Result<u64, StoreError> {
-        let mut rows: Vec<Vec<Value>> = Vec::new();
-        let mut count = 0;
-        let select = format!("SELECT {columns} FROM {table}");
         let placeholders: Vec<String> = (1..=columns.split(',').count())
             .map(|i| format!("?{i}"))
             .collect();
@@ -115,62 +112,57 @@ impl Store {
             "INSERT INTO {table} ({columns}) VALUES ({}) ON CONFLICT DO NOTHING",
             placeholders.join(", ")
         );
-        let flush = |rows: &mut Vec<Vec<Value>>| -> Result<(), StoreError> {
+        let select = format!("SELECT {columns} FROM {table}");
+        self.copy_rows(source, &select, |tx, row| {
+            let values: Vec<&dyn ToValue> =
+                row.values().iter().map(|v| v as &dyn ToValue).collect();
+            tx.execute(&insert, &values).map(|_| ())
+        })
+    }
+
+    /// Copies the search entries that are not here yet, indexed the target's way.
+    fn copy_search(&self, source: &Store) -> Result<u64, StoreError> {
+        let select = "SELECT rowid, meta, body FROM search ORDER BY rowid";
+        self.copy_rows(source, select, |tx, entry| {
+            let rowid: i64 = entry.get(0)?;
+            let present: bool = tx.one(
+                "SELECT COUNT(*) > 0 FROM search WHERE rowid = ?1",
+                args![rowid],
+            )?;
+            if present {
+                return Ok(());
+            }
+            super::search::insert(tx, rowid, entry.text(1)?, entry.text(2)?)
+        })
+    }
+
+    /// Streams the rows of `select` from `source` and writes each here with `write`, in
+    /// transactions of [`CHUNK`] rows; returns the number of rows read.
+    fn copy_rows(
+        &self,
+        source: &Store,
+        select: &str,
+        write: impl Fn(&mut dyn Sql, &Row) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        let mut rows: Vec<Row> = Vec::with_capacity(CHUNK);
+        let mut count = 0;
+        let flush = |rows: &mut Vec<Row>| -> Result<(), StoreError> {
             index::write_durably(&mut self.db()?, |tx| {
-                for row in rows.iter() {
-                    let values: Vec<&dyn ToValue> = row.iter().map(|v| v as &dyn ToValue).collect();
-                    tx.execute(&insert, &values)?;
-                }
-                Ok(())
+                rows.iter().try_for_each(|row| write(tx, row))
             })?;
             rows.clear();
             Ok(())
         };
-        let mut pending_error = None;
-        source
-            .db()?
-            .each(&select, args![], &mut |r| {
-                count += 1;
-                rows.push(
-                    (0..placeholders.len())
-                        .map(|i| r.get::<Value>(i))
-                        .collect::<Result<_, _>>()?,
-                );
-                if rows.len() >= CHUNK {
-                    if let Err(e) = flush(&mut rows) {
-                        pending_error = Some(e);
-                        return Err(StoreError::Storage("stopped".into()));
-                    }
-                }
-                Ok(())
-            })
-            .map_err(|e| pending_error.take().unwrap_or(e))?;
+        source.db()?.each(select, args![], &mut |r| {
+            count += 1;
+            rows.push(r.clone());
+            if rows.len() >= CHUNK {
+                flush(&mut rows)?;
+            }
+            Ok(())
+        })?;
         flush(&mut rows)?;
         Ok(count)
-    }
-
-    /// Copies the search entries, indexed the target's way.
-    fn copy_search(&self, source: &Store) -> Result<u64, StoreError> {
-        let entries: Vec<(i64, String, String)> = source.db()?.query_map(
-            "SELECT rowid, meta, body FROM search ORDER BY rowid",
-            args![],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )?;
-        for chunk in entries.chunks(CHUNK) {
-            index::write_durably(&mut self.db()?, |tx| {
-                for (rowid, meta, body) in chunk {
-                    let present: bool = tx.one(
-                        "SELECT COUNT(*) > 0 FROM search WHERE rowid = ?1",
-                        args![rowid],
-                    )?;
-                    if !present {
-                        super::search::insert(tx, *rowid, meta, body)?;
-                    }
-                }
-                Ok(())
-            })?;
-        }
-        Ok(entries.len() as u64)
     }
 
     /// After explicit row ids: the next document gets an id above them.

@@ -114,11 +114,8 @@ pub(crate) fn test_backends(dir: &Path) -> Backends {
     client
         .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
         .unwrap();
-    let separator = if database.contains('?') { '&' } else { '?' };
     Backends {
-        index: Some(format!(
-            "{database}{separator}options=-csearch_path%3D{schema}"
-        )),
+        index: Some(Backends::postgres_schema(&database, &schema)),
         blobs: std::env::var("SOHOA_TEST_S3")
             .ok()
             .map(|s3| format!("{}/{schema}", s3.trim_end_matches('/'))),
@@ -130,6 +127,15 @@ pub(crate) fn test_backends(dir: &Path) -> Backends {
 #[cfg(test)]
 pub(crate) fn test_store(dir: &Path) -> Store {
     Store::open_with(dir, &test_backends(dir)).unwrap()
+}
+
+impl Backends {
+    /// The index URL of a store kept in schema `schema` (which must exist) of the
+    /// PostgreSQL database at `database`: several stores may share one database.
+    pub fn postgres_schema(database: &str, schema: &str) -> String {
+        let separator = if database.contains('?') { '&' } else { '?' };
+        format!("{database}{separator}options=-csearch_path%3D{schema}")
+    }
 }
 
 fn create_store_dir(dir: &Path) -> Result<(), StoreError> {

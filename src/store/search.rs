@@ -38,23 +38,33 @@ pub fn strip_marks(text: &str) -> impl Iterator<Item = char> + '_ {
         .filter(|&c| !is_combining_mark(c))
 }
 
-/// The FTS5 query for the user's `text`: each term folded and quoted, all required;
-/// `None` when no term has a letter or digit.
-pub fn fts_query(text: &str) -> Option<String> {
+/// The terms of the user's `text`: folded, split at white space (control characters
+/// count as space), those with a letter or digit, at most [`MAX_TERMS`]; each with
+/// whether it ends in `*` (a prefix), that `*` removed.
+fn terms(text: &str) -> Vec<(String, bool)> {
     let folded: String = fold(text)
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    let terms: Vec<String> = folded
+    folded
         .split_whitespace()
         .filter(|t| t.chars().any(char::is_alphanumeric))
         .take(MAX_TERMS)
-        .map(|t| {
-            let (body, prefix) = match t.strip_suffix('*') {
-                Some(body) => (body, "*"),
-                None => (t, ""),
-            };
-            format!("\"{}\"{prefix}", body.replace('"', "\"\""))
+        .map(|t| match t.strip_suffix('*') {
+            Some(body) => (body.to_string(), true),
+            None => (t.to_string(), false),
+        })
+        .collect()
+}
+
+/// The FTS5 query for the user's `text`: each term folded and quoted, all required;
+/// `None` when no term has a letter or digit.
+pub fn fts_query(text: &str) -> Option<String> {
+    let terms: Vec<String> = terms(text)
+        .into_iter()
+        .map(|(body, prefix)| {
+            let star = if prefix { "*" } else { "" };
+            format!("\"{}\"{star}", body.replace('"', "\"\""))
         })
         .collect();
     (!terms.is_empty()).then(|| terms.join(" "))
@@ -70,18 +80,15 @@ pub fn index_text(kind: &str, title: &str, dossier: &str, procedure: &str) -> St
 /// (`<->`), a trailing `*` as a prefix match (`:*`), all terms required (`&`); `None` when
 /// no term has a letter or digit. The same terms as [`fts_query`] gives SQLite.
 pub fn ts_query(text: &str) -> Option<String> {
-    let folded = fold(text);
-    let terms: Vec<String> = folded
-        .split_whitespace()
-        .filter(|t| t.chars().any(char::is_alphanumeric))
-        .take(MAX_TERMS)
-        .map(|t| {
-            let (body, prefix) = match t.strip_suffix('*') {
-                Some(body) => (body, ":*"),
-                None => (t, ""),
-            };
-            let words: Vec<&str> = words(body).collect();
-            format!("({}{prefix})", words.join(" <-> "))
+    let terms: Vec<String> = terms(text)
+        .into_iter()
+        .map(|(body, prefix)| {
+            let words: Vec<&str> = words(&body).collect();
+            format!(
+                "({}{})",
+                words.join(" <-> "),
+                if prefix { ":*" } else { "" }
+            )
         })
         .collect();
     (!terms.is_empty()).then(|| terms.join(" & "))

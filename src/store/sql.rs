@@ -68,6 +68,11 @@ impl Row {
 }
 
 impl Row {
+    /// Every column, in order.
+    pub fn values(&self) -> &[Value] {
+        &self.0
+    }
+
     /// Column `index` as borrowed text (no copy per row).
     pub fn text(&self, index: usize) -> Result<&str, StoreError> {
         match self.0.get(index) {
@@ -108,22 +113,24 @@ pub trait Sql {
 impl dyn Sql + '_ {
     /// All rows of a query.
     pub fn query(&mut self, sql: &str, args: &[&dyn ToValue]) -> Result<Vec<Row>, StoreError> {
-        let mut rows = Vec::new();
-        self.each(sql, args, &mut |row| {
-            rows.push(row.clone());
-            Ok(())
-        })?;
-        Ok(rows)
+        self.query_map(sql, args, |row| Ok(row.clone()))
     }
 
-    /// The first row of a query, or `None`.
+    /// The first row of a query, or `None` (later rows are read but not kept).
     pub fn query_opt<T>(
         &mut self,
         sql: &str,
         args: &[&dyn ToValue],
         f: impl FnOnce(&Row) -> Result<T, StoreError>,
     ) -> Result<Option<T>, StoreError> {
-        self.query(sql, args)?.first().map(f).transpose()
+        let (mut f, mut first) = (Some(f), None);
+        self.each(sql, args, &mut |row| {
+            if let Some(f) = f.take() {
+                first = Some(f(row)?);
+            }
+            Ok(())
+        })?;
+        Ok(first)
     }
 
     /// The first row of a query, which must return one.
@@ -137,14 +144,19 @@ impl dyn Sql + '_ {
             .ok_or_else(|| StoreError::Storage(format!("index: no row from {}", first_line(sql))))
     }
 
-    /// Every row of a query, each mapped by `f`.
+    /// Every row of a query, each mapped by `f` as it comes.
     pub fn query_map<T>(
         &mut self,
         sql: &str,
         args: &[&dyn ToValue],
-        f: impl FnMut(&Row) -> Result<T, StoreError>,
+        mut f: impl FnMut(&Row) -> Result<T, StoreError>,
     ) -> Result<Vec<T>, StoreError> {
-        self.query(sql, args)?.iter().map(f).collect()
+        let mut out = Vec::new();
+        self.each(sql, args, &mut |row| {
+            out.push(f(row)?);
+            Ok(())
+        })?;
+        Ok(out)
     }
 
     /// The first column of the first row, which must exist.

@@ -1642,19 +1642,26 @@ fn operators_get_metrics_on_their_own_address_and_requests_carry_ids() {
     assert_eq!(get(server, Some(&e.all), "/metrics").status, 404);
 }
 
-#[test]
-fn a_database_outage_is_a_503_and_service_resumes_without_a_restart() {
-    if !common::shared_backends() {
-        return; // the embedded store has no database to lose (see ./dev test's second pass)
-    }
-    let i = inputs();
+/// A new store (on the shared backends of the second pass) with an agency and a
+/// `read:*` + `write` key: its folder and the key.
+fn shared_store_with_key() -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
     cli_ok(
         &store,
         &["agency", "add", "--code", AGENCY, "--name", "UBND"],
     );
-    let key = create_key(&store, &["read:*", "write"]).1;
+    (dir, create_key(&store, &["read:*", "write"]).1)
+}
+
+#[test]
+fn a_database_outage_is_a_503_and_service_resumes_without_a_restart() {
+    if !common::shared_backends() {
+        return; // the embedded store has no database to lose (see ./dev test's second pass)
+    }
+    let i = inputs();
+    let (dir, key) = shared_store_with_key();
+    let store = dir.path().join("store");
     let proxy = common::proxy::Proxy::start(&common::postgres_addr());
     let mut cmd = sohoa();
     cmd.arg("serve")
@@ -1715,13 +1722,8 @@ fn an_object_storage_outage_is_a_503_and_nothing_is_half_stored() {
         return; // the embedded store has no object storage to lose (second pass of ./dev test)
     }
     let i = inputs();
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, key) = shared_store_with_key();
     let store = dir.path().join("store");
-    cli_ok(
-        &store,
-        &["agency", "add", "--code", AGENCY, "--name", "UBND"],
-    );
-    let key = create_key(&store, &["read:*", "write"]).1;
     let endpoint = std::env::var("SOHOA_TEST_S3_ENDPOINT").expect("SOHOA_TEST_S3_ENDPOINT");
     let proxy = common::proxy::Proxy::start(endpoint.trim_start_matches("http://"));
     let mut cmd = sohoa();

@@ -86,6 +86,17 @@ fn add(
     pdf: &Path,
     extra: &[&str],
 ) -> Value {
+    json(store, &add_args(dossier, citizen, title, pdf, extra))
+}
+
+/// `store add` of `pdf` with the usual procedure and kind.
+fn add_args<'a>(
+    dossier: &'a str,
+    citizen: &'a str,
+    title: &'a str,
+    pdf: &'a Path,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
     let mut args = vec![
         "store",
         "add",
@@ -102,7 +113,7 @@ fn add(
     ];
     args.extend_from_slice(extra);
     args.push(pdf.to_str().unwrap());
-    json(store, &args)
+    args
 }
 
 fn id(doc: &Value) -> &str {
@@ -926,21 +937,8 @@ fn an_embedded_store_moves_up_to_the_shared_backends_whole_and_resumably() {
     let plain = |args: &[&str]| run(sohoa().args(args).arg("--store").arg(&embedded));
     let mut stored = Vec::new();
     for (i, title) in ["Giấy khai sinh", "Đăng ký kết hôn"].iter().enumerate() {
-        let out = plain(&[
-            "store",
-            "add",
-            "--dossier",
-            &format!("D-{i}"),
-            "--procedure",
-            "1.001193",
-            "--citizen-id",
-            CITIZEN,
-            "--kind",
-            "giay-khai-sinh",
-            "--title",
-            title,
-            pdfs().a.to_str().unwrap(),
-        ]);
+        let dossier = format!("D-{i}");
+        let out = plain(&add_args(&dossier, CITIZEN, title, &pdfs().a, &[]));
         assert_ok(&out);
         let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
         stored.push(doc["id"].as_str().unwrap().to_string());

@@ -174,11 +174,8 @@ fn test_backends(dir: &Path) -> sohoa::store::Backends {
     client
         .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
         .expect("create the test schema");
-    let separator = if database.contains('?') { '&' } else { '?' };
     sohoa::store::Backends {
-        index: Some(format!(
-            "{database}{separator}options=-csearch_path%3D{schema}"
-        )),
+        index: Some(sohoa::store::Backends::postgres_schema(&database, &schema)),
         blobs: std::env::var("SOHOA_TEST_S3")
             .ok()
             .map(|s3| format!("{}/{schema}", s3.trim_end_matches('/'))),
