@@ -299,6 +299,46 @@ mod tests {
     use super::*;
 
     #[test]
+    fn working_files_stay_out_of_blobs_and_their_names_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = FsBlobStore::open(dir.path()).unwrap();
+        let name = blobs.put(b"content").unwrap();
+        blobs.put_scratch("drafts/abc/draft.json", b"{}").unwrap();
+        blobs.put_scratch("drafts/abc/f0.bin", b"page").unwrap();
+        assert_eq!(blobs.get_scratch("drafts/abc/f0.bin").unwrap(), b"page");
+        assert_eq!(blobs.list().unwrap(), vec![name]);
+        assert!(blobs.strays().unwrap().is_empty());
+        let mut listed: Vec<String> = blobs
+            .scratch_list("drafts")
+            .unwrap()
+            .into_iter()
+            .map(|(key, _)| key)
+            .collect();
+        listed.sort();
+        assert_eq!(listed, ["drafts/abc/draft.json", "drafts/abc/f0.bin"]);
+        for bad in [
+            "../x",
+            "drafts/../../etc",
+            "a//b",
+            ".scratch/x",
+            "/abs",
+            "",
+            "a/b c",
+        ] {
+            assert!(
+                matches!(blobs.put_scratch(bad, b"x"), Err(StoreError::Invalid(_))),
+                "{bad:?} was accepted"
+            );
+        }
+        blobs.remove_scratch("drafts/abc").unwrap();
+        assert!(matches!(
+            blobs.get_scratch("drafts/abc/f0.bin"),
+            Err(StoreError::NotFound(_))
+        ));
+        blobs.remove_scratch("drafts/abc").unwrap();
+    }
+
+    #[test]
     fn identical_content_is_stored_once() {
         let dir = tempfile::tempdir().unwrap();
         let blobs = FsBlobStore::open(dir.path()).unwrap();

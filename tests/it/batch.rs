@@ -444,3 +444,30 @@ fn queued_documents_are_stored_once_by_workers_and_a_killed_workers_job_is_redon
     assert_eq!(again.status.code(), Some(0), "{}", show(&again));
     assert_eq!(common::open_store(&store).list().unwrap().len(), 4);
 }
+
+#[test]
+fn a_queued_document_that_cannot_be_read_fails_with_its_reason_and_the_rest_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    png(&input.join("H3-0001_001234567890").join("p1.png"), 61);
+    let bad = input.join("H3-0002_001234567891");
+    std::fs::create_dir_all(&bad).unwrap();
+    std::fs::write(bad.join("p1.png"), "chỉ là chữ, không phải ảnh\n").unwrap();
+    let (store, out) = (dir.path().join("store"), dir.path().join("report.json"));
+    let queued = run(&mut batch(&input, &store, &out, &["--enqueue"]));
+    assert!(queued.status.success(), "{}", show(&queued));
+    let worked = run(&mut worker(&store, &["--exit-when-empty"]));
+    assert!(worked.status.success(), "{}", show(&worked));
+    let status = run(sohoa()
+        .args(["batch", "--status"])
+        .args(common::store_args(&store)));
+    assert_eq!(status.status.code(), Some(3), "{}", show(&status));
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(text.contains("done 1, failed 1"), "{text}");
+    assert!(
+        text.contains("failed: H3-0002_001234567891: digitizing"),
+        "the failure names the document and why: {text}"
+    );
+    assert_eq!(common::open_store(&store).list().unwrap().len(), 1);
+    assert_fsck_clean(&store);
+}

@@ -1009,3 +1009,37 @@ fn an_embedded_store_moves_up_to_the_shared_backends_whole_and_resumably() {
     );
     assert_ok(&cmd(&target, &["fsck"]));
 }
+
+#[test]
+fn bad_backend_urls_and_a_missing_source_store_are_clear_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["--index", "mysql://db/sohoa"],
+            "expected sqlite:PATH or postgres://",
+        ),
+        (
+            &["--blobs", "ftp://host/x"],
+            "expected file:DIR or s3://BUCKET/PREFIX",
+        ),
+        (&["--blobs", "s3://Bad_Bucket!/x"], "invalid S3 URL"),
+        (&["--index", "sqlite:"], "sqlite: needs a file path"),
+    ];
+    for (flags, message) in cases {
+        let out = run(sohoa()
+            .args(["store", "list", "--store"])
+            .arg(&store)
+            .args(flags));
+        assert_eq!(out.status.code(), Some(1), "{flags:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(message), "{flags:?}: {stderr}");
+    }
+    let out = run(sohoa()
+        .args(["store", "migrate", "--from"])
+        .arg(tmp.path().join("nothing-here"))
+        .arg("--store")
+        .arg(&store));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no embedded store here"));
+}
