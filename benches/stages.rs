@@ -44,7 +44,7 @@ fn stages(c: &mut Criterion) {
         lossy: false,
         original: None,
     };
-    let rotated = capture(frame, CaptureMode::Scan);
+    let rotated = capture(frame, CaptureMode::Scan, None);
     let mut group = c.benchmark_group("a4_300dpi");
     group.sample_size(10);
     group.bench_function("deskew_estimate", |b| {

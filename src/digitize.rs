@@ -9,10 +9,12 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use image::GrayImage;
 use serde::Serialize;
 
 use crate::capture::{
     self, Adjustment, CaptureError, CaptureMode, CaptureTimings, DecodeLimits, Geometry, Raster,
+    ReadingCheck,
 };
 use crate::certify::placement::{InkMask, KnownInk};
 use crate::ocr::{self, Model, OcrEngine, OcrError, TesseractEngine};
@@ -412,7 +414,12 @@ fn process(
         dpi: options.dpi.or(source.adjust.dpi),
         ..source.adjust
     };
-    let page = capture::capture_adjusted(frame, options.mode, &adjust);
+    let page = capture::capture_adjusted(
+        frame,
+        options.mode,
+        &adjust,
+        Some(&mut EngineCheck(&mut *engine)),
+    );
     timings.capture = page.timings.clone();
 
     let clock = Instant::now();
@@ -463,6 +470,47 @@ fn process(
         text,
         ink,
     })
+}
+
+/// An OCR engine as capture's check of automatic turns.
+struct EngineCheck<'a>(&'a mut dyn OcrEngine);
+
+impl ReadingCheck for EngineCheck<'_> {
+    fn confidence(&mut self, sample: &GrayImage, dpi: u32) -> f32 {
+        self.0
+            .recognize_lines(sample, dpi)
+            .map_or(0.0, |page| page.reading_confidence())
+    }
+}
+
+/// Capture's check of automatic turns for pages that are not read yet (the web page's
+/// previews): the OCR engine is loaded only when a turn is to be checked. Without a
+/// usable model every check reads nothing, so no turn is made.
+pub struct TurnCheck {
+    options: DigitizeOptions,
+    engine: Option<TesseractEngine>,
+}
+
+impl TurnCheck {
+    /// A check that will load the model `options` name.
+    pub fn new(options: &DigitizeOptions) -> TurnCheck {
+        TurnCheck {
+            options: options.clone(),
+            engine: None,
+        }
+    }
+}
+
+impl ReadingCheck for TurnCheck {
+    fn confidence(&mut self, sample: &GrayImage, dpi: u32) -> f32 {
+        if self.engine.is_none() {
+            self.engine = PageWorker::new(&self.options).ok().map(|w| w.engine);
+        }
+        match &mut self.engine {
+            Some(engine) => EngineCheck(engine).confidence(sample, dpi),
+            None => 0.0,
+        }
+    }
 }
 
 /// Where a page raster has ink (what certification's stamp placement must not cover).

@@ -16,6 +16,7 @@ mod resample;
 use decode::check_size;
 pub use decode::{decode_frame, frame_count, DecodeLimits, Frame, Original, Raster};
 pub use density::effective_dpi;
+pub use orientation::ReadingCheck;
 
 use std::time::Instant;
 
@@ -110,6 +111,10 @@ pub struct Geometry {
     pub paper: Option<&'static str>,
     /// Clockwise quarter turns applied to make the text upright (0, 90, 180 or 270).
     pub orientation_degrees: u16,
+    /// When the page's shape suggested a turn: how well OCR read a sample of the page in
+    /// each candidate orientation (the turn stands only when it reads clearly better).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub orientation_check: Option<Vec<orientation::Candidate>>,
     /// Skew found in the input in degrees, positive when the content was rotated
     /// counter-clockwise as displayed; the page was rotated back by it.
     pub skew_degrees: f32,
@@ -163,14 +168,21 @@ pub struct Adjustment {
 }
 
 /// Turns a decoded frame into a corrected page: for a photo, finds the page, corrects
-/// perspective and lighting; for all, turns the text upright and removes skew.
-pub fn capture(frame: Frame, mode: CaptureMode) -> Page {
-    capture_adjusted(frame, mode, &Adjustment::default())
+/// perspective and lighting; for all, turns the text upright and removes skew. Turns
+/// are confirmed by `check` (see [`orientation::confirm_turn`]); without one, the
+/// page's shape decides alone.
+pub fn capture(frame: Frame, mode: CaptureMode, check: Option<&mut dyn ReadingCheck>) -> Page {
+    capture_adjusted(frame, mode, &Adjustment::default(), check)
 }
 
 /// [`capture`] with the clerk's corrections: their outline replaces detection (the
 /// input is then a photo), their quarter turns follow the automatic ones.
-pub fn capture_adjusted(frame: Frame, mode: CaptureMode, adjust: &Adjustment) -> Page {
+pub fn capture_adjusted(
+    frame: Frame,
+    mode: CaptureMode,
+    adjust: &Adjustment,
+    check: Option<&mut dyn ReadingCheck>,
+) -> Page {
     let mut timings = CaptureTimings::default();
     let clock = Instant::now();
     // One gray copy serves detection and, for a page without coloured ink, the warp.
@@ -190,6 +202,7 @@ pub fn capture_adjusted(frame: Frame, mode: CaptureMode, adjust: &Adjustment) ->
         corners: None,
         paper: None,
         orientation_degrees: 0,
+        orientation_check: None,
         skew_degrees: 0.0,
         warnings: Vec::new(),
     };
@@ -207,7 +220,14 @@ pub fn capture_adjusted(frame: Frame, mode: CaptureMode, adjust: &Adjustment) ->
             (frame.raster, dpi, frame.original)
         }
     };
-    let (mut raster, mut original) = upright(raster, original, &mut geometry, &mut timings);
+    let (mut raster, mut original) = upright(
+        raster,
+        original,
+        dpi.round() as u32,
+        check,
+        &mut geometry,
+        &mut timings,
+    );
     if matches!(adjust.turn, 90 | 180 | 270) {
         raster = orientation::turn(raster, adjust.turn);
         geometry.orientation_degrees = (geometry.orientation_degrees + adjust.turn) % 360;
@@ -285,10 +305,13 @@ fn flatten_photo(
     (raster, dpi)
 }
 
-/// Quarter turns, then skew, then upside down: the order in which each is measurable.
+/// Quarter turns, then skew, then upside down: the order in which each is measurable;
+/// then the OCR check of any turn.
 fn upright(
     mut raster: Raster,
     mut original: Option<Original>,
+    dpi: u32,
+    check: Option<&mut dyn ReadingCheck>,
     geometry: &mut Geometry,
     timings: &mut CaptureTimings,
 ) -> (Raster, Option<Original>) {
@@ -313,11 +336,49 @@ fn upright(
     let clock = Instant::now();
     if orientation::is_upside_down(&gray) {
         raster = orientation::turn(raster, 180);
+        gray = image::imageops::rotate180(&gray);
         geometry.orientation_degrees = (geometry.orientation_degrees + 180) % 360;
         original = None;
     }
+    if let Some(check) = check.filter(|_| geometry.orientation_degrees != 0) {
+        raster = confirm_turn(raster, &gray, dpi, check, geometry);
+    }
     timings.orientation += elapsed_ms(clock);
     (raster, original)
+}
+
+/// Keeps the proposed turn only when OCR reads it clearly better than the page as it
+/// came; a page turned back from a wrong quarter turn is deskewed again.
+fn confirm_turn(
+    raster: Raster,
+    gray: &GrayImage,
+    dpi: u32,
+    check: &mut dyn ReadingCheck,
+    geometry: &mut Geometry,
+) -> Raster {
+    let proposed = geometry.orientation_degrees;
+    let (chosen, candidates) = orientation::confirm_turn(gray, proposed, dpi, check);
+    geometry.orientation_check = Some(candidates);
+    if chosen == proposed {
+        return raster;
+    }
+    geometry.orientation_degrees = chosen;
+    if chosen == 0 {
+        geometry.warnings.push(format!(
+            "the page looked turned by {proposed}° but OCR did not confirm it: kept as it came"
+        ));
+    }
+    let raster = orientation::turn(raster, (360 + chosen - proposed) % 360);
+    if chosen % 180 == proposed % 180 {
+        return raster;
+    }
+    // The skew was measured across lines that were not there: measure it again.
+    let skew = deskew::estimate_skew(&raster.to_gray());
+    if skew.abs() < deskew::MIN_CORRECTION_DEGREES {
+        return raster;
+    }
+    geometry.skew_degrees += skew;
+    deskew::rotate(&raster, skew)
 }
 
 /// True when every corner lies within 3 % of the diagonal of the image's own corner:
@@ -364,7 +425,7 @@ mod tests {
             lossy: false,
             original: None,
         };
-        let page = capture(frame, CaptureMode::Auto);
+        let page = capture(frame, CaptureMode::Auto, None);
         assert_eq!(page.geometry.capture_mode, CaptureMode::Scan);
         assert_eq!(page.raster.dimensions(), (1240, 1754));
     }

@@ -6,8 +6,13 @@
 //! x-height band (ascenders, capitals, and the tone and vowel marks stacked over most
 //! syllables) than below the baseline (the descenders of g, p, q, y). Measured with
 //! `cargo run --release --example quality`: see benches/README.md.
+//!
+//! The shape of the lines is a cheap signal that pictures, maps and unusual scripts can
+//! fool, so every turn it proposes is confirmed by reading a sample of the page with OCR
+//! in each candidate orientation ([`confirm_turn`]).
 
 use image::GrayImage;
+use serde::Serialize;
 
 use super::deskew::reduce;
 use super::Raster;
@@ -88,22 +93,102 @@ fn runs(profile: &[u32], keep: impl Fn(u32) -> bool) -> Vec<(usize, usize)> {
     out
 }
 
+/// Reads a sample of a page and says how confidently its text was recognised (0–100):
+/// the OCR check behind every automatic turn. Digitizing passes its OCR engine.
+pub trait ReadingCheck {
+    /// Confidence of the text read on `sample`, scanned at `dpi`; 0 when nothing is read.
+    fn confidence(&mut self, sample: &GrayImage, dpi: u32) -> f32;
+}
+
+/// A turn must read this many confidence points better than the page as it came, or
+/// the page is left as it came: a false turn makes an upright page unreadable.
+pub const TURN_MARGIN: f32 = 10.0;
+
+/// OCR confidence of one candidate orientation, for the report.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Candidate {
+    /// Clockwise quarter turns from the page as it came: 0, 90, 180 or 270.
+    pub degrees: u16,
+    /// Confidence (0–100) of the text read from the sample in that orientation.
+    pub confidence: f32,
+}
+
+/// Which of the page as it came (`0`), the proposed turn and, for a quarter turn, the
+/// opposite quarter reads best on a sample of the turned page. The proposal stands only
+/// when it beats the page as it came by [`TURN_MARGIN`].
+pub fn confirm_turn(
+    turned: &GrayImage,
+    proposed: u16,
+    dpi: u32,
+    check: &mut dyn ReadingCheck,
+) -> (u16, Vec<Candidate>) {
+    let sample = densest_band(turned);
+    let mut degrees = vec![proposed, 0];
+    if proposed % 180 == 90 {
+        degrees.push((proposed + 180) % 360);
+    }
+    let candidates: Vec<Candidate> = degrees
+        .into_iter()
+        .map(|degrees| {
+            // The sample is already turned by `proposed`; turn it on to `degrees`.
+            let view = turn_gray(&sample, (360 + degrees - proposed) % 360);
+            Candidate {
+                degrees,
+                confidence: check.confidence(&view, dpi),
+            }
+        })
+        .collect();
+    let as_it_came = candidates[1].confidence;
+    let best = candidates
+        .iter()
+        .filter(|c| c.degrees != 0)
+        .max_by(|a, b| a.confidence.total_cmp(&b.confidence))
+        .filter(|c| c.confidence >= as_it_came + TURN_MARGIN)
+        .map_or(0, |c| c.degrees);
+    (best, candidates)
+}
+
+/// The full-width band of an eighth of the page's height (at least 300 px) holding the
+/// most ink: a few lines of text, enough for OCR to tell an orientation.
+fn densest_band(gray: &GrayImage) -> GrayImage {
+    let (width, height) = gray.dimensions();
+    let band = (height / 8).max(300).min(height);
+    let threshold = imageproc::contrast::otsu_level(gray);
+    let ink: Vec<u64> = gray
+        .rows()
+        .map(|row| row.filter(|p| p.0[0] <= threshold).count() as u64)
+        .collect();
+    let mut sum: u64 = ink[..band as usize].iter().sum();
+    let (mut best, mut best_top) = (sum, 0);
+    for top in 1..=(height - band) as usize {
+        sum = sum + ink[top + band as usize - 1] - ink[top - 1];
+        if sum > best {
+            (best, best_top) = (sum, top);
+        }
+    }
+    image::imageops::crop_imm(gray, 0, best_top as u32, width, band).to_image()
+}
+
+fn turn_gray(gray: &GrayImage, degrees: u16) -> GrayImage {
+    use image::imageops::{rotate180, rotate270, rotate90};
+    match degrees {
+        90 => rotate90(gray),
+        180 => rotate180(gray),
+        270 => rotate270(gray),
+        _ => gray.clone(),
+    }
+}
+
 /// Turns a raster clockwise by 90, 180 or 270 degrees (anything else: unchanged).
 pub fn turn(raster: Raster, degrees: u16) -> Raster {
     use image::imageops::{rotate180, rotate270, rotate90};
-    let turn_gray = |g: &GrayImage| match degrees {
-        90 => rotate90(g),
-        180 => rotate180(g),
-        270 => rotate270(g),
-        _ => g.clone(),
-    };
     match (&raster, degrees) {
         (_, 90 | 180 | 270) => {}
         _ => return raster,
     }
     match raster {
-        Raster::Bilevel(g) => Raster::Bilevel(turn_gray(&g)),
-        Raster::Gray(g) => Raster::Gray(turn_gray(&g)),
+        Raster::Bilevel(g) => Raster::Bilevel(turn_gray(&g, degrees)),
+        Raster::Gray(g) => Raster::Gray(turn_gray(&g, degrees)),
         Raster::Rgb(c) => Raster::Rgb(match degrees {
             90 => rotate90(&c),
             180 => rotate180(&c),

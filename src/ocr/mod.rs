@@ -109,6 +109,23 @@ impl RecognizedPage {
             .join("\n")
     }
 
+    /// Confidence (0–100) of the page's letters and digits: the mean word confidence
+    /// weighted by each word's alphanumeric characters, so stray marks read as
+    /// punctuation do not count; 0 when none were read.
+    pub fn reading_confidence(&self) -> f32 {
+        let (mut weighted, mut chars) = (0.0f64, 0usize);
+        for word in self.lines.iter().flat_map(|l| &l.words) {
+            let n = word.text.chars().filter(|c| c.is_alphanumeric()).count();
+            weighted += f64::from(word.confidence) * n as f64;
+            chars += n;
+        }
+        if chars == 0 {
+            0.0
+        } else {
+            (weighted / chars as f64) as f32
+        }
+    }
+
     /// Mean word confidence (0–100), or 0 for a page without words.
     pub fn mean_confidence(&self) -> f32 {
         let words: Vec<f32> = self
@@ -128,6 +145,10 @@ impl RecognizedPage {
 pub trait OcrEngine {
     /// Recognises the text on `page`, scanned at `dpi`.
     fn recognize(&mut self, page: &GrayImage, dpi: u32) -> Result<RecognizedPage, OcrError>;
+    /// Recognises `sample` as one block of horizontal lines, without layout analysis
+    /// (which reads sideways text too): the reading behind orientation checks.
+    fn recognize_lines(&mut self, sample: &GrayImage, dpi: u32)
+        -> Result<RecognizedPage, OcrError>;
     /// The model that produced the results.
     fn model(&self) -> &Model;
 }

@@ -7,7 +7,9 @@
 use std::ffi::CString;
 
 use image::GrayImage;
-use tesseract::plumbing::tesseract_sys::TessOcrEngineMode_OEM_LSTM_ONLY;
+use tesseract::plumbing::tesseract_sys::{
+    TessOcrEngineMode_OEM_LSTM_ONLY, TessPageSegMode_PSM_AUTO, TessPageSegMode_PSM_SINGLE_BLOCK,
+};
 use tesseract::plumbing::TessBaseApi;
 use unicode_normalization::UnicodeNormalization;
 
@@ -34,6 +36,10 @@ impl TesseractEngine {
         // Tesseract's diagnostics would break the one-line error contract on stderr.
         api.set_variable(&cstring("debug_file")?, &cstring("/dev/null")?)
             .map_err(|_| OcrError::Engine("cannot silence diagnostics".into()))?;
+        // The API's default is one uniform block, which reads a two-column page across
+        // its columns; full layout analysis (the `tesseract` command's default) finds the
+        // columns and table cells and reads each in turn. Orientation is capture's job.
+        api.set_page_seg_mode(TessPageSegMode_PSM_AUTO);
         Ok(TesseractEngine { api, model })
     }
 }
@@ -44,6 +50,29 @@ fn cstring(s: &str) -> Result<CString, OcrError> {
 
 impl OcrEngine for TesseractEngine {
     fn recognize(&mut self, page: &GrayImage, dpi: u32) -> Result<RecognizedPage, OcrError> {
+        self.read(page, dpi)
+    }
+
+    fn recognize_lines(
+        &mut self,
+        sample: &GrayImage,
+        dpi: u32,
+    ) -> Result<RecognizedPage, OcrError> {
+        // Layout analysis would find sideways lines and read them as well as upright
+        // ones; one uniform block of horizontal lines is what an orientation check needs.
+        self.api.set_page_seg_mode(TessPageSegMode_PSM_SINGLE_BLOCK);
+        let read = self.read(sample, dpi);
+        self.api.set_page_seg_mode(TessPageSegMode_PSM_AUTO);
+        read
+    }
+
+    fn model(&self) -> &Model {
+        &self.model
+    }
+}
+
+impl TesseractEngine {
+    fn read(&mut self, page: &GrayImage, dpi: u32) -> Result<RecognizedPage, OcrError> {
         let (w, h) = page.dimensions();
         let (w, h) = (to_c_int(w)?, to_c_int(h)?);
         self.api
@@ -60,10 +89,6 @@ impl OcrEngine for TesseractEngine {
             .get_tsv_text(0)
             .map_err(|_| OcrError::Engine("no TSV output".into()))?;
         Ok(parse_tsv(&tsv.as_ref().to_string_lossy()))
-    }
-
-    fn model(&self) -> &Model {
-        &self.model
     }
 }
 

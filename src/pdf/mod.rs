@@ -341,7 +341,7 @@ mod tests {
             lossy: false,
             original: None,
         };
-        let captured = crate::capture::capture(frame, crate::capture::CaptureMode::Scan);
+        let captured = crate::capture::capture(frame, crate::capture::CaptureMode::Scan, None);
         let page = PdfPage {
             image: encode(&captured).unwrap(),
             dpi: 100.0,

@@ -22,6 +22,7 @@ use super::html::{csrf_input, esc, layout, text_field};
 use super::session::Session;
 use super::{WebError, WebResult, WebState};
 use crate::capture::{self, pdf_input, Adjustment, CaptureMode, Raster};
+use crate::digitize::TurnCheck;
 use crate::store::{is_id, Kind, Store, UserRole};
 
 /// A page outline: four corners in input pixels (TL, TR, BR, BL).
@@ -286,6 +287,7 @@ pub async fn upload(
         return Err(WebError::bad_request("Chưa chọn ảnh nào."));
     }
     let owner = session.user.username.clone();
+    let mut check = TurnCheck::new(&state.config.digitize);
     let _slot = state
         .image_slots
         .acquire()
@@ -295,7 +297,7 @@ pub async fn upload(
         .blocking(move |s| {
             let id = crate::store::new_id()?;
             let draft = DraftFiles::of(s, &id)?;
-            let made = make_draft(&draft, owner, files, target);
+            let made = make_draft(&draft, owner, files, target, &mut check);
             if made.is_err() {
                 let _ = draft.remove();
             }
@@ -321,6 +323,7 @@ fn make_draft(
     owner: String,
     files: Vec<(String, Vec<u8>)>,
     target: CaptureFor,
+    check: &mut TurnCheck,
 ) -> WebResult<()> {
     let mut draft = Draft {
         owner,
@@ -343,7 +346,7 @@ fn make_draft(
         dir.write(&file, &bytes)?;
         for frame in 0..frames {
             let key = format!("p{index}-{frame}");
-            let page = first_look(dir, &key, &file, &name, frame, &bytes)?;
+            let page = first_look(dir, &key, &file, &name, frame, &bytes, check)?;
             draft.pages.push(page);
         }
     }
@@ -382,12 +385,13 @@ fn first_look(
     name: &str,
     frame: usize,
     bytes: &[u8],
+    check: &mut TurnCheck,
 ) -> WebResult<DraftPage> {
     let decoded =
         capture::decode_frame(bytes, frame, &PAGE_LIMITS).map_err(|e| unreadable(name, e))?;
     let (width, height) = decoded.raster.dimensions();
     dir.write(&format!("{key}-original.jpg"), &preview(&decoded.raster)?)?;
-    let page = capture::capture(decoded, CaptureMode::Auto);
+    let page = capture::capture(decoded, CaptureMode::Auto, Some(check));
     dir.write(&format!("{key}-corrected.jpg"), &preview(&page.raster)?)?;
     Ok(DraftPage {
         key: key.into(),
@@ -405,11 +409,12 @@ fn first_look(
 }
 
 /// Captures `page` again with the clerk's corrections and replaces its preview.
-fn recapture(dir: &DraftFiles, page: &mut DraftPage) -> WebResult<()> {
+fn recapture(dir: &DraftFiles, page: &mut DraftPage, check: &mut TurnCheck) -> WebResult<()> {
     let bytes = dir.read(&page.file)?;
     let decoded = capture::decode_frame(&bytes, page.frame, &PAGE_LIMITS)
         .map_err(|e| unreadable(&page.name, e))?;
-    let captured = capture::capture_adjusted(decoded, CaptureMode::Auto, &page.adjustment());
+    let captured =
+        capture::capture_adjusted(decoded, CaptureMode::Auto, &page.adjustment(), Some(check));
     dir.write(
         &format!("{}-corrected.jpg", page.key),
         &preview(&captured.raster)?,
@@ -679,6 +684,7 @@ pub async fn page_action(
 ) -> WebResult<Response> {
     session.check_csrf(form.get("csrf").map_or("", String::as_str))?;
     let draft_id = id.clone();
+    let mut check = TurnCheck::new(&state.config.digitize);
     let _slot = state
         .image_slots
         .acquire()
@@ -690,7 +696,7 @@ pub async fn page_action(
             if index >= draft.pages.len() {
                 return Err(WebError::not_found("Không có trang này."));
             }
-            apply(&dir, &mut draft, index, &action, &form)?;
+            apply(&dir, &mut draft, index, &action, &form, &mut check)?;
             save(&dir, &draft)
         })
         .await?;
@@ -703,6 +709,7 @@ fn apply(
     index: usize,
     action: &str,
     form: &HashMap<String, String>,
+    check: &mut TurnCheck,
 ) -> WebResult<()> {
     let pages = &mut draft.pages;
     match action {
@@ -714,16 +721,16 @@ fn apply(
         "rotate-left" | "rotate-right" => {
             let step = if action == "rotate-left" { 270 } else { 90 };
             pages[index].turn = (pages[index].turn + step) % 360;
-            recapture(dir, &mut pages[index])?;
+            recapture(dir, &mut pages[index], check)?;
         }
         "reset" => {
             pages[index].outline = None;
-            recapture(dir, &mut pages[index])?;
+            recapture(dir, &mut pages[index], check)?;
         }
         "corners" => {
             let page = &mut pages[index];
             page.outline = Some(outline_from(form, page.width, page.height)?);
-            recapture(dir, page)?;
+            recapture(dir, page, check)?;
         }
         _ => return Err(WebError::bad_request("Thao tác không hợp lệ.")),
     }

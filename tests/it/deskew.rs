@@ -37,7 +37,7 @@ fn a_straight_page_is_left_untouched() {
         lossy: false,
         original: None,
     };
-    let captured = capture(frame, CaptureMode::Auto);
+    let captured = capture(frame, CaptureMode::Auto, None);
     assert!(captured.geometry.skew_degrees.abs() < deskew::MIN_CORRECTION_DEGREES);
     match captured.raster {
         Raster::Gray(out) => assert!(out == page, "an unskewed page was resampled"),
@@ -54,7 +54,7 @@ fn corrected_page_has_no_residual_skew() {
         lossy: false,
         original: None,
     };
-    let captured = capture(frame, CaptureMode::Auto);
+    let captured = capture(frame, CaptureMode::Auto, None);
     assert!((captured.geometry.skew_degrees + 6.0).abs() < 0.1);
     let residual = deskew::estimate_skew(&captured.raster.to_gray());
     assert!(
