@@ -17,7 +17,7 @@ use crate::capture::{
     ReadingCheck,
 };
 use crate::certify::placement::{InkMask, KnownInk};
-use crate::ocr::{self, Model, OcrEngine, OcrError, TesseractEngine};
+use crate::ocr::{self, Model, OcrEngine, OcrError, RecognizedPage, TesseractEngine};
 use crate::pdf::{self, DocumentInfo, PdfError, PdfPage};
 
 /// Mean word confidence under which a page is flagged for the clerk to check.
@@ -423,10 +423,7 @@ fn process(
     timings.capture = page.timings.clone();
 
     let clock = Instant::now();
-    let dpi = page.dpi.round() as u32;
-    let recognized = engine
-        .recognize(&page.raster.to_ocr_gray(), dpi)
-        .map_err(|e| fail(e.into()))?;
+    let recognized = recognize(engine, &page).map_err(|e| fail(e.into()))?;
     timings.ocr = elapsed_ms(clock);
 
     let clock = Instant::now();
@@ -470,6 +467,36 @@ fn process(
         text,
         ink,
     })
+}
+
+/// Scans under this resolution are enlarged for OCR (only): Tesseract reads best with
+/// letters some 20 pixels high, and a 150-dpi office scan has 12.
+const OCR_MIN_DPI: f32 = 200.0;
+
+/// Recognises the page; a low-resolution page is read from a copy enlarged to at least
+/// [`OCR_MIN_DPI`] (the PDF keeps the original pixels), its word boxes scaled back.
+fn recognize(engine: &mut dyn OcrEngine, page: &capture::Page) -> Result<RecognizedPage, OcrError> {
+    let gray = page.raster.to_ocr_gray();
+    let factor = (OCR_MIN_DPI / page.dpi).ceil().clamp(1.0, 4.0) as u32;
+    if factor == 1 {
+        return engine.recognize(&gray, page.dpi.round() as u32);
+    }
+    let (w, h) = gray.dimensions();
+    let large = image::imageops::resize(
+        &gray,
+        w * factor,
+        h * factor,
+        image::imageops::FilterType::CatmullRom,
+    );
+    let mut read = engine.recognize(&large, (page.dpi * factor as f32).round() as u32)?;
+    for word in read.lines.iter_mut().flat_map(|l| l.words.iter_mut()) {
+        let b = &mut word.bbox;
+        let right = b.right().div_ceil(factor).min(w);
+        let bottom = b.bottom().div_ceil(factor).min(h);
+        (b.left, b.top) = (b.left / factor, b.top / factor);
+        (b.width, b.height) = (right - b.left, bottom - b.top);
+    }
+    Ok(read)
 }
 
 /// An OCR engine as capture's check of automatic turns.

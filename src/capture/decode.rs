@@ -269,7 +269,9 @@ fn decode_with_image(
     check_size(w, h, limits)?;
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     let source_color = decoder.original_color_type();
-    let bilevel = source_color == image::ExtendedColorType::L1;
+    // `image` reports a 1-bit gray PNG as 8-bit; its header says what the IDAT holds.
+    let bilevel = source_color == image::ExtendedColorType::L1
+        || (format == Format::Png && bytes.get(24..26) == Some(&[1, 0]));
     let mut image = DynamicImage::from_decoder(decoder).map_err(image_error)?;
     image.apply_orientation(orientation);
     let upright = orientation == Orientation::NoTransforms;

@@ -9,6 +9,7 @@ mod heic;
 pub mod illumination;
 pub mod negative;
 pub mod orientation;
+mod pdf_image;
 pub mod pdf_input;
 pub mod perspective;
 mod resample;
@@ -327,7 +328,7 @@ fn upright(
     let clock = Instant::now();
     let skew = deskew::estimate_skew(&gray);
     geometry.skew_degrees = skew;
-    if skew.abs() >= deskew::MIN_CORRECTION_DEGREES {
+    if deskew::worth_correcting(&raster, skew) {
         raster = deskew::rotate(&raster, skew);
         gray = raster.to_gray();
         original = None;
@@ -374,7 +375,7 @@ fn confirm_turn(
     }
     // The skew was measured across lines that were not there: measure it again.
     let skew = deskew::estimate_skew(&raster.to_gray());
-    if skew.abs() < deskew::MIN_CORRECTION_DEGREES {
+    if !deskew::worth_correcting(&raster, skew) {
         return raster;
     }
     geometry.skew_degrees += skew;

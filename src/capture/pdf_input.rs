@@ -1,15 +1,12 @@
 //! Scanned PDFs as input: a scanner's PDF carries one image per page; each page's
-//! largest image is taken out as an image file (JPEG data as it is; 8-bit gray or RGB
-//! Flate data as PNG) and captured like any photo or scan. PDFs whose pages are text
+//! largest image is taken out as an image file ([`super::pdf_image`]) and captured like
+//! any photo or scan. PDFs whose pages are text
 //! and drawings are refused: they need no digitizing, and rendering them is a PDF
 //! viewer's job.
 
-use std::io::Cursor;
-
-use image::{DynamicImage, GrayImage, ImageFormat, RgbImage};
 use lopdf::{Document, LoadOptions};
 
-use super::{density, CaptureError, DecodeLimits};
+use super::{density, pdf_image, CaptureError, DecodeLimits};
 
 /// Most pages taken from one PDF.
 const MAX_PAGES: usize = 500;
@@ -82,30 +79,23 @@ fn page_image(
         .ok_or(
             "no scanned image on this page (a text PDF needs no digitizing: store it as it is)",
         )?;
-    let (w, h) = (image.width, image.height);
-    if w <= 0 || h <= 0 || (w as u64).saturating_mul(h as u64) > limits.max_pixels {
-        return Err(format!("image of {w}×{h} pixels is out of bounds"));
-    }
-    let filters: Vec<&str> = image.filters.iter().flatten().map(String::as_str).collect();
-    let file = match filters.as_slice() {
-        ["DCTDecode"] => image.content.to_vec(),
-        [] | ["FlateDecode"] => raw_image(doc, image, w as u32, h as u32)?,
-        other => {
-            return Err(format!(
-                "image compression {other:?} is not supported (JPEG and Flate are)"
-            ))
-        }
-    };
-    Ok(match page_dpi(doc, page, w as u32) {
+    let size = (image.width as u32, image.height as u32);
+    let file = pdf_image::image_file(doc, image.id, limits)?;
+    Ok(match page_dpi(doc, page, size) {
         Some(dpi) => density::with_dpi(file, dpi),
         None => file,
     })
 }
 
 /// The image's resolution from the page it fills: its width in pixels over the page's
-/// width in inches (MediaBox, inherited from the page tree when not on the page), when
-/// plausible (50–1200 dpi). A scanner's PDF states its page size, not always its dpi.
-fn page_dpi(doc: &Document, page: lopdf::ObjectId, width_px: u32) -> Option<u16> {
+/// width in inches (MediaBox, inherited from the page tree when not on the page; the
+/// page's height when the image lies across it), when plausible (50–1200 dpi). A
+/// scanner's PDF states its page size, not always its dpi.
+fn page_dpi(
+    doc: &Document,
+    page: lopdf::ObjectId,
+    (width_px, height_px): (u32, u32),
+) -> Option<u16> {
     let mut node = doc.get_dictionary(page).ok()?;
     for _ in 0..32 {
         if let Ok(media_box) = node.get(b"MediaBox").and_then(lopdf::Object::as_array) {
@@ -115,8 +105,10 @@ fn page_dpi(doc: &Document, page: lopdf::ObjectId, width_px: u32) -> Option<u16>
                     .or_else(|| o.as_i64().ok().map(|v| v as f32))
             };
             let values: Vec<f32> = media_box.iter().filter_map(number).collect();
-            let [x0, _, x1, _] = <[f32; 4]>::try_from(values).ok()?;
-            let inches = (x1 - x0).abs() / 72.0;
+            let [x0, y0, x1, y1] = <[f32; 4]>::try_from(values).ok()?;
+            let (across, down) = ((x1 - x0).abs(), (y1 - y0).abs());
+            let crosswise = (width_px > height_px) != (across > down);
+            let inches = if crosswise { down } else { across } / 72.0;
             let dpi = (width_px as f32 / inches).round();
             return (50.0..=1200.0).contains(&dpi).then_some(dpi as u16);
         }
@@ -127,45 +119,4 @@ fn page_dpi(doc: &Document, page: lopdf::ObjectId, width_px: u32) -> Option<u16>
         node = doc.get_dictionary(parent).ok()?;
     }
     None
-}
-
-/// An 8-bit gray or RGB image's samples, as a PNG file.
-fn raw_image(
-    doc: &Document,
-    image: &lopdf::xobject::PdfImage,
-    w: u32,
-    h: u32,
-) -> Result<Vec<u8>, String> {
-    let channels = match image.color_space.as_deref() {
-        Some("DeviceGray") => 1,
-        Some("DeviceRGB") => 3,
-        other => {
-            return Err(format!(
-                "colour space {other:?} is not supported (gray and RGB are)"
-            ))
-        }
-    };
-    if image.bits_per_component != Some(8) {
-        return Err("only 8-bit images are supported".into());
-    }
-    let stream = doc
-        .get_object(image.id)
-        .and_then(lopdf::Object::as_stream)
-        .map_err(|e| e.to_string())?;
-    let size = (w as usize) * (h as usize) * channels;
-    // Room for the PNG predictors' one byte per row before they are undone.
-    let mut samples = stream
-        .decompressed_content_with_limit(size + h as usize + 4096)
-        .map_err(|e| e.to_string())?;
-    samples.truncate(size);
-    let picture = match channels {
-        1 => GrayImage::from_raw(w, h, samples).map(DynamicImage::ImageLuma8),
-        _ => RgbImage::from_raw(w, h, samples).map(DynamicImage::ImageRgb8),
-    }
-    .ok_or("image data is shorter than its size says")?;
-    let mut png = Vec::new();
-    picture
-        .write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
-        .map_err(|e| e.to_string())?;
-    Ok(png)
 }

@@ -15,6 +15,7 @@ mod digitize;
 mod formats;
 mod fuzz_smoke;
 mod others;
+mod real_pages;
 mod reuse;
 mod server;
 mod store;
