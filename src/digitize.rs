@@ -350,6 +350,9 @@ fn run_workers(
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let slots: Mutex<Vec<Slot>> = Mutex::new((0..tasks.len()).map(|_| None).collect());
+    if tasks.is_empty() {
+        return Err(DigitizeError::NoInput);
+    }
     let workers = options.jobs.clamp(1, tasks.len());
     let setup_error: Mutex<Option<OcrError>> = Mutex::new(None);
     std::thread::scope(|scope| {

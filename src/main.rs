@@ -94,7 +94,10 @@ fn main() -> ExitCode {
     }
     let logs = tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+            // lopdf warns of every repair it makes to a damaged input; what matters to the
+            // user is the one-line result (read, or a clear error), so only its errors show.
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn,lopdf=error".into()),
         )
         .with_writer(std::io::stderr);
     match log_format {

@@ -59,6 +59,9 @@ pub struct BatchOptions {
     pub in_flight: usize,
     /// Input files larger than this are reported as errors, unread.
     pub max_file_bytes: u64,
+    /// This office's certification register: a signed PDF in the input that it issued is
+    /// stored as a certified copy.
+    pub register: Option<PathBuf>,
 }
 
 impl BatchOptions {
@@ -70,6 +73,7 @@ impl BatchOptions {
             in_flight: 2 * digitize.jobs + 1,
             digitize,
             max_file_bytes: MAX_FILE_BYTES,
+            register: None,
         }
     }
 }

@@ -28,7 +28,9 @@ use super::report::{self, BatchReport, DocumentReport, FileError, Status, Totals
 use super::{BatchError, BatchOptions, Certify};
 use crate::capture;
 use crate::digitize::{self, DigitizeOptions, DonePage, PageWorker, Source};
-use crate::store::{FileRole, Ingest, NewDocument, NewFile, Once, Store, StoreError, Work};
+use crate::store::{
+    CopyTrust, FileRole, Ingest, NewDocument, NewFile, Once, Store, StoreError, Work,
+};
 
 /// A document whose files have been read and whose pages are queued.
 struct Planned {
@@ -309,6 +311,12 @@ fn prepare(
         report.work_key = Some(key);
         return Ok(Intake::Done(report));
     }
+    if let [source] = sources.as_slice() {
+        if capture::pdf_input::is_signed_pdf(&source.bytes) {
+            let register = options.register.as_deref();
+            return keep_signed(plan, store, register, new, source, key, started).map(Intake::Done);
+        }
+    }
     let mut pages = Vec::new();
     let mut readable = Vec::with_capacity(sources.len());
     for source in sources {
@@ -340,6 +348,67 @@ fn prepare(
         errors,
         started,
     })))
+}
+
+/// Stores a document that is one signed PDF (an issued result, a certified copy) as it
+/// is: digitizing would rewrite it and break its signatures. It is verified and indexed
+/// with its own text, like `sohoa store add` (a certified copy when it verifies against
+/// this office's register).
+fn keep_signed(
+    plan: &DocumentPlan,
+    store: &Store,
+    register: Option<&Path>,
+    new: NewDocument,
+    source: &Source,
+    key: String,
+    started: Instant,
+) -> Result<Box<DocumentReport>, String> {
+    let trust = CopyTrust {
+        anchors: &[],
+        register,
+    };
+    let fail = |e: StoreError| {
+        let mut report = early(
+            plan,
+            Status::Failed,
+            vec![file_error(&source.name, None, e)],
+        );
+        report.work_key = Some(key.clone());
+        report
+    };
+    let ingest =
+        match Ingest::from_pdf(new, source.name.clone(), source.bytes.clone(), &trust, None) {
+            Ok((ingest, _)) => ingest,
+            Err(e @ StoreError::Invalid(_)) => return Ok(fail(e)),
+            Err(e) => return Err(e.to_string()),
+        };
+    let pages = ingest.page_count as usize;
+    let verified = ingest.files[0].role == FileRole::Certified;
+    let work = Work {
+        key: key.clone(),
+        note: Some(format!(
+            "signed PDF kept as it is ({})",
+            if verified {
+                "verified"
+            } else {
+                "signature not verified"
+            }
+        )),
+    };
+    let mut report = early(plan, Status::Stored, Vec::new());
+    report.work_key = Some(key.clone());
+    match store.ingest_once(&work, &ingest) {
+        Ok(Once::Stored(doc)) => report.document_id = Some(doc.id),
+        Ok(Once::AlreadyStored(id)) => {
+            report.status = Status::SkippedAlreadyStored;
+            report.document_id = Some(id);
+        }
+        Err(e @ StoreError::Invalid(_)) => return Ok(fail(e)),
+        Err(e) => return Err(e.to_string()),
+    }
+    report.pages = pages;
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
 }
 
 /// A path relative to the input folder, with `/` separators.

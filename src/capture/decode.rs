@@ -123,11 +123,16 @@ enum Format {
     Tiff,
     Heic,
     Jpeg2000,
+    /// A scanned PDF: each page is a frame ([`super::pdf_input`]).
+    Pdf,
 }
 
 fn sniff(bytes: &[u8]) -> Result<Format, CaptureError> {
     if bytes.is_empty() {
         return Err(CaptureError::Empty);
+    }
+    if super::pdf_input::is_pdf(bytes) {
+        return Ok(Format::Pdf);
     }
     match image::guess_format(bytes) {
         Ok(ImageFormat::Jpeg) => Ok(Format::Jpeg),
@@ -151,10 +156,12 @@ fn looks_like_jpeg2000(bytes: &[u8]) -> bool {
     bytes.starts_with(b"\x00\x00\x00\x0cjP  \r\n\x87\n") || bytes.starts_with(b"\xff\x4f\xff\x51")
 }
 
-/// Number of pages in the input: frames of a TIFF, otherwise one.
+/// Number of pages in the input: frames of a TIFF, pages of a PDF, otherwise one.
 pub fn frame_count(bytes: &[u8]) -> Result<usize, CaptureError> {
-    if sniff(bytes)? != Format::Tiff {
-        return Ok(1);
+    match sniff(bytes)? {
+        Format::Tiff => {}
+        Format::Pdf => return super::pdf_input::page_count(bytes),
+        _ => return Ok(1),
     }
     let mut decoder = TiffDecoder::new(Cursor::new(bytes)).map_err(tiff_error)?;
     let mut count = 1;
@@ -177,6 +184,10 @@ pub fn decode_frame(
         Format::Jpeg | Format::Png => decode_with_image(bytes, format, limits)?,
         Format::Heic => decode_heic(bytes, limits)?,
         Format::Jpeg2000 => decode_jpeg2000(bytes, limits)?,
+        Format::Pdf => {
+            let page = super::pdf_input::page_file(bytes, index, limits)?;
+            return decode_frame(&page, 0, limits);
+        }
     };
     let (w, h) = frame.raster.dimensions();
     if w.min(h) < limits.min_side {

@@ -11,6 +11,7 @@ pub mod negative;
 pub mod orientation;
 mod pdf_image;
 pub mod pdf_input;
+mod pdf_render;
 pub mod perspective;
 mod resample;
 
@@ -36,7 +37,8 @@ pub enum CaptureError {
     /// A digitally signed PDF: digitizing would rewrite it and break its signatures.
     #[error(
         "the PDF is digitally signed: digitizing would rewrite it and break its signatures; \
-         keep it as it is with `sohoa store add` (its signatures are verified)"
+         keep it as it is with `sohoa store add` (its signatures are verified), or give \
+         `--invalidate-signatures` for a new, unsigned digitized copy"
     )]
     Signed,
     /// A recognised but unsupported format or pixel layout.
@@ -65,6 +67,9 @@ pub enum CaptureError {
         /// The minimum side.
         min: u32,
     },
+    /// A PDF that cannot be read, or whose pages cannot be taken out.
+    #[error("{0}")]
+    Pdf(String),
     /// The requested frame does not exist.
     #[error("frame {0} does not exist")]
     NoSuchFrame(usize),

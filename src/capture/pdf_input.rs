@@ -1,12 +1,15 @@
-//! Scanned PDFs as input: a scanner's PDF carries one image per page; each page's
-//! largest image is taken out as an image file ([`super::pdf_image`]) and captured like
-//! any photo or scan. PDFs whose pages are text
+//! Scanned PDFs as input: a scanner's PDF carries one image per page; that image is
+//! taken out as it is ([`super::pdf_image`]), and a page composed of more (several or
+//! masked images, drawings) is rendered ([`super::pdf_render`]); either is then captured
+//! like any photo or scan. PDFs whose pages are text
 //! and drawings are refused: they need no digitizing, and rendering them is a PDF
 //! viewer's job.
 
+use std::collections::BTreeMap;
+
 use lopdf::{Document, LoadOptions};
 
-use super::{density, pdf_image, CaptureError, DecodeLimits};
+use super::{density, pdf_image, pdf_render, CaptureError, DecodeLimits};
 
 /// Most pages taken from one PDF.
 const MAX_PAGES: usize = 500;
@@ -18,35 +21,94 @@ pub fn is_pdf(bytes: &[u8]) -> bool {
 
 /// The scanned image of every page of `pdf`, in page order, as JPEG or PNG files.
 pub fn page_images(pdf: &[u8], limits: &DecodeLimits) -> Result<Vec<Vec<u8>>, CaptureError> {
+    let (doc, pages) = open(pdf)?;
+    pages
+        .iter()
+        .enumerate()
+        .map(|(index, (&number, &page))| {
+            page_image(pdf, &doc, (index, page), limits).map_err(|e| on_page(number, e))
+        })
+        .collect()
+}
+
+/// How many pages `pdf` has (checked as [`page_images`] checks it).
+pub fn page_count(pdf: &[u8]) -> Result<usize, CaptureError> {
+    Ok(open(pdf)?.1.len())
+}
+
+/// The scanned image of page `index` (from 0) of `pdf`, as a JPEG, JPEG 2000 or PNG file.
+pub fn page_file(pdf: &[u8], index: usize, limits: &DecodeLimits) -> Result<Vec<u8>, CaptureError> {
+    let (doc, pages) = open(pdf)?;
+    let (&number, &page) = pages
+        .iter()
+        .nth(index)
+        .ok_or(CaptureError::NoSuchFrame(index))?;
+    page_image(pdf, &doc, (index, page), limits).map_err(|e| on_page(number, e))
+}
+
+/// Loads a PDF to take pages from: not locked by a password, not signed (digitizing
+/// would break the signatures), with 1 to [`MAX_PAGES`] pages.
+fn open(pdf: &[u8]) -> Result<(Document, BTreeMap<u32, lopdf::ObjectId>), CaptureError> {
     let doc = Document::load_mem_with_options(pdf, LoadOptions::default())
-        .map_err(|e| CaptureError::Corrupt(format!("PDF: {e}")))?;
+        .map_err(|e| CaptureError::Pdf(format!("unreadable PDF: {e}")))?;
+    if doc.is_encrypted() {
+        return Err(CaptureError::Pdf(
+            "the PDF is protected by a password: open it with the password and save an \
+             unprotected copy (a PDF protected only against editing is read as it is)"
+                .into(),
+        ));
+    }
     if is_signed(&doc) {
         return Err(CaptureError::Signed);
     }
     let pages = doc.get_pages();
+    if pages.is_empty() {
+        return Err(CaptureError::Pdf(
+            "the PDF has no pages (its page tree is empty or broken)".into(),
+        ));
+    }
     if pages.len() > MAX_PAGES {
-        return Err(CaptureError::Corrupt(format!(
+        return Err(CaptureError::Pdf(format!(
             "PDF has {} pages; at most {MAX_PAGES} are taken at once",
             pages.len()
         )));
     }
-    pages
-        .iter()
-        .map(|(&number, &page)| page_image(&doc, page, limits).map_err(|e| on_page(number, e)))
-        .collect()
+    Ok((doc, pages))
+}
+
+/// Whether `bytes` are a readable PDF that holds a signature.
+pub fn is_signed_pdf(bytes: &[u8]) -> bool {
+    is_pdf(bytes)
+        && Document::load_mem_with_options(bytes, LoadOptions::default())
+            .is_ok_and(|doc| is_signed(&doc))
+}
+
+/// `pdf` rewritten without its signature dictionaries, for `--invalidate-signatures`:
+/// its pages can then be digitized into a new, unsigned document.
+pub fn without_signatures(pdf: &[u8]) -> Result<Vec<u8>, CaptureError> {
+    let mut doc = Document::load_mem_with_options(pdf, LoadOptions::default())
+        .map_err(|e| CaptureError::Pdf(format!("unreadable PDF: {e}")))?;
+    doc.objects.retain(|_, object| !is_signature(object));
+    let mut out = Vec::new();
+    doc.save_to(&mut out)
+        .map_err(|e| CaptureError::Pdf(format!("unreadable PDF: {e}")))?;
+    Ok(out)
 }
 
 /// Whether the document holds a signature: a signature dictionary (`/Type /Sig` or
 /// `/DocTimeStamp`, or any dictionary with a `/ByteRange`).
 fn is_signed(doc: &Document) -> bool {
-    doc.objects.values().any(|object| {
-        object.as_dict().is_ok_and(|dict| {
-            dict.has(b"ByteRange")
-                || matches!(
-                    dict.get(b"Type").and_then(lopdf::Object::as_name),
-                    Ok(b"Sig" | b"DocTimeStamp")
-                )
-        })
+    doc.objects.values().any(is_signature)
+}
+
+/// A signature dictionary: `/Type /Sig` or `/DocTimeStamp`, or any with a `/ByteRange`.
+fn is_signature(object: &lopdf::Object) -> bool {
+    object.as_dict().is_ok_and(|dict| {
+        dict.has(b"ByteRange")
+            || matches!(
+                dict.get(b"Type").and_then(lopdf::Object::as_name),
+                Ok(b"Sig" | b"DocTimeStamp")
+            )
     })
 }
 
@@ -64,27 +126,92 @@ pub fn named_pages(
 }
 
 fn on_page(number: u32, error: String) -> CaptureError {
-    CaptureError::Corrupt(format!("PDF page {number}: {error}"))
+    CaptureError::Pdf(format!("PDF page {number}: {error}"))
 }
 
+/// The page as one image file: its image taken out as it is when the page is one plain
+/// image, else the page rendered at its images' resolution (300 dpi without images).
 fn page_image(
+    pdf: &[u8],
     doc: &Document,
-    page: lopdf::ObjectId,
+    (index, page): (usize, lopdf::ObjectId),
     limits: &DecodeLimits,
 ) -> Result<Vec<u8>, String> {
     let images = doc.get_page_images(page).map_err(|e| e.to_string())?;
-    let image = images
+    let largest = images
         .iter()
-        .max_by_key(|i| i.width.saturating_mul(i.height))
-        .ok_or(
-            "no scanned image on this page (a text PDF needs no digitizing: store it as it is)",
-        )?;
-    let size = (image.width as u32, image.height as u32);
-    let file = pdf_image::image_file(doc, image.id, limits)?;
-    Ok(match page_dpi(doc, page, size) {
+        .max_by_key(|i| i.width.saturating_mul(i.height));
+    let drawn = Drawn::read(doc, page)?;
+    if drawn.visible_text && largest.is_none() {
+        return Err(
+            "no scanned image on this page (a text PDF needs no digitizing: store it as it is)"
+                .into(),
+        );
+    }
+    let dpi = largest.and_then(|i| page_dpi(doc, page, (i.width as u32, i.height as u32)));
+    let file = match largest {
+        Some(image) if drawn.is_one_plain_image() && is_plain(image.origin_dict) => {
+            pdf_image::image_file(doc, image.id, limits)?
+        }
+        _ => {
+            let (file, rendered_dpi) =
+                pdf_render::render_page(pdf, index, dpi.map_or(300.0, f32::from), limits)?;
+            return Ok(density::with_dpi(file, rendered_dpi.round() as u16));
+        }
+    };
+    Ok(match dpi {
         Some(dpi) => density::with_dpi(file, dpi),
         None => file,
     })
+}
+
+/// An image drawn as it is: no soft mask, colour-key or stencil mask to apply.
+fn is_plain(dict: &lopdf::Dictionary) -> bool {
+    !dict.has(b"SMask")
+        && !dict.has(b"Mask")
+        && !dict
+            .get(b"ImageMask")
+            .and_then(lopdf::Object::as_bool)
+            .unwrap_or(false)
+}
+
+/// What a page's content stream draws.
+#[derive(Debug, Default)]
+struct Drawn {
+    /// `Do` operators (images or forms).
+    xobjects: usize,
+    /// Inline images.
+    inline_images: bool,
+    /// Text shown in a visible render mode (not the invisible mode 3 of OCR layers).
+    visible_text: bool,
+    /// Paths filled or stroked, shadings.
+    paths: bool,
+}
+
+impl Drawn {
+    fn read(doc: &Document, page: lopdf::ObjectId) -> Result<Drawn, String> {
+        let content = doc
+            .get_and_decode_page_content(page)
+            .map_err(|e| format!("page content cannot be read: {e}"))?;
+        let mut drawn = Drawn::default();
+        let mut invisible = false;
+        for op in &content.operations {
+            match op.operator.as_str() {
+                "Do" => drawn.xobjects += 1,
+                "BI" | "ID" => drawn.inline_images = true,
+                "Tr" => invisible = op.operands.first().and_then(|o| o.as_i64().ok()) == Some(3),
+                "Tj" | "TJ" | "'" | "\"" => drawn.visible_text |= !invisible,
+                "f" | "F" | "f*" | "B" | "B*" | "b" | "b*" | "S" | "s" | "sh" => drawn.paths = true,
+                _ => {}
+            }
+        }
+        Ok(drawn)
+    }
+
+    /// One image and nothing else: the scan can be taken out as it is.
+    fn is_one_plain_image(&self) -> bool {
+        self.xobjects == 1 && !self.inline_images && !self.visible_text && !self.paths
+    }
 }
 
 /// The image's resolution from the page it fills: its width in pixels over the page's

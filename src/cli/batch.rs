@@ -253,6 +253,7 @@ pub fn run(args: Args) -> Result<u8, String> {
     let options = BatchOptions {
         in_flight: 2 * digitize.jobs + 1,
         digitize,
+        register: Some(args.register.clone()),
         ..BatchOptions::new(input)
     };
     if args.enqueue {

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use sohoa::capture::CaptureMode;
+use sohoa::capture::{pdf_input, CaptureMode};
 use sohoa::digitize::{digitize, DigitizeOptions, Source};
 
 use super::files::{read, write_atomically};
@@ -36,6 +36,10 @@ pub struct Args {
     /// frame), `scan` (deskew only) or `photo` (find the page, fix perspective and light).
     #[arg(long, default_value = "auto")]
     mode: CaptureMode,
+    /// Digitize signed PDFs too: the output is a new document without their signatures
+    /// (the signed original is not changed; keep it with `sohoa store add`).
+    #[arg(long)]
+    invalidate_signatures: bool,
 }
 
 /// Runs the command.
@@ -43,7 +47,14 @@ pub fn run(args: Args) -> Result<(), String> {
     let sources = args
         .inputs
         .iter()
-        .map(|path| Ok(Source::new(path.display().to_string(), read(path)?)))
+        .map(|path| {
+            let mut bytes = read(path)?;
+            if args.invalidate_signatures && pdf_input::is_signed_pdf(&bytes) {
+                bytes = pdf_input::without_signatures(&bytes)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+            }
+            Ok(Source::new(path.display().to_string(), bytes))
+        })
         .collect::<Result<Vec<_>, String>>()?;
     let mut options = DigitizeOptions {
         models_dir: args.models,

@@ -170,3 +170,137 @@ fn usage_errors_exit_non_zero() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("INPUTS"));
 }
+
+/// A scanner's PDF of one generated page, made by img2pdf (not by sohoa).
+fn scanned_pdf(dir: &Path) -> PathBuf {
+    let page = common::page_png(dir, "page.png", 61, 4, 0.0);
+    let pdf = dir.join("scan.pdf");
+    let out = run(Command::new("img2pdf").arg(&page.path).arg("-o").arg(&pdf));
+    assert!(out.status.success(), "img2pdf failed");
+    pdf
+}
+
+/// `qpdf ARGS… IN OUT`, the independent tool that makes the damaged and locked PDFs.
+fn qpdf(args: &[&str], input: &Path, output: &Path) {
+    let out = run(Command::new("qpdf").args(args).arg(input).arg(output));
+    assert!(
+        out.status.success(),
+        "qpdf: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A minimal PDF whose only page is described by `page` (object 3), with `extra` objects.
+fn hand_pdf(page: &str, extra: &str) -> Vec<u8> {
+    format!(
+        "%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n\
+         2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n\
+         3 0 obj {page} endobj\n{extra}\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+    )
+    .into_bytes()
+}
+
+#[test]
+fn a_pdf_locked_by_a_password_is_refused_and_one_locked_only_against_editing_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let scan = scanned_pdf(dir.path());
+    let locked = dir.path().join("locked.pdf");
+    qpdf(
+        &["--encrypt", "user-pw", "owner-pw", "256", "--"],
+        &scan,
+        &locked,
+    );
+    let (output, out) = digitize_limited(dir.path(), &[locked]);
+    let line = assert_clean_failure(dir.path(), &output, &out, "locked.pdf");
+    assert!(line.contains("protected by a password"), "{line}");
+
+    let owner_only = dir.path().join("owner-only.pdf");
+    qpdf(
+        &["--encrypt", "", "owner-pw", "256", "--"],
+        &scan,
+        &owner_only,
+    );
+    let (output, out) = digitize_limited(dir.path(), &[owner_only]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(out.exists());
+}
+
+#[test]
+fn a_pdf_with_a_broken_cross_reference_table_is_repaired_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    let scan = std::fs::read(scanned_pdf(dir.path())).unwrap();
+    let at = scan.windows(9).rposition(|w| w == b"startxref").unwrap();
+    let mut broken = scan[..at].to_vec();
+    broken.extend_from_slice(b"startxref\n999999\n%%EOF\n");
+    let input = dir.path().join("broken-xref.pdf");
+    std::fs::write(&input, broken).unwrap();
+    let (output, out) = digitize_limited(dir.path(), &[input]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        !stderr.contains("WARN"),
+        "repairs are not the user's concern: {stderr}"
+    );
+    assert!(out.exists());
+}
+
+#[test]
+fn a_pdf_page_tree_that_loops_is_refused() {
+    let looped = b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n\
+        2 0 obj << /Type /Pages /Kids [2 0 R] /Count 1 >> endobj\n\
+        trailer << /Root 1 0 R >>\n%%EOF\n";
+    case("loop.pdf", looped, "no pages");
+}
+
+#[test]
+fn a_pdf_image_of_huge_stated_size_is_refused_before_decoding() {
+    let page = "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] \
+                /Resources << /XObject << /Im0 4 0 R >> >> /Contents 5 0 R >>";
+    let extra = "4 0 obj << /Type /XObject /Subtype /Image /Width 200000 /Height 200000 \
+                 /ColorSpace /DeviceGray /BitsPerComponent 8 /Length 3 >> stream\nabc\nendstream endobj\n\
+                 5 0 obj << /Length 30 >> stream\nq 612 0 0 792 0 0 cm /Im0 Do Q\nendstream endobj";
+    case("huge.pdf", &hand_pdf(page, extra), "out of bounds");
+}
+
+#[test]
+fn a_pdf_of_too_many_pages_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let scan = scanned_pdf(dir.path());
+    let many = dir.path().join("many.pdf");
+    let pages = vec!["1"; 501].join(",");
+    let out = run(Command::new("qpdf")
+        .arg(&scan)
+        .args(["--pages", ".", &pages, "--"])
+        .arg(&many));
+    assert!(
+        out.status.success(),
+        "qpdf: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (output, out) = digitize_limited(dir.path(), &[many]);
+    let line = assert_clean_failure(dir.path(), &output, &out, "many.pdf");
+    assert!(line.contains("at most 500"), "{line}");
+}
+
+#[test]
+fn a_blank_pdf_page_is_kept_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("blank.pdf");
+    std::fs::write(
+        &input,
+        hand_pdf(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+            "",
+        ),
+    )
+    .unwrap();
+    let (output, out) = digitize_limited(dir.path(), &[input]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("little or no text"), "{stderr}");
+    assert_eq!(common::pdf_pages(&out), 1);
+}

@@ -471,3 +471,73 @@ fn a_queued_document_that_cannot_be_read_fails_with_its_reason_and_the_rest_is_s
     assert_eq!(common::open_store(&store).list().unwrap().len(), 1);
     assert_fsck_clean(&store);
 }
+
+/// A document that is one signed PDF (signed by pyHanko over an img2pdf scan, neither made
+/// by sohoa) is stored byte for byte with its verification report, never digitized; a
+/// scanned PDF beside it is digitized as its images.
+#[test]
+fn a_signed_pdf_is_stored_as_it_is_and_a_scanned_one_is_digitized() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, store, out) = (
+        dir.path().join("in"),
+        dir.path().join("store"),
+        dir.path().join("report.json"),
+    );
+    let scan_page = dir.path().join("page.png");
+    let truth = png(&scan_page, 71);
+    std::fs::create_dir_all(&input).unwrap();
+    let scan = input.join("H1-0101_001234567890.pdf");
+    let made = run(Command::new("img2pdf").arg(&scan_page).arg("-o").arg(&scan));
+    assert!(made.status.success(), "img2pdf: {}", show(&made));
+    let pki = common::pki::Pki::create(&dir.path().join("pki"));
+    let signed = input.join("H1-0102_001234567891.pdf");
+    let made = run(Command::new("pyhanko")
+        .args(["sign", "addsig", "--field", "Sig1", "pemder", "--key"])
+        .arg(&pki.office_rsa.key_pem)
+        .arg("--cert")
+        .arg(&pki.office_rsa.cert_pem)
+        .arg("--no-pass")
+        .arg(&scan)
+        .arg(&signed));
+    assert!(made.status.success(), "pyHanko: {}", show(&made));
+
+    let done = run(&mut batch(&input, &store, &out, &[]));
+    assert_eq!(done.status.code(), Some(0), "{}", show(&done));
+    let report = report(&out);
+    let kept = document(&report, "H1-0102_001234567891.pdf");
+    assert_eq!(kept["status"], "stored", "{kept:#}");
+    let digitized = document(&report, "H1-0101_001234567890.pdf");
+    assert_eq!(digitized["status"], "stored", "{digitized:#}");
+
+    let s = common::open_store(&store);
+    let kept = s
+        .document(kept["document_id"].as_str().unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        s.read_blob(&kept.sha256).unwrap(),
+        std::fs::read(&signed).unwrap(),
+        "the signed PDF is stored byte for byte"
+    );
+    assert!(
+        kept.files.iter().any(|f| f.name == "verification.json"),
+        "{:?}",
+        kept.files
+    );
+    let digitized = s
+        .document(digitized["document_id"].as_str().unwrap())
+        .unwrap()
+        .unwrap();
+    let pdf = dir.path().join("digitized.pdf");
+    std::fs::write(&pdf, s.read_blob(&digitized.sha256).unwrap()).unwrap();
+    let cer = common::cer(&common::pdftotext(&pdf, 1), &truth);
+    assert!(cer < 0.02, "CER {cer}");
+
+    // The rerun redoes nothing, the kept PDF included.
+    let again = run(&mut batch(&input, &store, &out, &[]));
+    assert_eq!(again.status.code(), Some(0), "{}", show(&again));
+    let again = self::report(&out);
+    for name in ["H1-0101_001234567890.pdf", "H1-0102_001234567891.pdf"] {
+        assert_eq!(document(&again, name)["status"], "skipped-already-stored");
+    }
+}

@@ -369,6 +369,29 @@ fn scanned_pdfs_are_digitized_and_signed_ones_refused() {
         "{stderr}"
     );
     assert!(!refused.exists());
+    // Asked for: a new, unsigned digitized copy; the signed original is untouched.
+    let before = std::fs::read(&signed).unwrap();
+    let unsigned = dir.path().join("unsigned.pdf");
+    let out = common::run(
+        common::sohoa()
+            .args(["digitize", "--invalidate-signatures", "-o"])
+            .arg(&unsigned)
+            .arg(&signed),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read(&signed).unwrap(), before);
+    let cer = common::cer(&common::pdftotext(&unsigned, 1), &page.truth);
+    assert!(cer < 0.02, "CER {cer}");
+    let sigs = common::run(Command::new("pdfsig").arg(&unsigned));
+    assert!(
+        String::from_utf8_lossy(&sigs.stdout).contains("does not contain any signatures"),
+        "{}",
+        String::from_utf8_lossy(&sigs.stdout)
+    );
 }
 
 /// A negative page (light text on black, as a scanner's PDF with a wrong colour space

@@ -661,7 +661,9 @@ fn scanned_pdfs_become_pages_and_text_pdfs_are_refused() {
     // A PDF of text only has nothing to scan: 400, naming the file.
     let text_pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n\
         2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n\
-        3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << >> >> endobj\n\
+        3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R \
+        /Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> >> endobj\n\
+        4 0 obj << /Length 46 >> stream\nBT /F1 12 Tf 72 720 Td (Giay chung nhan) Tj ET\nendstream endobj\n\
         trailer << /Root 1 0 R >>\n%%EOF\n";
     let refused = clerk.post_files("/capture", Some(&csrf), &[("van-ban.pdf", text_pdf)]);
     refused.expect(400);
