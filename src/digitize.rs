@@ -18,7 +18,7 @@ use crate::capture::{
 };
 use crate::certify::placement::{InkMask, KnownInk};
 use crate::ocr::{self, Model, OcrEngine, OcrError, RecognizedPage, TesseractEngine};
-use crate::pdf::{self, DocumentInfo, PdfError, PdfPage};
+use crate::pdf::{self, DocumentInfo, KeptPage, OutputPage, PdfError, PdfPage};
 
 /// Mean word confidence under which a page is flagged for the clerk to check.
 pub const LOW_CONFIDENCE: f32 = 60.0;
@@ -34,6 +34,8 @@ pub struct Source {
     pub bytes: Vec<u8>,
     /// The clerk's corrections (outline, quarter turns) for every frame of it.
     pub adjust: Adjustment,
+    /// A born-digital page of a PDF, kept as it is instead of read (`bytes` is empty).
+    pub kept: Option<KeptPage>,
 }
 
 impl Source {
@@ -43,6 +45,37 @@ impl Source {
             name: name.into(),
             bytes,
             adjust: Adjustment::default(),
+            kept: None,
+        }
+    }
+}
+
+/// What is done with pages of a PDF input that already have text (`--ocr`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OcrMode {
+    /// Pages with text of their own (made by software, or an earlier OCR layer) are kept
+    /// as they are; only scanned pages are read.
+    #[default]
+    SkipText,
+    /// Pages whose only text is an earlier, invisible OCR layer are read again (the layer
+    /// is replaced); pages made by software are kept.
+    Redo,
+    /// Every page is rendered and read, its own text dropped.
+    Force,
+}
+
+impl std::str::FromStr for OcrMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "skip-text" => Ok(OcrMode::SkipText),
+            "redo" => Ok(OcrMode::Redo),
+            "force" => Ok(OcrMode::Force),
+            other => Err(format!(
+                "unknown OCR mode {other:?} (skip-text, redo or force)"
+            )),
         }
     }
 }
@@ -62,6 +95,8 @@ pub struct DigitizeOptions {
     pub mode: CaptureMode,
     /// The scans' resolution when the files state none or a wrong one (`--dpi`).
     pub dpi: Option<f32>,
+    /// Pages of PDF inputs that already have text: kept, or read again.
+    pub ocr: OcrMode,
 }
 
 impl Default for DigitizeOptions {
@@ -73,6 +108,7 @@ impl Default for DigitizeOptions {
             models_dir: None,
             mode: CaptureMode::Auto,
             dpi: None,
+            ocr: OcrMode::SkipText,
         }
     }
 }
@@ -115,6 +151,9 @@ pub struct PageReport {
     pub timings_ms: Timings,
     /// The OCR model that read the page.
     pub ocr_model: Model,
+    /// A born-digital page kept as it is (not read: its own text is indexed).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub kept_as_is: bool,
 }
 
 /// The result of a digitize run.
@@ -193,8 +232,8 @@ struct Task {
 /// One digitized page: what the PDF needs, its report and its text.
 #[derive(Debug, Clone)]
 pub struct DonePage {
-    /// The image and text layer for the PDF.
-    pub pdf_page: PdfPage,
+    /// The image and text layer for the PDF, or the kept page.
+    pub pdf_page: OutputPage,
     /// Facts for `--report`.
     pub report: PageReport,
     /// Recognised text.
@@ -205,14 +244,16 @@ pub struct DonePage {
 
 /// Assembles digitized pages, in order, into one PDF/A document.
 pub fn assemble(done: Vec<DonePage>) -> Result<Digitized, PdfError> {
-    let pdf = pdf::assemble(
+    let pdf = pdf::assemble_pages(
         &done.iter().map(|d| d.pdf_page.clone()).collect::<Vec<_>>(),
         &DocumentInfo::now(),
     )?;
     let mut ink = KnownInk::default();
     let (mut pages, mut texts) = (Vec::new(), Vec::new());
     for page in done {
-        ink.add(&page.pdf_page.image.data, page.ink);
+        if let OutputPage::Scanned(scanned) = &page.pdf_page {
+            ink.add(&scanned.image.data, page.ink);
+        }
         pages.push(page.report);
         texts.push(page.text);
     }
@@ -261,15 +302,19 @@ pub fn digitize(sources: &[Source], options: &DigitizeOptions) -> Result<Digitiz
         return Err(DigitizeError::NoInput);
     }
     let model = ocr::models::locate(&options.language, options.models_dir.as_deref())?;
-    let sources = with_pdf_pages(sources)?;
+    let sources = with_pdf_pages(sources, options)?;
     let tasks = plan(&sources)?;
     let done = run_workers(&sources, &tasks, options, &model)?;
     Ok(assemble(done)?)
 }
 
-/// `sources` with every scanned PDF replaced by its pages' images (one source per page,
-/// named `NAME (trang N)`), the same path the web page's uploads take.
-fn with_pdf_pages(sources: &[Source]) -> Result<std::borrow::Cow<'_, [Source]>, DigitizeError> {
+/// `sources` with every PDF replaced by its pages (one source per page, named
+/// `NAME (trang N)`): a scanned page's image (the same path the web page's uploads take),
+/// or a page with text of its own kept as it is, as `options.ocr` says.
+fn with_pdf_pages<'s>(
+    sources: &'s [Source],
+    options: &DigitizeOptions,
+) -> Result<std::borrow::Cow<'s, [Source]>, DigitizeError> {
     if !sources.iter().any(|s| capture::pdf_input::is_pdf(&s.bytes)) {
         return Ok(std::borrow::Cow::Borrowed(sources));
     }
@@ -279,23 +324,70 @@ fn with_pdf_pages(sources: &[Source]) -> Result<std::borrow::Cow<'_, [Source]>, 
             expanded.push(source.clone());
             continue;
         }
-        let pages = capture::pdf_input::named_pages(
-            &source.name,
-            &source.bytes,
-            &capture::DecodeLimits::default(),
-        )
-        .map_err(|e| DigitizeError::Input {
+        let pages = pdf_pages(source, options).map_err(|e| DigitizeError::Input {
             source_name: source.name.clone(),
             frame: None,
             error: e.into(),
         })?;
-        for (name, page) in pages {
-            let mut page_source = Source::new(name, page);
-            page_source.adjust = source.adjust;
-            expanded.push(page_source);
-        }
+        expanded.extend(pages);
     }
     Ok(std::borrow::Cow::Owned(expanded))
+}
+
+/// The pages of a PDF source as sources of their own: kept, rendered or taken out.
+pub fn pdf_pages(source: &Source, options: &DigitizeOptions) -> Result<Vec<Source>, CaptureError> {
+    use capture::pdf_input::{self, PageKind};
+    let limits = &options.limits;
+    let kinds = pdf_input::page_kinds(&source.bytes)?;
+    let shared = Arc::new(source.bytes.clone());
+    let mut pages = Vec::with_capacity(kinds.len());
+    for (index, kind) in kinds.into_iter().enumerate() {
+        let name = format!("{} (trang {})", source.name, index + 1);
+        let keep = match (options.ocr, kind) {
+            (OcrMode::Force, _) | (_, PageKind::Scanned) | (OcrMode::Redo, PageKind::OcrLayer) => {
+                false
+            }
+            (_, PageKind::BornDigital) | (OcrMode::SkipText, PageKind::OcrLayer) => true,
+        };
+        let mut page = if !keep && options.ocr != OcrMode::Force {
+            Source::new(name, pdf_input::page_file(&source.bytes, index, limits)?)
+        } else if keep && keepable(&shared, index)?.is_none() {
+            let mut page = Source::new(name, Vec::new());
+            page.kept = Some(KeptPage {
+                pdf: shared.clone(),
+                index,
+            });
+            page
+        } else {
+            Source::new(
+                name,
+                pdf_input::rendered_page_file(&source.bytes, index, limits)?,
+            )
+        };
+        page.adjust = source.adjust;
+        pages.push(page);
+    }
+    Ok(pages)
+}
+
+/// Why a page cannot be kept as it is in a PDF/A file (then it is rendered and read).
+fn keepable(pdf: &Arc<Vec<u8>>, index: usize) -> Result<Option<String>, CaptureError> {
+    let (cmyk, shown) = capture::pdf_input::page_usage(pdf, index)?;
+    if cmyk {
+        return Ok(Some("it uses CMYK colours".into()));
+    }
+    let doc = lopdf::Document::load_mem(pdf)
+        .map_err(|e| CaptureError::Pdf(format!("unreadable PDF: {e}")))?;
+    let page = doc
+        .get_pages()
+        .into_values()
+        .nth(index)
+        .ok_or(CaptureError::NoSuchFrame(index))?;
+    let reason = pdf::import::unkeepable(&doc, page, &shown);
+    if let Some(reason) = &reason {
+        tracing::warn!("page {} is read from its rendering: {reason}", index + 1);
+    }
+    Ok(reason)
 }
 
 /// Digitizes the chosen `(source index, frame)` pairs into one PDF/A document, in the
@@ -325,6 +417,14 @@ pub fn digitize_frames(
 fn plan(sources: &[Source]) -> Result<Vec<Task>, DigitizeError> {
     let mut tasks = Vec::new();
     for (index, source) in sources.iter().enumerate() {
+        if source.kept.is_some() {
+            tasks.push(Task {
+                source: index,
+                frame: 0,
+                multi_frame: false,
+            });
+            continue;
+        }
         let frames = capture::frame_count(&source.bytes).map_err(|e| DigitizeError::Input {
             source_name: source.name.clone(),
             frame: None,
@@ -407,6 +507,9 @@ fn process(
         frame: task.multi_frame.then_some(task.frame),
         error,
     };
+    if let Some(kept) = &source.kept {
+        return kept_page(source, kept, engine.model()).map_err(|e| fail(e.into()));
+    }
     let mut timings = Timings::default();
     let clock = Instant::now();
     let frame = capture::decode_frame(&source.bytes, task.frame, &options.limits)
@@ -457,18 +560,52 @@ fn process(
         words,
         timings_ms: timings,
         ocr_model: engine.model().clone(),
+        kept_as_is: false,
     };
     let text = recognized.text();
     let ink = ink_mask(&page.raster);
     Ok(DonePage {
-        pdf_page: PdfPage {
+        pdf_page: OutputPage::Scanned(PdfPage {
             image,
             dpi: page.dpi,
             text: recognized,
-        },
+        }),
         report,
         text,
         ink,
+    })
+}
+
+/// A born-digital page: kept as it is, its own text taken for search and the report.
+fn kept_page(source: &Source, kept: &KeptPage, model: &Model) -> Result<DonePage, CaptureError> {
+    let text = capture::pdf_input::page_text(&kept.pdf, kept.index)?;
+    let words = text.split_whitespace().count();
+    let report = PageReport {
+        source: source.name.clone(),
+        frame: 0,
+        width_px: 0,
+        height_px: 0,
+        dpi: 0.0,
+        geometry: Geometry {
+            capture_mode: CaptureMode::Scan,
+            corners: None,
+            paper: None,
+            orientation_degrees: 0,
+            orientation_check: None,
+            skew_degrees: 0.0,
+            warnings: Vec::new(),
+        },
+        mean_confidence: 0.0,
+        words,
+        timings_ms: Timings::default(),
+        ocr_model: model.clone(),
+        kept_as_is: true,
+    };
+    Ok(DonePage {
+        pdf_page: OutputPage::Kept(kept.clone()),
+        report,
+        text,
+        ink: InkMask::new(&[], 0, 0, 1),
     })
 }
 

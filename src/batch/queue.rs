@@ -290,9 +290,23 @@ fn digitize_all(
     engine: &mut PageWorker,
 ) -> Result<Digitized, String> {
     let mut pages = Vec::new();
+    let mut expanded = Vec::with_capacity(sources.len());
     for source in sources {
-        let frames =
-            capture::frame_count(&source.bytes).map_err(|e| format!("{}: {e}", source.name))?;
+        match capture::pdf_input::is_pdf(&source.bytes) {
+            true => expanded.extend(
+                digitize::pdf_pages(source, &options.digitize)
+                    .map_err(|e| format!("{}: {e}", source.name))?,
+            ),
+            false => expanded.push(source.clone()),
+        }
+    }
+    for source in &expanded {
+        let frames = match source.kept {
+            Some(_) => 1,
+            None => {
+                capture::frame_count(&source.bytes).map_err(|e| format!("{}: {e}", source.name))?
+            }
+        };
         for frame in 0..frames {
             let page = engine
                 .digitize_page(source, frame, frames > 1, &options.digitize)

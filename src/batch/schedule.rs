@@ -41,6 +41,8 @@ struct Planned {
     sources: Arc<Vec<Source>>,
     /// `(source index, frame)` of each page, in order.
     pages: Vec<(usize, usize)>,
+    /// The document's files as read (a PDF whole, not its pages), stored as originals.
+    originals: Vec<NewFile>,
     errors: Vec<FileError>,
     started: Instant,
 }
@@ -317,10 +319,22 @@ fn prepare(
             return keep_signed(plan, store, register, new, source, key, started).map(Intake::Done);
         }
     }
+    let originals = sources
+        .iter()
+        .map(|s| NewFile {
+            role: FileRole::Original,
+            name: s.name.clone(),
+            bytes: s.bytes.clone(),
+        })
+        .collect();
     let mut pages = Vec::new();
     let mut readable = Vec::with_capacity(sources.len());
-    for source in sources {
-        match capture::frame_count(&source.bytes) {
+    for source in with_pdf_pages(sources, &options.digitize, &mut errors) {
+        let frames = match source.kept {
+            Some(_) => Ok(1),
+            None => capture::frame_count(&source.bytes),
+        };
+        match frames {
             Ok(frames) => {
                 pages.extend((0..frames).map(|f| (readable.len(), f)));
                 readable.push(source);
@@ -345,9 +359,32 @@ fn prepare(
         policy: plan.on_page_error,
         sources: Arc::new(readable),
         pages,
+        originals,
         errors,
         started,
     })))
+}
+
+/// The sources with every PDF replaced by its pages, as digitize takes them (scanned
+/// pages' images, born-digital pages kept); a PDF that cannot be taken apart is an error
+/// of its file.
+fn with_pdf_pages(
+    sources: Vec<Source>,
+    options: &DigitizeOptions,
+    errors: &mut Vec<FileError>,
+) -> Vec<Source> {
+    let mut out = Vec::with_capacity(sources.len());
+    for source in sources {
+        if !capture::pdf_input::is_pdf(&source.bytes) {
+            out.push(source);
+            continue;
+        }
+        match digitize::pdf_pages(&source, options) {
+            Ok(pages) => out.extend(pages),
+            Err(e) => errors.push(file_error(&source.name, None, e)),
+        }
+    }
+    out
 }
 
 /// Stores a document that is one signed PDF (an issued result, a certified copy) as it
@@ -666,7 +703,9 @@ impl Collector<'_> {
         tokens: &Receiver<()>,
         writer: &Sender<WriteJob>,
     ) -> Result<usize, BatchError> {
-        let Pending { planned, slots, .. } = pending;
+        let Pending {
+            mut planned, slots, ..
+        } = pending;
         let mut errors = planned.errors.clone();
         let mut pages = Vec::new();
         let mut missing = Vec::new();
@@ -713,15 +752,7 @@ impl Collector<'_> {
             }
             note.trim_start_matches("; ").to_string()
         });
-        let originals = planned
-            .sources
-            .iter()
-            .map(|s| NewFile {
-                role: FileRole::Original,
-                name: s.name.clone(),
-                bytes: s.bytes.clone(),
-            })
-            .collect();
+        let originals = std::mem::take(&mut planned.originals);
         let job = WriteJob {
             doc: planned.doc,
             key: planned.key.clone(),

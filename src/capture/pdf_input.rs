@@ -31,6 +31,83 @@ pub fn page_images(pdf: &[u8], limits: &DecodeLimits) -> Result<Vec<Vec<u8>>, Ca
         .collect()
 }
 
+/// What a page of a PDF holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageKind {
+    /// Images and drawings only: a scan, to read with OCR.
+    Scanned,
+    /// Text in the invisible render mode over images: an earlier OCR layer.
+    OcrLayer,
+    /// Visible text: a page made by software (an agency's result), with its own text.
+    BornDigital,
+}
+
+/// The kind of every page of `pdf` (checked as [`page_images`] checks it).
+pub fn page_kinds(pdf: &[u8]) -> Result<Vec<PageKind>, CaptureError> {
+    let (doc, pages) = open(pdf)?;
+    pages
+        .iter()
+        .map(|(&number, &page)| {
+            let drawn = Drawn::read(&doc, page).map_err(|e| on_page(number, e))?;
+            Ok(if drawn.visible_text {
+                PageKind::BornDigital
+            } else if drawn.invisible_text {
+                PageKind::OcrLayer
+            } else {
+                PageKind::Scanned
+            })
+        })
+        .collect()
+}
+
+/// What the content stream of page `index` of `pdf` uses that decides whether it can be
+/// kept in a PDF/A file: DeviceCMYK colours (`k`, `K`), and the font resources that show
+/// text (in any render mode but the invisible one).
+pub fn page_usage(pdf: &[u8], index: usize) -> Result<(bool, Vec<Vec<u8>>), CaptureError> {
+    let (doc, pages) = open(pdf)?;
+    let (&number, &page) = pages
+        .iter()
+        .nth(index)
+        .ok_or(CaptureError::NoSuchFrame(index))?;
+    let drawn = Drawn::read(&doc, page).map_err(|e| on_page(number, e))?;
+    Ok((drawn.cmyk, drawn.fonts_shown))
+}
+
+/// The text of page `index` of `pdf` as drawn by its fonts (for a born-digital page).
+pub fn page_text(pdf: &[u8], index: usize) -> Result<String, CaptureError> {
+    let (doc, pages) = open(pdf)?;
+    let &number = pages
+        .keys()
+        .nth(index)
+        .ok_or(CaptureError::NoSuchFrame(index))?;
+    doc.extract_text(&[number])
+        .map_err(|e| on_page(number, format!("its text cannot be read: {e}")))
+}
+
+/// Page `index` of `pdf` rendered as it displays (`--ocr force`), as a PNG file.
+pub fn rendered_page_file(
+    pdf: &[u8],
+    index: usize,
+    limits: &DecodeLimits,
+) -> Result<Vec<u8>, CaptureError> {
+    let (doc, pages) = open(pdf)?;
+    let (&number, &page) = pages
+        .iter()
+        .nth(index)
+        .ok_or(CaptureError::NoSuchFrame(index))?;
+    let images = doc
+        .get_page_images(page)
+        .map_err(|e| on_page(number, e.to_string()))?;
+    let dpi = images
+        .iter()
+        .max_by_key(|i| i.width.saturating_mul(i.height))
+        .and_then(|i| page_dpi(&doc, page, (i.width as u32, i.height as u32)))
+        .map_or(300.0, f32::from);
+    let (file, dpi) =
+        pdf_render::render_page(pdf, index, dpi, limits).map_err(|e| on_page(number, e))?;
+    Ok(density::with_dpi(file, dpi.round() as u16))
+}
+
 /// How many pages `pdf` has (checked as [`page_images`] checks it).
 pub fn page_count(pdf: &[u8]) -> Result<usize, CaptureError> {
     Ok(open(pdf)?.1.len())
@@ -184,6 +261,12 @@ struct Drawn {
     inline_images: bool,
     /// Text shown in a visible render mode (not the invisible mode 3 of OCR layers).
     visible_text: bool,
+    /// Text shown in the invisible render mode.
+    invisible_text: bool,
+    /// Colours set in DeviceCMYK (`k`, `K`).
+    cmyk: bool,
+    /// Font resources that show visible text.
+    fonts_shown: Vec<Vec<u8>>,
     /// Paths filled or stroked, shadings.
     paths: bool,
 }
@@ -195,12 +278,27 @@ impl Drawn {
             .map_err(|e| format!("page content cannot be read: {e}"))?;
         let mut drawn = Drawn::default();
         let mut invisible = false;
+        let mut font: Option<Vec<u8>> = None;
         for op in &content.operations {
             match op.operator.as_str() {
+                "Tf" => {
+                    font = op
+                        .operands
+                        .first()
+                        .and_then(|o| o.as_name().ok())
+                        .map(<[u8]>::to_vec)
+                }
                 "Do" => drawn.xobjects += 1,
                 "BI" | "ID" => drawn.inline_images = true,
                 "Tr" => invisible = op.operands.first().and_then(|o| o.as_i64().ok()) == Some(3),
-                "Tj" | "TJ" | "'" | "\"" => drawn.visible_text |= !invisible,
+                "Tj" | "TJ" | "'" | "\"" if invisible => drawn.invisible_text = true,
+                "Tj" | "TJ" | "'" | "\"" => {
+                    drawn.visible_text = true;
+                    if let Some(f) = font.as_ref().filter(|f| !drawn.fonts_shown.contains(f)) {
+                        drawn.fonts_shown.push(f.clone());
+                    }
+                }
+                "k" | "K" => drawn.cmyk = true,
                 "f" | "F" | "f*" | "B" | "B*" | "b" | "b*" | "S" | "s" | "sh" => drawn.paths = true,
                 _ => {}
             }

@@ -14,7 +14,7 @@ use sohoa::certify::issuer::Issuer;
 use sohoa::certify::key::SigningKey;
 use sohoa::certify::pades::Placement;
 use sohoa::certify::placement::KnownInk;
-use sohoa::digitize::DigitizeOptions;
+use sohoa::digitize::{DigitizeOptions, OcrMode};
 use sohoa::store::Role;
 
 use super::certify::{load_key, SignerArgs};
@@ -79,6 +79,10 @@ pub struct Args {
     /// Folder searched first for OCR models (default: ./models).
     #[arg(long)]
     models: Option<PathBuf>,
+    /// Pages of PDF inputs that already have text: `skip-text` keeps them as they are,
+    /// `redo` reads earlier OCR layers again, `force` renders and reads every page.
+    #[arg(long, default_value = "skip-text")]
+    ocr: OcrMode,
     /// No progress bar or log lines (the summary is still printed).
     #[arg(long, short)]
     quiet: bool,
@@ -245,6 +249,7 @@ pub fn run(args: Args) -> Result<u8, String> {
     let mut digitize = DigitizeOptions {
         models_dir: args.models.clone(),
         dpi: args.dpi,
+        ocr: args.ocr,
         ..DigitizeOptions::default()
     };
     if let Some(jobs) = args.jobs {

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use sohoa::capture::{pdf_input, CaptureMode};
-use sohoa::digitize::{digitize, DigitizeOptions, Source};
+use sohoa::digitize::{digitize, DigitizeOptions, OcrMode, Source};
 
 use super::files::{read, write_atomically};
 
@@ -40,6 +40,11 @@ pub struct Args {
     /// (the signed original is not changed; keep it with `sohoa store add`).
     #[arg(long)]
     invalidate_signatures: bool,
+    /// Pages of PDF inputs that already have text: `skip-text` keeps them as they are
+    /// (born-digital pages and earlier OCR layers), `redo` reads pages whose only text is
+    /// an earlier OCR layer again, `force` renders and reads every page.
+    #[arg(long, default_value = "skip-text")]
+    ocr: OcrMode,
 }
 
 /// Runs the command.
@@ -60,6 +65,7 @@ pub fn run(args: Args) -> Result<(), String> {
         models_dir: args.models,
         mode: args.mode,
         dpi: args.dpi,
+        ocr: args.ocr,
         ..DigitizeOptions::default()
     };
     if let Some(jobs) = args.jobs {

@@ -7,6 +7,7 @@
 
 pub mod font;
 mod image;
+pub mod import;
 pub mod text_layer;
 
 pub use self::image::{encode, EncodedImage, ImageColor, ImageFilter};
@@ -56,6 +57,25 @@ pub struct PdfPage {
     pub text: RecognizedPage,
 }
 
+/// A page of an existing PDF kept as it is (a born-digital page: no OCR, its vector text
+/// and fonts untouched).
+#[derive(Debug, Clone)]
+pub struct KeptPage {
+    /// The PDF it comes from.
+    pub pdf: std::sync::Arc<Vec<u8>>,
+    /// Its index there, from 0.
+    pub index: usize,
+}
+
+/// One page of the output: a scanned page with its text layer, or a kept page.
+#[derive(Debug, Clone)]
+pub enum OutputPage {
+    /// A page image with its invisible text.
+    Scanned(PdfPage),
+    /// A born-digital page copied as it is.
+    Kept(KeptPage),
+}
+
 /// Document-level metadata.
 #[derive(Debug, Clone)]
 pub struct DocumentInfo {
@@ -77,13 +97,24 @@ impl DocumentInfo {
 
 /// Writes the pages as one PDF/A-2b document.
 pub fn assemble(pages: &[PdfPage], info: &DocumentInfo) -> Result<Vec<u8>, PdfError> {
+    let pages: Vec<OutputPage> = pages.iter().cloned().map(OutputPage::Scanned).collect();
+    assemble_pages(&pages, info)
+}
+
+/// Writes scanned and kept pages, in order, as one PDF/A-2b document.
+pub fn assemble_pages(pages: &[OutputPage], info: &DocumentInfo) -> Result<Vec<u8>, PdfError> {
     let mut doc = Document::with_version("1.7");
     let pages_id = doc.new_object_id();
     let font_id = add_glyphless_font(&mut doc);
-    let kids: Vec<Object> = pages
-        .iter()
-        .map(|p| add_page(&mut doc, p, pages_id, font_id).into())
-        .collect();
+    let mut sources: Vec<(*const Vec<u8>, Document)> = Vec::new();
+    let mut kids: Vec<Object> = Vec::with_capacity(pages.len());
+    for page in pages {
+        let id = match page {
+            OutputPage::Scanned(p) => add_page(&mut doc, p, pages_id, font_id),
+            OutputPage::Kept(kept) => add_kept_page(&mut doc, &mut sources, kept, pages_id)?,
+        };
+        kids.push(id.into());
+    }
     let count = kids.len() as i64;
     doc.objects.insert(
         pages_id,
@@ -100,6 +131,32 @@ pub fn assemble(pages: &[PdfPage], info: &DocumentInfo) -> Result<Vec<u8>, PdfEr
     doc.save_to(&mut out)
         .map_err(|e| PdfError::Write(e.to_string()))?;
     Ok(out)
+}
+
+/// Copies a kept page, loading its source PDF once for all its pages.
+fn add_kept_page(
+    doc: &mut Document,
+    sources: &mut Vec<(*const Vec<u8>, Document)>,
+    kept: &KeptPage,
+    parent: ObjectId,
+) -> Result<ObjectId, PdfError> {
+    let key = std::sync::Arc::as_ptr(&kept.pdf);
+    let at = match sources.iter().position(|(k, _)| *k == key) {
+        Some(at) => at,
+        None => {
+            let source = Document::load_mem(&kept.pdf)
+                .map_err(|e| PdfError::Write(format!("kept page: {e}")))?;
+            sources.push((key, source));
+            sources.len() - 1
+        }
+    };
+    let source = &sources[at].1;
+    let page = source
+        .get_pages()
+        .into_values()
+        .nth(kept.index)
+        .ok_or_else(|| PdfError::Write(format!("kept page {} is missing", kept.index + 1)))?;
+    import::import_page(doc, source, page, parent).map_err(PdfError::Write)
 }
 
 fn add_page(doc: &mut Document, page: &PdfPage, parent: ObjectId, font: ObjectId) -> ObjectId {
@@ -306,11 +363,19 @@ fn xmp_packet(info: &DocumentInfo) -> String {
 }
 
 /// A file identifier derived from the content and the creation time.
-fn document_id(pages: &[PdfPage], info: &DocumentInfo) -> Vec<u8> {
+fn document_id(pages: &[OutputPage], info: &DocumentInfo) -> Vec<u8> {
     let mut hasher = Sha256::new();
     for page in pages {
-        hasher.update(&page.image.data);
-        hasher.update(page.text.text().as_bytes());
+        match page {
+            OutputPage::Scanned(page) => {
+                hasher.update(&page.image.data);
+                hasher.update(page.text.text().as_bytes());
+            }
+            OutputPage::Kept(kept) => {
+                hasher.update(Sha256::digest(kept.pdf.as_slice()));
+                hasher.update(kept.index.to_be_bytes());
+            }
+        }
     }
     hasher.update(info.created.unix_timestamp().to_be_bytes());
     hasher.finalize()[..16].to_vec()

@@ -531,3 +531,105 @@ fn jpeg_2000_pages_made_by_openjpeg_are_read() {
     assert!(stderr.contains("cut.jp2"), "{stderr}");
     assert!(!pdf.exists());
 }
+
+/// Runs `/usr/bin/python3 tests/tools/born_digital.py OUT TEXT` (Debian's ReportLab).
+fn born_digital_pdf(dir: &Path, text: &str) -> PathBuf {
+    let (pdf, text_file) = (dir.join("born.pdf"), dir.join("born.txt"));
+    std::fs::write(&text_file, text).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/born_digital.py");
+    let out = common::run(
+        Command::new("/usr/bin/python3")
+            .arg(script)
+            .arg(&pdf)
+            .arg(&text_file),
+    );
+    assert!(
+        out.status.success(),
+        "ReportLab: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    pdf
+}
+
+fn digitize_report(input: &Path, out: &Path, extra: &[&str]) -> serde_json::Value {
+    let report = out.with_extension("json");
+    let run = common::run(
+        common::sohoa()
+            .arg("digitize")
+            .args(extra)
+            .arg("-o")
+            .arg(out)
+            .arg("--report")
+            .arg(&report)
+            .arg(input),
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    common::assert_qpdf_check(out);
+    serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap()
+}
+
+/// A document of a page made by software (ReportLab, Vietnamese text in an embedded
+/// font) and a scanned page (img2pdf): the first is kept as it is, its own text read;
+/// the second is read with OCR. `--ocr force` reads both; an earlier OCR layer (made by
+/// Tesseract's own PDF renderer) is kept by default and read again with `--ocr redo`.
+#[test]
+fn born_digital_pages_are_kept_and_scanned_pages_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let truth = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nĐộc lập - Tự do - Hạnh phúc\n\
+                 GIẤY CHỨNG NHẬN ĐĂNG KÝ KẾT HÔN\nHọ và tên chồng: Nguyễn Văn An\n";
+    let born = born_digital_pdf(dir.path(), truth);
+    let page = common::page_png(dir.path(), "page.png", 1931, 8, 0.0);
+    let scan = dir.path().join("scan.pdf");
+    let made = common::run(Command::new("img2pdf").arg(&page.path).arg("-o").arg(&scan));
+    assert!(made.status.success());
+    let mixed = dir.path().join("mixed.pdf");
+    let made = common::run(
+        Command::new("qpdf")
+            .args(["--empty", "--pages"])
+            .arg(&born)
+            .arg(&scan)
+            .arg("--")
+            .arg(&mixed),
+    );
+    assert!(made.status.success());
+
+    let out = dir.path().join("out.pdf");
+    let report = digitize_report(&mixed, &out, &[]);
+    assert_eq!(report[0]["kept_as_is"], true, "{report:#}");
+    assert!(report[1].get("kept_as_is").is_none(), "{report:#}");
+    assert_eq!(common::cer(&common::pdftotext(&out, 1), truth), 0.0);
+    assert!(common::cer(&common::pdftotext(&out, 2), &page.truth) < 0.02);
+    let fonts = common::run(Command::new("pdffonts").arg(&out));
+    assert!(
+        String::from_utf8_lossy(&fonts.stdout).contains("DejaVuSans"),
+        "the page keeps its own font"
+    );
+
+    let forced = dir.path().join("forced.pdf");
+    let report = digitize_report(&mixed, &forced, &["--ocr", "force"]);
+    assert!(report[0].get("kept_as_is").is_none(), "{report:#}");
+    let fonts = common::run(Command::new("pdffonts").arg(&forced));
+    assert!(!String::from_utf8_lossy(&fonts.stdout).contains("DejaVuSans"));
+    let c = common::cer(&common::pdftotext(&forced, 1), truth);
+    assert!(c < 0.05, "CER of the rendered page {c}");
+
+    // Tesseract's own PDF: the page image under an invisible text layer.
+    let layered = dir.path().join("layered");
+    let made = common::run(
+        Command::new("tesseract")
+            .arg(&page.path)
+            .arg(&layered)
+            .args(["-l", "vie", "pdf"]),
+    );
+    assert!(made.status.success());
+    let layered = layered.with_extension("pdf");
+    let kept = digitize_report(&layered, &dir.path().join("kept.pdf"), &[]);
+    assert_eq!(kept[0]["kept_as_is"], true, "{kept:#}");
+    let redone = digitize_report(&layered, &dir.path().join("redone.pdf"), &["--ocr", "redo"]);
+    assert!(redone[0].get("kept_as_is").is_none(), "{redone:#}");
+    assert!(redone[0]["words"].as_u64().unwrap() > 50);
+}
