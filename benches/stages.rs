@@ -5,7 +5,7 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use sohoa::capture::{capture, deskew, CaptureMode, Frame, Raster};
 use sohoa::ocr::{BBox, Line, RecognizedPage, Word};
-use sohoa::pdf::{assemble, encode, DocumentInfo, PdfPage};
+use sohoa::pdf::{assemble, encode, DocumentInfo, PdfPage, Quality};
 
 fn skewed_page() -> image::GrayImage {
     let page =
@@ -54,10 +54,10 @@ fn stages(c: &mut Criterion) {
         b.iter(|| deskew::rotate(&raster, 4.0))
     });
     group.bench_function("encode_gray_flate", |b| {
-        b.iter(|| encode(&rotated).unwrap())
+        b.iter(|| encode(&rotated, Quality::Archive).unwrap())
     });
     let page = PdfPage {
-        image: encode(&rotated).unwrap(),
+        image: encode(&rotated, Quality::Archive).unwrap(),
         dpi: 300.0,
         text: dense_text(),
     };

@@ -18,7 +18,7 @@ use crate::capture::{
 };
 use crate::certify::placement::{InkMask, KnownInk};
 use crate::ocr::{self, Model, OcrEngine, OcrError, RecognizedPage, TesseractEngine};
-use crate::pdf::{self, DocumentInfo, KeptPage, OutputPage, PdfError, PdfPage};
+use crate::pdf::{self, DocumentInfo, KeptPage, OutputPage, PdfError, PdfPage, Quality};
 
 /// Mean word confidence under which a page is flagged for the clerk to check.
 pub const LOW_CONFIDENCE: f32 = 60.0;
@@ -97,6 +97,8 @@ pub struct DigitizeOptions {
     pub dpi: Option<f32>,
     /// Pages of PDF inputs that already have text: kept, or read again.
     pub ocr: OcrMode,
+    /// How page images are kept: as scanned, or text pages bitonal.
+    pub quality: Quality,
 }
 
 impl Default for DigitizeOptions {
@@ -109,6 +111,7 @@ impl Default for DigitizeOptions {
             mode: CaptureMode::Auto,
             dpi: None,
             ocr: OcrMode::SkipText,
+            quality: Quality::Archive,
         }
     }
 }
@@ -533,7 +536,7 @@ fn process(
     timings.ocr = elapsed_ms(clock);
 
     let clock = Instant::now();
-    let image = pdf::encode(&page).map_err(|e| fail(e.into()))?;
+    let image = pdf::encode(&page, options.quality).map_err(|e| fail(e.into()))?;
     timings.encode = elapsed_ms(clock);
 
     let (width_px, height_px) = page.raster.dimensions();

@@ -281,9 +281,11 @@ fn decode_with_image(
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     let source_color = decoder.original_color_type();
     // `image` reports a 1-bit gray PNG as 8-bit; its header says what the IDAT holds.
-    let bilevel = source_color == image::ExtendedColorType::L1
-        || (format == Format::Png && bytes.get(24..26) == Some(&[1, 0]));
+    let png_header = (format == Format::Png).then(|| bytes.get(24..26)).flatten();
+    let bilevel = source_color == image::ExtendedColorType::L1 || png_header == Some(&[1, 0]);
     let mut image = DynamicImage::from_decoder(decoder).map_err(image_error)?;
+    // A 1-bit palette of black and white (fax-like scans saved as PNG) is bitonal too.
+    let bilevel = bilevel || (png_header == Some(&[1, 3]) && is_black_and_white(&image));
     image.apply_orientation(orientation);
     let upright = orientation == Orientation::NoTransforms;
     let original = match format {
@@ -370,15 +372,24 @@ fn png_idat(bytes: &[u8]) -> Option<Vec<u8>> {
     (!idat.is_empty()).then_some(idat)
 }
 
+/// Whether every pixel is pure black or pure white.
+fn is_black_and_white(image: &DynamicImage) -> bool {
+    image.as_rgb8().is_some_and(|rgb| {
+        rgb.pixels()
+            .all(|p| matches!(p.0, [0, 0, 0] | [255, 255, 255]))
+    })
+}
+
 /// Reduces any decoded image to 8-bit gray or RGB (alpha composited on white).
 fn to_raster(image: DynamicImage, bilevel: bool) -> Raster {
     if image.color().has_alpha() {
         return to_raster(flatten_alpha(image), bilevel);
     }
+    if bilevel {
+        return Raster::Bilevel(image.into_luma8());
+    }
     if image.color().has_color() {
         Raster::Rgb(image.into_rgb8())
-    } else if bilevel {
-        Raster::Bilevel(image.into_luma8())
     } else {
         Raster::Gray(image.into_luma8())
     }

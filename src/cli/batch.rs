@@ -15,6 +15,7 @@ use sohoa::certify::key::SigningKey;
 use sohoa::certify::pades::Placement;
 use sohoa::certify::placement::KnownInk;
 use sohoa::digitize::{DigitizeOptions, OcrMode};
+use sohoa::pdf::Quality;
 use sohoa::store::Role;
 
 use super::certify::{load_key, SignerArgs};
@@ -83,6 +84,10 @@ pub struct Args {
     /// `redo` reads earlier OCR layers again, `force` renders and reads every page.
     #[arg(long, default_value = "skip-text")]
     ocr: OcrMode,
+    /// How page images are kept: `archive` (as scanned) or `compact` (pages of text on
+    /// white stored bitonal, CCITT G4).
+    #[arg(long, default_value = "archive")]
+    quality: Quality,
     /// No progress bar or log lines (the summary is still printed).
     #[arg(long, short)]
     quiet: bool,
@@ -250,6 +255,7 @@ pub fn run(args: Args) -> Result<u8, String> {
         models_dir: args.models.clone(),
         dpi: args.dpi,
         ocr: args.ocr,
+        quality: args.quality,
         ..DigitizeOptions::default()
     };
     if let Some(jobs) = args.jobs {

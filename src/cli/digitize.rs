@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use sohoa::capture::{pdf_input, CaptureMode};
 use sohoa::digitize::{digitize, DigitizeOptions, OcrMode, Source};
+use sohoa::pdf::Quality;
 
 use super::files::{read, write_atomically};
 
@@ -45,6 +46,10 @@ pub struct Args {
     /// an earlier OCR layer again, `force` renders and reads every page.
     #[arg(long, default_value = "skip-text")]
     ocr: OcrMode,
+    /// How page images are kept: `archive` (as scanned) or `compact` (pages of text on
+    /// white stored bitonal, CCITT G4; pictures and colour stay as scanned).
+    #[arg(long, default_value = "archive")]
+    quality: Quality,
 }
 
 /// Runs the command.
@@ -66,6 +71,7 @@ pub fn run(args: Args) -> Result<(), String> {
         mode: args.mode,
         dpi: args.dpi,
         ocr: args.ocr,
+        quality: args.quality,
         ..DigitizeOptions::default()
     };
     if let Some(jobs) = args.jobs {

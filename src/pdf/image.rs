@@ -1,5 +1,6 @@
-//! Page image compression: JPEG for photos and colour, lossless Flate for gray and
-//! bitonal scans. Never JBIG2.
+//! Page image compression: JPEG for photos and colour, lossless Flate for gray scans,
+//! CCITT G4 for bitonal ones (lossless, the fax standard PDF/A allows). With
+//! [`Quality::Compact`], gray pages of text on white are stored bitonal too. Never JBIG2.
 
 use std::io::Write;
 
@@ -27,7 +28,39 @@ pub enum ImageFilter {
     Dct,
     /// Zlib (`/FlateDecode`).
     Flate,
+    /// CCITT Group 4 (`/CCITTFaxDecode`, `/K -1`), bitonal only.
+    CcittG4,
 }
+
+/// How page images are kept (`--quality`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Quality {
+    /// As scanned: gray pages gray, the source's own JPEG or PNG data when the page was
+    /// not resampled.
+    #[default]
+    Archive,
+    /// Pages of text on white without colour are stored bitonal (CCITT G4), a tenth of
+    /// the bytes of gray; photos, pictures and colour stamps stay as in `archive`. OCR
+    /// reads the gray page either way.
+    Compact,
+}
+
+impl std::str::FromStr for Quality {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "archive" => Ok(Quality::Archive),
+            "compact" => Ok(Quality::Compact),
+            other => Err(format!("unknown quality {other:?} (archive or compact)")),
+        }
+    }
+}
+
+/// Share of mid-tone pixels (neither paper nor ink) above which a gray page is a
+/// picture, not text on white, and stays gray in `compact`.
+const MAX_MIDTONE_SHARE: f64 = 0.03;
 
 /// The colour space of the image samples.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,10 +90,16 @@ pub struct EncodedImage {
     pub data: Vec<u8>,
 }
 
-/// Compresses a page. The source's own compressed pixels are reused when capture kept
-/// them (the page was not resampled); otherwise colour pages and gray pages from lossy
-/// sources become JPEG, other gray pages Flate, bitonal pages 1-bit Flate.
-pub fn encode(page: &Page) -> Result<EncodedImage, PdfError> {
+/// Compresses a page. The source's own JPEG or gray/RGB PNG data is reused when capture
+/// kept it (the page was not resampled); otherwise colour pages and gray pages from lossy
+/// sources become JPEG, other gray pages Flate, bitonal pages CCITT G4. With
+/// [`Quality::Compact`] a page of text on white becomes bitonal first.
+pub fn encode(page: &Page, quality: Quality) -> Result<EncodedImage, PdfError> {
+    if quality == Quality::Compact {
+        if let Some(bitonal) = text_on_white(&page.raster) {
+            return ccitt_g4(&bitonal);
+        }
+    }
     let (width, height) = page.raster.dimensions();
     let color = match &page.raster {
         Raster::Bilevel(_) => ImageColor::Bilevel,
@@ -76,6 +115,10 @@ pub fn encode(page: &Page) -> Result<EncodedImage, PdfError> {
             png_rows: false,
             data: data.clone(),
         }),
+        // A bitonal page is smaller as G4 than as its PNG's Flate rows.
+        Some(Original::PngIdat(_)) if color == ImageColor::Bilevel => {
+            compress(&page.raster, page.lossy_source)
+        }
         Some(Original::PngIdat(data)) => Ok(EncodedImage {
             width,
             height,
@@ -90,7 +133,7 @@ pub fn encode(page: &Page) -> Result<EncodedImage, PdfError> {
 
 fn compress(raster: &Raster, lossy_source: bool) -> Result<EncodedImage, PdfError> {
     match raster {
-        Raster::Bilevel(g) => Ok(flate_bilevel(g)),
+        Raster::Bilevel(g) => ccitt_g4(g),
         Raster::Gray(g) if lossy_source => {
             jpeg(g.as_raw(), g.width(), g.height(), ImageColor::Gray)
         }
@@ -158,29 +201,58 @@ fn flate_gray(gray: &GrayImage) -> EncodedImage {
     }
 }
 
-fn flate_bilevel(gray: &GrayImage) -> EncodedImage {
-    let width = gray.width() as usize;
-    let row_bytes = width.div_ceil(8);
-    let mut packed = vec![0u8; row_bytes * gray.height() as usize];
-    for (row, out) in gray
-        .as_raw()
-        .chunks(width)
-        .zip(packed.chunks_mut(row_bytes))
-    {
-        for (x, &v) in row.iter().enumerate() {
-            if v >= 128 {
-                out[x / 8] |= 0x80 >> (x % 8);
+/// The page as black text on white paper, when it is one: gray (or colourless RGB)
+/// whose pixels are nearly all paper or ink, thresholded at Otsu's level.
+fn text_on_white(raster: &Raster) -> Option<GrayImage> {
+    let gray = match raster {
+        Raster::Bilevel(_) => return None,
+        Raster::Gray(g) => std::borrow::Cow::Borrowed(g),
+        Raster::Rgb(c) if !has_colour(c) => std::borrow::Cow::Owned(raster.to_gray()),
+        Raster::Rgb(_) => return None,
+    };
+    let threshold = imageproc::contrast::otsu_level(&gray);
+    let (low, high) = (
+        threshold / 2,
+        threshold.saturating_add((255 - threshold) / 2),
+    );
+    let midtones = gray
+        .pixels()
+        .filter(|p| (low..high).contains(&p.0[0]))
+        .count();
+    if midtones as f64 > MAX_MIDTONE_SHARE * (gray.width() * gray.height()) as f64 {
+        return None;
+    }
+    let mut bitonal = gray.into_owned();
+    for p in bitonal.pixels_mut() {
+        p.0[0] = if p.0[0] <= threshold { 0 } else { 255 };
+    }
+    Some(bitonal)
+}
+
+/// A bitonal page (0 black, 255 white) as CCITT Group 4 data.
+fn ccitt_g4(gray: &GrayImage) -> Result<EncodedImage, PdfError> {
+    let (width, height) = gray.dimensions();
+    let columns = u16::try_from(width).map_err(|_| PdfError::ImageTooLarge { width, height })?;
+    let mut encoder = fax::encoder::Encoder::new(fax::VecWriter::new());
+    for row in gray.rows() {
+        let pels = row.map(|p| {
+            if p.0[0] < 128 {
+                fax::Color::Black
+            } else {
+                fax::Color::White
             }
-        }
+        });
+        let Ok(()) = encoder.encode_line(pels, columns);
     }
-    EncodedImage {
-        width: gray.width(),
-        height: gray.height(),
+    let Ok(writer) = encoder.finish();
+    Ok(EncodedImage {
+        width,
+        height,
         color: ImageColor::Bilevel,
-        filter: ImageFilter::Flate,
-        png_rows: true,
-        data: zlib(&png_up_rows(&packed, row_bytes)),
-    }
+        filter: ImageFilter::CcittG4,
+        png_rows: false,
+        data: writer.finish(),
+    })
 }
 
 /// Prefixes every row with PNG filter type 2 ("Up": each byte minus the byte above), which
@@ -249,14 +321,33 @@ mod tests {
     }
 
     #[test]
-    fn bilevel_packs_white_as_one() {
-        let g = GrayImage::from_fn(9, 1, |x, _| {
-            image::Luma([if x == 0 || x == 8 { 255 } else { 0 }])
+    fn bitonal_pages_round_trip_through_g4() {
+        let g = GrayImage::from_fn(61, 7, |x, y| {
+            image::Luma([if (x * 7 + y * 3) % 11 < 4 { 0 } else { 255 }])
         });
-        let img = flate_bilevel(&g);
-        let mut raw = Vec::new();
-        std::io::Read::read_to_end(&mut flate2::read::ZlibDecoder::new(&img.data[..]), &mut raw)
-            .unwrap();
-        assert_eq!(raw, vec![2, 0b1000_0000, 0b1000_0000]);
+        let img = ccitt_g4(&g).unwrap();
+        assert_eq!(img.filter, ImageFilter::CcittG4);
+        let mut rows = Vec::new();
+        fax::decoder::decode_g4(img.data.iter().copied(), 61, Some(7), |t| {
+            rows.extend(fax::decoder::pels(t, 61).map(|c| {
+                if c == fax::Color::Black {
+                    0
+                } else {
+                    255
+                }
+            }));
+        })
+        .unwrap();
+        assert_eq!(rows, g.into_raw());
+    }
+
+    #[test]
+    fn only_text_on_white_becomes_bitonal() {
+        let text = GrayImage::from_fn(200, 100, |x, y| {
+            image::Luma([if (x / 3 + y / 5) % 7 == 0 { 20 } else { 245 }])
+        });
+        assert!(text_on_white(&Raster::Gray(text)).is_some());
+        let photo = GrayImage::from_fn(200, 100, |x, y| image::Luma([((x + y) % 256) as u8]));
+        assert!(text_on_white(&Raster::Gray(photo)).is_none());
     }
 }

@@ -10,7 +10,7 @@ mod image;
 pub mod import;
 pub mod text_layer;
 
-pub use self::image::{encode, EncodedImage, ImageColor, ImageFilter};
+pub use self::image::{encode, EncodedImage, ImageColor, ImageFilter, Quality};
 
 use lopdf::{dictionary, Dictionary, Document, Object, ObjectId, Stream, StringFormat};
 use sha2::{Digest, Sha256};
@@ -196,6 +196,7 @@ fn image_xobject(image: &EncodedImage) -> Stream {
     let filter = match image.filter {
         ImageFilter::Dct => "DCTDecode",
         ImageFilter::Flate => "FlateDecode",
+        ImageFilter::CcittG4 => "CCITTFaxDecode",
     };
     let mut dict = dictionary! {
         "Type" => "XObject",
@@ -206,6 +207,12 @@ fn image_xobject(image: &EncodedImage) -> Stream {
         "BitsPerComponent" => bits,
         "Filter" => filter,
     };
+    if image.filter == ImageFilter::CcittG4 {
+        dict.set(
+            "DecodeParms",
+            dictionary! { "K" => -1, "Columns" => image.width as i64, "Rows" => image.height as i64, "BlackIs1" => false },
+        );
+    }
     if image.png_rows {
         let colors = if image.color == ImageColor::Rgb { 3 } else { 1 };
         dict.set(
@@ -408,7 +415,7 @@ mod tests {
         };
         let captured = crate::capture::capture(frame, crate::capture::CaptureMode::Scan, None);
         let page = PdfPage {
-            image: encode(&captured).unwrap(),
+            image: encode(&captured, Quality::Archive).unwrap(),
             dpi: 100.0,
             text: RecognizedPage::default(),
         };

@@ -197,3 +197,65 @@ fn text_output_separates_pages_with_a_form_feed_line() {
         assert!(cer(text, truth) <= 0.02);
     }
 }
+
+/// `--quality compact` stores a gray scan of text as a CCITT G4 image (pdfimages says so)
+/// at a fraction of the bytes, with the same text; a page with a red seal stays in colour.
+#[test]
+fn compact_quality_stores_text_pages_bitonal_and_keeps_colour() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = page_png(dir.path(), "page.png", 2201, 20, 3.0);
+    let digitize = |quality: &str, input: &std::path::Path| {
+        let out = dir.path().join(format!("{quality}.pdf"));
+        let done = run(sohoa()
+            .args(["digitize", "--quality", quality, "-o"])
+            .arg(&out)
+            .arg(input));
+        assert!(
+            done.status.success(),
+            "{}",
+            String::from_utf8_lossy(&done.stderr)
+        );
+        assert_qpdf_check(&out);
+        out
+    };
+    let archive = digitize("archive", &page.path);
+    let compact = digitize("compact", &page.path);
+    let size = |p: &std::path::Path| std::fs::metadata(p).unwrap().len();
+    assert!(
+        size(&compact) * 4 < size(&archive),
+        "compact {} vs archive {}",
+        size(&compact),
+        size(&archive)
+    );
+    let listing = run(std::process::Command::new("pdfimages")
+        .arg("-list")
+        .arg(&compact));
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    assert!(listing.contains("ccitt"), "{listing}");
+    assert!(cer(&pdftotext(&compact, 1), &page.truth) < 0.02);
+
+    let (image, _) = common::render(2202, 12, 0.0);
+    let mut seal = image::DynamicImage::ImageLuma8(image).into_rgb8();
+    for (x, y, p) in seal.enumerate_pixels_mut() {
+        let (dx, dy) = (x as i64 - 1700, y as i64 - 2900);
+        if (dx * dx + dy * dy) < 200 * 200 && (dx * dx + dy * dy) > 170 * 170 {
+            *p = image::Rgb([220, 30, 30]);
+        }
+    }
+    let sealed = dir.path().join("sealed.png");
+    seal.save(&sealed).unwrap();
+    let out = dir.path().join("sealed.pdf");
+    let done = run(sohoa()
+        .args(["digitize", "--quality", "compact", "-o"])
+        .arg(&out)
+        .arg(&sealed));
+    assert!(done.status.success());
+    let listing = run(std::process::Command::new("pdfimages")
+        .arg("-list")
+        .arg(&out));
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    assert!(
+        listing.contains("rgb"),
+        "the seal keeps the page in colour: {listing}"
+    );
+}
