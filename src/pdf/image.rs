@@ -211,13 +211,19 @@ fn text_on_white(raster: &Raster) -> Option<GrayImage> {
         Raster::Rgb(_) => return None,
     };
     let threshold = imageproc::contrast::otsu_level(&gray);
-    let (low, high) = (
-        threshold / 2,
-        threshold.saturating_add((255 - threshold) / 2),
-    );
+    // Mid-tones lie between the means of ink and paper, a quarter of the gap in from each.
+    let (mut sums, mut counts) = ([0u64; 2], [0u64; 2]);
+    for p in gray.pixels() {
+        let class = usize::from(p.0[0] > threshold);
+        sums[class] += u64::from(p.0[0]);
+        counts[class] += 1;
+    }
+    let mean = |c: usize| (sums[c] / counts[c].max(1)) as i32;
+    let (ink, paper) = (mean(0), mean(1));
+    let margin = (paper - ink) / 4;
     let midtones = gray
         .pixels()
-        .filter(|p| (low..high).contains(&p.0[0]))
+        .filter(|p| (ink + margin + 1..paper - margin).contains(&i32::from(p.0[0])))
         .count();
     if midtones as f64 > MAX_MIDTONE_SHARE * (gray.width() * gray.height()) as f64 {
         return None;
