@@ -15,6 +15,7 @@ use super::html::{csrf_input, esc, layout, local_time, text_field, vnd};
 use super::session::Session;
 use super::{WebError, WebResult, WebState};
 use crate::digitize::{digitize_frames, Source, LOW_CONFIDENCE};
+use crate::pdf::KeptPage;
 use crate::server::routes::disposition;
 use crate::store::{
     has_active_content, AuditEntry, Document, Dossier, FileRole, Ingest, NewDocument, NewFile,
@@ -242,9 +243,10 @@ fn digitize_and_store(
     let mut originals: Vec<NewFile> = Vec::new();
     for page in &draft.pages {
         let bytes = dir.read(&page.file)?;
+        // A PDF whose pages are kept is one original, whatever its pages' names.
         if !originals
             .iter()
-            .any(|f| f.name == page.name && f.bytes == bytes)
+            .any(|f| f.bytes == bytes && (f.name == page.name || page.kept.is_some()))
         {
             originals.push(NewFile {
                 role: FileRole::Original,
@@ -252,7 +254,17 @@ fn digitize_and_store(
                 bytes: bytes.clone(),
             });
         }
-        let mut source = Source::new(page.name.clone(), bytes);
+        let mut source = match page.kept {
+            Some(index) => {
+                let mut kept = Source::new(page.name.clone(), Vec::new());
+                kept.kept = Some(KeptPage {
+                    pdf: std::sync::Arc::new(bytes),
+                    index,
+                });
+                kept
+            }
+            None => Source::new(page.name.clone(), bytes),
+        };
         source.adjust = page.adjustment();
         sources.push(source);
     }

@@ -22,7 +22,7 @@ use super::html::{csrf_input, esc, layout, text_field};
 use super::session::Session;
 use super::{WebError, WebResult, WebState};
 use crate::capture::{self, pdf_input, Adjustment, CaptureMode, Raster};
-use crate::digitize::TurnCheck;
+use crate::digitize::{self, DigitizeOptions, Source, TurnCheck};
 use crate::store::{is_id, Kind, Store, UserRole};
 
 /// A page outline: four corners in input pixels (TL, TR, BR, BL).
@@ -86,6 +86,10 @@ pub struct DraftPage {
     pub warnings: Vec<String>,
     /// Bumped whenever the corrected preview changes (cache buster).
     pub version: u32,
+    /// A page with text of its own (born-digital): the index of the page in the PDF
+    /// `file`, kept as it is instead of read.
+    #[serde(default)]
+    pub kept: Option<usize>,
 }
 
 impl DraftPage {
@@ -287,7 +291,8 @@ pub async fn upload(
         return Err(WebError::bad_request("Chưa chọn ảnh nào."));
     }
     let owner = session.user.username.clone();
-    let mut check = TurnCheck::new(&state.config.digitize);
+    let options = state.config.digitize.clone();
+    let mut check = TurnCheck::new(&options);
     let _slot = state
         .image_slots
         .acquire()
@@ -297,7 +302,7 @@ pub async fn upload(
         .blocking(move |s| {
             let id = crate::store::new_id()?;
             let draft = DraftFiles::of(s, &id)?;
-            let made = make_draft(&draft, owner, files, target, &mut check);
+            let made = make_draft(&draft, owner, files, target, &options, &mut check);
             if made.is_err() {
                 let _ = draft.remove();
             }
@@ -323,6 +328,7 @@ fn make_draft(
     owner: String,
     files: Vec<(String, Vec<u8>)>,
     target: CaptureFor,
+    options: &DigitizeOptions,
     check: &mut TurnCheck,
 ) -> WebResult<()> {
     let mut draft = Draft {
@@ -331,38 +337,72 @@ fn make_draft(
         dossier: target.dossier.filter(|d| !d.is_empty()),
         kind: target.kind.filter(|k| !k.is_empty()),
     };
-    let files = expand_pdfs(files)?;
+    let files = expand_pdfs(files, options)?;
     let mut frames = Vec::with_capacity(files.len());
-    for (name, bytes) in &files {
-        frames.push(capture::frame_count(bytes).map_err(|e| unreadable(name, e))?);
+    for source in &files {
+        frames.push(match source.kept {
+            Some(_) => 1,
+            None => capture::frame_count(&source.bytes).map_err(|e| unreadable(&source.name, e))?,
+        });
         if frames.iter().sum::<usize>() > MAX_DRAFT_PAGES {
             return Err(WebError::bad_request(format!(
-                "Tối đa {MAX_DRAFT_PAGES} trang mỗi lần số hoá (tệp {name} vượt quá)."
+                "Tối đa {MAX_DRAFT_PAGES} trang mỗi lần số hoá (tệp {} vượt quá).",
+                source.name
             )));
         }
     }
-    for (index, ((name, bytes), frames)) in files.into_iter().zip(frames).enumerate() {
+    let mut kept_files: Vec<(*const Vec<u8>, String)> = Vec::new();
+    for (index, (source, frames)) in files.into_iter().zip(frames).enumerate() {
+        if let Some(kept) = source.kept {
+            let file = kept_file(dir, &mut kept_files, &kept.pdf)?;
+            let key = format!("p{index}-0");
+            draft
+                .pages
+                .push(kept_look(dir, &key, &file, &source.name, kept.index)?);
+            continue;
+        }
         let file = format!("f{index}.bin");
-        dir.write(&file, &bytes)?;
+        dir.write(&file, &source.bytes)?;
         for frame in 0..frames {
             let key = format!("p{index}-{frame}");
-            let page = first_look(dir, &key, &file, &name, frame, &bytes, check)?;
+            let page = first_look(dir, &key, &file, &source.name, frame, &source.bytes, check)?;
             draft.pages.push(page);
         }
     }
     save(dir, &draft)
 }
 
-/// Each page of an uploaded scanned PDF becomes an image file of its own.
-fn expand_pdfs(files: Vec<(String, Vec<u8>)>) -> WebResult<Vec<(String, Vec<u8>)>> {
+/// The draft file holding a PDF whose pages are kept, written once for all its pages.
+fn kept_file(
+    dir: &DraftFiles,
+    written: &mut Vec<(*const Vec<u8>, String)>,
+    pdf: &std::sync::Arc<Vec<u8>>,
+) -> WebResult<String> {
+    let key = std::sync::Arc::as_ptr(pdf);
+    if let Some((_, file)) = written.iter().find(|(k, _)| *k == key) {
+        return Ok(file.clone());
+    }
+    let file = format!("k{}.pdf", written.len());
+    dir.write(&file, pdf)?;
+    written.push((key, file.clone()));
+    Ok(file)
+}
+
+/// Every uploaded PDF as its pages, the way digitize takes them: a scanned page's image,
+/// or a page with text of its own kept as it is.
+fn expand_pdfs(files: Vec<(String, Vec<u8>)>, options: &DigitizeOptions) -> WebResult<Vec<Source>> {
+    let options = DigitizeOptions {
+        limits: PAGE_LIMITS,
+        ..options.clone()
+    };
     let mut out = Vec::with_capacity(files.len());
     for (name, bytes) in files {
-        if !pdf_input::is_pdf(&bytes) {
-            out.push((name, bytes));
+        let source = Source::new(name.clone(), bytes);
+        if !pdf_input::is_pdf(&source.bytes) {
+            out.push(source);
             continue;
         }
-        let pages = pdf_input::named_pages(&name, &bytes, &PAGE_LIMITS)
-            .map_err(|e| unreadable(&name, e))?;
+        let pages = digitize::pdf_pages(&source, &options).map_err(|e| unreadable(&name, e))?;
         if out.len() + pages.len() > MAX_DRAFT_PAGES {
             return Err(WebError::bad_request(format!(
                 "Tối đa {MAX_DRAFT_PAGES} trang mỗi lần số hoá (tệp {name} vượt quá)."
@@ -371,6 +411,42 @@ fn expand_pdfs(files: Vec<(String, Vec<u8>)>) -> WebResult<Vec<(String, Vec<u8>)
         out.extend(pages);
     }
     Ok(out)
+}
+
+/// A kept page: previewed as it displays, never captured or read.
+fn kept_look(
+    dir: &DraftFiles,
+    key: &str,
+    file: &str,
+    name: &str,
+    index: usize,
+) -> WebResult<DraftPage> {
+    let pdf = dir.read(file)?;
+    let rendered = pdf_input::rendered_page_file(&pdf, index, &PAGE_LIMITS)
+        .map_err(|e| unreadable(name, e))?;
+    let decoded =
+        capture::decode_frame(&rendered, 0, &PAGE_LIMITS).map_err(|e| unreadable(name, e))?;
+    let (width, height) = decoded.raster.dimensions();
+    let look = preview(&decoded.raster)?;
+    dir.write(&format!("{key}-original.jpg"), &look)?;
+    dir.write(&format!("{key}-corrected.jpg"), &look)?;
+    Ok(DraftPage {
+        key: key.into(),
+        file: file.into(),
+        name: name.into(),
+        frame: 0,
+        width,
+        height,
+        detected: None,
+        outline: None,
+        turn: 0,
+        warnings: vec![
+            "Trang có sẵn chữ (văn bản điện tử): được giữ nguyên như tệp gốc, không nhận dạng lại."
+                .into(),
+        ],
+        version: 0,
+        kept: Some(index),
+    })
 }
 
 fn unreadable(name: &str, e: impl std::fmt::Display) -> WebError {
@@ -405,6 +481,7 @@ fn first_look(
         turn: 0,
         warnings: page.geometry.warnings,
         version: 0,
+        kept: None,
     })
 }
 
@@ -712,6 +789,12 @@ fn apply(
     check: &mut TurnCheck,
 ) -> WebResult<()> {
     let pages = &mut draft.pages;
+    let corrects = matches!(action, "rotate-left" | "rotate-right" | "reset" | "corners");
+    if corrects && pages[index].kept.is_some() {
+        return Err(WebError::bad_request(
+            "Trang này được giữ nguyên như tệp gốc: không xoay hay cắt được.",
+        ));
+    }
     match action {
         "up" if index > 0 => pages.swap(index, index - 1),
         "down" if index + 1 < pages.len() => pages.swap(index, index + 1),

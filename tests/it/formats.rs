@@ -532,25 +532,6 @@ fn jpeg_2000_pages_made_by_openjpeg_are_read() {
     assert!(!pdf.exists());
 }
 
-/// Runs `/usr/bin/python3 tests/tools/born_digital.py OUT TEXT` (Debian's ReportLab).
-fn born_digital_pdf(dir: &Path, text: &str) -> PathBuf {
-    let (pdf, text_file) = (dir.join("born.pdf"), dir.join("born.txt"));
-    std::fs::write(&text_file, text).unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/born_digital.py");
-    let out = common::run(
-        Command::new("/usr/bin/python3")
-            .arg(script)
-            .arg(&pdf)
-            .arg(&text_file),
-    );
-    assert!(
-        out.status.success(),
-        "ReportLab: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    pdf
-}
-
 fn digitize_report(input: &Path, out: &Path, extra: &[&str]) -> serde_json::Value {
     let report = out.with_extension("json");
     let run = common::run(
@@ -581,7 +562,7 @@ fn born_digital_pages_are_kept_and_scanned_pages_read() {
     let dir = tempfile::tempdir().unwrap();
     let truth = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nĐộc lập - Tự do - Hạnh phúc\n\
                  GIẤY CHỨNG NHẬN ĐĂNG KÝ KẾT HÔN\nHọ và tên chồng: Nguyễn Văn An\n";
-    let born = born_digital_pdf(dir.path(), truth);
+    let born = common::born_digital_pdf(dir.path(), truth);
     let page = common::page_png(dir.path(), "page.png", 1931, 8, 0.0);
     let scan = dir.path().join("scan.pdf");
     let made = common::run(Command::new("img2pdf").arg(&page.path).arg("-o").arg(&scan));

@@ -597,7 +597,7 @@ fn forms_without_the_csrf_token_are_refused_and_bad_uploads_leave_nothing() {
 }
 
 #[test]
-fn scanned_pdfs_become_pages_and_text_pdfs_are_refused() {
+fn scanned_pdfs_become_pages_and_pages_with_text_are_kept() {
     let office = Office::new();
     let server = office.serve(false);
     let mut clerk = Client::new(&server);
@@ -658,17 +658,22 @@ fn scanned_pdfs_become_pages_and_text_pdfs_are_refused() {
         &truth,
     );
     assert!(cer < 0.03, "CER {cer}: {text}");
-    // A PDF of text only has nothing to scan: 400, naming the file.
-    let text_pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n\
-        2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n\
-        3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R \
-        /Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> >> endobj\n\
-        4 0 obj << /Length 46 >> stream\nBT /F1 12 Tf 72 720 Td (Giay chung nhan) Tj ET\nendstream endobj\n\
-        trailer << /Root 1 0 R >>\n%%EOF\n";
-    let refused = clerk.post_files("/capture", Some(&csrf), &[("van-ban.pdf", text_pdf)]);
-    refused.expect(400);
-    assert!(refused.body.contains("van-ban.pdf"), "{}", refused.body);
-    assert_eq!(office.drafts(), 0);
+    // A page made by software (ReportLab, its font embedded) is kept as it is: stored
+    // with its own font and text, searchable, never read with OCR.
+    let born = common::born_digital_pdf(dir, "GIẤY CHỨNG NHẬN ĐĂNG KÝ KẾT HÔN\nSố: 123/2024\n");
+    let id = upload_and_store(
+        &mut clerk,
+        &csrf,
+        &[("ket-hon.pdf", &std::fs::read(&born).unwrap())],
+        "HS-2026-0777",
+    );
+    let store = common::open_store(&office.store());
+    let doc = store.document(&id).unwrap().expect("stored");
+    let kept = dir.join("kept.pdf");
+    std::fs::write(&kept, store.read_blob(&doc.sha256).unwrap()).unwrap();
+    let fonts = run(std::process::Command::new("pdffonts").arg(&kept));
+    assert!(String::from_utf8_lossy(&fonts.stdout).contains("DejaVuSans"));
+    assert!(common::pdftotext(&kept, 1).contains("KẾT HÔN"));
 }
 
 #[test]

@@ -233,3 +233,20 @@ pub fn postgres_addr() -> String {
         .expect("host:port in SOHOA_TEST_POSTGRES")
         .to_string()
 }
+
+/// Runs `/usr/bin/python3 tests/tools/born_digital.py OUT TEXT` (Debian's ReportLab).
+pub fn born_digital_pdf(dir: &Path, text: &str) -> PathBuf {
+    let (pdf, text_file) = (dir.join("born.pdf"), dir.join("born.txt"));
+    std::fs::write(&text_file, text).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/born_digital.py");
+    let out = run(Command::new("/usr/bin/python3")
+        .arg(script)
+        .arg(&pdf)
+        .arg(&text_file));
+    assert!(
+        out.status.success(),
+        "ReportLab: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    pdf
+}
