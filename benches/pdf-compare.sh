@@ -10,7 +10,8 @@
 #   flate  img2pdf of the 8-bit gray PNGs
 #   g4     img2pdf of the pages as CCITT G4 TIFFs (ImageMagick -threshold 60% -compress Group4)
 # Timed with GNU time, per PDF, one after another, all with --jobs J:
-#   sohoa digitize --jobs J -o OUT IN.pdf
+#   sohoa digitize --jobs J -o OUT IN.pdf                      (--quality archive, the default)
+#   sohoa digitize --jobs J --quality compact -o OUT IN.pdf
 #   ocrmypdf -l vie --deskew --output-type pdfa --jobs J IN.pdf OUT.pdf
 # CER of `pdftotext` of each output against the truth; bytes per page of each output.
 # Needs: benches/setup-peers.sh (OCRmyPDF), img2pdf, ImageMagick (convert).
@@ -60,7 +61,7 @@ timed() { # OUT_TIME CMD...: wall seconds appended to OUT_TIME
 printf '| encoding | tool | pages | wall s | pages/min | CER mean | bytes/page |\n'
 printf '|---|---|---|---|---|---|---|\n'
 for enc in jpeg flate g4; do
-  for tool in sohoa ocrmypdf; do
+  for tool in sohoa sohoa-compact ocrmypdf; do
     : >"$WORK/$enc.$tool.time"
     rm -f "$WORK/$enc.$tool.cer"
     bytes=0 pages=0
@@ -69,6 +70,9 @@ for enc in jpeg flate g4; do
       out=$WORK/$name.$enc.$tool.out.pdf
       if [ "$tool" = sohoa ]; then
         timed "$WORK/$enc.$tool.time" "$SOHOA" digitize --jobs "$JOBS" -o "$out" "$input"
+      elif [ "$tool" = sohoa-compact ]; then
+        timed "$WORK/$enc.$tool.time" "$SOHOA" digitize --jobs "$JOBS" --quality compact \
+          -o "$out" "$input"
       else
         timed "$WORK/$enc.$tool.time" env -u OMP_THREAD_LIMIT ocrmypdf -l vie --deskew \
           --output-type pdfa --jobs "$JOBS" "$input" "$out"
