@@ -311,61 +311,56 @@ pub fn digitize(sources: &[Source], options: &DigitizeOptions) -> Result<Digitiz
     Ok(assemble(done)?)
 }
 
-/// `sources` with every PDF replaced by its pages (one source per page, named
-/// `NAME (trang N)`): a scanned page's image (the same path the web page's uploads take),
-/// or a page with text of its own kept as it is, as `options.ocr` says.
-fn with_pdf_pages<'s>(
-    sources: &'s [Source],
+/// `sources` with every PDF replaced by its pages ([`pages_of`]).
+fn with_pdf_pages(
+    sources: &[Source],
     options: &DigitizeOptions,
-) -> Result<std::borrow::Cow<'s, [Source]>, DigitizeError> {
-    if !sources.iter().any(|s| capture::pdf_input::is_pdf(&s.bytes)) {
-        return Ok(std::borrow::Cow::Borrowed(sources));
-    }
+) -> Result<Vec<Source>, DigitizeError> {
     let mut expanded = Vec::with_capacity(sources.len());
     for source in sources {
-        if !capture::pdf_input::is_pdf(&source.bytes) {
-            expanded.push(source.clone());
-            continue;
-        }
-        let pages = pdf_pages(source, options).map_err(|e| DigitizeError::Input {
+        let pages = pages_of(source.clone(), options).map_err(|e| DigitizeError::Input {
             source_name: source.name.clone(),
             frame: None,
             error: e.into(),
         })?;
         expanded.extend(pages);
     }
-    Ok(std::borrow::Cow::Owned(expanded))
+    Ok(expanded)
 }
 
-/// The pages of a PDF source as sources of their own: kept, rendered or taken out.
-pub fn pdf_pages(source: &Source, options: &DigitizeOptions) -> Result<Vec<Source>, CaptureError> {
-    use capture::pdf_input::{self, PageKind};
+/// The pages of a PDF source as sources of their own: kept, rendered or taken out; any
+/// other source as it is. Every entry point (digitize, batch, worker, web) expands its
+/// inputs here.
+pub fn pages_of(source: Source, options: &DigitizeOptions) -> Result<Vec<Source>, CaptureError> {
+    use capture::pdf_input::{PageKind, PdfPages};
+    if !capture::pdf_input::is_pdf(&source.bytes) {
+        return Ok(vec![source]);
+    }
     let limits = &options.limits;
-    let kinds = pdf_input::page_kinds(&source.bytes)?;
+    let pdf = PdfPages::open(&source.bytes)?;
     let shared = Arc::new(source.bytes.clone());
-    let mut pages = Vec::with_capacity(kinds.len());
-    for (index, kind) in kinds.into_iter().enumerate() {
+    let mut pages = Vec::with_capacity(pdf.len());
+    for index in 0..pdf.len() {
         let name = format!("{} (trang {})", source.name, index + 1);
-        let keep = match (options.ocr, kind) {
+        let content = pdf.content(index)?;
+        let keep = match (options.ocr, content.kind) {
             (OcrMode::Force, _) | (_, PageKind::Scanned) | (OcrMode::Redo, PageKind::OcrLayer) => {
                 false
             }
             (_, PageKind::BornDigital) | (OcrMode::SkipText, PageKind::OcrLayer) => true,
         };
         let mut page = if !keep && options.ocr != OcrMode::Force {
-            Source::new(name, pdf_input::page_file(&source.bytes, index, limits)?)
-        } else if keep && keepable(&shared, index)?.is_none() {
+            Source::new(name, pdf.image_file(index, limits)?)
+        } else if keep && unkeepable(&pdf, index, &content)?.is_none() {
             let mut page = Source::new(name, Vec::new());
             page.kept = Some(KeptPage {
                 pdf: shared.clone(),
                 index,
+                text: pdf.text(index)?,
             });
             page
         } else {
-            Source::new(
-                name,
-                pdf_input::rendered_page_file(&source.bytes, index, limits)?,
-            )
+            Source::new(name, pdf.rendered_file(index, limits)?)
         };
         page.adjust = source.adjust;
         pages.push(page);
@@ -374,19 +369,17 @@ pub fn pdf_pages(source: &Source, options: &DigitizeOptions) -> Result<Vec<Sourc
 }
 
 /// Why a page cannot be kept as it is in a PDF/A file (then it is rendered and read).
-fn keepable(pdf: &Arc<Vec<u8>>, index: usize) -> Result<Option<String>, CaptureError> {
-    let (cmyk, shown) = capture::pdf_input::page_usage(pdf, index)?;
-    if cmyk {
-        return Ok(Some("it uses CMYK colours".into()));
-    }
-    let doc = lopdf::Document::load_mem(pdf)
-        .map_err(|e| CaptureError::Pdf(format!("unreadable PDF: {e}")))?;
-    let page = doc
-        .get_pages()
-        .into_values()
-        .nth(index)
-        .ok_or(CaptureError::NoSuchFrame(index))?;
-    let reason = pdf::import::unkeepable(&doc, page, &shown);
+fn unkeepable(
+    pdf: &capture::pdf_input::PdfPages,
+    index: usize,
+    content: &capture::pdf_input::PageContent,
+) -> Result<Option<String>, CaptureError> {
+    let reason = if content.cmyk {
+        Some("it uses CMYK colours".to_string())
+    } else {
+        let (doc, page) = pdf.page(index)?;
+        pdf::import::unkeepable(doc, page, &content.fonts_shown)
+    };
     if let Some(reason) = &reason {
         tracing::warn!("page {} is read from its rendering: {reason}", index + 1);
     }
@@ -511,7 +504,7 @@ fn process(
         error,
     };
     if let Some(kept) = &source.kept {
-        return kept_page(source, kept, engine.model()).map_err(|e| fail(e.into()));
+        return Ok(kept_page(source, kept, engine.model()));
     }
     let mut timings = Timings::default();
     let clock = Instant::now();
@@ -580,8 +573,8 @@ fn process(
 }
 
 /// A born-digital page: kept as it is, its own text taken for search and the report.
-fn kept_page(source: &Source, kept: &KeptPage, model: &Model) -> Result<DonePage, CaptureError> {
-    let text = capture::pdf_input::page_text(&kept.pdf, kept.index)?;
+fn kept_page(source: &Source, kept: &KeptPage, model: &Model) -> DonePage {
+    let text = kept.text.clone();
     let words = text.split_whitespace().count();
     let report = PageReport {
         source: source.name.clone(),
@@ -604,12 +597,12 @@ fn kept_page(source: &Source, kept: &KeptPage, model: &Model) -> Result<DonePage
         ocr_model: model.clone(),
         kept_as_is: true,
     };
-    Ok(DonePage {
+    DonePage {
         pdf_page: OutputPage::Kept(kept.clone()),
         report,
         text,
         ink: InkMask::new(&[], 0, 0, 1),
-    })
+    }
 }
 
 /// Scans under this resolution are enlarged for OCR (only): Tesseract reads best with

@@ -87,9 +87,11 @@ pub struct Answer {
 /// decoded frame must respect the limits.
 pub fn decode_image(data: &[u8]) {
     if pdf_input::is_pdf(data) {
-        if let Ok(pages) = pdf_input::page_images(data, &FUZZ_LIMITS) {
-            for page in pages.iter().take(MAX_FRAMES) {
-                decode_frames(page);
+        if let Ok(pages) = pdf_input::PdfPages::open(data) {
+            for index in 0..pages.len().min(MAX_FRAMES) {
+                if let Ok(page) = pages.image_file(index, &FUZZ_LIMITS) {
+                    decode_frames(&page);
+                }
             }
         }
         return;

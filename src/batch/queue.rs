@@ -292,13 +292,9 @@ fn digitize_all(
     let mut pages = Vec::new();
     let mut expanded = Vec::with_capacity(sources.len());
     for source in sources {
-        match capture::pdf_input::is_pdf(&source.bytes) {
-            true => expanded.extend(
-                digitize::pdf_pages(source, &options.digitize)
-                    .map_err(|e| format!("{}: {e}", source.name))?,
-            ),
-            false => expanded.push(source.clone()),
-        }
+        let pages = digitize::pages_of(source.clone(), &options.digitize)
+            .map_err(|e| format!("{}: {e}", source.name))?;
+        expanded.extend(pages);
     }
     for source in &expanded {
         let frames = match source.kept {

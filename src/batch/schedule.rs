@@ -375,13 +375,10 @@ fn with_pdf_pages(
 ) -> Vec<Source> {
     let mut out = Vec::with_capacity(sources.len());
     for source in sources {
-        if !capture::pdf_input::is_pdf(&source.bytes) {
-            out.push(source);
-            continue;
-        }
-        match digitize::pdf_pages(&source, options) {
+        let name = source.name.clone();
+        match digitize::pages_of(source, options) {
             Ok(pages) => out.extend(pages),
-            Err(e) => errors.push(file_error(&source.name, None, e)),
+            Err(e) => errors.push(file_error(&name, None, e)),
         }
     }
     out

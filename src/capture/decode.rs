@@ -160,7 +160,7 @@ fn looks_like_jpeg2000(bytes: &[u8]) -> bool {
 pub fn frame_count(bytes: &[u8]) -> Result<usize, CaptureError> {
     match sniff(bytes)? {
         Format::Tiff => {}
-        Format::Pdf => return super::pdf_input::page_count(bytes),
+        Format::Pdf => return Ok(super::pdf_input::PdfPages::open(bytes)?.len()),
         _ => return Ok(1),
     }
     let mut decoder = TiffDecoder::new(Cursor::new(bytes)).map_err(tiff_error)?;
@@ -185,7 +185,9 @@ pub fn decode_frame(
         Format::Heic => decode_heic(bytes, limits)?,
         Format::Jpeg2000 => decode_jpeg2000(bytes, limits)?,
         Format::Pdf => {
-            let page = super::pdf_input::page_file(bytes, index, limits)?;
+            // Opened again for each frame, as a multi-page TIFF is: callers that take
+            // every page open the file once ([`super::pdf_input::PdfPages`]).
+            let page = super::pdf_input::PdfPages::open(bytes)?.image_file(index, limits)?;
             return decode_frame(&page, 0, limits);
         }
     };

@@ -1,9 +1,8 @@
-//! Scanned PDFs as input: a scanner's PDF carries one image per page; that image is
-//! taken out as it is ([`super::pdf_image`]), and a page composed of more (several or
-//! masked images, drawings) is rendered ([`super::pdf_render`]); either is then captured
-//! like any photo or scan. PDFs whose pages are text
-//! and drawings are refused: they need no digitizing, and rendering them is a PDF
-//! viewer's job.
+//! PDFs as input, opened once per file ([`PdfPages`]): a scanner's PDF carries one image
+//! per page; that image is taken out as it is ([`super::pdf_image`]), and a page composed
+//! of more (several or masked images, drawings) is rendered ([`super::pdf_render`]);
+//! either is then captured like any photo or scan. What a page shows ([`PageContent`])
+//! tells a page made by software, which digitizing keeps as it is.
 
 use std::collections::BTreeMap;
 
@@ -19,18 +18,6 @@ pub fn is_pdf(bytes: &[u8]) -> bool {
     bytes.starts_with(b"%PDF-")
 }
 
-/// The scanned image of every page of `pdf`, in page order, as JPEG or PNG files.
-pub fn page_images(pdf: &[u8], limits: &DecodeLimits) -> Result<Vec<Vec<u8>>, CaptureError> {
-    let (doc, pages) = open(pdf)?;
-    pages
-        .iter()
-        .enumerate()
-        .map(|(index, (&number, &page))| {
-            page_image(pdf, &doc, (index, page), limits).map_err(|e| on_page(number, e))
-        })
-        .collect()
-}
-
 /// What a page of a PDF holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PageKind {
@@ -42,85 +29,123 @@ pub enum PageKind {
     BornDigital,
 }
 
-/// The kind of every page of `pdf` (checked as [`page_images`] checks it).
-pub fn page_kinds(pdf: &[u8]) -> Result<Vec<PageKind>, CaptureError> {
-    let (doc, pages) = open(pdf)?;
-    pages
-        .iter()
-        .map(|(&number, &page)| {
-            let drawn = Drawn::read(&doc, page).map_err(|e| on_page(number, e))?;
-            Ok(if drawn.visible_text {
+/// What a page's content stream shows, as far as digitizing is concerned.
+#[derive(Debug, Clone)]
+pub struct PageContent {
+    /// Scanned, OCR layer or born-digital.
+    pub kind: PageKind,
+    /// Colours set in DeviceCMYK (`k`, `K`), which a PDF/A file with an sRGB output
+    /// intent may not keep as they are.
+    pub cmyk: bool,
+    /// The font resources that show visible text.
+    pub fonts_shown: Vec<Vec<u8>>,
+}
+
+/// A PDF opened once to take its pages from: not locked by a password, not signed
+/// (digitizing would break the signatures), with 1 to [`MAX_PAGES`] pages.
+pub struct PdfPages<'a> {
+    pdf: &'a [u8],
+    doc: Document,
+    /// Page number and object of each page, in order.
+    pages: Vec<(u32, lopdf::ObjectId)>,
+}
+
+impl<'a> PdfPages<'a> {
+    /// Opens and checks `pdf`.
+    pub fn open(pdf: &'a [u8]) -> Result<PdfPages<'a>, CaptureError> {
+        let (doc, pages) = open(pdf)?;
+        Ok(PdfPages {
+            pdf,
+            doc,
+            pages: pages.into_iter().collect(),
+        })
+    }
+
+    /// Number of pages.
+    pub fn len(&self) -> usize {
+        self.pages.len()
+    }
+
+    /// Always false: an empty page tree is refused by [`PdfPages::open`].
+    pub fn is_empty(&self) -> bool {
+        self.pages.is_empty()
+    }
+
+    /// The loaded document and the object of page `index` (from 0).
+    pub fn page(&self, index: usize) -> Result<(&Document, lopdf::ObjectId), CaptureError> {
+        let &(_, page) = self
+            .pages
+            .get(index)
+            .ok_or(CaptureError::NoSuchFrame(index))?;
+        Ok((&self.doc, page))
+    }
+
+    /// What page `index` shows.
+    pub fn content(&self, index: usize) -> Result<PageContent, CaptureError> {
+        self.on(index, |_, page| {
+            let drawn = Drawn::read(&self.doc, page)?;
+            let kind = if drawn.visible_text {
                 PageKind::BornDigital
             } else if drawn.invisible_text {
                 PageKind::OcrLayer
             } else {
                 PageKind::Scanned
+            };
+            Ok(PageContent {
+                kind,
+                cmyk: drawn.cmyk,
+                fonts_shown: drawn.fonts_shown,
             })
         })
-        .collect()
-}
+    }
 
-/// What the content stream of page `index` of `pdf` uses that decides whether it can be
-/// kept in a PDF/A file: DeviceCMYK colours (`k`, `K`), and the font resources that show
-/// text (in any render mode but the invisible one).
-pub fn page_usage(pdf: &[u8], index: usize) -> Result<(bool, Vec<Vec<u8>>), CaptureError> {
-    let (doc, pages) = open(pdf)?;
-    let (&number, &page) = pages
-        .iter()
-        .nth(index)
-        .ok_or(CaptureError::NoSuchFrame(index))?;
-    let drawn = Drawn::read(&doc, page).map_err(|e| on_page(number, e))?;
-    Ok((drawn.cmyk, drawn.fonts_shown))
-}
+    /// The scanned image of page `index`, as a JPEG, JPEG 2000 or PNG file.
+    pub fn image_file(&self, index: usize, limits: &DecodeLimits) -> Result<Vec<u8>, CaptureError> {
+        self.on(index, |index, page| {
+            page_image(self.pdf, &self.doc, (index, page), limits)
+        })
+    }
 
-/// The text of page `index` of `pdf` as drawn by its fonts (for a born-digital page).
-pub fn page_text(pdf: &[u8], index: usize) -> Result<String, CaptureError> {
-    let (doc, pages) = open(pdf)?;
-    let &number = pages
-        .keys()
-        .nth(index)
-        .ok_or(CaptureError::NoSuchFrame(index))?;
-    doc.extract_text(&[number])
-        .map_err(|e| on_page(number, format!("its text cannot be read: {e}")))
-}
+    /// Page `index` rendered as it displays (`--ocr force`), as a PNG file.
+    pub fn rendered_file(
+        &self,
+        index: usize,
+        limits: &DecodeLimits,
+    ) -> Result<Vec<u8>, CaptureError> {
+        self.on(index, |index, page| {
+            let images = self.doc.get_page_images(page).map_err(|e| e.to_string())?;
+            let dpi = images
+                .iter()
+                .max_by_key(|i| i.width.saturating_mul(i.height))
+                .and_then(|i| page_dpi(&self.doc, page, (i.width as u32, i.height as u32)))
+                .map_or(300.0, f32::from);
+            let (file, dpi) = pdf_render::render_page(self.pdf, index, dpi, limits)?;
+            Ok(density::with_dpi(file, dpi.round() as u16))
+        })
+    }
 
-/// Page `index` of `pdf` rendered as it displays (`--ocr force`), as a PNG file.
-pub fn rendered_page_file(
-    pdf: &[u8],
-    index: usize,
-    limits: &DecodeLimits,
-) -> Result<Vec<u8>, CaptureError> {
-    let (doc, pages) = open(pdf)?;
-    let (&number, &page) = pages
-        .iter()
-        .nth(index)
-        .ok_or(CaptureError::NoSuchFrame(index))?;
-    let images = doc
-        .get_page_images(page)
-        .map_err(|e| on_page(number, e.to_string()))?;
-    let dpi = images
-        .iter()
-        .max_by_key(|i| i.width.saturating_mul(i.height))
-        .and_then(|i| page_dpi(&doc, page, (i.width as u32, i.height as u32)))
-        .map_or(300.0, f32::from);
-    let (file, dpi) =
-        pdf_render::render_page(pdf, index, dpi, limits).map_err(|e| on_page(number, e))?;
-    Ok(density::with_dpi(file, dpi.round() as u16))
-}
+    /// The text of page `index` as drawn by its fonts (for a born-digital page).
+    pub fn text(&self, index: usize) -> Result<String, CaptureError> {
+        self.on(index, |_, _| {
+            let number = self.pages[index].0;
+            self.doc
+                .extract_text(&[number])
+                .map_err(|e| format!("its text cannot be read: {e}"))
+        })
+    }
 
-/// How many pages `pdf` has (checked as [`page_images`] checks it).
-pub fn page_count(pdf: &[u8]) -> Result<usize, CaptureError> {
-    Ok(open(pdf)?.1.len())
-}
-
-/// The scanned image of page `index` (from 0) of `pdf`, as a JPEG, JPEG 2000 or PNG file.
-pub fn page_file(pdf: &[u8], index: usize, limits: &DecodeLimits) -> Result<Vec<u8>, CaptureError> {
-    let (doc, pages) = open(pdf)?;
-    let (&number, &page) = pages
-        .iter()
-        .nth(index)
-        .ok_or(CaptureError::NoSuchFrame(index))?;
-    page_image(pdf, &doc, (index, page), limits).map_err(|e| on_page(number, e))
+    /// Runs `work` on page `index`, its errors named by the page's number.
+    fn on<T>(
+        &self,
+        index: usize,
+        work: impl FnOnce(usize, lopdf::ObjectId) -> Result<T, String>,
+    ) -> Result<T, CaptureError> {
+        let &(number, page) = self
+            .pages
+            .get(index)
+            .ok_or(CaptureError::NoSuchFrame(index))?;
+        work(index, page).map_err(|e| on_page(number, e))
+    }
 }
 
 /// Loads a PDF to take pages from: not locked by a password, not signed (digitizing
@@ -187,19 +212,6 @@ fn is_signature(object: &lopdf::Object) -> bool {
                 Ok(b"Sig" | b"DocTimeStamp")
             )
     })
-}
-
-/// [`page_images`] named for reports and errors: `NAME (trang N)`.
-pub fn named_pages(
-    name: &str,
-    pdf: &[u8],
-    limits: &DecodeLimits,
-) -> Result<Vec<(String, Vec<u8>)>, CaptureError> {
-    Ok(page_images(pdf, limits)?
-        .into_iter()
-        .enumerate()
-        .map(|(i, page)| (format!("{name} (trang {})", i + 1), page))
-        .collect())
 }
 
 fn on_page(number: u32, error: String) -> CaptureError {

@@ -65,6 +65,8 @@ pub struct KeptPage {
     pub pdf: std::sync::Arc<Vec<u8>>,
     /// Its index there, from 0.
     pub index: usize,
+    /// Its own text, for search and the report.
+    pub text: String,
 }
 
 /// One page of the output: a scanned page with its text layer, or a kept page.

@@ -14,6 +14,7 @@ use super::drafts;
 use super::html::{csrf_input, esc, layout, local_time, text_field, vnd};
 use super::session::Session;
 use super::{WebError, WebResult, WebState};
+use crate::capture::pdf_input::PdfPages;
 use crate::digitize::{digitize_frames, Source, LOW_CONFIDENCE};
 use crate::pdf::KeptPage;
 use crate::server::routes::disposition;
@@ -256,10 +257,14 @@ fn digitize_and_store(
         }
         let mut source = match page.kept {
             Some(index) => {
+                let text = PdfPages::open(&bytes)
+                    .and_then(|pages| pages.text(index))
+                    .map_err(|e| WebError::bad_request(format!("Tệp {}: {e}", page.name)))?;
                 let mut kept = Source::new(page.name.clone(), Vec::new());
                 kept.kept = Some(KeptPage {
                     pdf: std::sync::Arc::new(bytes),
                     index,
+                    text,
                 });
                 kept
             }

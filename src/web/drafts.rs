@@ -397,12 +397,8 @@ fn expand_pdfs(files: Vec<(String, Vec<u8>)>, options: &DigitizeOptions) -> WebR
     };
     let mut out = Vec::with_capacity(files.len());
     for (name, bytes) in files {
-        let source = Source::new(name.clone(), bytes);
-        if !pdf_input::is_pdf(&source.bytes) {
-            out.push(source);
-            continue;
-        }
-        let pages = digitize::pdf_pages(&source, &options).map_err(|e| unreadable(&name, e))?;
+        let pages = digitize::pages_of(Source::new(name.clone(), bytes), &options)
+            .map_err(|e| unreadable(&name, e))?;
         if out.len() + pages.len() > MAX_DRAFT_PAGES {
             return Err(WebError::bad_request(format!(
                 "Tối đa {MAX_DRAFT_PAGES} trang mỗi lần số hoá (tệp {name} vượt quá)."
@@ -422,7 +418,8 @@ fn kept_look(
     index: usize,
 ) -> WebResult<DraftPage> {
     let pdf = dir.read(file)?;
-    let rendered = pdf_input::rendered_page_file(&pdf, index, &PAGE_LIMITS)
+    let rendered = pdf_input::PdfPages::open(&pdf)
+        .and_then(|pages| pages.rendered_file(index, &PAGE_LIMITS))
         .map_err(|e| unreadable(name, e))?;
     let decoded =
         capture::decode_frame(&rendered, 0, &PAGE_LIMITS).map_err(|e| unreadable(name, e))?;
