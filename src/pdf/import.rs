@@ -124,49 +124,39 @@ impl Copier<'_> {
 /// `shown` names the page's font resources that show text in its content stream; fonts
 /// inside its forms are all checked.
 pub fn unkeepable(source: &Document, page: ObjectId, shown: &[Vec<u8>]) -> Option<String> {
-    let mut scratch = Document::with_version("1.7");
-    let parent = scratch.new_object_id();
-    let copied = match import_page(&mut scratch, source, page, parent) {
-        Ok(id) => id,
-        Err(e) => return Some(e),
+    // What the page would bring along, read in place (nothing is copied to find out).
+    let dict = source.get_dictionary(page).ok()?;
+    let resources = match dict.get(b"Resources") {
+        Ok(resources) => resources.clone(),
+        Err(_) => inherited(source, dict, b"Resources")?,
     };
-    let resources = scratch
-        .get_dictionary(copied)
-        .and_then(|p| p.get_deref(b"Resources", &scratch))
-        .and_then(Object::as_dict)
-        .ok();
-    let mut fonts: Vec<&Object> = Vec::new();
-    if let Some(font_dict) = resources
-        .and_then(|r| r.get_deref(b"Font", &scratch).ok())
-        .and_then(|f| f.as_dict().ok())
-    {
-        fonts.extend(
-            font_dict
-                .iter()
-                .filter(|(name, _)| shown.iter().any(|s| s == *name))
-                .map(|(_, font)| font),
-        );
-    }
-    if let Some(xobjects) = resources
-        .and_then(|r| r.get_deref(b"XObject", &scratch).ok())
-        .and_then(|x| x.as_dict().ok())
-    {
-        fonts.extend(xobjects.iter().map(|(_, form)| form));
-    }
-    for font in fonts {
-        let mut reached = Vec::new();
-        reach(&scratch, font, &mut reached, 0);
-        if let Some(reason) = reached.iter().find_map(|d| font_not_embedded(d)) {
+    let mut reached = Vec::new();
+    reach(source, &resources, &mut reached, 0);
+    let resources = match &resources {
+        Object::Reference(id) => source.get_dictionary(*id).ok()?,
+        Object::Dictionary(d) => d,
+        _ => return None,
+    };
+    let entries = |key: &[u8]| {
+        resources
+            .get_deref(key, source)
+            .and_then(Object::as_dict)
+            .map(|d| d.iter().collect::<Vec<_>>())
+            .unwrap_or_default()
+    };
+    let shown_fonts = entries(b"Font")
+        .into_iter()
+        .filter(|(name, _)| shown.iter().any(|s| s == *name));
+    // Fonts inside forms are all checked: which of them show text is not read.
+    for (_, object) in shown_fonts.chain(entries(b"XObject")) {
+        let mut fonts = Vec::new();
+        reach(source, object, &mut fonts, 0);
+        if let Some(reason) = fonts.iter().find_map(|d| font_not_embedded(d)) {
             return Some(reason);
         }
     }
-    let cmyk = scratch.objects.values().any(|object| {
-        let dict = match object {
-            Object::Dictionary(d) => d,
-            Object::Stream(s) => &s.dict,
-            _ => return false,
-        };
-        dict.iter()
+    let cmyk = reached.iter().any(|d| {
+        d.iter()
             .any(|(_, v)| v.as_name().ok() == Some(b"DeviceCMYK"))
     });
     cmyk.then(|| "it uses CMYK colours".to_string())
