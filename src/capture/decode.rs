@@ -182,7 +182,7 @@ pub fn decode_frame(
     let frame = match format {
         Format::Tiff => decode_tiff_frame(bytes, index, limits)?,
         Format::Jpeg | Format::Png => decode_with_image(bytes, format, limits)?,
-        Format::Heic => decode_heic(bytes, limits)?,
+        Format::Heic => super::heic::decode(bytes, limits)?,
         Format::Jpeg2000 => decode_jpeg2000(bytes, limits)?,
         Format::Pdf => {
             // Opened again for each frame, as a multi-page TIFF is: callers that take
@@ -200,20 +200,6 @@ pub fn decode_frame(
         });
     }
     Ok(frame)
-}
-
-#[cfg(feature = "heic")]
-fn decode_heic(bytes: &[u8], limits: &DecodeLimits) -> Result<Frame, CaptureError> {
-    super::heic::decode(bytes, limits)
-}
-
-#[cfg(not(feature = "heic"))]
-fn decode_heic(_: &[u8], _: &DecodeLimits) -> Result<Frame, CaptureError> {
-    Err(CaptureError::UnsupportedFormat(
-        "HEIC: this sohoa was built without libheif (build with the `heic` feature and \
-         Debian's libheif-dev)"
-            .into(),
-    ))
 }
 
 /// Decodes a JPEG 2000 image (hayro-jpeg2000), its size checked from the header first.

@@ -4,7 +4,6 @@ mod decode;
 mod density;
 pub mod deskew;
 pub mod detect;
-#[cfg(feature = "heic")]
 mod heic;
 pub mod illumination;
 pub mod negative;

@@ -1,45 +1,39 @@
-//! Tesseract through its C API (the `tesseract` crate's safe plumbing layer).
+//! Tesseract through its C API, loaded on first use (`sohoa_ffi::tesseract`).
 //!
-//! We use the `tesseract` crate rather than `tesseract-rs`: it binds Debian's system
-//! libtesseract with bindgen (about 20 s to build, no network stack pulled in), and word
-//! boxes with confidences come from Tesseract's own TSV renderer.
+//! Word boxes with confidences come from Tesseract's own TSV renderer.
 
 use std::ffi::CString;
 
 use image::GrayImage;
-use tesseract::plumbing::tesseract_sys::{
-    TessOcrEngineMode_OEM_LSTM_ONLY, TessPageSegMode_PSM_AUTO, TessPageSegMode_PSM_SINGLE_BLOCK,
-};
-use tesseract::plumbing::TessBaseApi;
+use sohoa_ffi::tesseract::{BaseApi, PageSegMode};
 use unicode_normalization::UnicodeNormalization;
 
 use super::{BBox, Line, Model, OcrEngine, OcrError, RecognizedPage, Word};
 
 /// A loaded Tesseract engine for one language.
 pub struct TesseractEngine {
-    api: TessBaseApi,
+    api: BaseApi,
     model: Model,
 }
 
 impl TesseractEngine {
     /// Loads `model` (LSTM engine). Costs tens of milliseconds: do it once per worker.
     pub fn new(model: Model) -> Result<Self, OcrError> {
-        let mut api = TessBaseApi::create();
         let datapath = cstring(&model.tessdata_dir().to_string_lossy())?;
         let language = cstring(&model.language)?;
-        api.init_4(
-            Some(&datapath),
-            Some(&language),
-            TessOcrEngineMode_OEM_LSTM_ONLY,
-        )
-        .map_err(|_| OcrError::Engine(format!("could not load {}", model.path.display())))?;
+        let mut api = BaseApi::new(&datapath, &language).map_err(|e| match e {
+            sohoa_ffi::tesseract::Error::Load(e) => OcrError::Engine(e.to_string()),
+            sohoa_ffi::tesseract::Error::Call(_) => {
+                OcrError::Engine(format!("could not load {}", model.path.display()))
+            }
+        })?;
         // Tesseract's diagnostics would break the one-line error contract on stderr.
         api.set_variable(&cstring("debug_file")?, &cstring("/dev/null")?)
             .map_err(|_| OcrError::Engine("cannot silence diagnostics".into()))?;
         // The API's default is one uniform block, which reads a two-column page across
         // its columns; full layout analysis (the `tesseract` command's default) finds the
         // columns and table cells and reads each in turn. Orientation is capture's job.
-        api.set_page_seg_mode(TessPageSegMode_PSM_AUTO);
+        api.set_page_seg_mode(PageSegMode::Auto);
         Ok(TesseractEngine { api, model })
     }
 }
@@ -60,9 +54,9 @@ impl OcrEngine for TesseractEngine {
     ) -> Result<RecognizedPage, OcrError> {
         // Layout analysis would find sideways lines and read them as well as upright
         // ones; one uniform block of horizontal lines is what an orientation check needs.
-        self.api.set_page_seg_mode(TessPageSegMode_PSM_SINGLE_BLOCK);
+        self.api.set_page_seg_mode(PageSegMode::SingleBlock);
         let read = self.read(sample, dpi);
-        self.api.set_page_seg_mode(TessPageSegMode_PSM_AUTO);
+        self.api.set_page_seg_mode(PageSegMode::Auto);
         read
     }
 
@@ -74,26 +68,13 @@ impl OcrEngine for TesseractEngine {
 impl TesseractEngine {
     fn read(&mut self, page: &GrayImage, dpi: u32) -> Result<RecognizedPage, OcrError> {
         let (w, h) = page.dimensions();
-        let (w, h) = (to_c_int(w)?, to_c_int(h)?);
-        self.api
-            .set_image(page.as_raw(), w, h, 1, w)
-            .map_err(|e| OcrError::Engine(format!("image rejected: {e:?}")))?;
         // Tesseract rejects resolutions outside 70–2400 dpi with a warning and guesses.
-        self.api
-            .set_source_resolution(to_c_int(dpi.clamp(70, 2400))?);
-        self.api
-            .recognize()
-            .map_err(|_| OcrError::Engine("recognition failed".into()))?;
         let tsv = self
             .api
-            .get_tsv_text(0)
-            .map_err(|_| OcrError::Engine("no TSV output".into()))?;
-        Ok(parse_tsv(&tsv.as_ref().to_string_lossy()))
+            .read_tsv(page.as_raw(), w, h, dpi.clamp(70, 2400))
+            .map_err(|e| OcrError::Engine(e.to_string()))?;
+        Ok(parse_tsv(&tsv))
     }
-}
-
-fn to_c_int(v: u32) -> Result<i32, OcrError> {
-    i32::try_from(v).map_err(|_| OcrError::Engine(format!("dimension {v} too large")))
 }
 
 /// Parses Tesseract's TSV: level, page, block, paragraph, line, word, left, top, width,
