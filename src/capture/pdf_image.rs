@@ -41,15 +41,10 @@ pub(super) fn image_file(
     match codec {
         "DCTDecode" => encoded(),
         "JPXDecode" => encoded(),
-        "CCITTFaxDecode" => {
+        "CCITTFaxDecode" | "JBIG2Decode" => {
             let size = Size { width, height };
-            let black = ccitt(&encoded()?, params.as_ref(), size)?;
-            bilevel_png(doc, dict, &black, size)
-        }
-        "JBIG2Decode" => {
-            let size = Size { width, height };
-            let black = jbig2(doc, &encoded()?, params.as_ref(), size)?;
-            bilevel_png(doc, dict, &black, size)
+            let zero_bits = bilevel(doc, codec, &encoded()?, params.as_ref(), size)?;
+            png_1bit(&bilevel_gray(doc, dict, &zero_bits, size)?)
         }
         "" | "FlateDecode" | "LZWDecode" => {
             let layout = Layout::of(doc, dict, width, height)?;
@@ -66,6 +61,50 @@ pub(super) fn image_file(
             "image compression {other} is not supported (JPEG, JPEG 2000, Flate, LZW, CCITT \
              and JBIG2 are)"
         )),
+    }
+}
+
+/// A bitonal image XObject (CCITT or JBIG2, its only filter) as gray samples: 0 where it
+/// paints black, 255 elsewhere. `Ok(None)` for any other image. The certification stamp's
+/// placement reads a page's ink from this.
+pub fn bilevel_samples(
+    doc: &Document,
+    stream: &lopdf::Stream,
+    limits: &DecodeLimits,
+) -> Result<Option<GrayImage>, String> {
+    let dict = &stream.dict;
+    let codec = match filters(doc, dict)?.as_slice() {
+        [only] if only == "CCITTFaxDecode" || only == "JBIG2Decode" => only.clone(),
+        _ => return Ok(None),
+    };
+    let size = Size {
+        width: integer(doc, dict, b"Width")?,
+        height: integer(doc, dict, b"Height")?,
+    };
+    let pixels = u64::from(size.width) * u64::from(size.height);
+    if pixels == 0 || pixels > limits.max_pixels {
+        return Err(format!(
+            "image of {}×{} pixels is out of bounds",
+            size.width, size.height
+        ));
+    }
+    let params = decode_params(doc, dict, 0);
+    let zero_bits = bilevel(doc, &codec, &stream.content, params.as_ref(), size)?;
+    bilevel_gray(doc, dict, &zero_bits, size).map(Some)
+}
+
+/// Decodes CCITT or JBIG2 data into one flag per pixel, true where the output bit is 0.
+fn bilevel(
+    doc: &Document,
+    codec: &str,
+    data: &[u8],
+    params: Option<&Dictionary>,
+    size: Size,
+) -> Result<Vec<bool>, String> {
+    if codec == "JBIG2Decode" {
+        jbig2(doc, data, params, size)
+    } else {
+        ccitt(data, params, size)
     }
 }
 
@@ -251,14 +290,14 @@ impl hayro_jbig2::Decoder for BitCollector {
     fn next_line(&mut self) {}
 }
 
-/// A 1-bit image's flags (true: the filter's output bit is 0) as a 1-bit PNG, through
-/// the image's `/Decode` (`[1 0]` inverts) or, for a stencil mask, painted where 0.
-fn bilevel_png(
+/// A 1-bit image's flags (true: the filter's output bit is 0) as 0/255 gray, through the
+/// image's `/Decode` (`[1 0]` inverts) or, for a stencil mask, painted where 0.
+fn bilevel_gray(
     doc: &Document,
     dict: &Dictionary,
     zero_bits: &[bool],
     size: Size,
-) -> Result<Vec<u8>, String> {
+) -> Result<GrayImage, String> {
     let inverted = decode_array(doc, dict).is_some_and(|d| d.len() >= 2 && d[0] > d[1]);
     let indexed_dark_zero = match color_space(doc, dict) {
         Ok(Space::Indexed { palette, .. }) => palette.first().is_none_or(|&g| g < 128),
@@ -270,8 +309,7 @@ fn bilevel_png(
         .iter()
         .map(|&zero| if zero == black_when_zero { 0 } else { 255 })
         .collect();
-    let gray = GrayImage::from_raw(size.width, size.height, pixels).ok_or("image size")?;
-    png_1bit(&gray)
+    GrayImage::from_raw(size.width, size.height, pixels).ok_or_else(|| "image size".into())
 }
 
 /// Writes a 0/255 gray image as a 1-bit PNG (the `png` crate: `image` writes 8-bit only).

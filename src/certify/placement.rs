@@ -916,7 +916,8 @@ fn is_ink(pixel: &[u8]) -> bool {
 }
 
 /// The samples of an 8-bit gray or RGB image (Flate, with or without a PNG predictor,
-/// or uncompressed) or a JPEG; `None` for anything else (masks, other colour spaces).
+/// or uncompressed), a JPEG, or a bitonal CCITT or JBIG2 image; `None` for anything else
+/// (masks, other colour spaces).
 fn decode(doc: &Document, image: &lopdf::Stream) -> Option<Pixels> {
     let dict = &image.dict;
     if dict
@@ -936,6 +937,19 @@ fn decode(doc: &Document, image: &lopdf::Stream) -> Option<Pixels> {
         Object::Array(_) => Some(b"(chain)".as_slice()),
         other => other.as_name().ok(),
     });
+    if matches!(filter, Some(b"CCITTFaxDecode" | b"JBIG2Decode")) {
+        let limits = crate::capture::DecodeLimits {
+            max_pixels: MAX_DECODED_PIXELS,
+            ..Default::default()
+        };
+        let gray = crate::capture::bilevel_samples(doc, image, &limits).ok()??;
+        return Some(Pixels {
+            width,
+            height,
+            channels: 1,
+            samples: gray.into_raw(),
+        });
+    }
     if filter == Some(b"DCTDecode") {
         let decoded =
             image::load_from_memory_with_format(&image.content, image::ImageFormat::Jpeg).ok()?;

@@ -660,6 +660,18 @@ fn stamp_widget(pdf: &Path) -> (usize, [f32; 4], usize) {
     panic!("no signature widget in {}", pdf.display())
 }
 
+/// The `/Filter` names of the image XObjects in `pdf`.
+fn image_filters(pdf: &Path) -> Vec<String> {
+    let doc = lopdf::Document::load(pdf).unwrap();
+    doc.objects
+        .values()
+        .filter_map(|o| o.as_stream().ok())
+        .filter(|s| s.dict.get(b"Subtype").and_then(|t| t.as_name()).ok() == Some(b"Image"))
+        .filter_map(|s| s.dict.get(b"Filter").and_then(|f| f.as_name()).ok())
+        .map(|f| String::from_utf8_lossy(f).into_owned())
+        .collect()
+}
+
 /// A born-digital PDF of one `width`×`height` page with `lines` lines of Helvetica.
 fn text_pdf(path: &Path, (width, height): (f32, f32), lines: usize) {
     use lopdf::{dictionary, Object, Stream};
@@ -695,18 +707,27 @@ fn the_stamp_never_covers_the_original() {
     let s = setup();
     let dir = s.dir.join("placement");
     std::fs::create_dir_all(&dir).unwrap();
-    let digitized = |name: &str, lines: usize| {
+    let digitized_as = |name: &str, lines: usize, quality: &str| {
         let page = common::page_png(&dir, &format!("{name}.png"), 11, lines, 0.0);
         let pdf = dir.join(format!("{name}.pdf"));
         assert_ok(&run(sohoa()
-            .args(["digitize", "-o"])
+            .args(["digitize", "--quality", quality, "-o"])
             .arg(&pdf)
             .arg(&page.path)));
         pdf
     };
+    let digitized = |name: &str, lines: usize| digitized_as(name, lines, "archive");
+    // A bitonal page is stored as CCITT G4: its ink is read from the G4 data too.
+    let bitonal = digitized_as("half-bitonal", 14, "compact");
+    assert!(
+        image_filters(&bitonal).contains(&"CCITTFaxDecode".to_string()),
+        "{:?}",
+        image_filters(&bitonal)
+    );
     let cases = [
         ("full", digitized("full", 44), true),
         ("half", digitized("half", 14), false),
+        ("half-bitonal", bitonal, false),
         (
             "landscape",
             {
