@@ -17,8 +17,8 @@ mod resample;
 use decode::check_size;
 pub use decode::{decode_frame, frame_count, DecodeLimits, Frame, Original, Raster};
 pub use density::effective_dpi;
-pub use pdf_image::bilevel_samples;
 pub use orientation::ReadingCheck;
+pub use pdf_image::bilevel_samples;
 
 use std::time::Instant;
 

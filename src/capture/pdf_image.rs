@@ -208,10 +208,7 @@ fn ccitt(data: &[u8], params: Option<&Dictionary>, size: Size) -> Result<Vec<boo
     let mut rows = 0u32;
     let mut line = |transitions: &[u16]| {
         if rows < size.height {
-            zero_bits.extend(
-                fax::decoder::pels(transitions, width)
-                    .map(|c| (c == fax::Color::Black) != black_is_1),
-            );
+            push_runs(&mut zero_bits, transitions, width, black_is_1);
             rows += 1;
         }
     };
@@ -228,6 +225,24 @@ fn ccitt(data: &[u8], params: Option<&Dictionary>, size: Size) -> Result<Vec<boo
     // Scanners often leave out trailing white rows; damaged data ends early the same way.
     zero_bits.resize(size.width as usize * size.height as usize, black_is_1);
     Ok(zero_bits)
+}
+
+/// Appends one line of CCITT output as flags (true where the output bit is 0), run by
+/// run: `transitions` are where the colour changes, starting with white, as
+/// `fax::decoder::pels` reads them (a per-pixel iterator costs ~10× as much).
+fn push_runs(bits: &mut Vec<bool>, transitions: &[u16], width: u16, black_is_1: bool) {
+    let start = bits.len();
+    let mut black = false;
+    for &change in transitions {
+        let end = start + usize::from(change.min(width));
+        if end > bits.len() {
+            bits.resize(end, black != black_is_1);
+        }
+        black = !black;
+    }
+    // After an odd number of changes the rest of the line is black.
+    let pad = (transitions.len() % 2 == 1) != black_is_1;
+    bits.resize(start + usize::from(width), pad);
 }
 
 /// Decodes embedded JBIG2 data (with its `/JBIG2Globals`) into one flag per pixel,
@@ -658,6 +673,23 @@ mod tests {
         assert_eq!(to_rgb(&Space::Cmyk, &[0.0, 0.0, 0.0, 1.0]), [0, 0, 0]);
         assert_eq!(to_rgb(&Space::Cmyk, &[0.0, 1.0, 1.0, 0.0]), [255, 0, 0]);
         assert_eq!(to_rgb(&Space::Tint, &[1.0]), [0, 0, 0]);
+    }
+
+    #[test]
+    fn ccitt_runs_match_the_pel_iterator() {
+        for transitions in [&[][..], &[3], &[0, 2, 5], &[2, 2, 4, 9], &[1, 7, 7]] {
+            for black_is_1 in [false, true] {
+                let mut runs = vec![true];
+                push_runs(&mut runs, transitions, 8, black_is_1);
+                let pels: Vec<bool> = std::iter::once(true)
+                    .chain(
+                        fax::decoder::pels(transitions, 8)
+                            .map(|c| (c == fax::Color::Black) != black_is_1),
+                    )
+                    .collect();
+                assert_eq!(runs, pels, "{transitions:?} {black_is_1}");
+            }
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! which costs more and still does not say what is ink. Sans-I/O: a parsed document in,
 //! a rectangle out.
 
+use std::io::Read;
 use std::sync::Arc;
 
 use lopdf::content::Content;
@@ -828,54 +829,81 @@ fn image_ink(
         mask.mark(ctm, marks);
         return;
     }
-    let decoded = if upright { decode(doc, image) } else { None };
-    match decoded {
-        Some(pixels) => pixels.mark_ink(ctm, marks),
-        None => marks.rect(bounds(ctm, [0.0, 0.0, 1.0, 1.0])),
+    let marked = upright && decode(doc, image, ctm, marks).is_some();
+    if !marked {
+        marks.rect(bounds(ctm, [0.0, 0.0, 1.0, 1.0]));
     }
 }
 
-/// An image's 8-bit samples, rows top to bottom.
-struct Pixels {
-    width: usize,
-    height: usize,
+/// Marks the cells under an upright image's dark (luminance below 170) or strongly
+/// coloured pixels, fed one row of 8-bit samples at a time. Each cell's run of pixels is
+/// tested at once, and not at all once the cell is marked.
+struct InkRows<'m> {
+    marks: &'m mut Marks,
+    /// `(first byte, end byte, cell column)` of each run of pixels falling in one cell.
+    runs: Vec<(usize, usize, usize)>,
+    /// The cell row of each pixel row, `None` off the page.
+    rows: Vec<Option<usize>>,
     channels: usize,
-    samples: Vec<u8>,
 }
 
-impl Pixels {
-    /// Marks the cells under dark (luminance below 170) or strongly coloured pixels. The
-    /// image fills the unit square mapped by `ctm` (row 0 at the top); each pixel column
-    /// and row is mapped to a cell once, so the loop over the samples is a table lookup.
-    fn mark_ink(&self, ctm: Matrix, marks: &mut Marks) {
-        let (columns, rows) = pixel_cells(ctm, self.width, self.height, marks);
-        for (y, row) in self
-            .samples
-            .chunks_exact(self.width * self.channels)
-            .enumerate()
-        {
-            let Some(cell_row) = rows[y] else {
-                continue;
-            };
-            let cells = &mut marks.cells[cell_row * marks.cols..(cell_row + 1) * marks.cols];
-            let mut mark = |x: usize| {
-                if let Some(c) = columns[x] {
-                    cells[c] = true;
-                }
-            };
-            if self.channels == 1 {
-                for (x, _) in row.iter().enumerate().filter(|(_, v)| **v < 170) {
-                    mark(x);
-                }
-            } else {
-                for (x, _) in row
-                    .chunks_exact(self.channels)
-                    .enumerate()
-                    .filter(|(_, p)| is_ink(p))
-                {
-                    mark(x);
+impl<'m> InkRows<'m> {
+    /// For an image of `width`×`height` pixels of `channels` samples, drawn with `ctm`.
+    fn new(
+        ctm: Matrix,
+        (width, height): (usize, usize),
+        channels: usize,
+        marks: &'m mut Marks,
+    ) -> Self {
+        let (columns, rows) = pixel_cells(ctm, width, height, marks);
+        let mut runs: Vec<(usize, usize, usize)> = Vec::new();
+        for (x, cell) in columns.into_iter().enumerate() {
+            let Some(cell) = cell else { continue };
+            match runs.last_mut() {
+                Some(run) if run.2 == cell && run.1 == x * channels => run.1 = (x + 1) * channels,
+                _ => runs.push((x * channels, (x + 1) * channels, cell)),
+            }
+        }
+        InkRows {
+            marks,
+            runs,
+            rows,
+            channels,
+        }
+    }
+
+    /// Marks the ink of pixel row `y`.
+    fn row(&mut self, y: usize, samples: &[u8]) {
+        let Some(Some(cell_row)) = self.rows.get(y).copied() else {
+            return;
+        };
+        if !has_ink(samples, self.channels) {
+            return;
+        }
+        let cols = self.marks.cols;
+        let cells = &mut self.marks.cells[cell_row * cols..(cell_row + 1) * cols];
+        for &(start, end, cell) in &self.runs {
+            if !cells[cell] {
+                if let Some(run) = samples.get(start..end) {
+                    cells[cell] = has_ink(run, self.channels);
                 }
             }
+        }
+    }
+}
+
+/// Whether any pixel of `run` is dark or strongly coloured.
+fn has_ink(run: &[u8], channels: usize) -> bool {
+    match channels {
+        // A minimum over the run: the compiler vectorises it.
+        1 => run.iter().fold(u8::MAX, |m, &v| m.min(v)) < 170,
+        _ => {
+            // Paper first: when every sample is light and all lie within 60 of each
+            // other, no pixel is dark or strongly coloured.
+            let (low, high) = run
+                .iter()
+                .fold((u8::MAX, 0), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+            (low < 170 || high - low > 60) && run.chunks_exact(channels).any(is_ink)
         }
     }
 }
@@ -915,10 +943,10 @@ fn is_ink(pixel: &[u8]) -> bool {
     }
 }
 
-/// The samples of an 8-bit gray or RGB image (Flate, with or without a PNG predictor,
+/// Marks the ink of an 8-bit gray or RGB image (Flate, with or without a PNG predictor,
 /// or uncompressed), a JPEG, or a bitonal CCITT or JBIG2 image; `None` for anything else
-/// (masks, other colour spaces).
-fn decode(doc: &Document, image: &lopdf::Stream) -> Option<Pixels> {
+/// (masks, other colour spaces) or damaged data.
+fn decode(doc: &Document, image: &lopdf::Stream, ctm: Matrix, marks: &mut Marks) -> Option<()> {
     let dict = &image.dict;
     if dict
         .get(b"ImageMask")
@@ -937,34 +965,40 @@ fn decode(doc: &Document, image: &lopdf::Stream) -> Option<Pixels> {
         Object::Array(_) => Some(b"(chain)".as_slice()),
         other => other.as_name().ok(),
     });
-    if matches!(filter, Some(b"CCITTFaxDecode" | b"JBIG2Decode")) {
-        let limits = crate::capture::DecodeLimits {
-            max_pixels: MAX_DECODED_PIXELS,
-            ..Default::default()
-        };
-        let gray = crate::capture::bilevel_samples(doc, image, &limits).ok()??;
-        return Some(Pixels {
-            width,
-            height,
-            channels: 1,
-            samples: gray.into_raw(),
-        });
-    }
-    if filter == Some(b"DCTDecode") {
-        let decoded =
-            image::load_from_memory_with_format(&image.content, image::ImageFormat::Jpeg).ok()?;
-        let channels = if decoded.color().has_color() { 3 } else { 1 };
-        let samples = if channels == 3 {
-            decoded.to_rgb8().into_raw()
-        } else {
-            decoded.to_luma8().into_raw()
-        };
-        return (samples.len() == width * height * channels).then_some(Pixels {
-            width,
-            height,
-            channels,
-            samples,
-        });
+    let whole = |samples: Vec<u8>, channels: usize, marks: &mut Marks| {
+        let row = width * channels;
+        if samples.len() < row * height {
+            return None;
+        }
+        let mut ink = InkRows::new(ctm, (width, height), channels, marks);
+        for (y, samples) in samples.chunks_exact(row).take(height).enumerate() {
+            ink.row(y, samples);
+        }
+        Some(())
+    };
+    match filter {
+        Some(b"CCITTFaxDecode" | b"JBIG2Decode") => {
+            let limits = crate::capture::DecodeLimits {
+                max_pixels: MAX_DECODED_PIXELS,
+                ..Default::default()
+            };
+            let gray = crate::capture::bilevel_samples(doc, image, &limits).ok()??;
+            return whole(gray.into_raw(), 1, marks);
+        }
+        Some(b"DCTDecode") => {
+            let decoded =
+                image::load_from_memory_with_format(&image.content, image::ImageFormat::Jpeg)
+                    .ok()?;
+            if (decoded.width() as usize, decoded.height() as usize) != (width, height) {
+                return None;
+            }
+            return if decoded.color().has_color() {
+                whole(decoded.into_rgb8().into_raw(), 3, marks)
+            } else {
+                whole(decoded.into_luma8().into_raw(), 1, marks)
+            };
+        }
+        _ => {}
     }
     let space = doc
         .dereference(dict.get(b"ColorSpace").ok()?)
@@ -985,23 +1019,28 @@ fn decode(doc: &Document, image: &lopdf::Stream) -> Option<Pixels> {
     {
         return None;
     }
-    let row = width * channels;
-    let samples = match filter {
-        None => image.content.get(..row * height)?.to_vec(),
-        Some(b"FlateDecode") => inflate(image, row, height)?,
-        _ => return None,
-    };
-    Some(Pixels {
-        width,
-        height,
-        channels,
-        samples,
-    })
+    match filter {
+        None => whole(image.content.clone(), channels, marks),
+        Some(b"FlateDecode") => {
+            let mut ink = InkRows::new(ctm, (width, height), channels, marks);
+            inflate_rows(image, width * channels, height, channels, |y, row| {
+                ink.row(y, row)
+            })
+        }
+        _ => None,
+    }
 }
 
-/// Inflates a Flate image and undoes its PNG predictor (written here, fused with the
-/// inflate, because lopdf's general decoder takes ~4× as long on a 300-dpi page).
-fn inflate(image: &lopdf::Stream, row: usize, height: usize) -> Option<Vec<u8>> {
+/// Inflates a Flate image row by row, undoing its PNG predictor, and hands each row of
+/// samples to `visit`: two rows in memory instead of the whole page. Written here because
+/// lopdf's general decoder inflates the whole stream first and takes ~4× as long.
+fn inflate_rows(
+    image: &lopdf::Stream,
+    row: usize,
+    height: usize,
+    bpp: usize,
+    mut visit: impl FnMut(usize, &[u8]),
+) -> Option<()> {
     let predictor = image
         .dict
         .get(b"DecodeParms")
@@ -1014,35 +1053,25 @@ fn inflate(image: &lopdf::Stream, row: usize, height: usize) -> Option<Vec<u8>> 
         return None;
     }
     let stride = row + usize::from(png);
-    // One call into a buffer of the expected size: the image cannot inflate beyond it.
-    let mut data = Vec::with_capacity(stride * height);
-    flate2::Decompress::new(true)
-        .decompress_vec(&image.content, &mut data, flate2::FlushDecompress::Finish)
-        .ok()?;
-    if data.len() < stride * height {
-        return None;
-    }
-    if !png {
-        return Some(data);
-    }
-    let bpp = row / image.dict.get(b"Width").ok()?.as_i64().ok()? as usize;
-    // In place: each row moves down over the filter bytes, then is unfiltered against
-    // the row above, already done.
+    let mut reader = flate2::bufread::ZlibDecoder::new(image.content.as_slice());
+    // The row above the first is zeros, as PNG's predictors assume.
+    let (mut previous, mut current) = (vec![0u8; stride], vec![0u8; stride]);
     for y in 0..height {
-        let kind = data[y * stride];
-        data.copy_within(y * stride + 1..(y + 1) * stride, y * row);
-        let (done, rest) = data.split_at_mut(y * row);
-        let previous = (y > 0).then(|| &done[(y - 1) * row..]);
-        unfilter(kind, previous, &mut rest[..row], bpp)?;
+        reader.read_exact(&mut current).ok()?;
+        if png {
+            let (kind, samples) = current.split_first_mut()?;
+            unfilter(*kind, &previous[1..], samples, bpp)?;
+            visit(y, samples);
+        } else {
+            visit(y, &current);
+        }
+        std::mem::swap(&mut previous, &mut current);
     }
-    data.truncate(row * height);
-    Some(data)
+    Some(())
 }
 
-/// Undoes one PNG row filter (RFC 2083 §6) in place.
-fn unfilter(kind: u8, previous: Option<&[u8]>, row: &mut [u8], bpp: usize) -> Option<()> {
-    let zeros = vec![0u8; if previous.is_none() { row.len() } else { 0 }];
-    let up = previous.unwrap_or(&zeros);
+/// Undoes one row's PNG filter against the row above (`up`), in place.
+fn unfilter(kind: u8, up: &[u8], row: &mut [u8], bpp: usize) -> Option<()> {
     let n = row.len().min(up.len());
     let (up, row) = (&up[..n], &mut row[..n]);
     match kind {
@@ -1078,20 +1107,22 @@ fn unfilter(kind: u8, previous: Option<&[u8]>, row: &mut [u8], bpp: usize) -> Op
     Some(())
 }
 
+/// PNG's Paeth predictor, in the form that keeps the work on `left` short: `|b - c|`
+/// does not depend on the pixel just decoded, so only two comparisons wait for it.
 fn paeth(a: u8, b: u8, c: u8) -> u8 {
-    let p = i16::from(a) + i16::from(b) - i16::from(c);
-    let (pa, pb, pc) = (
-        (p - i16::from(a)).abs(),
-        (p - i16::from(b)).abs(),
-        (p - i16::from(c)).abs(),
-    );
-    if pa <= pb && pa <= pc {
-        a
-    } else if pb <= pc {
-        b
-    } else {
-        c
+    let (a16, b16, c16) = (i16::from(a), i16::from(b), i16::from(c));
+    let pa = (b16 - c16).abs();
+    let pb = (a16 - c16).abs();
+    let pc = (a16 - c16 + b16 - c16).abs();
+    let (mut out, mut least) = (a, pa);
+    if pb < least {
+        out = b;
+        least = pb;
     }
+    if pc < least {
+        out = c;
+    }
+    out
 }
 
 #[cfg(test)]
@@ -1314,15 +1345,15 @@ mod tests {
         // Row 0 "Sub", row 1 "Up", row 2 "Paeth" of a 3×3 gray image.
         let rows = [[1u8, 10, 5, 5], [2, 1, 1, 1], [4, 0, 0, 0]];
         let mut out = [0u8; 9];
-        let mut previous: Option<[u8; 3]> = None;
+        let mut previous = [0u8; 3];
         for (y, line) in rows.iter().enumerate() {
             let mut row = [line[1], line[2], line[3]];
-            unfilter(line[0], previous.as_ref().map(|p| &p[..]), &mut row, 1).unwrap();
+            unfilter(line[0], &previous, &mut row, 1).unwrap();
             out[y * 3..y * 3 + 3].copy_from_slice(&row);
-            previous = Some(row);
+            previous = row;
         }
         assert_eq!(out, [10, 15, 20, 11, 16, 21, 11, 16, 21]);
-        assert!(unfilter(9, None, &mut [0], 1).is_none());
+        assert!(unfilter(9, &[0], &mut [0], 1).is_none());
     }
 
     #[test]

@@ -143,10 +143,9 @@ impl Register {
             .map_err(|e| RegisterError::Folder(path.display().to_string(), e))?;
         let mut conn = Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(60))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        crate::store::use_wal(&conn, Duration::from_secs(60))?;
         conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.execute_batch(SCHEMA)?;
-        add_detail_columns(&mut conn)?;
+        create_schema(&mut conn)?;
         Ok(Register {
             conn: Box::new(conn),
         })
@@ -274,8 +273,13 @@ const DETAIL_COLUMNS: [(&str, &str); 4] = [
 
 /// Adds the missing columns under the write lock, so that clerks opening an old
 /// register at the same moment do not both add them.
-fn add_detail_columns(conn: &mut Connection) -> Result<(), RegisterError> {
+/// Creates the tables and adds the detail columns older registers lack, in one write
+/// transaction taken up front: clerks opening a new register at the same moment then
+/// wait their turn (a statement that reads before it writes would fail as "database is
+/// locked" when another clerk wrote in between, without waiting).
+fn create_schema(conn: &mut Connection) -> Result<(), RegisterError> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    tx.execute_batch(SCHEMA)?;
     let names: Vec<String> = tx
         .prepare("SELECT name FROM pragma_table_info('certification')")?
         .query_map([], |r| r.get(0))?

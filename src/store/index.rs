@@ -308,7 +308,7 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open_with_flags(path, flags)
         .map_err(|e| StoreError::Storage(format!("{}: {e}", path.display())))?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
+    use_wal(&conn, BUSY_TIMEOUT)?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     // Checkpoints fsync the database: [`checkpoint`] does them off the request path; a
@@ -316,6 +316,25 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
     conn.pragma_update(None, "journal_size_limit", 64 << 20)?;
     Ok(conn)
+}
+
+/// Puts the database in WAL mode. Switching a new database needs it to itself, and
+/// SQLite answers "database is locked" at once, without its busy handler, when another
+/// process is switching it too (clerks opening a new register together): so this waits
+/// and tries again, up to `patience`.
+pub fn use_wal(conn: &Connection, patience: Duration) -> rusqlite::Result<()> {
+    let deadline = std::time::Instant::now() + patience;
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            done => return done,
+        }
+    }
 }
 
 /// How often the WAL is copied back into the database.

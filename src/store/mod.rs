@@ -66,6 +66,7 @@ pub use search::{fold, strip_marks};
 pub use sessions::StoredSession;
 pub use users::{Login, User, UserRole};
 
+pub(crate) use index::use_wal;
 pub use index::Location;
 use index::{write_durably, Pool};
 
