@@ -231,18 +231,11 @@ criterion_group!(benches, certify);
 
 /// Tesseract (used once, to digitize the input) starts libgomp, whose spinning threads
 /// slow the setup several-fold on two cores and linger during the measurements. libgomp
-/// reads `OMP_THREAD_LIMIT` when it is loaded, so re-execute with it set, as `sohoa` does.
+/// reads `OMP_THREAD_LIMIT` when libtesseract is first loaded, so set it first, as
+/// `sohoa` does.
 fn limit_openmp_threads() {
-    use std::os::unix::process::CommandExt;
-    if std::env::var_os("OMP_THREAD_LIMIT").is_some() {
-        return;
-    }
-    if let Ok(exe) = std::env::current_exe() {
-        let error = std::process::Command::new(exe)
-            .args(std::env::args_os().skip(1))
-            .env("OMP_THREAD_LIMIT", "1")
-            .exec();
-        panic!("cannot re-execute with OMP_THREAD_LIMIT=1: {error}");
+    if std::env::var_os("OMP_THREAD_LIMIT").is_none() {
+        std::env::set_var("OMP_THREAD_LIMIT", "1");
     }
 }
 

@@ -89,9 +89,7 @@ fn main() -> ExitCode {
         command,
         log_format,
     } = Cli::parse_from(args);
-    if command.may_run_ocr() {
-        limit_openmp_threads();
-    }
+    limit_openmp_threads();
     let logs = tracing_subscriber::fmt()
         .with_env_filter(
             // lopdf warns of every repair it makes to a damaged input; what matters to the
@@ -139,33 +137,11 @@ fn main() -> ExitCode {
 }
 
 /// Parallel pages beat Tesseract's own OpenMP threads, which only slow each other down
-/// on two cores. libgomp reads `OMP_THREAD_LIMIT` when it is loaded, before `main`, so
-/// when it is unset the process re-executes itself with `OMP_THREAD_LIMIT=1`.
-impl Command {
-    /// Whether Tesseract may run: only then is the re-execution below worth its cost.
-    fn may_run_ocr(&self) -> bool {
-        matches!(
-            self,
-            Command::Digitize(_)
-                | Command::Batch(_)
-                | Command::Worker(_)
-                | Command::Serve(_)
-                | Command::Stored(cli::store::Command::Store(cli::store::StoreCommand::Add(_)))
-        )
-    }
-}
-
+/// on two cores. libgomp reads `OMP_THREAD_LIMIT` once, when it is loaded: with
+/// libtesseract, on the first OCR engine (`sohoa_ffi`), long after this runs.
 fn limit_openmp_threads() {
-    use std::os::unix::process::CommandExt;
-    if std::env::var_os("OMP_THREAD_LIMIT").is_some() {
-        return;
+    if std::env::var_os("OMP_THREAD_LIMIT").is_none() {
+        // Set before any thread of ours exists (logging and the runtime start later).
+        std::env::set_var("OMP_THREAD_LIMIT", "1");
     }
-    let Ok(exe) = std::env::current_exe() else {
-        return;
-    };
-    let error = std::process::Command::new(exe)
-        .args(std::env::args_os().skip(1))
-        .env("OMP_THREAD_LIMIT", "1")
-        .exec();
-    eprintln!("sohoa: warning: could not re-execute with OMP_THREAD_LIMIT=1: {error}");
 }
