@@ -61,7 +61,7 @@ pub fn page_dpi(given: Option<f32>, stated: Option<f32>, raster: &Raster) -> f32
 
 /// The median height in pixels of the image's text lines (runs of rows with dark ink,
 /// text running across); `None` without any.
-fn line_height(gray: &GrayImage) -> Option<f32> {
+pub fn line_height(gray: &GrayImage) -> Option<f32> {
     let (width, height) = gray.dimensions();
     let needed = (width / 100).max(1);
     let inked: Vec<bool> = gray

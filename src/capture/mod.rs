@@ -16,7 +16,7 @@ mod resample;
 
 use decode::check_size;
 pub use decode::{decode_frame, frame_count, DecodeLimits, Frame, Original, Raster};
-pub use density::effective_dpi;
+pub use density::{effective_dpi, line_height};
 pub use orientation::ReadingCheck;
 pub use pdf_image::bilevel_samples;
 
