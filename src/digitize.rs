@@ -36,6 +36,9 @@ pub struct Source {
     pub adjust: Adjustment,
     /// A born-digital page of a PDF, kept as it is instead of read (`bytes` is empty).
     pub kept: Option<KeptPage>,
+    /// The page as capture already made it, with `adjust` applied (the web page's
+    /// preview): it is read as it is, not decoded and captured again.
+    pub captured: Option<Arc<capture::Page>>,
 }
 
 impl Source {
@@ -46,6 +49,7 @@ impl Source {
             bytes,
             adjust: Adjustment::default(),
             kept: None,
+            captured: None,
         }
     }
 }
@@ -507,21 +511,25 @@ fn process(
         return Ok(kept_page(source, kept, engine.model()));
     }
     let mut timings = Timings::default();
-    let clock = Instant::now();
-    let frame = capture::decode_frame(&source.bytes, task.frame, &options.limits)
-        .map_err(|e| fail(e.into()))?;
-    timings.decode = elapsed_ms(clock);
-
-    let adjust = Adjustment {
-        dpi: options.dpi.or(source.adjust.dpi),
-        ..source.adjust
+    let page = match &source.captured {
+        Some(page) => Arc::clone(page),
+        None => {
+            let clock = Instant::now();
+            let frame = capture::decode_frame(&source.bytes, task.frame, &options.limits)
+                .map_err(|e| fail(e.into()))?;
+            timings.decode = elapsed_ms(clock);
+            let adjust = Adjustment {
+                dpi: options.dpi.or(source.adjust.dpi),
+                ..source.adjust
+            };
+            Arc::new(capture::capture_adjusted(
+                frame,
+                options.mode,
+                &adjust,
+                Some(&mut EngineCheck(&mut *engine)),
+            ))
+        }
     };
-    let page = capture::capture_adjusted(
-        frame,
-        options.mode,
-        &adjust,
-        Some(&mut EngineCheck(&mut *engine)),
-    );
     timings.capture = page.timings.clone();
 
     let clock = Instant::now();
@@ -534,7 +542,7 @@ fn process(
 
     let (width_px, height_px) = page.raster.dimensions();
     let words = recognized.lines.iter().map(|l| l.words.len()).sum();
-    let mut geometry = page.geometry;
+    let mut geometry = page.geometry.clone();
     let mean_confidence = recognized.mean_confidence();
     if words < FEW_WORDS {
         geometry.warnings.push(format!(

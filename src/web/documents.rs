@@ -15,6 +15,7 @@ use super::html::{csrf_input, esc, layout, local_time, text_field, vnd};
 use super::session::Session;
 use super::{WebError, WebResult, WebState};
 use crate::capture::pdf_input::PdfPages;
+use crate::capture::CaptureMode;
 use crate::digitize::{digitize_frames, Source, LOW_CONFIDENCE};
 use crate::pdf::KeptPage;
 use crate::server::routes::disposition;
@@ -271,6 +272,11 @@ fn digitize_and_store(
             None => Source::new(page.name.clone(), bytes),
         };
         source.adjust = page.adjustment();
+        // The page as its preview shows it, unless the settings capture differently.
+        let options = &state.config.digitize;
+        if options.dpi.is_none() && options.mode == CaptureMode::Auto {
+            source.captured = dir.take_captured(page);
+        }
         sources.push(source);
     }
     let frames: Vec<(usize, usize)> = draft

@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Write;
+use std::sync::Arc;
 
 use axum::extract::{Multipart, Path as UrlPath, Query, State};
 use axum::http::header;
@@ -18,6 +19,7 @@ use image::codecs::jpeg::JpegEncoder;
 use image::DynamicImage;
 use serde::{Deserialize, Serialize};
 
+use super::captured::{self, CapturedPages};
 use super::html::{csrf_input, esc, layout, text_field};
 use super::session::Session;
 use super::{WebError, WebResult, WebState};
@@ -118,6 +120,7 @@ pub const DRAFT_LIFETIME: std::time::Duration = std::time::Duration::from_secs(7
 pub struct DraftFiles {
     store: Store,
     id: String,
+    captured: Arc<CapturedPages>,
 }
 
 impl DraftFiles {
@@ -129,7 +132,20 @@ impl DraftFiles {
         Ok(DraftFiles {
             store: state.app.store.clone(),
             id: id.to_string(),
+            captured: Arc::clone(&state.captured),
         })
+    }
+
+    /// Keeps version `version` of page `key` as captured, for when the draft is stored.
+    fn keep_captured(&self, key: &str, version: u32, page: Arc<capture::Page>) {
+        self.captured
+            .keep(captured::key(&self.id, key, version), page);
+    }
+
+    /// The captured page `page` as its preview shows it, when it is still kept.
+    pub fn take_captured(&self, page: &DraftPage) -> Option<Arc<capture::Page>> {
+        self.captured
+            .take(&captured::key(&self.id, &page.key, page.version))
     }
 
     /// Writes file `name` of the draft.
@@ -298,11 +314,14 @@ pub async fn upload(
         .acquire()
         .await
         .map_err(WebError::internal)?;
+    // A second slot, when free, captures a second page at the same time.
+    let second = state.image_slots.try_acquire().ok();
+    let workers = 1 + usize::from(second.is_some());
     let id = state
         .blocking(move |s| {
             let id = crate::store::new_id()?;
             let draft = DraftFiles::of(s, &id)?;
-            let made = make_draft(&draft, owner, files, target, &options, &mut check);
+            let made = make_draft(&draft, owner, files, target, &options, &mut check, workers);
             if made.is_err() {
                 let _ = draft.remove();
             }
@@ -330,6 +349,7 @@ fn make_draft(
     target: CaptureFor,
     options: &DigitizeOptions,
     check: &mut TurnCheck,
+    workers: usize,
 ) -> WebResult<()> {
     let mut draft = Draft {
         owner,
@@ -352,24 +372,86 @@ fn make_draft(
         }
     }
     let mut kept_files: Vec<(*const Vec<u8>, String)> = Vec::new();
-    for (index, (source, frames)) in files.into_iter().zip(frames).enumerate() {
-        if let Some(kept) = source.kept {
+    let mut pages: Vec<Option<DraftPage>> = Vec::new();
+    let mut looks: Vec<Look> = Vec::new();
+    for (index, (source, frames)) in files.iter().zip(frames).enumerate() {
+        if let Some(kept) = &source.kept {
             let file = kept_file(dir, &mut kept_files, &kept.pdf)?;
             let key = format!("p{index}-0");
-            draft
-                .pages
-                .push(kept_look(dir, &key, &file, &source.name, kept.index)?);
+            pages.push(Some(kept_look(dir, &key, &file, &source.name, kept.index)?));
             continue;
         }
         let file = format!("f{index}.bin");
         dir.write(&file, &source.bytes)?;
         for frame in 0..frames {
-            let key = format!("p{index}-{frame}");
-            let page = first_look(dir, &key, &file, &source.name, frame, &source.bytes, check)?;
-            draft.pages.push(page);
+            looks.push(Look {
+                slot: pages.len(),
+                key: format!("p{index}-{frame}"),
+                file: file.clone(),
+                source,
+                frame,
+            });
+            pages.push(None);
         }
     }
+    for (slot, page) in first_looks(dir, &looks, options, check, workers)? {
+        pages[slot] = Some(page);
+    }
+    draft.pages = pages.into_iter().flatten().collect();
     save(dir, &draft)
+}
+
+/// One frame of an upload to capture for its preview.
+struct Look<'a> {
+    /// Its place among the draft's pages.
+    slot: usize,
+    key: String,
+    file: String,
+    source: &'a Source,
+    frame: usize,
+}
+
+/// Captures `looks` for their previews on `workers` threads (the first uses `check`, the
+/// others their own), in any order; each page comes back with its slot.
+fn first_looks(
+    dir: &DraftFiles,
+    looks: &[Look],
+    options: &DigitizeOptions,
+    check: &mut TurnCheck,
+    workers: usize,
+) -> WebResult<Vec<(usize, DraftPage)>> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let work = |check: &mut TurnCheck| -> WebResult<Vec<(usize, DraftPage)>> {
+        let mut done = Vec::new();
+        while let Some(look) = looks.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) {
+            let (source, frame) = (look.source, look.frame);
+            let page = first_look(
+                dir,
+                &look.key,
+                &look.file,
+                &source.name,
+                frame,
+                &source.bytes,
+                check,
+            )?;
+            done.push((look.slot, page));
+        }
+        Ok(done)
+    };
+    std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..workers.min(looks.len()))
+            .map(|_| scope.spawn(|| work(&mut TurnCheck::new(options))))
+            .collect();
+        let mut done = work(check)?;
+        for helper in helpers {
+            done.extend(
+                helper
+                    .join()
+                    .map_err(|_| WebError::internal("a capture thread stopped"))??,
+            );
+        }
+        Ok(done)
+    })
 }
 
 /// The draft file holding a PDF whose pages are kept, written once for all its pages.
@@ -464,8 +546,9 @@ fn first_look(
         capture::decode_frame(bytes, frame, &PAGE_LIMITS).map_err(|e| unreadable(name, e))?;
     let (width, height) = decoded.raster.dimensions();
     dir.write(&format!("{key}-original.jpg"), &preview(&decoded.raster)?)?;
-    let page = capture::capture(decoded, CaptureMode::Auto, Some(check));
+    let page = Arc::new(capture::capture(decoded, CaptureMode::Auto, Some(check)));
     dir.write(&format!("{key}-corrected.jpg"), &preview(&page.raster)?)?;
+    dir.keep_captured(key, 0, Arc::clone(&page));
     Ok(DraftPage {
         key: key.into(),
         file: file.into(),
@@ -476,7 +559,7 @@ fn first_look(
         detected: page.geometry.corners,
         outline: None,
         turn: 0,
-        warnings: page.geometry.warnings,
+        warnings: page.geometry.warnings.clone(),
         version: 0,
         kept: None,
     })
@@ -493,8 +576,9 @@ fn recapture(dir: &DraftFiles, page: &mut DraftPage, check: &mut TurnCheck) -> W
         &format!("{}-corrected.jpg", page.key),
         &preview(&captured.raster)?,
     )?;
-    page.warnings = captured.geometry.warnings;
+    page.warnings = captured.geometry.warnings.clone();
     page.version += 1;
+    dir.keep_captured(&page.key, page.version, Arc::new(captured));
     Ok(())
 }
 

@@ -15,6 +15,7 @@
 //! HTTPS).
 
 mod admin;
+mod captured;
 mod certify;
 mod documents;
 mod dossiers;
@@ -90,6 +91,8 @@ pub struct WebState {
     pub image_slots: Arc<Semaphore>,
     /// Failed sign-ins per client address and name.
     pub throttle: Arc<throttle::Throttle>,
+    /// Pages captured for drafts' previews, read again when a draft is stored.
+    pub captured: Arc<captured::CapturedPages>,
 }
 
 /// The web page's routes, ready to merge into the API router.
@@ -102,6 +105,7 @@ pub fn router(app: AppState, config: WebConfig) -> Router {
         config: Arc::new(config),
         image_slots: Arc::new(Semaphore::new(drafts::IMAGE_SLOTS as usize)),
         throttle: Arc::default(),
+        captured: Arc::default(),
     };
     Router::new()
         .route("/", get(documents::home))

@@ -690,6 +690,18 @@ fn store_certify_find_reuse_and_verify_over_http() {
         "HS-2026-0101",
     );
     assert_eq!(office.drafts(), 0, "a stored draft is removed");
+    // The page is read as its preview was captured, not decoded and captured again.
+    let facts = clerk.get(&format!("/documents/{id}")).body;
+    let report_at = facts.find("báo cáo số hoá").expect("a report file");
+    let link = between(
+        &facts[..report_at][facts[..report_at].rfind("href=\"").unwrap()..],
+        "href=\"",
+        "\"",
+    )
+    .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&clerk.get(&link).bytes).unwrap();
+    assert_eq!(report[0]["timings_ms"]["decode"], 0, "{report:#}");
+    assert!(report[0]["words"].as_u64().unwrap() > 20, "{report:#}");
     // A second document picks the dossier: its procedure and personal ID come from it.
     let draft = clerk.post_files("/capture", Some(&clerk_csrf), &[("trang2.png", &page)]);
     let review = clerk.get(&draft.location);
