@@ -7,9 +7,11 @@ use std::sync::{Arc, Mutex};
 
 use crate::capture::{Page, Raster};
 
-/// Bytes of captured pixels kept at most (seven A4 colour pages at 300 dpi): the oldest
-/// go first, and a page no longer here is captured again when its draft is stored.
-const BUDGET: usize = 192 << 20;
+/// Bytes of captured pixels kept at most (two A4 colour pages at 300 dpi, seven gray):
+/// the oldest go first, and a page no longer here is captured again when its draft is
+/// stored. Small, because uploads' peak memory must stay under 1 GB
+/// (benches/upload-memory.sh: 192 MiB here made it 1073 MiB with 8 uploads at once).
+const BUDGET: usize = 64 << 20;
 
 /// Captured pages by draft, page and version (the version changes with every correction).
 #[derive(Default)]
@@ -83,7 +85,7 @@ mod tests {
         assert!(kept.take(&key("d", "p0-0", 1)).is_none(), "another version");
         assert!(kept.take(&key("d", "p0-0", 0)).is_some());
         assert!(kept.take(&key("d", "p0-0", 0)).is_none(), "taken once");
-        // 8 MiB pages: the budget keeps the newest 24.
+        // 8 MiB pages: the budget keeps the newest 8.
         for i in 0..30 {
             kept.keep(key("d", &format!("p{i}"), 0), page(2896));
         }
