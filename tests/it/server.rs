@@ -1683,13 +1683,18 @@ fn a_database_outage_is_a_503_and_service_resumes_without_a_restart() {
         "/api/v1/documents?dossier_code=HS-9&procedure_code=1.000001&citizen_id={CITIZEN}\
          &kind=giay-khai-sinh&title=Gi%E1%BA%A5y"
     );
-    let refused = post(&server, &key, &ingest, "application/pdf", &pdf);
-    assert_eq!(
-        refused.status,
-        503,
-        "{}",
-        String::from_utf8_lossy(&refused.body)
-    );
+    // Raw, with the body written from another thread: the server may answer 503 before
+    // it has read the whole body, and a client still writing would only see a broken pipe.
+    let mut request = format!(
+        "POST {ingest} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {key}\r\n\
+         Content-Type: application/pdf\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        server.addr(),
+        pdf.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(&pdf);
+    let (status, reply) = raw(&server, &request);
+    assert_eq!(status, 503, "{reply}");
 
     proxy.up();
     let deadline = Instant::now() + Duration::from_secs(10);
