@@ -7,33 +7,7 @@ use std::sync::OnceLock;
 
 use libloading::Library;
 
-use super::{function, open_once, LoadError};
-
-/// Why a HEIF file could not be read.
-#[derive(Debug, Clone)]
-pub enum Error {
-    /// libheif is not installed or lacks a function.
-    Load(LoadError),
-    /// libheif refused the file; its own message.
-    Decode(String),
-}
-
-impl std::fmt::Display for Error {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Error::Load(e) => e.fmt(f),
-            Error::Decode(message) => f.write_str(message),
-        }
-    }
-}
-
-impl std::error::Error for Error {}
-
-impl From<LoadError> for Error {
-    fn from(e: LoadError) -> Self {
-        Error::Load(e)
-    }
-}
+use super::{function, open_once, Error, LoadError};
 
 /// `struct heif_error`, returned by value.
 #[repr(C)]
@@ -58,7 +32,7 @@ impl RawError {
                 .to_string_lossy()
                 .into_owned()
         };
-        Err(Error::Decode(message))
+        Err(Error::Failed(message))
     }
 }
 
@@ -139,7 +113,7 @@ impl<'a> Context<'a> {
         let functions = functions()?;
         // SAFETY: heif_context_alloc takes nothing and returns an owned context or NULL.
         let context = NonNull::new(unsafe { (functions.context_alloc)() })
-            .ok_or_else(|| Error::Decode("cannot allocate a context".into()))?;
+            .ok_or_else(|| Error::Failed("cannot allocate a context".into()))?;
         let parsed = Context {
             context,
             functions,
@@ -165,7 +139,7 @@ impl<'a> Context<'a> {
         unsafe { (self.functions.primary_image_handle)(self.context.as_ptr(), &mut handle) }
             .check()?;
         let handle = NonNull::new(handle)
-            .ok_or_else(|| Error::Decode("the file has no primary image".into()))?;
+            .ok_or_else(|| Error::Failed("the file has no primary image".into()))?;
         Ok(ImageHandle {
             handle,
             functions: self.functions,
@@ -227,7 +201,7 @@ impl ImageHandle<'_> {
         }
         .check()?;
         let image = NonNull::new(image)
-            .ok_or_else(|| Error::Decode("the decoder returned no image".into()))?;
+            .ok_or_else(|| Error::Failed("the decoder returned no image".into()))?;
         let copied = self.copy_plane(image);
         // SAFETY: the image came from heif_decode_image and is released once, after its
         // plane was copied.
@@ -251,11 +225,11 @@ impl ImageHandle<'_> {
             u32::try_from(height),
             usize::try_from(stride),
         ) else {
-            return Err(Error::Decode("no interleaved RGB plane".into()));
+            return Err(Error::Failed("no interleaved RGB plane".into()));
         };
         let row_bytes = width as usize * 3;
         if plane.is_null() || stride < row_bytes {
-            return Err(Error::Decode("no interleaved RGB plane".into()));
+            return Err(Error::Failed("no interleaved RGB plane".into()));
         }
         let mut pixels = Vec::with_capacity(row_bytes * height as usize);
         for row in 0..height as usize {

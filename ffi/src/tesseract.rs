@@ -6,33 +6,7 @@ use std::sync::OnceLock;
 
 use libloading::Library;
 
-use super::{function, open_once, LoadError};
-
-/// Why Tesseract could not be used.
-#[derive(Debug, Clone)]
-pub enum Error {
-    /// libtesseract is not installed or lacks a function.
-    Load(LoadError),
-    /// Tesseract refused a call; the text says which.
-    Call(String),
-}
-
-impl std::fmt::Display for Error {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Error::Load(e) => e.fmt(f),
-            Error::Call(what) => f.write_str(what),
-        }
-    }
-}
-
-impl std::error::Error for Error {}
-
-impl From<LoadError> for Error {
-    fn from(e: LoadError) -> Self {
-        Error::Load(e)
-    }
-}
+use super::{function, open_once, Error, LoadError};
 
 /// How Tesseract splits a page into lines before reading them (`TessPageSegMode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,7 +82,7 @@ impl BaseApi {
         let functions = functions()?;
         // SAFETY: TessBaseAPICreate takes nothing and returns an owned handle or NULL.
         let handle = NonNull::new(unsafe { (functions.create)() })
-            .ok_or_else(|| Error::Call("TessBaseAPICreate returned nothing".into()))?;
+            .ok_or_else(|| Error::Failed("TessBaseAPICreate returned nothing".into()))?;
         let api = BaseApi { handle, functions };
         // SAFETY: valid handle and NUL-terminated strings that outlive the call.
         let status = unsafe {
@@ -120,7 +94,7 @@ impl BaseApi {
             )
         };
         if status != 0 {
-            return Err(Error::Call(format!(
+            return Err(Error::Failed(format!(
                 "could not load the model {language:?} from {datapath:?}"
             )));
         }
@@ -134,7 +108,7 @@ impl BaseApi {
             (self.functions.set_variable)(self.handle.as_ptr(), name.as_ptr(), value.as_ptr())
         };
         if accepted == 0 {
-            return Err(Error::Call(format!("unknown variable {name:?}")));
+            return Err(Error::Failed(format!("unknown variable {name:?}")));
         }
         Ok(())
     }
@@ -154,12 +128,12 @@ impl BaseApi {
         height: u32,
         ppi: u32,
     ) -> Result<String, Error> {
-        let too_large = |v: u32| Error::Call(format!("dimension {v} too large"));
+        let too_large = |v: u32| Error::Failed(format!("dimension {v} too large"));
         let w = c_int::try_from(width).map_err(|_| too_large(width))?;
         let h = c_int::try_from(height).map_err(|_| too_large(height))?;
         let ppi = c_int::try_from(ppi).map_err(|_| too_large(ppi))?;
         if gray.len() != width as usize * height as usize {
-            return Err(Error::Call(format!(
+            return Err(Error::Failed(format!(
                 "{} bytes for a {width}×{height} gray image",
                 gray.len()
             )));
@@ -172,11 +146,11 @@ impl BaseApi {
             (self.functions.set_image)(api, gray.as_ptr(), w, h, 1, w);
             (self.functions.set_source_resolution)(api, ppi);
             if (self.functions.recognize)(api, std::ptr::null_mut()) != 0 {
-                return Err(Error::Call("recognition failed".into()));
+                return Err(Error::Failed("recognition failed".into()));
             }
             let tsv = (self.functions.get_tsv_text)(api, 0);
             if tsv.is_null() {
-                return Err(Error::Call("no TSV output".into()));
+                return Err(Error::Failed("no TSV output".into()));
             }
             let text = CStr::from_ptr(tsv).to_string_lossy().into_owned();
             (self.functions.delete_text)(tsv);

@@ -4,15 +4,16 @@
 //! the frame comes out upright.
 
 use image::RgbImage;
-use sohoa_ffi::heif::{self, Context};
+use sohoa_ffi::heif::Context;
+use sohoa_ffi::Error;
 
 use super::{check_size, CaptureError, DecodeLimits, Frame, Raster};
 
 /// Decodes the primary image of a HEIF file, checking its size before decoding.
 pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<Frame, CaptureError> {
-    let failed = |e: heif::Error| match e {
-        heif::Error::Load(e) => CaptureError::UnsupportedFormat(format!("HEIC: {e}")),
-        heif::Error::Decode(e) => CaptureError::Corrupt(format!("HEIC: {e}")),
+    let failed = |e: Error| match e {
+        Error::Load(e) => CaptureError::UnsupportedFormat(format!("HEIC: {e}")),
+        Error::Failed(e) => CaptureError::Corrupt(format!("HEIC: {e}")),
     };
     let context = Context::read(bytes).map_err(failed)?;
     let handle = context.primary_image().map_err(failed)?;

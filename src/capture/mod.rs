@@ -128,6 +128,21 @@ pub struct Geometry {
     pub warnings: Vec<String>,
 }
 
+impl Geometry {
+    /// Nothing found or corrected yet: a page taken as `mode` says.
+    pub fn untouched(capture_mode: CaptureMode) -> Geometry {
+        Geometry {
+            capture_mode,
+            corners: None,
+            paper: None,
+            orientation_degrees: 0,
+            orientation_check: None,
+            skew_degrees: 0.0,
+            warnings: Vec::new(),
+        }
+    }
+}
+
 /// Milliseconds per capture stage.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct CaptureTimings {
@@ -199,19 +214,11 @@ pub fn capture_adjusted(
         None => page_outline(luma.insert(frame.raster.to_gray()), mode),
     };
     timings.detect = elapsed_ms(clock);
-    let mut geometry = Geometry {
-        capture_mode: if photo {
-            CaptureMode::Photo
-        } else {
-            CaptureMode::Scan
-        },
-        corners: None,
-        paper: None,
-        orientation_degrees: 0,
-        orientation_check: None,
-        skew_degrees: 0.0,
-        warnings: Vec::new(),
-    };
+    let mut geometry = Geometry::untouched(if photo {
+        CaptureMode::Photo
+    } else {
+        CaptureMode::Scan
+    });
     let (raster, dpi, original) = if photo {
         let (raster, dpi) = flatten_photo(frame.raster, luma, quad, &mut geometry, &mut timings);
         (raster, dpi, None)

@@ -829,7 +829,7 @@ fn image_ink(
         mask.mark(ctm, marks);
         return;
     }
-    let marked = upright && decode(doc, image, ctm, marks).is_some();
+    let marked = upright && mark_decoded_ink(doc, image, ctm, marks).is_some();
     if !marked {
         marks.rect(bounds(ctm, [0.0, 0.0, 1.0, 1.0]));
     }
@@ -946,7 +946,12 @@ fn is_ink(pixel: &[u8]) -> bool {
 /// Marks the ink of an 8-bit gray or RGB image (Flate, with or without a PNG predictor,
 /// or uncompressed), a JPEG, or a bitonal CCITT or JBIG2 image; `None` for anything else
 /// (masks, other colour spaces) or damaged data.
-fn decode(doc: &Document, image: &lopdf::Stream, ctm: Matrix, marks: &mut Marks) -> Option<()> {
+fn mark_decoded_ink(
+    doc: &Document,
+    image: &lopdf::Stream,
+    ctm: Matrix,
+    marks: &mut Marks,
+) -> Option<()> {
     let dict = &image.dict;
     if dict
         .get(b"ImageMask")

@@ -22,8 +22,8 @@ impl TesseractEngine {
         let datapath = cstring(&model.tessdata_dir().to_string_lossy())?;
         let language = cstring(&model.language)?;
         let mut api = BaseApi::new(&datapath, &language).map_err(|e| match e {
-            sohoa_ffi::tesseract::Error::Load(e) => OcrError::Engine(e.to_string()),
-            sohoa_ffi::tesseract::Error::Call(_) => {
+            sohoa_ffi::Error::Load(e) => OcrError::Engine(e.to_string()),
+            sohoa_ffi::Error::Failed(_) => {
                 OcrError::Engine(format!("could not load {}", model.path.display()))
             }
         })?;

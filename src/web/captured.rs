@@ -65,15 +65,7 @@ mod tests {
             dpi: 300.0,
             lossy_source: false,
             original: None,
-            geometry: Geometry {
-                capture_mode: CaptureMode::Scan,
-                corners: None,
-                paper: None,
-                orientation_degrees: 0,
-                orientation_check: None,
-                skew_degrees: 0.0,
-                warnings: Vec::new(),
-            },
+            geometry: Geometry::untouched(CaptureMode::Scan),
             timings: Default::default(),
         })
     }
