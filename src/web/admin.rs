@@ -2,14 +2,13 @@
 //! Admins only; a new key's secret is shown once.
 
 use std::collections::HashMap;
-use std::fmt::Write;
 
 use axum::extract::{Path as UrlPath, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
+use maud::{html, Markup};
 
-use super::html::{csrf_input, esc, layout, text_field};
-use super::session::Session;
+use super::html::{csrf_input, layout, text_field};
+use super::session::{CsrfForm, Session};
 use super::{WebError, WebResult, WebState};
 use crate::store::{users, Scope, User, UserRole};
 
@@ -22,101 +21,112 @@ pub async fn admin_page(State(state): State<WebState>, session: Session) -> WebR
 
 fn page(state: &WebState, session: &Session, secret: Option<&str>) -> WebResult<Response> {
     let store = &state.app.store;
-    let mut body = String::from("<h1>Quản trị</h1>");
-    if let Some(secret) = secret {
-        let _ = write!(
-            body,
-            "<p class=\"ok\" id=\"new-key\">Khoá API mới (chỉ hiện một lần, hãy chép lại): <code>{}</code></p>",
-            esc(secret)
-        );
+    let (users, agencies, keys) = (store.users()?, store.agencies()?, store.keys()?);
+    let csrf = csrf_input(session);
+    let body = html! {
+        h1 { "Quản trị" }
+        @if let Some(secret) = secret {
+            p.ok id="new-key" { "Khoá API mới (chỉ hiện một lần, hãy chép lại): " code { (secret) } }
+        }
+        h2 { "Người dùng" }
+        table id="users" {
+            thead { tr { th { "Tên đăng nhập" } th { "Họ tên" } th { "Vai trò" } th { "Trạng thái" } th {} } }
+            tbody { @for u in &users { (user_row(u, &csrf)) } }
+        }
+        form method="post" action="/admin/users" class="card" id="add-user" {
+            (csrf)
+            (text_field("username", "Tên đăng nhập", "", true))
+            (text_field("display_name", "Họ tên", "", true))
+            fieldset {
+                legend { "Vai trò" }
+                label.check { input type="checkbox" name="role_clerk"; " cán bộ số hoá (clerk)" }
+                label.check { input type="checkbox" name="role_certifier"; " người chứng thực (certifier)" }
+                label.check { input type="checkbox" name="role_admin"; " quản trị (admin)" }
+            }
+            label for="password" { "Mật khẩu (ít nhất " (users::MIN_PASSWORD_CHARS) " ký tự)" }
+            input id="password" name="password" type="password" required;
+            button { "Thêm người dùng" }
+        }
+        h2 { "Cơ quan" }
+        ul { @for a in &agencies { li { code { (a.code) } " " (a.name) } } }
+        form method="post" action="/admin/agencies" class="card" {
+            (csrf)
+            (text_field("code", "Mã cơ quan", "", true))
+            (text_field("name", "Tên cơ quan", "", true))
+            button { "Thêm cơ quan" }
+        }
+        h2 { "Khoá API" }
+        table {
+            thead { tr { th { "Mã khoá" } th { "Cơ quan" } th { "Phạm vi" } th {} } }
+            tbody {
+                @for k in &keys {
+                    tr {
+                        td { code { (k.id) } }
+                        td { (k.agency) }
+                        td { (k.scopes.iter().map(Scope::to_string).collect::<Vec<_>>().join(" ")) }
+                        td {
+                            @if k.revoked { "đã thu hồi" } @else {
+                                form method="post" action="/admin/revoke" {
+                                    (csrf)
+                                    input type="hidden" name="key" value=(k.id);
+                                    button { "Thu hồi" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        form method="post" action="/admin/keys" class="card" {
+            (csrf)
+            (text_field("agency", "Mã cơ quan", "", true))
+            (text_field(
+                "scopes",
+                "Phạm vi (cách nhau bởi dấu cách: read:* read:KIND read:procedure:CODE write)",
+                "read:*",
+                true,
+            ))
+            button { "Tạo khoá" }
+        }
+    };
+    Ok(layout("Quản trị", Some(session), body).into_response())
+}
+
+fn user_row(u: &User, csrf: &Markup) -> Markup {
+    let roles: Vec<&str> = u.roles.iter().map(|r| r.name()).collect();
+    let (status, toggle, label) = if u.disabled {
+        ("đã khoá", "enable", "Mở khoá")
+    } else {
+        ("đang dùng", "disable", "Khoá")
+    };
+    html! {
+        tr {
+            td { (u.username) }
+            td { (u.display_name) }
+            td { (roles.join(", ")) }
+            td { (status) }
+            td {
+                form method="post" action={ "/admin/" (toggle) } {
+                    (csrf)
+                    input type="hidden" name="username" value=(u.username);
+                    button { (label) }
+                }
+                form method="post" action="/admin/remove" {
+                    (csrf)
+                    input type="hidden" name="username" value=(u.username);
+                    button { "Xoá" }
+                }
+            }
+        }
     }
-    body.push_str("<h2>Người dùng</h2><table id=\"users\"><thead><tr><th>Tên đăng nhập</th><th>Họ tên</th><th>Vai trò</th><th>Trạng thái</th><th></th></tr></thead><tbody>");
-    for u in store.users()? {
-        let roles: Vec<&str> = u.roles.iter().map(|r| r.name()).collect();
-        let (status, toggle, label) = if u.disabled {
-            ("đã khoá", "enable", "Mở khoá")
-        } else {
-            ("đang dùng", "disable", "Khoá")
-        };
-        let _ = write!(
-            body,
-            "<tr><td>{name}</td><td>{}</td><td>{}</td><td>{status}</td><td>\
-             <form method=\"post\" action=\"/admin/{toggle}\">{csrf}<input type=\"hidden\" name=\"username\" value=\"{name}\"><button>{label}</button></form>\
-             <form method=\"post\" action=\"/admin/remove\">{csrf}<input type=\"hidden\" name=\"username\" value=\"{name}\"><button>Xoá</button></form></td></tr>",
-            esc(&u.display_name),
-            roles.join(", "),
-            name = esc(&u.username),
-            csrf = csrf_input(session),
-        );
-    }
-    let _ = write!(
-        body,
-        "</tbody></table><form method=\"post\" action=\"/admin/users\" class=\"card\" id=\"add-user\">{}{}{}\
-         <fieldset><legend>Vai trò</legend>\
-         <label class=\"check\"><input type=\"checkbox\" name=\"role_clerk\"> cán bộ số hoá (clerk)</label>\
-         <label class=\"check\"><input type=\"checkbox\" name=\"role_certifier\"> người chứng thực (certifier)</label>\
-         <label class=\"check\"><input type=\"checkbox\" name=\"role_admin\"> quản trị (admin)</label></fieldset>\
-         <label for=\"password\">Mật khẩu (ít nhất {} ký tự)</label><input id=\"password\" name=\"password\" type=\"password\" required>\
-         <button>Thêm người dùng</button></form>",
-        csrf_input(session),
-        text_field("username", "Tên đăng nhập", "", "required"),
-        text_field("display_name", "Họ tên", "", "required"),
-        users::MIN_PASSWORD_CHARS
-    );
-    body.push_str("<h2>Cơ quan</h2><ul>");
-    for a in store.agencies()? {
-        let _ = write!(
-            body,
-            "<li><code>{}</code> {}</li>",
-            esc(&a.code),
-            esc(&a.name)
-        );
-    }
-    let _ = write!(
-        body,
-        "</ul><form method=\"post\" action=\"/admin/agencies\" class=\"card\">{}{}{}<button>Thêm cơ quan</button></form>",
-        csrf_input(session),
-        text_field("code", "Mã cơ quan", "", "required"),
-        text_field("name", "Tên cơ quan", "", "required"),
-    );
-    body.push_str("<h2>Khoá API</h2><table><thead><tr><th>Mã khoá</th><th>Cơ quan</th><th>Phạm vi</th><th></th></tr></thead><tbody>");
-    for k in store.keys()? {
-        let scopes: Vec<String> = k.scopes.iter().map(Scope::to_string).collect();
-        let action = if k.revoked {
-            "đã thu hồi".to_string()
-        } else {
-            format!(
-                "<form method=\"post\" action=\"/admin/revoke\">{}<input type=\"hidden\" name=\"key\" value=\"{}\"><button>Thu hồi</button></form>",
-                csrf_input(session),
-                esc(&k.id)
-            )
-        };
-        let _ = write!(
-            body,
-            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{action}</td></tr>",
-            esc(&k.id),
-            esc(&k.agency),
-            esc(&scopes.join(" "))
-        );
-    }
-    let _ = write!(
-        body,
-        "</tbody></table><form method=\"post\" action=\"/admin/keys\" class=\"card\">{}{}{}<button>Tạo khoá</button></form>",
-        csrf_input(session),
-        text_field("agency", "Mã cơ quan", "", "required"),
-        text_field("scopes", "Phạm vi (cách nhau bởi dấu cách: read:* read:KIND read:procedure:CODE write)", "read:*", "required"),
-    );
-    Ok(layout("Quản trị", Some(session), &body).into_response())
 }
 
 /// `POST /admin/{users|agencies|keys|revoke|disable|enable|remove}`.
 pub async fn admin_action(
     State(state): State<WebState>,
-    session: Session,
     UrlPath(action): UrlPath<String>,
-    Form(form): Form<HashMap<String, String>>,
+    CsrfForm(session, form): CsrfForm<HashMap<String, String>>,
 ) -> WebResult<Response> {
-    session.check_csrf(form.get("csrf").map_or("", String::as_str))?;
     session.require(UserRole::Admin, "quản trị")?;
     state
         .blocking(move |s| {

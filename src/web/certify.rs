@@ -4,11 +4,10 @@
 
 use axum::extract::{Path as UrlPath, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::session::Session;
+use super::session::CsrfForm;
 use super::{WebError, WebResult, WebState};
 use crate::certify::copy::CertifyRequest;
 use crate::certify::issuer::{IssueError, Issuer};
@@ -19,8 +18,6 @@ use crate::store::{Document, FileRole, NewDocument, NewFile, UserRole};
 /// The certification form.
 #[derive(Deserialize)]
 pub struct CertifyForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     compared: Option<String>,
     #[serde(default)]
@@ -62,11 +59,9 @@ impl CertifyForm {
 /// 400 without the comparison confirmed, 503 without a signing key.
 pub async fn certify(
     State(state): State<WebState>,
-    session: Session,
     UrlPath(id): UrlPath<String>,
-    Form(form): Form<CertifyForm>,
+    CsrfForm(session, form): CsrfForm<CertifyForm>,
 ) -> WebResult<Response> {
-    session.check_csrf(&form.csrf)?;
     session.require(UserRole::Certifier, "chứng thực")?;
     if form.compared.is_none() {
         return Err(WebError::bad_request(

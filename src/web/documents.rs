@@ -2,17 +2,15 @@
 //! (OCR text and confidence, files, versions, certified copies, reuse), dossiers, search.
 //! Every look at personal data is written to the audit log.
 
-use std::fmt::Write;
-
 use axum::extract::{Path as UrlPath, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
+use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::drafts;
-use super::html::{csrf_input, esc, layout, local_time, text_field, vnd};
-use super::session::Session;
+use super::html::{csrf_input, layout, local_time, text_field, vnd};
+use super::session::{CsrfForm, Session};
 use super::{WebError, WebResult, WebState};
 use crate::capture::pdf_input::PdfPages;
 use crate::capture::CaptureMode;
@@ -68,27 +66,28 @@ pub async fn home(State(state): State<WebState>, session: Session) -> WebResult<
     state
         .audit(&session, "GET / (recent documents)".into(), ids(&recent))
         .await?;
-    let body = format!(
-        "<h1>Xin chào, {}</h1><p class=\"buttons\"><a class=\"button\" href=\"/capture\">Số hoá tài liệu mới</a></p>\
-         {}<h2>Tài liệu mới lưu</h2>{}",
-        esc(&session.user.display_name),
-        search_form(""),
-        document_table(&recent)
-    );
-    Ok(layout("Trang chính", Some(&session), &body).into_response())
+    let body = html! {
+        h1 { "Xin chào, " (session.user.display_name) }
+        p.buttons { a.button href="/capture" { "Số hoá tài liệu mới" } }
+        (search_form(""))
+        h2 { "Tài liệu mới lưu" }
+        (document_table(&recent))
+    };
+    Ok(layout("Trang chính", Some(&session), body).into_response())
 }
 
 fn ids(docs: &[Document]) -> Vec<String> {
     docs.iter().map(|d| d.id.clone()).collect()
 }
 
-fn search_form(q: &str) -> String {
-    format!(
-        "<form method=\"get\" action=\"/search\" id=\"search\" class=\"inline\">\
-         <input id=\"q\" name=\"q\" value=\"{}\" placeholder=\"Số định danh, mã hồ sơ hoặc nội dung (có dấu hay không dấu)\">\
-         <button id=\"search-submit\">Tìm</button></form>",
-        esc(q)
-    )
+fn search_form(q: &str) -> Markup {
+    html! {
+        form method="get" action="/search" id="search" class="inline" {
+            input id="q" name="q" value=(q)
+                placeholder="Số định danh, mã hồ sơ hoặc nội dung (có dấu hay không dấu)";
+            button id="search-submit" { "Tìm" }
+        }
+    }
 }
 
 fn role_name(role: Role) -> &'static str {
@@ -99,44 +98,38 @@ fn role_name(role: Role) -> &'static str {
 }
 
 /// A table of documents linking to their pages.
-pub(super) fn document_table(docs: &[Document]) -> String {
+pub(super) fn document_table(docs: &[Document]) -> Markup {
     if docs.is_empty() {
-        return "<p id=\"no-results\">Không có tài liệu nào.</p>".into();
+        return html! { p id="no-results" { "Không có tài liệu nào." } };
     }
-    let mut s = String::from(
-        "<table class=\"documents\"><thead><tr><th>Tài liệu</th><th>Hồ sơ</th><th>Số định danh</th>\
-         <th>Trang</th><th>Lưu lúc</th></tr></thead><tbody>",
-    );
-    for d in docs {
-        let certified = if d.reference.is_some() {
-            " <span class=\"badge\">Bản sao chứng thực</span>"
-        } else {
-            ""
-        };
-        let _ = write!(
-            s,
-            "<tr><td><a class=\"result\" href=\"/documents/{}\">{}</a>{certified}<br><small>{} · {}</small></td>\
-             <td><a href=\"/dossiers/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            d.id,
-            esc(&d.title),
-            esc(&d.kind),
-            role_name(d.role),
-            esc(&d.dossier_code),
-            esc(&d.dossier_code),
-            esc(&d.citizen_id),
-            d.page_count,
-            esc(&local_time(&d.created_at))
-        );
+    html! {
+        table.documents {
+            thead { tr {
+                th { "Tài liệu" } th { "Hồ sơ" } th { "Số định danh" } th { "Trang" } th { "Lưu lúc" }
+            } }
+            tbody {
+                @for d in docs {
+                    tr {
+                        td {
+                            a.result href={ "/documents/" (d.id) } { (d.title) }
+                            @if d.reference.is_some() { " " span.badge { "Bản sao chứng thực" } }
+                            br;
+                            small { (d.kind) " · " (role_name(d.role)) }
+                        }
+                        td { a href={ "/dossiers/" (d.dossier_code) } { (d.dossier_code) } }
+                        td { (d.citizen_id) }
+                        td { (d.page_count) }
+                        td { (local_time(&d.created_at)) }
+                    }
+                }
+            }
+        }
     }
-    s.push_str("</tbody></table>");
-    s
 }
 
 /// The dossier form of a draft.
 #[derive(Deserialize)]
 pub struct StoreForm {
-    #[serde(default)]
-    csrf: String,
     dossier_code: String,
     procedure_code: String,
     citizen_id: String,
@@ -154,11 +147,9 @@ pub struct StoreForm {
 /// a time on the server), stores PDF/A, originals, text and report, drops the draft.
 pub async fn store_draft(
     State(state): State<WebState>,
-    session: Session,
     UrlPath(id): UrlPath<String>,
-    Form(form): Form<StoreForm>,
+    CsrfForm(session, form): CsrfForm<StoreForm>,
 ) -> WebResult<Response> {
-    session.check_csrf(&form.csrf)?;
     session.require(UserRole::Clerk, "lưu tài liệu")?;
     let new = new_document(&state, &session, &form)?;
     let (draft_id, owner) = (id.clone(), session.clone());
@@ -305,7 +296,7 @@ pub async fn document_page(
         .await?;
     let view = state.blocking(move |s| DocumentView::load(s, doc)).await?;
     let body = view.render(&state, &session);
-    Ok(layout(&view.doc.title, Some(&session), &body).into_response())
+    Ok(layout(&view.doc.title, Some(&session), body).into_response())
 }
 
 /// What the document page shows, read from the store.
@@ -362,49 +353,43 @@ impl DocumentView {
         })
     }
 
-    fn render(&self, state: &WebState, session: &Session) -> String {
+    fn render(&self, state: &WebState, session: &Session) -> Markup {
         let d = &self.doc;
-        let mut s = format!(
-            "<h1>{}</h1><dl class=\"facts\"><dt>Loại</dt><dd>{} · {}</dd><dt>Hồ sơ</dt>\
-             <dd><a href=\"/dossiers/{}\">{}</a> (thủ tục {})</dd><dt>Số định danh</dt><dd>{}</dd>\
-             <dt>Số trang</dt><dd>{}</dd><dt>Lưu bởi</dt><dd>{} lúc {}</dd>",
-            esc(&d.title),
-            esc(&d.kind),
-            role_name(d.role),
-            esc(&d.dossier_code),
-            esc(&d.dossier_code),
-            esc(&d.procedure_code),
-            esc(&d.citizen_id),
-            d.page_count,
-            esc(&d.created_by),
-            esc(&local_time(&d.created_at))
-        );
-        if let Some(until) = &d.valid_until {
-            let _ = write!(s, "<dt>Hiệu lực đến</dt><dd>{}</dd>", esc(until));
+        html! {
+            h1 { (d.title) }
+            dl.facts {
+                dt { "Loại" } dd { (d.kind) " · " (role_name(d.role)) }
+                dt { "Hồ sơ" }
+                dd {
+                    a href={ "/dossiers/" (d.dossier_code) } { (d.dossier_code) }
+                    " (thủ tục " (d.procedure_code) ")"
+                }
+                dt { "Số định danh" } dd { (d.citizen_id) }
+                dt { "Số trang" } dd { (d.page_count) }
+                dt { "Lưu bởi" } dd { (d.created_by) " lúc " (local_time(&d.created_at)) }
+                @if let Some(until) = &d.valid_until {
+                    dt { "Hiệu lực đến" } dd { (until) }
+                }
+                @if !self.attached.is_empty() {
+                    dt { "Dùng lại trong hồ sơ" }
+                    dd {
+                        @for (i, code) in self.attached.iter().enumerate() {
+                            @if i > 0 { ", " }
+                            a href={ "/dossiers/" (code) } { (code) }
+                        }
+                    }
+                }
+            }
+            (self.files(state))
+            (self.versions())
+            (self.ocr())
+            @if self.can_be_certified() && session.user.has(UserRole::Certifier) {
+                (certify_form(state, session, d))
+            }
+            @if session.user.has(UserRole::Clerk) && reusable(d) {
+                (attach_form(session, d))
+            }
         }
-        if !self.attached.is_empty() {
-            let links: Vec<String> = self
-                .attached
-                .iter()
-                .map(|c| format!("<a href=\"/dossiers/{}\">{}</a>", esc(c), esc(c)))
-                .collect();
-            let _ = write!(
-                s,
-                "<dt>Dùng lại trong hồ sơ</dt><dd>{}</dd>",
-                links.join(", ")
-            );
-        }
-        s.push_str("</dl>");
-        s.push_str(&self.files(state));
-        s.push_str(&self.versions());
-        s.push_str(&self.ocr());
-        if self.can_be_certified() && session.user.has(UserRole::Certifier) {
-            s.push_str(&certify_form(state, session, d));
-        }
-        if session.user.has(UserRole::Clerk) && reusable(d) {
-            s.push_str(&attach_form(session, d));
-        }
-        s
     }
 
     fn can_be_certified(&self) -> bool {
@@ -414,112 +399,92 @@ impl DocumentView {
             && !files.iter().any(|f| f.role == FileRole::Certified)
     }
 
-    fn files(&self, state: &WebState) -> String {
+    fn files(&self, state: &WebState) -> Markup {
         let d = &self.doc;
-        let mut s = String::from("<h2>Tệp</h2><ul class=\"files\">");
-        for f in &d.files {
-            let id =
-                if f.sha256 == d.sha256 && matches!(f.role, FileRole::Certified | FileRole::Pdf) {
-                    " id=\"download\""
-                } else {
-                    ""
-                };
-            let view = if matches!(
-                f.role,
-                FileRole::Pdf | FileRole::Certified | FileRole::Renewed
-            ) {
-                format!(
-                    " · <a href=\"/documents/{}/download/{}?inline=1\" target=\"_blank\">xem / in</a>",
-                    d.id, f.sha256
-                )
-            } else {
-                String::new()
-            };
-            let _ = write!(
-                s,
-                "<li><a{id} href=\"/documents/{}/download/{}\">{}</a>{view} <small>{} · {} KB</small></li>",
-                d.id,
-                f.sha256,
-                esc(&f.name),
-                file_role_name(f.role),
-                f.size.div_ceil(1024)
-            );
-        }
-        s.push_str("</ul>");
-        if let Some(reference) = &d.reference {
+        let link = d.reference.as_ref().map(|reference| {
             let base = state.config.public_url.as_deref();
-            let link = crate::certify::copy::verify_link(Some(base.unwrap_or("")), reference);
-            let _ = write!(
-                s,
-                "<p>Mã xác minh: <code>{}</code> — <a id=\"verify-link\" href=\"{}\">trang xác minh công khai</a></p>",
-                esc(reference),
-                esc(&link)
-            );
-        }
-        s
-    }
-
-    fn versions(&self) -> String {
-        let d = &self.doc;
-        let mut s = String::new();
-        if let Some(old) = &d.supersedes {
-            let _ = write!(
-                s,
-                "<li>Thay thế bản <a href=\"/documents/{old}\">{old}</a></li>"
-            );
-        }
-        if let Some(new) = &d.superseded_by {
-            let _ = write!(
-                s,
-                "<li class=\"warning\">Đã có bản mới thay thế: <a href=\"/documents/{new}\">{new}</a></li>"
-            );
-        }
-        for source in &self.sources {
-            let _ = write!(
-                s,
-                "<li>Chứng thực từ tài liệu <a class=\"source\" href=\"/documents/{}\">{}</a></li>",
-                source.id,
-                esc(&source.title)
-            );
-        }
-        for copy in &self.copies {
-            let _ = write!(
-                s,
-                "<li><a class=\"copy\" href=\"/documents/{}\">Bản sao chứng thực {}</a> lúc {}</li>",
-                copy.id,
-                esc(copy.reference.as_deref().unwrap_or("")),
-                esc(&local_time(&copy.created_at))
-            );
-        }
-        if s.is_empty() {
-            return s;
-        }
-        format!("<h2>Phiên bản và bản sao</h2><ul>{s}</ul>")
-    }
-
-    fn ocr(&self) -> String {
-        let mut s = String::from("<h2>Nội dung nhận dạng (OCR)</h2>");
-        if !self.reports.is_empty() {
-            s.push_str("<ul class=\"pages\">");
-            for (i, r) in self.reports.iter().enumerate() {
-                let low = r.confidence < LOW_CONFIDENCE || !r.warnings.is_empty();
-                let _ = write!(
-                    s,
-                    "<li class=\"{}\">Trang {}: độ tin cậy <span class=\"confidence\">{:.0}</span>/100, {} từ",
-                    if low { "low-confidence" } else { "ok" },
-                    i + 1,
-                    r.confidence,
-                    r.words
-                );
-                for w in &r.warnings {
-                    let _ = write!(s, " — <span class=\"warning\">{}</span>", esc(w));
+            crate::certify::copy::verify_link(Some(base.unwrap_or("")), reference)
+        });
+        html! {
+            h2 { "Tệp" }
+            ul.files {
+                @for f in &d.files {
+                    @let href = format!("/documents/{}/download/{}", d.id, f.sha256);
+                    @let main = f.sha256 == d.sha256 && matches!(f.role, FileRole::Certified | FileRole::Pdf);
+                    li {
+                        a id=[main.then_some("download")] href=(href) { (f.name) }
+                        @if matches!(f.role, FileRole::Pdf | FileRole::Certified | FileRole::Renewed) {
+                            " · " a href={ (href) "?inline=1" } target="_blank" { "xem / in" }
+                        }
+                        " " small { (file_role_name(f.role)) " · " (f.size.div_ceil(1024)) " KB" }
+                    }
                 }
-                s.push_str("</li>");
             }
-            s.push_str("</ul>");
+            @if let (Some(reference), Some(link)) = (&d.reference, &link) {
+                p {
+                    "Mã xác minh: " code { (reference) } " — "
+                    a id="verify-link" href=(link) { "trang xác minh công khai" }
+                }
+            }
         }
-        let _ = write!(s, "<pre id=\"ocr-text\">{}</pre>", esc(self.text.trim()));
-        s
+    }
+
+    fn versions(&self) -> Markup {
+        let d = &self.doc;
+        let empty = d.supersedes.is_none()
+            && d.superseded_by.is_none()
+            && self.sources.is_empty()
+            && self.copies.is_empty();
+        if empty {
+            return html! {};
+        }
+        html! {
+            h2 { "Phiên bản và bản sao" }
+            ul {
+                @if let Some(old) = &d.supersedes {
+                    li { "Thay thế bản " a href={ "/documents/" (old) } { (old) } }
+                }
+                @if let Some(new) = &d.superseded_by {
+                    li.warning { "Đã có bản mới thay thế: " a href={ "/documents/" (new) } { (new) } }
+                }
+                @for source in &self.sources {
+                    li {
+                        "Chứng thực từ tài liệu "
+                        a.source href={ "/documents/" (source.id) } { (source.title) }
+                    }
+                }
+                @for copy in &self.copies {
+                    li {
+                        a.copy href={ "/documents/" (copy.id) } {
+                            "Bản sao chứng thực " (copy.reference.as_deref().unwrap_or(""))
+                        }
+                        " lúc " (local_time(&copy.created_at))
+                    }
+                }
+            }
+        }
+    }
+
+    fn ocr(&self) -> Markup {
+        html! {
+            h2 { "Nội dung nhận dạng (OCR)" }
+            @if !self.reports.is_empty() {
+                ul.pages {
+                    @for (i, r) in self.reports.iter().enumerate() {
+                        @let low = r.confidence < LOW_CONFIDENCE || !r.warnings.is_empty();
+                        li class=(if low { "low-confidence" } else { "ok" }) {
+                            "Trang " (i + 1) ": độ tin cậy "
+                            span.confidence { (format!("{:.0}", r.confidence)) }
+                            "/100, " (r.words) " từ"
+                            @for w in &r.warnings {
+                                " — " span.warning { (w) }
+                            }
+                        }
+                    }
+                }
+            }
+            pre id="ocr-text" { (self.text.trim()) }
+        }
     }
 }
 
@@ -553,28 +518,36 @@ pub fn certification_fee(pages: u32) -> u64 {
     (2_000 * pages.min(2) + 1_000 * pages.saturating_sub(2)).min(200_000)
 }
 
-fn certify_form(state: &WebState, session: &Session, d: &Document) -> String {
+fn certify_form(state: &WebState, session: &Session, d: &Document) -> Markup {
     if state.config.signer.is_none() {
-        return "<p class=\"warning\" id=\"no-signer\">Máy chủ chưa được cấu hình khóa ký số \
-                (sohoa serve --p12/--pkcs11): chưa chứng thực được.</p>"
-            .into();
+        return html! {
+            p.warning id="no-signer" {
+                "Máy chủ chưa được cấu hình khóa ký số (sohoa serve --p12/--pkcs11): chưa chứng thực được."
+            }
+        };
     }
-    format!(
-        "<form method=\"post\" action=\"/documents/{}/certify\" id=\"certify\" class=\"card\">\
-         <h2>Chứng thực bản sao điện tử</h2>{}\
-         <p>Số trang: {} — Lệ phí: <strong id=\"fee\">{} đồng</strong> mỗi bản</p>\
-         <label>Người yêu cầu chứng thực <input name=\"requester\" id=\"requester\" maxlength=\"200\"></label>\
-         <label>Tên giấy tờ, văn bản <input name=\"original_title\" id=\"original-title\" maxlength=\"300\" value=\"{}\"></label>\
-         <label>Số bản <input name=\"copies\" id=\"copies\" type=\"number\" min=\"1\" max=\"100\" value=\"1\"></label>\
-         <label class=\"check\"><input type=\"checkbox\" id=\"compared\" name=\"compared\" required> \
-         Tôi đã đối chiếu bản sao với bản chính và xác nhận đúng với bản chính</label>\
-         <button id=\"certify-submit\">Chứng thực và ký số</button></form>",
-        d.id,
-        csrf_input(session),
-        d.page_count,
-        vnd(certification_fee(d.page_count)),
-        esc(&d.title)
-    )
+    html! {
+        form method="post" action={ "/documents/" (d.id) "/certify" } id="certify" class="card" {
+            h2 { "Chứng thực bản sao điện tử" }
+            (csrf_input(session))
+            p {
+                "Số trang: " (d.page_count) " — Lệ phí: "
+                strong id="fee" { (vnd(certification_fee(d.page_count))) " đồng" }
+                " mỗi bản"
+            }
+            label { "Người yêu cầu chứng thực " input name="requester" id="requester" maxlength="200"; }
+            label {
+                "Tên giấy tờ, văn bản "
+                input name="original_title" id="original-title" maxlength="300" value=(d.title);
+            }
+            label { "Số bản " input name="copies" id="copies" type="number" min="1" max="100" value="1"; }
+            label.check {
+                input type="checkbox" id="compared" name="compared" required;
+                " Tôi đã đối chiếu bản sao với bản chính và xác nhận đúng với bản chính"
+            }
+            button id="certify-submit" { "Chứng thực và ký số" }
+        }
+    }
 }
 
 /// Whether `d` may be offered for reuse: current and not past its validity.
@@ -583,16 +556,17 @@ fn reusable(d: &Document) -> bool {
     d.superseded_by.is_none() && d.valid_until.as_deref().is_none_or(|u| u >= today.as_str())
 }
 
-fn attach_form(session: &Session, d: &Document) -> String {
-    format!(
-        "<form method=\"post\" action=\"/documents/{}/attach\" id=\"attach\" class=\"card\">\
-         <h2>Dùng lại cho hồ sơ khác</h2><p class=\"hint\">Gắn tài liệu này vào một hồ sơ mới của \
-         cùng công dân thay vì scan lại.</p>{}{}{}<button id=\"attach-submit\">Gắn vào hồ sơ</button></form>",
-        d.id,
-        csrf_input(session),
-        text_field("attach_dossier", "Mã hồ sơ mới", "", "required"),
-        text_field("attach_procedure", "Mã thủ tục", &d.procedure_code, "required"),
-    )
+fn attach_form(session: &Session, d: &Document) -> Markup {
+    html! {
+        form method="post" action={ "/documents/" (d.id) "/attach" } id="attach" class="card" {
+            h2 { "Dùng lại cho hồ sơ khác" }
+            p.hint { "Gắn tài liệu này vào một hồ sơ mới của cùng công dân thay vì scan lại." }
+            (csrf_input(session))
+            (text_field("attach_dossier", "Mã hồ sơ mới", "", true))
+            (text_field("attach_procedure", "Mã thủ tục", &d.procedure_code, true))
+            button id="attach-submit" { "Gắn vào hồ sơ" }
+        }
+    }
 }
 
 /// `?inline=1`: show the file in the browser (to read or print) instead of saving it.
@@ -654,8 +628,6 @@ pub async fn download(
 /// The reuse form.
 #[derive(Deserialize)]
 pub struct AttachForm {
-    #[serde(default)]
-    csrf: String,
     attach_dossier: String,
     attach_procedure: String,
 }
@@ -664,11 +636,9 @@ pub struct AttachForm {
 /// person (created when new).
 pub async fn attach(
     State(state): State<WebState>,
-    session: Session,
     UrlPath(id): UrlPath<String>,
-    Form(form): Form<AttachForm>,
+    CsrfForm(session, form): CsrfForm<AttachForm>,
 ) -> WebResult<Response> {
-    session.check_csrf(&form.csrf)?;
     session.require(UserRole::Clerk, "gắn tài liệu vào hồ sơ")?;
     let doc = state.document(id.clone()).await?;
     let dossier = Dossier {
@@ -717,21 +687,25 @@ pub async fn search_page(
             "Từ khoá tìm kiếm dài tối đa {MAX_QUERY_CHARS} ký tự, trên một dòng."
         )));
     }
-    let mut body = format!("<h1>Tìm kiếm</h1>{}", search_form(&q));
-    if !q.is_empty() {
+    let docs = if q.is_empty() {
+        None
+    } else {
         let lookup = q.clone();
         let docs = state.blocking(move |s| find(s, &lookup)).await?;
         state
             .audit(&session, format!("GET /search?q={q}"), ids(&docs))
             .await?;
-        let _ = write!(
-            body,
-            "<p>{} kết quả</p>{}",
-            docs.len(),
-            document_table(&docs)
-        );
-    }
-    Ok(layout("Tìm kiếm", Some(&session), &body).into_response())
+        Some(docs)
+    };
+    let body = html! {
+        h1 { "Tìm kiếm" }
+        (search_form(&q))
+        @if let Some(docs) = &docs {
+            p { (docs.len()) " kết quả" }
+            (document_table(docs))
+        }
+    };
+    Ok(layout("Tìm kiếm", Some(&session), body).into_response())
 }
 
 fn find(state: &WebState, q: &str) -> WebResult<Vec<Document>> {

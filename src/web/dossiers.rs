@@ -3,15 +3,13 @@
 //! component of the procedure — already in the dossier, on file from another dossier
 //! (attach with one click), out of date, or missing (capture it, its kind carried along).
 
-use std::fmt::Write;
-
 use axum::extract::{Path as UrlPath, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
+use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::html::{csrf_input, esc, layout, local_today, text_field};
-use super::session::Session;
+use super::html::{csrf_input, layout, local_today, text_field};
+use super::session::{CsrfForm, Session};
 use super::{WebError, WebResult, WebState};
 use crate::calendar::vietnamese_day;
 use crate::store::reuse::{Candidate, Component, Status};
@@ -42,57 +40,49 @@ pub async fn new_dossier_page(
     let procedures = state
         .blocking(move |s| Ok(s.app.store.find_procedures(&lookup)?))
         .await?;
-    let body = format!(
-        "<h1>Tiếp nhận hồ sơ mới</h1>\
-         <form method=\"get\" action=\"/dossiers/new\" class=\"card search\" id=\"procedure-search\">\
-         <label for=\"q\">Tìm thủ tục (gõ không dấu cũng được)</label>\
-         <input id=\"q\" name=\"q\" value=\"{}\" autocomplete=\"off\"><button>Tìm</button></form>{}",
-        esc(&q),
-        new_dossier_form(&session, &procedures)
-    );
-    Ok(layout("Tiếp nhận hồ sơ", Some(&session), &body).into_response())
+    let body = html! {
+        h1 { "Tiếp nhận hồ sơ mới" }
+        form method="get" action="/dossiers/new" class="card search" id="procedure-search" {
+            label for="q" { "Tìm thủ tục (gõ không dấu cũng được)" }
+            input id="q" name="q" value=(q) autocomplete="off";
+            button { "Tìm" }
+        }
+        (new_dossier_form(&session, &procedures))
+    };
+    Ok(layout("Tiếp nhận hồ sơ", Some(&session), body).into_response())
 }
 
-fn new_dossier_form(session: &Session, procedures: &[Procedure]) -> String {
+fn new_dossier_form(session: &Session, procedures: &[Procedure]) -> Markup {
     if procedures.is_empty() {
-        return "<p id=\"no-procedure\">Không có thủ tục nào khớp. Danh mục thủ tục do quản trị \
-                nhập bằng <code>sohoa catalog import</code>.</p>"
-            .into();
+        return html! {
+            p id="no-procedure" {
+                "Không có thủ tục nào khớp. Danh mục thủ tục do quản trị nhập bằng "
+                code { "sohoa catalog import" } "."
+            }
+        };
     }
-    let mut options = String::new();
-    for p in procedures {
-        let _ = write!(
-            options,
-            "<option value=\"{}\" data-folded=\"{}\">{} — {}</option>",
-            esc(&p.code),
-            esc(&fold(&format!("{} {}", p.code, p.name))),
-            esc(&p.name),
-            esc(&p.code)
-        );
+    html! {
+        form method="post" action="/dossiers" id="new-dossier" class="card" {
+            (csrf_input(session))
+            label for="procedure_code" { "Thủ tục hành chính (" (procedures.len()) " thủ tục)" }
+            select id="procedure_code" name="procedure_code" size=(procedures.len().clamp(2, 8)) required {
+                @for p in procedures {
+                    option value=(p.code) data-folded=(fold(&format!("{} {}", p.code, p.name))) {
+                        (p.name) " — " (p.code)
+                    }
+                }
+            }
+            label for="citizen_id" { "Số định danh cá nhân (12 số)" }
+            input id="citizen_id" name="citizen_id" value="" required inputmode="numeric" pattern="[0-9]{12}";
+            (text_field("dossier_code", "Mã hồ sơ", "", true))
+            button id="new-dossier-submit" { "Tiếp nhận và xem giấy tờ đã có" }
+        }
     }
-    format!(
-        "<form method=\"post\" action=\"/dossiers\" id=\"new-dossier\" class=\"card\">{}\
-         <label for=\"procedure_code\">Thủ tục hành chính ({} thủ tục)</label>\
-         <select id=\"procedure_code\" name=\"procedure_code\" size=\"{}\" required>{options}</select>\
-         {}{}<button id=\"new-dossier-submit\">Tiếp nhận và xem giấy tờ đã có</button></form>",
-        csrf_input(session),
-        procedures.len(),
-        procedures.len().clamp(2, 8),
-        text_field(
-            "citizen_id",
-            "Số định danh cá nhân (12 số)",
-            "",
-            "required inputmode=\"numeric\" pattern=\"[0-9]{12}\""
-        ),
-        text_field("dossier_code", "Mã hồ sơ", "", "required"),
-    )
 }
 
 /// The new-dossier form.
 #[derive(Deserialize)]
 pub struct NewDossierForm {
-    #[serde(default)]
-    csrf: String,
     procedure_code: String,
     citizen_id: String,
     dossier_code: String,
@@ -101,10 +91,8 @@ pub struct NewDossierForm {
 /// `POST /dossiers`: opens the dossier (received today) and shows what is on file.
 pub async fn create_dossier(
     State(state): State<WebState>,
-    session: Session,
-    Form(form): Form<NewDossierForm>,
+    CsrfForm(session, form): CsrfForm<NewDossierForm>,
 ) -> WebResult<Response> {
-    session.check_csrf(&form.csrf)?;
     session.require(UserRole::Clerk, "tiếp nhận hồ sơ")?;
     let dossier = Dossier {
         code: form.dossier_code.trim().into(),
@@ -173,90 +161,91 @@ pub async fn dossier_page(
     state
         .audit(&session, format!("GET /dossiers/{code}"), shown)
         .await?;
-    let mut body = format!(
-        "<h1>Hồ sơ {}</h1><dl class=\"facts\"><dt>Thủ tục</dt><dd>{}</dd><dt>Số định danh</dt><dd>{}</dd>{}</dl>",
-        esc(&dossier.code),
-        esc(on_file.as_ref().map_or(&dossier.procedure_code, |f| &f.procedure_name)),
-        esc(&dossier.citizen_id),
-        dossier
-            .received_on
-            .as_deref()
-            .map(|d| format!("<dt>Ngày tiếp nhận</dt><dd>{}</dd>", esc(&vietnamese_day(d))))
-            .unwrap_or_default()
-    );
-    if let Some(found) = &on_file {
-        body.push_str(&checklist(&session, &dossier, found, &docs));
-    }
-    body.push_str("<h2>Tài liệu trong hồ sơ</h2>");
-    body.push_str(&super::documents::document_table(&docs));
-    Ok(layout(&format!("Hồ sơ {code}"), Some(&session), &body).into_response())
+    let procedure = on_file
+        .as_ref()
+        .map_or(&dossier.procedure_code, |f| &f.procedure_name);
+    let body = html! {
+        h1 { "Hồ sơ " (dossier.code) }
+        dl.facts {
+            dt { "Thủ tục" } dd { (procedure) }
+            dt { "Số định danh" } dd { (dossier.citizen_id) }
+            @if let Some(day) = &dossier.received_on {
+                dt { "Ngày tiếp nhận" } dd { (vietnamese_day(day)) }
+            }
+        }
+        @if let Some(found) = &on_file {
+            (checklist(&session, &dossier, found, &docs))
+        }
+        h2 { "Tài liệu trong hồ sơ" }
+        (super::documents::document_table(&docs))
+    };
+    Ok(layout(&format!("Hồ sơ {code}"), Some(&session), body).into_response())
 }
 
 /// One row per component: in the dossier, on file (attach), out of date, or missing.
-fn checklist(session: &Session, dossier: &Dossier, found: &OnFile, docs: &[Document]) -> String {
-    let mut s = String::from(
-        "<h2>Thành phần hồ sơ</h2><table class=\"checklist\" id=\"checklist\"><thead><tr>\
-         <th>Giấy tờ</th><th>Tình trạng</th><th></th></tr></thead><tbody>",
-    );
-    for c in &found.components {
-        let held: Vec<&Document> = docs.iter().filter(|d| d.kind == c.kind).collect();
-        let need = if c.required {
-            ""
-        } else {
-            " <small>(không bắt buộc)</small>"
-        };
-        let (state, cell) = if !held.is_empty() {
-            ("held", held_cell(&held))
-        } else {
-            match c.status {
-                Status::Available => ("available", reuse_cell(session, dossier, c)),
-                Status::Expired => ("expired", expired_cell(dossier, c)),
-                Status::Missing => ("missing", capture_link(dossier, c, "Còn thiếu")),
+fn checklist(session: &Session, dossier: &Dossier, found: &OnFile, docs: &[Document]) -> Markup {
+    html! {
+        h2 { "Thành phần hồ sơ" }
+        table.checklist id="checklist" {
+            thead { tr { th { "Giấy tờ" } th { "Tình trạng" } th {} } }
+            tbody {
+                @for c in &found.components {
+                    (component_row(session, dossier, c, docs))
+                }
             }
-        };
-        let _ = write!(
-            s,
-            "<tr class=\"component {state}\" data-kind=\"{}\" data-state=\"{state}\"><td>{}{need}</td>{cell}</tr>",
-            esc(&c.kind),
-            esc(&c.name)
-        );
+        }
     }
-    s.push_str("</tbody></table>");
-    s
 }
 
-fn held_cell(held: &[&Document]) -> String {
-    let links: Vec<String> = held
-        .iter()
-        .map(|d| format!("<a href=\"/documents/{}\">{}</a>", d.id, esc(&d.title)))
-        .collect();
-    format!(
-        "<td><span class=\"badge ok\">Đã có</span></td><td>{}</td>",
-        links.join("<br>")
-    )
+fn component_row(session: &Session, dossier: &Dossier, c: &Component, docs: &[Document]) -> Markup {
+    let held: Vec<&Document> = docs.iter().filter(|d| d.kind == c.kind).collect();
+    let (state, cells) = if !held.is_empty() {
+        ("held", held_cells(&held))
+    } else {
+        match c.status {
+            Status::Available => ("available", reuse_cells(session, dossier, c)),
+            Status::Expired => ("expired", expired_cells(dossier, c)),
+            Status::Missing => ("missing", capture_cells(dossier, c, "Còn thiếu")),
+        }
+    };
+    html! {
+        tr class={ "component " (state) } data-kind=(c.kind) data-state=(state) {
+            td {
+                (c.name)
+                @if !c.required { " " small { "(không bắt buộc)" } }
+            }
+            (cells)
+        }
+    }
 }
 
-fn reuse_cell(session: &Session, dossier: &Dossier, c: &Component) -> String {
-    let mut s =
-        String::from("<td><span class=\"badge\">Đã có trong kho — dùng lại</span></td><td>");
-    for d in &c.candidates {
-        let _ = write!(
-            s,
-            "<form method=\"post\" action=\"/dossiers/{}/attach\" class=\"reuse\">{}\
-             <input type=\"hidden\" name=\"document_id\" value=\"{}\">\
-             <a href=\"/documents/{}\">{}</a> <small>{}</small> \
-             <button class=\"attach\" data-document=\"{}\">Dùng lại</button></form>",
-            esc(&dossier.code),
-            csrf_input(session),
-            d.id,
-            d.id,
-            esc(&d.title),
-            esc(&candidate_facts(d)),
-            d.id
-        );
+fn held_cells(held: &[&Document]) -> Markup {
+    html! {
+        td { span class="badge ok" { "Đã có" } }
+        td {
+            @for (i, d) in held.iter().enumerate() {
+                @if i > 0 { br; }
+                a href={ "/documents/" (d.id) } { (d.title) }
+            }
+        }
     }
-    s.push_str("</td>");
-    s
+}
+
+fn reuse_cells(session: &Session, dossier: &Dossier, c: &Component) -> Markup {
+    html! {
+        td { span.badge { "Đã có trong kho — dùng lại" } }
+        td {
+            @for d in &c.candidates {
+                form method="post" action={ "/dossiers/" (dossier.code) "/attach" } class="reuse" {
+                    (csrf_input(session))
+                    input type="hidden" name="document_id" value=(d.id);
+                    a href={ "/documents/" (d.id) } { (d.title) }
+                    " " small { (candidate_facts(d)) } " "
+                    button.attach data-document=(d.id) { "Dùng lại" }
+                }
+            }
+        }
+    }
 }
 
 fn candidate_facts(d: &Candidate) -> String {
@@ -266,7 +255,7 @@ fn candidate_facts(d: &Candidate) -> String {
         vietnamese_day(&d.stored_on)
     );
     if let Some(until) = &d.valid_until {
-        let _ = write!(facts, ", dùng được đến {}", vietnamese_day(until));
+        facts.push_str(&format!(", dùng được đến {}", vietnamese_day(until)));
     }
     if d.certified {
         facts.push_str(", bản sao chứng thực");
@@ -274,26 +263,29 @@ fn candidate_facts(d: &Candidate) -> String {
     facts
 }
 
-fn expired_cell(dossier: &Dossier, c: &Component) -> String {
+fn expired_cells(dossier: &Dossier, c: &Component) -> Markup {
     let last = c
         .expired
         .first()
         .and_then(|d| d.valid_until.clone())
         .unwrap_or_default();
-    capture_link(
+    capture_cells(
         dossier,
         c,
         &format!("Bản đã có hết hiệu lực ({last}) — cần bản mới"),
     )
 }
 
-fn capture_link(dossier: &Dossier, c: &Component, status: &str) -> String {
-    format!(
-        "<td><span class=\"badge warn\">{}</span></td><td><a class=\"capture\" href=\"/capture?dossier={}&amp;kind={}\">Số hoá giấy tờ này</a></td>",
-        esc(status),
+fn capture_cells(dossier: &Dossier, c: &Component, status: &str) -> Markup {
+    let href = format!(
+        "/capture?dossier={}&kind={}",
         urlencoding(&dossier.code),
         urlencoding(&c.kind)
-    )
+    );
+    html! {
+        td { span class="badge warn" { (status) } }
+        td { a.capture href=(href) { "Số hoá giấy tờ này" } }
+    }
 }
 
 /// Percent-encodes a code for a query string (codes are ASCII letters, digits, `._/-`).
@@ -304,8 +296,6 @@ fn urlencoding(code: &str) -> String {
 /// The attach button's form.
 #[derive(Deserialize)]
 pub struct AttachForm {
-    #[serde(default)]
-    csrf: String,
     document_id: String,
 }
 
@@ -313,11 +303,9 @@ pub struct AttachForm {
 /// dossier.
 pub async fn attach(
     State(state): State<WebState>,
-    session: Session,
     UrlPath(code): UrlPath<String>,
-    Form(form): Form<AttachForm>,
+    CsrfForm(session, form): CsrfForm<AttachForm>,
 ) -> WebResult<Response> {
-    session.check_csrf(&form.csrf)?;
     session.require(UserRole::Clerk, "gắn tài liệu vào hồ sơ")?;
     let doc = state.document(form.document_id.trim().to_string()).await?;
     let by = session.user.username.clone();

@@ -8,20 +8,19 @@
 //! owner sees it; storing it removes it.
 
 use std::collections::HashMap;
-use std::fmt::Write;
 use std::sync::Arc;
 
 use axum::extract::{Multipart, Path as UrlPath, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use image::codecs::jpeg::JpegEncoder;
 use image::DynamicImage;
+use maud::{html, Markup};
 use serde::{Deserialize, Serialize};
 
 use super::captured::{self, CapturedPages};
-use super::html::{csrf_input, esc, layout, text_field};
-use super::session::Session;
+use super::html::{csrf_input, layout, text_field};
+use super::session::{CsrfForm, Session};
 use super::{WebError, WebResult, WebState};
 use crate::capture::{self, pdf_input, Adjustment, CaptureMode, Raster};
 use crate::digitize::{self, DigitizeOptions, Source, TurnCheck};
@@ -227,37 +226,31 @@ pub async fn capture_page(
     Query(target): Query<CaptureFor>,
 ) -> WebResult<Response> {
     session.require(UserRole::Clerk, "số hoá tài liệu")?;
-    let mut context = String::new();
-    for (name, value) in [("dossier", &target.dossier), ("kind", &target.kind)] {
-        if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
-            let _ = write!(
-                context,
-                "<input type=\"hidden\" name=\"{name}\" value=\"{}\">",
-                esc(value)
-            );
+    let context = [("dossier", &target.dossier), ("kind", &target.kind)];
+    let body = html! {
+        h1 { "Số hoá tài liệu" }
+        @if let (Some(dossier), Some(kind)) = (&target.dossier, &target.kind) {
+            p.hint id="capture-for" { "Cho hồ sơ " (dossier) ": " (kind) }
         }
-    }
-    let heading = match (&target.dossier, &target.kind) {
-        (Some(d), Some(k)) => format!(
-            "<p class=\"hint\" id=\"capture-for\">Cho hồ sơ {}: {}</p>",
-            esc(d),
-            esc(k)
-        ),
-        _ => String::new(),
+        form method="post" action="/capture" enctype="multipart/form-data" id="upload" class="card" {
+            (csrf_input(&session))
+            @for (name, value) in context {
+                @if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
+                    input type="hidden" name=(name) value=(value);
+                }
+            }
+            label for="pages" { "Chụp ảnh hoặc chọn ảnh (JPEG, PNG, TIFF, HEIC) — mỗi ảnh một trang" }
+            input id="pages" name="pages" type="file" accept="image/*" capture="environment" multiple;
+            label for="pdf" { "hoặc một tệp PDF do máy scan tạo ra" }
+            input id="pdf" name="pages" type="file" accept="application/pdf" multiple;
+            p.hint {
+                "Trên điện thoại: chụp lần lượt từng trang, đặt giấy trên nền tối, đủ sáng. \
+                 Có thể tải lên nhiều ảnh một lúc."
+            }
+            button id="upload-submit" { "Tải lên và xem trước" }
+        }
     };
-    let body = format!(
-        "<h1>Số hoá tài liệu</h1>{heading}\
-         <form method=\"post\" action=\"/capture\" enctype=\"multipart/form-data\" id=\"upload\" class=\"card\">{}{context}\
-         <label for=\"pages\">Chụp ảnh hoặc chọn ảnh (JPEG, PNG, TIFF, HEIC) — mỗi ảnh một trang</label>\
-         <input id=\"pages\" name=\"pages\" type=\"file\" accept=\"image/*\" capture=\"environment\" multiple>\
-         <label for=\"pdf\">hoặc một tệp PDF do máy scan tạo ra</label>\
-         <input id=\"pdf\" name=\"pages\" type=\"file\" accept=\"application/pdf\" multiple>\
-         <p class=\"hint\">Trên điện thoại: chụp lần lượt từng trang, đặt giấy trên nền tối, đủ sáng. \
-         Có thể tải lên nhiều ảnh một lúc.</p>\
-         <button id=\"upload-submit\">Tải lên và xem trước</button></form>",
-        csrf_input(&session)
-    );
-    Ok(layout("Số hoá", Some(&session), &body).into_response())
+    Ok(layout("Số hoá", Some(&session), body).into_response())
 }
 
 /// `POST /capture`: decodes every uploaded file (all or nothing), finds each page's
@@ -610,16 +603,19 @@ pub async fn draft_page(
             Ok((draft, recent_dossiers(s)?, s.app.store.kinds()?))
         })
         .await?;
-    let mut body = format!(
-        "<h1>Xem lại trước khi lưu</h1><p class=\"hint\">Kéo bốn góc (chấm đỏ) nếu khung trang \
-         chưa đúng rồi bấm «Áp dụng góc»; xoay hoặc đổi thứ tự trang bằng các nút. {} trang.</p>",
-        draft.pages.len()
-    );
-    for (index, page) in draft.pages.iter().enumerate() {
-        body.push_str(&page_section(&session, &id, index, draft.pages.len(), page));
-    }
-    body.push_str(&store_form(&session, &id, &draft, &dossiers, &kinds));
-    Ok(layout("Xem lại", Some(&session), &body).into_response())
+    let count = draft.pages.len();
+    let body = html! {
+        h1 { "Xem lại trước khi lưu" }
+        p.hint {
+            "Kéo bốn góc (chấm đỏ) nếu khung trang chưa đúng rồi bấm «Áp dụng góc»; xoay hoặc \
+             đổi thứ tự trang bằng các nút. " (count) " trang."
+        }
+        @for (index, page) in draft.pages.iter().enumerate() {
+            (page_section(&session, &id, index, count, page))
+        }
+        (store_form(&session, &id, &draft, &dossiers, &kinds))
+    };
+    Ok(layout("Xem lại", Some(&session), body).into_response())
 }
 
 fn page_section(
@@ -628,42 +624,9 @@ fn page_section(
     index: usize,
     count: usize,
     page: &DraftPage,
-) -> String {
+) -> Markup {
     let quad = page.shown_outline();
-    let (w, h) = (page.width, page.height);
-    let radius = (w.max(h) as f32 / 45.0).round();
-    let points: Vec<String> = quad.iter().map(|[x, y]| format!("{x:.0},{y:.0}")).collect();
     let base = format!("/drafts/{id}/pages/{index}");
-    let mut s = format!(
-        "<section class=\"page card\" id=\"page-{index}\" data-page=\"{index}\" data-adjusted=\"{}\" data-turn=\"{}\">\
-         <h2>Trang {} <small>{}</small></h2><div class=\"pair\"><figure><div class=\"stage\">\
-         <img class=\"original\" src=\"{base}/image/original\" width=\"{w}\" height=\"{h}\" alt=\"Ảnh gốc\">\
-         <svg class=\"outline\" viewBox=\"0 0 {w} {h}\" preserveAspectRatio=\"none\">\
-         <polygon points=\"{}\"/>",
-        page.outline.is_some(),
-        page.turn,
-        index + 1,
-        esc(&page.name),
-        points.join(" ")
-    );
-    for (i, [x, y]) in quad.iter().enumerate() {
-        let _ = write!(
-            s,
-            "<circle class=\"corner\" data-corner=\"{i}\" cx=\"{x:.0}\" cy=\"{y:.0}\" r=\"{radius}\"/>"
-        );
-    }
-    let _ = write!(
-        s,
-        "</svg></div><figcaption>Ảnh gốc và khung trang</figcaption></figure>\
-         <figure><img class=\"corrected\" src=\"{base}/image/corrected?v={}\" alt=\"Trang sau khi chỉnh\">\
-         <figcaption>Sau khi chỉnh</figcaption></figure></div>",
-        page.version
-    );
-    for warning in &page.warnings {
-        let _ = write!(s, "<p class=\"warning\">{}</p>", esc(warning));
-    }
-    s.push_str(&corner_form(session, &base, &quad));
-    s.push_str("<div class=\"buttons\">");
     let buttons = [
         ("rotate-left", "↺ Xoay trái", true),
         ("rotate-right", "↻ Xoay phải", true),
@@ -672,32 +635,70 @@ fn page_section(
         ("reset", "Khung tự động", page.outline.is_some()),
         ("remove", "Bỏ trang", count > 1),
     ];
-    for (action, label, enabled) in buttons {
-        if enabled {
-            let _ = write!(
-                s,
-                "<form method=\"post\" action=\"{base}/{action}\">{}<button class=\"{action}\">{label}</button></form>",
-                csrf_input(session)
-            );
+    html! {
+        section class="page card" id={ "page-" (index) } data-page=(index)
+            data-adjusted=(page.outline.is_some()) data-turn=(page.turn) {
+            h2 { "Trang " (index + 1) " " small { (page.name) } }
+            div.pair {
+                figure {
+                    div.stage {
+                        img.original src={ (base) "/image/original" } width=(page.width)
+                            height=(page.height) alt="Ảnh gốc";
+                        (outline_svg(page, &quad))
+                    }
+                    figcaption { "Ảnh gốc và khung trang" }
+                }
+                figure {
+                    img.corrected src={ (base) "/image/corrected?v=" (page.version) }
+                        alt="Trang sau khi chỉnh";
+                    figcaption { "Sau khi chỉnh" }
+                }
+            }
+            @for warning in &page.warnings {
+                p.warning { (warning) }
+            }
+            (corner_form(session, &base, &quad))
+            div.buttons {
+                @for (action, label, enabled) in buttons {
+                    @if enabled {
+                        form method="post" action={ (base) "/" (action) } {
+                            (csrf_input(session))
+                            button class=(action) { (label) }
+                        }
+                    }
+                }
+            }
         }
     }
-    s.push_str("</div></section>");
-    s
 }
 
-fn corner_form(session: &Session, base: &str, quad: &Quad) -> String {
-    let mut s = format!(
-        "<form class=\"corners\" method=\"post\" action=\"{base}/corners\">{}",
-        csrf_input(session)
-    );
-    for (i, [x, y]) in quad.iter().enumerate() {
-        let _ = write!(
-            s,
-            "<input type=\"hidden\" name=\"c{i}x\" value=\"{x:.0}\"><input type=\"hidden\" name=\"c{i}y\" value=\"{y:.0}\">"
-        );
+/// The page's outline over its original, with a handle at each corner. SVG elements are
+/// written with closing tags: inside HTML they are not void elements.
+fn outline_svg(page: &DraftPage, quad: &Quad) -> Markup {
+    let (w, h) = (page.width, page.height);
+    let radius = (w.max(h) as f32 / 45.0).round();
+    let points: Vec<String> = quad.iter().map(|[x, y]| format!("{x:.0},{y:.0}")).collect();
+    html! {
+        svg.outline viewBox={ "0 0 " (w) " " (h) } preserveAspectRatio="none" {
+            polygon points=(points.join(" ")) {}
+            @for (i, [x, y]) in quad.iter().enumerate() {
+                circle.corner data-corner=(i) cx=(format!("{x:.0}")) cy=(format!("{y:.0}")) r=(radius) {}
+            }
+        }
     }
-    s.push_str("<button class=\"apply-corners\">Áp dụng góc</button></form>");
-    s
+}
+
+fn corner_form(session: &Session, base: &str, quad: &Quad) -> Markup {
+    html! {
+        form.corners method="post" action={ (base) "/corners" } {
+            (csrf_input(session))
+            @for (i, [x, y]) in quad.iter().enumerate() {
+                input type="hidden" name={ "c" (i) "x" } value=(format!("{x:.0}"));
+                input type="hidden" name={ "c" (i) "y" } value=(format!("{y:.0}"));
+            }
+            button.apply-corners { "Áp dụng góc" }
+        }
+    }
 }
 
 /// Codes of the dossiers of the newest documents, newest first, for picking.
@@ -721,86 +722,63 @@ fn store_form(
     draft: &Draft,
     dossiers: &[String],
     kinds: &[Kind],
-) -> String {
-    let options: String = dossiers
-        .iter()
-        .map(|code| format!("<option value=\"{}\">", esc(code)))
-        .collect();
+) -> Markup {
     let dossier = draft.dossier.as_deref().unwrap_or("");
     let title = draft
         .kind
         .as_deref()
         .and_then(|k| kinds.iter().find(|kind| kind.code == k))
         .map_or("", |k| k.name.as_str());
-    format!(
-        "<form method=\"post\" action=\"/drafts/{id}/store\" id=\"store\" class=\"card\">\
-         <h2>Thông tin hồ sơ</h2><datalist id=\"dossiers\">{options}</datalist>{}{}\
-         <p class=\"hint\">Hồ sơ đã có: để trống mã thủ tục và số định danh, sohoa lấy theo hồ sơ.</p>{}{}{}{}{}\
-         <label for=\"role\">Loại</label><select id=\"role\" name=\"role\">\
-         <option value=\"component\">Thành phần hồ sơ</option>\
-         <option value=\"result\">Kết quả giải quyết TTHC</option></select>\
-         {}<button id=\"store-submit\">Lưu (nhận dạng chữ, tạo PDF/A)</button>\
-         <p class=\"hint\">Nhận dạng chữ mất vài giây mỗi trang.</p></form>",
-        csrf_input(session),
-        text_field(
-            "dossier_code",
-            "Mã hồ sơ (nhập mới hoặc chọn hồ sơ đã có)",
-            dossier,
-            "required list=\"dossiers\" autocomplete=\"off\""
-        ),
-        text_field("procedure_code", "Mã thủ tục hành chính", "", ""),
-        text_field(
-            "citizen_id",
-            "Số định danh cá nhân (12 số)",
-            "",
-            "inputmode=\"numeric\" pattern=\"[0-9]{12}\""
-        ),
-        kind_field(kinds, draft.kind.as_deref()),
-        text_field("title", "Tên giấy tờ", title, "required"),
-        if draft.dossier.is_some() {
-            "<input type=\"hidden\" name=\"back_to_dossier\" value=\"1\">"
-        } else {
-            ""
-        },
-        text_field(
-            "valid_until",
-            "Hiệu lực đến (YYYY-MM-DD, nếu có)",
-            "",
-            "pattern=\"\\d{4}-\\d{2}-\\d{2}\""
-        ),
-    )
+    html! {
+        form method="post" action={ "/drafts/" (id) "/store" } id="store" class="card" {
+            h2 { "Thông tin hồ sơ" }
+            datalist id="dossiers" { @for code in dossiers { option value=(code); } }
+            (csrf_input(session))
+            label for="dossier_code" { "Mã hồ sơ (nhập mới hoặc chọn hồ sơ đã có)" }
+            input id="dossier_code" name="dossier_code" value=(dossier) required list="dossiers"
+                autocomplete="off";
+            p.hint { "Hồ sơ đã có: để trống mã thủ tục và số định danh, sohoa lấy theo hồ sơ." }
+            (text_field("procedure_code", "Mã thủ tục hành chính", "", false))
+            label for="citizen_id" { "Số định danh cá nhân (12 số)" }
+            input id="citizen_id" name="citizen_id" value="" inputmode="numeric" pattern="[0-9]{12}";
+            (kind_field(kinds, draft.kind.as_deref()))
+            (text_field("title", "Tên giấy tờ", title, true))
+            @if draft.dossier.is_some() {
+                input type="hidden" name="back_to_dossier" value="1";
+            }
+            label for="role" { "Loại" }
+            select id="role" name="role" {
+                option value="component" { "Thành phần hồ sơ" }
+                option value="result" { "Kết quả giải quyết TTHC" }
+            }
+            label for="valid_until" { "Hiệu lực đến (YYYY-MM-DD, nếu có)" }
+            input id="valid_until" name="valid_until" value="" pattern="\\d{4}-\\d{2}-\\d{2}";
+            button id="store-submit" { "Lưu (nhận dạng chữ, tạo PDF/A)" }
+            p.hint { "Nhận dạng chữ mất vài giây mỗi trang." }
+        }
+    }
 }
 
 /// The document kind: chosen from the catalogue's kinds; typed only while the catalogue
 /// is empty.
-fn kind_field(kinds: &[Kind], chosen: Option<&str>) -> String {
+fn kind_field(kinds: &[Kind], chosen: Option<&str>) -> Markup {
     if kinds.is_empty() {
         return text_field(
             "kind",
             "Loại giấy tờ (mã, ví dụ giay-khai-sinh)",
             chosen.unwrap_or(""),
-            "required",
+            true,
         );
     }
-    let mut s = String::from(
-        "<label for=\"kind\">Loại giấy tờ</label><select id=\"kind\" name=\"kind\" required>\
-         <option value=\"\">— chọn loại giấy tờ —</option>",
-    );
-    for kind in kinds {
-        let selected = if Some(kind.code.as_str()) == chosen {
-            " selected"
-        } else {
-            ""
-        };
-        let _ = write!(
-            s,
-            "<option value=\"{}\"{selected}>{}</option>",
-            esc(&kind.code),
-            esc(&kind.name)
-        );
+    html! {
+        label for="kind" { "Loại giấy tờ" }
+        select id="kind" name="kind" required {
+            option value="" { "— chọn loại giấy tờ —" }
+            @for kind in kinds {
+                option value=(kind.code) selected[Some(kind.code.as_str()) == chosen] { (kind.name) }
+            }
+        }
     }
-    s.push_str("</select>");
-    s
 }
 
 /// `GET /drafts/{id}/pages/{page}/image/{original|corrected}`: a preview JPEG.
@@ -836,11 +814,9 @@ pub async fn page_image(
 /// up, down, remove; then back to the draft.
 pub async fn page_action(
     State(state): State<WebState>,
-    session: Session,
     UrlPath((id, index, action)): UrlPath<(String, usize, String)>,
-    Form(form): Form<HashMap<String, String>>,
+    CsrfForm(session, form): CsrfForm<HashMap<String, String>>,
 ) -> WebResult<Response> {
-    session.check_csrf(form.get("csrf").map_or("", String::as_str))?;
     let draft_id = id.clone();
     let mut check = TurnCheck::new(&state.config.digitize);
     let _slot = state

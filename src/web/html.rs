@@ -1,59 +1,41 @@
-//! HTML pieces: escaping, the page frame, small form helpers. Pages are plain strings:
-//! a handful of screens does not justify a template engine.
-
-use std::fmt::Write;
+//! HTML pieces: the page frame and small form helpers. Pages are `maud` templates, which
+//! escape every interpolated value unless it is explicitly marked as markup.
 
 use axum::response::Html;
+use maud::{html, Markup, DOCTYPE};
 
 use super::session::Session;
 pub use crate::calendar::{local_date, local_time, local_today};
 use crate::store::UserRole;
 
-/// Escapes text for HTML element content and quoted attribute values.
-pub fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// A whole page: head, navigation for a signed-in clerk (with the CSRF token in a meta
 /// tag for scripts), `body`.
-pub fn layout(title: &str, session: Option<&Session>, body: &str) -> Html<String> {
-    let mut page = String::with_capacity(body.len() + 2048);
-    let _ = write!(
-        page,
-        "<!doctype html><html lang=\"vi\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{} · sohoa</title><link rel=\"stylesheet\" href=\"/static/app.css\">",
-        esc(title)
-    );
-    if let Some(s) = session {
-        let _ = write!(
-            page,
-            "<meta name=\"csrf-token\" content=\"{}\">",
-            esc(&s.csrf)
-        );
-    }
-    page.push_str("<script src=\"/static/app.js\" defer></script></head><body>");
-    page.push_str(&nav(session));
-    page.push_str("<main>");
-    page.push_str(body);
-    page.push_str("</main></body></html>");
-    Html(page)
+pub fn layout(title: &str, session: Option<&Session>, body: Markup) -> Html<String> {
+    let page = html! {
+        (DOCTYPE)
+        html lang="vi" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · sohoa" }
+                link rel="stylesheet" href="/static/app.css";
+                @if let Some(s) = session {
+                    meta name="csrf-token" content=(s.csrf);
+                }
+                script src="/static/app.js" defer {}
+            }
+            body {
+                (nav(session))
+                main { (body) }
+            }
+        }
+    };
+    Html(page.into_string())
 }
 
-fn nav(session: Option<&Session>) -> String {
+fn nav(session: Option<&Session>) -> Markup {
     let Some(s) = session else {
-        return "<header><a class=\"brand\" href=\"/\">sohoa</a></header>".into();
+        return html! { header { a.brand href="/" { "sohoa" } } };
     };
     let mut links = vec![
         ("nav-home", "/", "Trang chính"),
@@ -66,35 +48,35 @@ fn nav(session: Option<&Session>) -> String {
     if s.user.has(UserRole::Admin) {
         links.push(("nav-admin", "/admin", "Quản trị"));
     }
-    let mut out = String::from("<header><a class=\"brand\" href=\"/\">sohoa</a><nav>");
-    for (id, href, label) in links {
-        let _ = write!(out, "<a id=\"{id}\" href=\"{href}\">{label}</a>");
+    html! {
+        header {
+            a.brand href="/" { "sohoa" }
+            nav {
+                @for (id, href, label) in links {
+                    a id=(id) href=(href) { (label) }
+                }
+            }
+            form method="post" action="/logout" id="logout" {
+                (csrf_input(s))
+                span.who { (s.user.display_name) }
+                " "
+                button id="logout-submit" { "Đăng xuất" }
+            }
+        }
     }
-    let _ = write!(
-        out,
-        "</nav><form method=\"post\" action=\"/logout\" id=\"logout\">{}\
-         <span class=\"who\">{}</span> <button id=\"logout-submit\">Đăng xuất</button></form></header>",
-        csrf_input(s),
-        esc(&s.user.display_name)
-    );
-    out
 }
 
 /// The hidden CSRF field every form of a signed-in page carries.
-pub fn csrf_input(session: &Session) -> String {
-    format!(
-        "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
-        esc(&session.csrf)
-    )
+pub fn csrf_input(session: &Session) -> Markup {
+    html! { input type="hidden" name="csrf" value=(session.csrf); }
 }
 
-/// A labelled text input.
-pub fn text_field(id: &str, label: &str, value: &str, extra: &str) -> String {
-    format!(
-        "<label for=\"{id}\">{label}</label>\
-         <input id=\"{id}\" name=\"{id}\" value=\"{}\" {extra}>",
-        esc(value)
-    )
+/// A labelled text input; `required` marks it so.
+pub fn text_field(id: &str, label: &str, value: &str, required: bool) -> Markup {
+    html! {
+        label for=(id) { (label) }
+        input id=(id) name=(id) value=(value) required[required];
+    }
 }
 
 /// Vietnamese thousands grouping: `2000` → `2.000`.
@@ -115,10 +97,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn escapes_markup_and_quotes() {
-        assert_eq!(
-            esc("<a href=\"x\">Đ&'</a>"),
-            "&lt;a href=&quot;x&quot;&gt;Đ&amp;&#39;&lt;/a&gt;"
+    fn values_are_escaped_in_content_and_attributes() {
+        let hostile = "<a href=\"x\">Đ&'</a>";
+        let markup = html! { p title=(hostile) { (hostile) } }.into_string();
+        assert!(!markup.contains("<a "), "{markup}");
+        assert!(
+            markup.contains("&lt;a href=&quot;x&quot;&gt;Đ&amp;"),
+            "{markup}"
         );
     }
 

@@ -3,15 +3,16 @@
 //! (offices may be offline).
 //!
 //! ```text
-//! sign in (session.rs) ─ capture: upload, review outline/turns (drafts.rs)
+//! sign in (login.rs, session.rs) ─ capture: upload, review outline/turns (drafts.rs)
 //!   ─ store: OCR + PDF/A (documents.rs) ─ certify: stamp, register, sign (certify.rs)
 //!   ─ find and reuse (documents.rs) ─ register view and CSV (register.rs)
 //! public: verification page the QR code opens (verify.rs)
 //! admin: users, agencies, API keys (admin.rs)
 //! ```
 //!
-//! Sessions live in memory (a restart signs everyone out); every form carries the
-//! session's CSRF token; cookies are HttpOnly and SameSite=Strict (and Secure behind
+//! Pages are `maud` templates (html.rs: frame and form pieces), escaped by default.
+//! Sessions live in the store; every form carries the session's CSRF token, checked by
+//! the `CsrfForm` extractor before the form is read; cookies are HttpOnly and SameSite=Strict (and Secure behind
 //! HTTPS).
 
 mod admin;
@@ -22,6 +23,7 @@ mod dossiers;
 mod drafts;
 mod html;
 mod indicators;
+mod login;
 mod register;
 mod session;
 mod throttle;
@@ -109,7 +111,7 @@ pub fn router(app: AppState, config: WebConfig) -> Router {
     };
     Router::new()
         .route("/", get(documents::home))
-        .route("/login", get(session::login_page).post(session::login))
+        .route("/login", get(login::login_page).post(login::login))
         .route("/logout", post(session::logout))
         .route("/drafts/{id}", get(drafts::draft_page))
         .route(
@@ -264,11 +266,11 @@ impl IntoResponse for WebError {
         let body = html::layout(
             "Lỗi",
             None,
-            &format!(
-                "<h1>Không thực hiện được</h1><p class=\"error\" id=\"error\">{}</p>\
-                 <p><a href=\"/\">Về trang chính</a></p>",
-                html::esc(&self.message)
-            ),
+            maud::html! {
+                h1 { "Không thực hiện được" }
+                p.error id="error" { (self.message) }
+                p { a href="/" { "Về trang chính" } }
+            },
         );
         (self.status, body).into_response()
     }

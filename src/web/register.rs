@@ -1,14 +1,13 @@
 //! The certification register on the web page: one day's entries of a book, and the
 //! same as CSV for the office's paper register or a spreadsheet.
 
-use std::fmt::Write;
-
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::html::{esc, layout, local_date, local_time, local_today, vnd};
+use super::html::{layout, local_date, local_time, local_today, vnd};
 use super::session::Session;
 use super::{WebError, WebResult, WebState};
 use crate::certify::register::{Entry, Register};
@@ -69,42 +68,46 @@ pub async fn register_page(
 ) -> WebResult<Response> {
     let (date, book) = day_and_book(&state, &params)?;
     let list = entries(&state, &date, &book).await?;
-    let mut body = format!(
-        "<h1>Sổ chứng thực</h1><form method=\"get\" action=\"/register\" class=\"inline\">\
-         <label for=\"date\">Ngày</label><input id=\"date\" name=\"date\" type=\"date\" value=\"{date}\">\
-         <label for=\"book\">Quyển số</label><input id=\"book\" name=\"book\" value=\"{}\" size=\"4\">\
-         <button>Xem</button></form>\
-         <p>{} lượt chứng thực. <a id=\"register-csv\" href=\"/register.csv?date={date}&amp;book={}\">Tải CSV</a></p>\
-         <table id=\"register\"><thead><tr><th>Số</th><th>Thời điểm</th><th>Người yêu cầu</th>\
-         <th>Tên giấy tờ</th><th>Số bản</th><th>Lệ phí</th><th>Người chứng thực</th>\
-         <th>Mã xác minh</th><th>Trạng thái</th></tr></thead><tbody>",
-        esc(&book),
-        list.len(),
-        esc(&book)
-    );
-    for e in &list {
-        let _ = write!(
-            body,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
-             <td><a href=\"/verify?ref={}\">{}</a></td><td>{}</td></tr>",
-            e.number,
-            esc(&local_time(&e.certified_at)),
-            esc(e.details.requester.as_deref().unwrap_or("")),
-            esc(e.details.original_title.as_deref().unwrap_or("")),
-            e.details.copies,
-            e.details.fee_vnd.map(vnd).unwrap_or_default(),
-            esc(&e.certifier),
-            esc(&e.reference),
-            esc(&e.reference),
-            if e.status == "issued" {
-                "đã cấp".to_string()
-            } else {
-                format!("huỷ: {}", esc(e.note.as_deref().unwrap_or("")))
+    let csv = format!("/register.csv?date={date}&book={book}");
+    let body = html! {
+        h1 { "Sổ chứng thực" }
+        form method="get" action="/register" class="inline" {
+            label for="date" { "Ngày" }
+            input id="date" name="date" type="date" value=(date);
+            label for="book" { "Quyển số" }
+            input id="book" name="book" value=(book) size="4";
+            button { "Xem" }
+        }
+        p { (list.len()) " lượt chứng thực. " a id="register-csv" href=(csv) { "Tải CSV" } }
+        table id="register" {
+            thead { tr {
+                th { "Số" } th { "Thời điểm" } th { "Người yêu cầu" } th { "Tên giấy tờ" }
+                th { "Số bản" } th { "Lệ phí" } th { "Người chứng thực" } th { "Mã xác minh" }
+                th { "Trạng thái" }
+            } }
+            tbody { @for e in &list { (entry_row(e)) } }
+        }
+    };
+    Ok(layout("Sổ chứng thực", Some(&session), body).into_response())
+}
+
+fn entry_row(e: &Entry) -> Markup {
+    html! {
+        tr {
+            td { (e.number) }
+            td { (local_time(&e.certified_at)) }
+            td { (e.details.requester.as_deref().unwrap_or("")) }
+            td { (e.details.original_title.as_deref().unwrap_or("")) }
+            td { (e.details.copies) }
+            td { (e.details.fee_vnd.map(vnd).unwrap_or_default()) }
+            td { (e.certifier) }
+            td { a href={ "/verify?ref=" (e.reference) } { (e.reference) } }
+            td {
+                @if e.status == "issued" { "đã cấp" }
+                @else { "huỷ: " (e.note.as_deref().unwrap_or("")) }
             }
-        );
+        }
     }
-    body.push_str("</tbody></table>");
-    Ok(layout("Sổ chứng thực", Some(&session), &body).into_response())
 }
 
 /// A cell a spreadsheet shows as text: one starting like a formula (`=`, `+`, `-`, `@`,

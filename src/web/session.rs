@@ -1,33 +1,31 @@
-//! Sign-in, sessions and CSRF tokens.
+//! Sessions and CSRF tokens.
 //!
 //! A session is a random 256-bit token in an HttpOnly, SameSite=Strict cookie, mapped in
 //! the store (its SHA-256, so any service instance sharing the store knows it) to the
 //! user and a second random token that every form must send back (CSRF).
-//! The sign-in form, before any session exists, is protected the same way by a
-//! double-submit token in its own short-lived cookie.
-
-use std::time::Duration;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
 
-use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use data_encoding::BASE64URL_NOPAD;
 use ring::rand::{SecureRandom, SystemRandom};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
-use super::html::{esc, layout};
 use super::{WebError, WebResult, WebState};
-use crate::store::{Login, User, UserRole};
+use crate::store::{User, UserRole};
 
 /// A session lasts this long after sign-in.
-const SESSION_LIFETIME: Duration = Duration::from_secs(12 * 3600);
-const SESSION_COOKIE: &str = "sohoa_session";
-const LOGIN_COOKIE: &str = "sohoa_login";
+pub(super) const SESSION_LIFETIME: Duration = Duration::from_secs(12 * 3600);
+pub(super) const SESSION_COOKIE: &str = "sohoa_session";
+pub(super) const LOGIN_COOKIE: &str = "sohoa_login";
 
 /// A signed-in clerk, as the handlers see them.
 #[derive(Debug, Clone)]
@@ -36,7 +34,7 @@ pub struct Session {
     pub user: User,
     /// The token every form must carry.
     pub csrf: String,
-    token: String,
+    pub(super) token: String,
 }
 
 impl Session {
@@ -67,7 +65,7 @@ impl Session {
     }
 }
 
-fn csrf_refused() -> WebError {
+pub(super) fn csrf_refused() -> WebError {
     WebError::forbidden(
         "Biểu mẫu không hợp lệ hoặc đã hết hạn (thiếu mã chống giả mạo CSRF). Hãy tải lại trang.",
     )
@@ -85,7 +83,7 @@ impl Sessions {
         Sessions { secure_cookies }
     }
 
-    fn cookie(&self, name: &str, value: &str, path: &str, max_age: u64) -> HeaderValue {
+    pub(super) fn cookie(&self, name: &str, value: &str, path: &str, max_age: u64) -> HeaderValue {
         let secure = if self.secure_cookies { "; Secure" } else { "" };
         let text = format!(
             "{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}"
@@ -94,7 +92,7 @@ impl Sessions {
     }
 }
 
-fn random_token() -> WebResult<String> {
+pub(super) fn random_token() -> WebResult<String> {
     let mut bytes = [0u8; 32];
     SystemRandom::new()
         .fill(&mut bytes)
@@ -102,12 +100,12 @@ fn random_token() -> WebResult<String> {
     Ok(BASE64URL_NOPAD.encode(&bytes))
 }
 
-fn same(a: &str, b: &str) -> bool {
+pub(super) fn same(a: &str, b: &str) -> bool {
     !a.is_empty() && a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
 /// The value of cookie `name`.
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(super) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -124,7 +122,7 @@ async fn current_session(parts: &Parts, state: &WebState) -> Option<Session> {
     find_session(state, cookie(&parts.headers, SESSION_COOKIE)?).await
 }
 
-async fn find_session(state: &WebState, token: &str) -> Option<Session> {
+pub(super) async fn find_session(state: &WebState, token: &str) -> Option<Session> {
     let token = token.to_string();
     let lookup = token.clone();
     let stored = state
@@ -140,7 +138,7 @@ async fn find_session(state: &WebState, token: &str) -> Option<Session> {
 }
 
 /// Starts and stores a session of `user`.
-async fn start_session(state: &WebState, user: User) -> WebResult<Session> {
+pub(super) async fn start_session(state: &WebState, user: User) -> WebResult<Session> {
     let session = Session {
         user,
         csrf: random_token()?,
@@ -207,121 +205,57 @@ impl FromRequestParts<WebState> for MaybeSession {
     }
 }
 
-/// `GET /login`.
-pub async fn login_page(State(state): State<WebState>, headers: HeaderMap) -> WebResult<Response> {
-    if let Some(token) = cookie(&headers, SESSION_COOKIE) {
-        if find_session(&state, token).await.is_some() {
-            return Ok(Redirect::to("/").into_response());
-        }
-    }
-    login_form(&state, StatusCode::OK, "")
-}
+/// A signed-in clerk's form whose CSRF token has been checked: the session and the
+/// form's other fields. Refused with 403 before its fields are read when the token is
+/// not the session's.
+pub struct CsrfForm<T>(pub Session, pub T);
 
-fn login_form(state: &WebState, status: StatusCode, message: &str) -> WebResult<Response> {
-    let token = random_token()?;
-    let notice = if message.is_empty() {
-        String::new()
-    } else {
-        format!("<p class=\"error\" id=\"login-error\">{}</p>", esc(message))
-    };
-    let body = format!(
-        "<h1>Đăng nhập</h1>{notice}<form method=\"post\" action=\"/login\" id=\"login\" class=\"card\">\
-         <input type=\"hidden\" name=\"csrf\" value=\"{token}\">\
-         <label for=\"username\">Tên đăng nhập</label>\
-         <input id=\"username\" name=\"username\" autocomplete=\"username\" autocapitalize=\"none\" required>\
-         <label for=\"password\">Mật khẩu</label>\
-         <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
-         <button id=\"login-submit\">Đăng nhập</button></form>"
-    );
-    let cookie = state.sessions.cookie(LOGIN_COOKIE, &token, "/login", 3600);
-    Ok((
-        status,
-        [(header::SET_COOKIE, cookie)],
-        layout("Đăng nhập", None, &body),
-    )
-        .into_response())
-}
-
-/// The sign-in form.
+/// The token field of every form.
 #[derive(Deserialize)]
-pub struct LoginForm {
-    username: String,
-    password: String,
+struct Token {
     #[serde(default)]
     csrf: String,
 }
 
-/// `POST /login`: 303 to `/` with a session cookie, 401 for a wrong name or password
-/// (or a disabled user), 429 after repeated failures from the same address (see
-/// [`super::throttle`]), alike for known and unknown names; 403 without the form's
-/// CSRF token.
-pub async fn login(
-    State(state): State<WebState>,
-    ClientAddress(address): ClientAddress,
-    headers: HeaderMap,
-    Form(form): Form<LoginForm>,
-) -> WebResult<Response> {
-    let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or("");
-    if !same(&form.csrf, expected) {
-        return Err(csrf_refused());
-    }
-    let username = form.username.trim().to_lowercase();
-    if state.throttle.blocked(address, &username) {
-        return login_form(
-            &state,
-            StatusCode::TOO_MANY_REQUESTS,
-            &format!(
-                "Đăng nhập sai quá nhiều lần từ máy này. Hãy thử lại sau {} phút.",
-                super::throttle::WINDOW.as_secs() / 60
-            ),
-        );
-    }
-    let name = username.clone();
-    let outcome = state
-        .blocking(move |s| Ok(s.app.store.login(&name, &form.password)?))
-        .await?;
-    match outcome {
-        Login::Ok(user) => {
-            state.throttle.succeeded(address, &username);
-            let session = start_session(&state, user).await?;
-            let cookie = state.sessions.cookie(
-                SESSION_COOKIE,
-                &session.token,
-                "/",
-                SESSION_LIFETIME.as_secs(),
-            );
-            let clear = state.sessions.cookie(LOGIN_COOKIE, "", "/login", 0);
-            let mut response = Redirect::to("/").into_response();
-            response.headers_mut().append(header::SET_COOKIE, cookie);
-            response.headers_mut().append(header::SET_COOKIE, clear);
-            Ok(response)
-        }
-        Login::Refused => {
-            state.throttle.failed(address, &username);
-            login_form(
-                &state,
-                StatusCode::UNAUTHORIZED,
-                "Sai tên đăng nhập hoặc mật khẩu.",
-            )
-        }
-    }
-}
-
-/// A form that only carries the CSRF token.
+/// A form with no field but its token.
 #[derive(Deserialize)]
-pub struct CsrfForm {
-    /// The token.
-    #[serde(default)]
-    pub csrf: String,
+pub struct NoFields {}
+
+impl<T: DeserializeOwned> FromRequest<WebState> for CsrfForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &WebState) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let session = Session::from_request_parts(&mut parts, state).await?;
+        let (method, content_type) = (
+            parts.method.clone(),
+            parts.headers.get(header::CONTENT_TYPE).cloned(),
+        );
+        let bytes = Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let sent = serde_urlencoded::from_bytes::<Token>(&bytes).map_or(String::new(), |t| t.csrf);
+        session
+            .check_csrf(&sent)
+            .map_err(IntoResponse::into_response)?;
+        // The fields as `axum::Form` reads them (content type checked, same rejections).
+        let mut again = Request::new(Body::from(bytes));
+        *again.method_mut() = method;
+        if let Some(value) = content_type {
+            again.headers_mut().insert(header::CONTENT_TYPE, value);
+        }
+        let Form(fields) = Form::<T>::from_request(again, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(CsrfForm(session, fields))
+    }
 }
 
 /// `POST /logout`.
 pub async fn logout(
     State(state): State<WebState>,
-    session: Session,
-    Form(form): Form<CsrfForm>,
+    CsrfForm(session, NoFields {}): CsrfForm<NoFields>,
 ) -> WebResult<Response> {
-    session.check_csrf(&form.csrf)?;
     let token = session.token.clone();
     state
         .blocking(move |s| Ok(s.app.store.end_session(&token)?))

@@ -2,14 +2,13 @@
 //! genuine, and what does the register say. No sign-in; nothing personal beyond what
 //! is printed on the copy itself.
 
-use std::fmt::Write;
-
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::html::{esc, layout, local_time};
+use super::html::{layout, local_time};
 use super::session::MaybeSession;
 use super::{WebError, WebResult, WebState};
 use crate::certify::copy::parse_reference;
@@ -44,9 +43,11 @@ pub async fn verify_page(
         return Err(WebError::bad_request("Thiếu mã xác minh (ref)."));
     }
     if state.app.trust.is_empty() {
-        let body = "<h1>Xác minh bản sao điện tử</h1><p id=\"verdict\" data-valid=\"unavailable\" class=\"error\">\
-                    Máy chủ này chưa được cấu hình chứng thư gốc tin cậy: không xác minh được bản sao. \
-                    Hãy liên hệ cơ quan đã chứng thực.</p>";
+        let body = verdict_only(
+            "unavailable",
+            "Máy chủ này chưa được cấu hình chứng thư gốc tin cậy: không xác minh được bản sao. \
+             Hãy liên hệ cơ quan đã chứng thực.",
+        );
         return Ok((
             StatusCode::SERVICE_UNAVAILABLE,
             layout("Xác minh", session.as_ref(), body),
@@ -80,16 +81,14 @@ pub async fn verify_page(
         })
         .await?;
     let Some(found) = found else {
-        let body = "<h1>Xác minh bản sao điện tử</h1><p id=\"verdict\" data-valid=\"false\" class=\"error\">\
-                    Không tìm thấy bản sao nào có mã xác minh này.</p>";
+        let body = verdict_only("false", "Không tìm thấy bản sao nào có mã xác minh này.");
         return Ok((
             StatusCode::NOT_FOUND,
             layout("Xác minh", session.as_ref(), body),
         )
             .into_response());
     };
-    let body = render(&found);
-    Ok(layout("Xác minh", session.as_ref(), &body).into_response())
+    Ok(layout("Xác minh", session.as_ref(), render(&found)).into_response())
 }
 
 /// The register entry a reference names (`SOHOA1:YEAR-BOOK-NUMBER:HASH`), if it matches.
@@ -115,7 +114,15 @@ fn is_valid(found: &Found) -> bool {
             .is_some_and(|r| r.valid && r.signatures.iter().all(|s| s.valid && s.chain_trusted))
 }
 
-fn render(found: &Found) -> String {
+/// The page when there is nothing to show but the verdict.
+fn verdict_only(valid: &str, message: &str) -> Markup {
+    html! {
+        h1 { "Xác minh bản sao điện tử" }
+        p id="verdict" data-valid=(valid) class="error" { (message) }
+    }
+}
+
+fn render(found: &Found) -> Markup {
     let valid = is_valid(found);
     // Intact, issued, but no configured trust anchor reaches the signer: its own verdict.
     let untrusted = !valid
@@ -124,61 +131,52 @@ fn render(found: &Found) -> String {
             .report
             .as_ref()
             .is_some_and(|r| r.outcome == "untrusted");
-    let e = &found.entry;
-    let mut s =
-        format!(
-        "<h1>Xác minh bản sao điện tử</h1><p id=\"verdict\" data-valid=\"{}\" class=\"{}\">{}</p>\
-         <dl class=\"facts\">",
-        if untrusted { "untrusted".to_string() } else { valid.to_string() },
-        if valid { "ok" } else { "error" },
-        if valid {
-            "Bản sao hợp lệ: chữ ký số đúng, nội dung không bị sửa đổi, có trong sổ chứng thực."
-        } else if untrusted {
-            "Chữ ký số còn nguyên vẹn và bản sao có trong sổ chứng thực, nhưng CHƯA xác định được \
-             người ký đáng tin cậy (máy chủ chưa có chứng thư gốc của người ký)."
-        } else if found.doc.is_none() {
-            "Không xác minh được: sổ chứng thực có mục này nhưng bản sao không được lưu ở đây."
-        } else {
-            "Bản sao KHÔNG hợp lệ hoặc không xác minh được."
-        },
-    );
-    if let Some(doc) = &found.doc {
-        let _ = write!(
-            s,
-            "<dt>Giấy tờ</dt><dd>{}</dd><dt>Số trang</dt><dd>{}</dd>",
-            esc(&doc.title),
-            doc.page_count
-        );
-    }
-    let _ = write!(
-        s,
-        "<dt>Số chứng thực</dt><dd>{} — quyển {}/{}</dd><dt>Ngày chứng thực</dt><dd>{}</dd>\
-         <dt>Người chứng thực</dt><dd>{}</dd><dt>Cơ quan</dt><dd>{}</dd><dt>Trạng thái trong sổ</dt><dd>{}</dd>",
-        e.number,
-        esc(&e.book),
-        e.year,
-        esc(&local_time(&e.certified_at)),
-        esc(&e.certifier),
-        esc(&e.agency),
-        if e.status == "issued" { "đã cấp" } else { "đã huỷ" }
-    );
-    let Some(report) = &found.report else {
-        s.push_str("</dl>");
-        return s;
+    let verdict = if valid {
+        "Bản sao hợp lệ: chữ ký số đúng, nội dung không bị sửa đổi, có trong sổ chứng thực."
+    } else if untrusted {
+        "Chữ ký số còn nguyên vẹn và bản sao có trong sổ chứng thực, nhưng CHƯA xác định được \
+         người ký đáng tin cậy (máy chủ chưa có chứng thư gốc của người ký)."
+    } else if found.doc.is_none() {
+        "Không xác minh được: sổ chứng thực có mục này nhưng bản sao không được lưu ở đây."
+    } else {
+        "Bản sao KHÔNG hợp lệ hoặc không xác minh được."
     };
-    for sig in &report.signatures {
-        let _ = write!(
-            s,
-            "<dt>Chữ ký số</dt><dd>{} — {} {}</dd>",
-            esc(&sig.signer),
-            esc(&local_time(sig.signed_at.as_deref().unwrap_or(""))),
-            match (sig.valid, sig.chain_trusted) {
-                (true, true) => "(hợp lệ)",
-                (true, false) => "(người ký không thuộc chứng thư gốc tin cậy)",
-                _ => "(không hợp lệ)",
+    let e = &found.entry;
+    html! {
+        h1 { "Xác minh bản sao điện tử" }
+        p id="verdict"
+            data-valid=(if untrusted { "untrusted".to_string() } else { valid.to_string() })
+            class=(if valid { "ok" } else { "error" }) { (verdict) }
+        dl.facts {
+            @if let Some(doc) = &found.doc {
+                dt { "Giấy tờ" } dd { (doc.title) }
+                dt { "Số trang" } dd { (doc.page_count) }
             }
-        );
+            dt { "Số chứng thực" } dd { (e.number) " — quyển " (e.book) "/" (e.year) }
+            dt { "Ngày chứng thực" } dd { (local_time(&e.certified_at)) }
+            dt { "Người chứng thực" } dd { (e.certifier) }
+            dt { "Cơ quan" } dd { (e.agency) }
+            dt { "Trạng thái trong sổ" } dd { (if e.status == "issued" { "đã cấp" } else { "đã huỷ" }) }
+            @if let Some(report) = &found.report {
+                @for sig in &report.signatures {
+                    dt { "Chữ ký số" }
+                    dd {
+                        (sig.signer) " — " (local_time(sig.signed_at.as_deref().unwrap_or(""))) " "
+                        (signature_verdict(sig.valid, sig.chain_trusted))
+                    }
+                }
+            }
+        }
+        @if let Some(report) = &found.report {
+            p.hint { (report.message_vi) }
+        }
     }
-    let _ = write!(s, "</dl><p class=\"hint\">{}</p>", esc(&report.message_vi));
-    s
+}
+
+fn signature_verdict(valid: bool, trusted: bool) -> &'static str {
+    match (valid, trusted) {
+        (true, true) => "(hợp lệ)",
+        (true, false) => "(người ký không thuộc chứng thư gốc tin cậy)",
+        _ => "(không hợp lệ)",
+    }
 }

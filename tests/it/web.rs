@@ -1266,6 +1266,81 @@ fn register_export_is_safe_for_spreadsheets() {
     assert!(!csv.contains(",=HYPERLINK"), "{csv}");
 }
 
+/// Names, titles and register columns typed by people are shown as text on every page
+/// (the pages are templates that escape what they interpolate).
+#[test]
+fn markup_typed_into_names_and_titles_is_shown_as_text() {
+    let office = Office::new();
+    let hostile_name = "<img src=x onerror=alert(1)>";
+    let out = run(sohoa()
+        .args(["user", "add"])
+        .args(common::store_args(&office.store()))
+        .args(["--username", "mallory", "--name", hostile_name])
+        .args(["--role", "clerk,certifier", "--password-env", "P"])
+        .env("P", "mat-khau-dai-du-roi"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let server = office.serve(true);
+    let mut client = Client::new(&server);
+    let csrf = client.sign_in(("mallory", "mat-khau-dai-du-roi"));
+    let dir = tempfile::tempdir().unwrap();
+    let draft = client.post_files(
+        "/capture",
+        Some(&csrf),
+        &[("p.png", &clean_page(dir.path(), 73))],
+    );
+    draft.expect(303);
+    let hostile_title = "<script>alert(\"t\")</script> & 'x'";
+    let stored = client.post_form(
+        &format!("{}/store", draft.location),
+        &[
+            ("csrf", &csrf),
+            ("dossier_code", "HS-XSS"),
+            ("procedure_code", "1.001234"),
+            ("citizen_id", CITIZEN),
+            ("kind", "giay-khai-sinh"),
+            ("title", hostile_title),
+            ("role", "component"),
+        ],
+    );
+    stored.expect(303);
+    let id = stored
+        .location
+        .trim_start_matches("/documents/")
+        .to_string();
+    let copy = client.post_form(
+        &format!("/documents/{id}/certify"),
+        &[
+            ("csrf", &csrf),
+            ("compared", "on"),
+            ("requester", "<b>bold</b>"),
+            ("original_title", hostile_title),
+        ],
+    );
+    copy.expect(303);
+    let pages = [
+        "/".to_string(),
+        stored.location.clone(),
+        copy.location.clone(),
+        "/search?q=alert".to_string(),
+        "/dossiers/HS-XSS".to_string(),
+        "/register".to_string(),
+    ];
+    for page in pages {
+        let body = client.get(&page).expect(200).body.clone();
+        for raw in ["<script>alert", "<img src=x", "<b>bold"] {
+            assert!(!body.contains(raw), "{page} shows {raw} as markup");
+        }
+        assert!(
+            body.contains("&lt;script&gt;alert") || body.contains("&lt;img src=x"),
+            "{page} does not show the typed text"
+        );
+    }
+}
+
 /// Two service instances on one store (on PostgreSQL + S3 in the second pass of
 /// ./dev test): a session and a draft made on one are the other's too.
 #[test]
