@@ -12,8 +12,8 @@
 //!
 //! Pages are `maud` templates (html.rs: frame and form pieces), escaped by default.
 //! Sessions live in the store; every form carries the session's CSRF token, checked by
-//! the `CsrfForm` extractor before the form is read; cookies are HttpOnly and SameSite=Strict (and Secure behind
-//! HTTPS).
+//! the `CsrfForm` extractor before the form is read; cookies are HttpOnly and
+//! SameSite=Strict (and Secure behind HTTPS).
 
 mod admin;
 mod captured;
