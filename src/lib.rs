@@ -31,4 +31,5 @@ pub mod pdf;
 pub mod private_files;
 pub mod server;
 pub mod store;
+pub mod values;
 pub mod web;

@@ -18,31 +18,19 @@ pub fn prepare(
         None => "document.pdf".to_string(),
     };
     let new = NewDocument {
-        dossier_code: params::text("dossier_code", &meta.dossier_code)?,
-        procedure_code: params::text("procedure_code", &meta.procedure_code)?,
-        citizen_id: params::citizen_id(&meta.citizen_id)?,
+        dossier_code: params::code("dossier_code", &meta.dossier_code)?,
+        procedure_code: params::code("procedure_code", &meta.procedure_code)?,
+        citizen_id: meta.citizen_id.into(),
         agency: key.agency.clone(),
-        kind: params::text("kind", &meta.kind)?,
-        title: params::text("title", &meta.title)?,
+        kind: params::code("kind", &meta.kind)?,
+        title: meta.title.into(),
         role: params::role(meta.role.as_deref())?,
         created_by: key.id.clone(),
-        valid_until: meta
-            .valid_until
-            .as_deref()
-            .map(|d| params::date("valid_until", d))
-            .transpose()?,
-        supersedes: meta
-            .supersedes
-            .as_deref()
-            .map(|s| params::document_id(s).map(str::to_string))
-            .transpose()?,
+        valid_until: meta.valid_until.map(String::from),
+        supersedes: meta.supersedes.map(String::from),
     };
-    let claimed = meta
-        .reference
-        .as_deref()
-        .map(|r| params::text("reference", r))
-        .transpose()?;
-    let (ingest, _) = Ingest::from_pdf(new, name, pdf, trust, claimed.as_deref())?;
+    let claimed = meta.reference.as_deref();
+    let (ingest, _) = Ingest::from_pdf(new, name, pdf, trust, claimed)?;
     Ok(ingest)
 }
 

@@ -1,14 +1,16 @@
-//! Query parameters and their checks. Every value from a request is checked here before
-//! it reaches the store; ids and hashes are checked against a strict alphabet, so
-//! nothing path-like ever gets near the filesystem.
+//! Query parameters and their checks. Every value from a request is checked before it
+//! reaches the store: ids, hashes, dates and references by their types in
+//! [`crate::values`] as they are deserialized, codes and free text here by the same rules
+//! the store applies. Nothing path-like ever gets near the filesystem.
 
 use axum::http::HeaderMap;
 use serde::Deserialize;
 
 use super::errors::ApiError;
 use crate::store::{Role, SearchQuery};
+use crate::values::{self, CitizenId, Date, DocumentId, Invalid, Reference, Sha256, Title};
 
-/// Longest free-text value accepted (codes, kinds, titles, references, purposes).
+/// Longest free-text value accepted (search text, purposes, file names).
 const MAX_TEXT: usize = 512;
 /// Most results a search may ask for.
 pub const MAX_LIMIT: u32 = 1000;
@@ -18,15 +20,15 @@ pub const MAX_LIMIT: u32 = 1000;
 #[serde(deny_unknown_fields)]
 pub struct Lookup {
     /// Personal ID (12 digits).
-    pub citizen_id: Option<String>,
+    pub citizen_id: Option<CitizenId>,
     /// Kind, with `citizen_id`.
     pub kind: Option<String>,
     /// Dossier code.
     pub dossier_code: Option<String>,
     /// SHA-256 of a stored file.
-    pub sha256: Option<String>,
+    pub sha256: Option<Sha256>,
     /// Verification reference (QR content) of a certified copy.
-    pub reference: Option<String>,
+    pub reference: Option<Reference>,
     /// Purpose of the access (or the `X-Purpose` header).
     pub purpose: Option<String>,
 }
@@ -38,7 +40,7 @@ pub struct Search {
     /// Full text.
     pub q: Option<String>,
     /// Personal ID.
-    pub citizen_id: Option<String>,
+    pub citizen_id: Option<CitizenId>,
     /// Kind.
     pub kind: Option<String>,
     /// Procedure code.
@@ -48,9 +50,9 @@ pub struct Search {
     /// Agency code.
     pub agency: Option<String>,
     /// Stored on or after (YYYY-MM-DD).
-    pub from: Option<String>,
+    pub from: Option<Date>,
     /// Stored on or before (YYYY-MM-DD).
-    pub to: Option<String>,
+    pub to: Option<Date>,
     /// At most this many results (default 100, at most 1000).
     pub limit: Option<u32>,
     /// Purpose of the access.
@@ -70,11 +72,11 @@ pub struct PurposeOnly {
 #[serde(deny_unknown_fields)]
 pub struct Reuse {
     /// The person's personal ID.
-    pub citizen_id: String,
+    pub citizen_id: CitizenId,
     /// Procedure code.
     pub procedure: String,
     /// The day the documents must be usable on (default: today).
-    pub at: Option<String>,
+    pub at: Option<Date>,
     /// Purpose of the access.
     pub purpose: Option<String>,
 }
@@ -84,7 +86,7 @@ pub struct Reuse {
 #[serde(deny_unknown_fields)]
 pub struct Attach {
     /// The stored document to reuse.
-    pub document_id: String,
+    pub document_id: DocumentId,
     /// Procedure of the dossier, when it is new.
     pub procedure_code: Option<String>,
     /// Purpose recorded in the audit log (default "reuse").
@@ -100,21 +102,21 @@ pub struct IngestMeta {
     /// Procedure code.
     pub procedure_code: String,
     /// Personal ID.
-    pub citizen_id: String,
+    pub citizen_id: CitizenId,
     /// Kind.
     pub kind: String,
     /// Title.
-    pub title: String,
+    pub title: Title,
     /// `component` (default) or `result`.
     pub role: Option<String>,
     /// End of validity (YYYY-MM-DD).
-    pub valid_until: Option<String>,
+    pub valid_until: Option<Date>,
     /// Id of the document this one corrects.
-    pub supersedes: Option<String>,
+    pub supersedes: Option<DocumentId>,
     /// File name for downloads (default `document.pdf`).
     pub file_name: Option<String>,
     /// Verification reference, when the PDF is a certified copy and it cannot be read from it.
-    pub reference: Option<String>,
+    pub reference: Option<Reference>,
     /// Purpose (recorded in the audit log; default `ingest`).
     pub purpose: Option<String>,
 }
@@ -129,54 +131,25 @@ pub struct IngestJson {
     pub pdf_base64: String,
 }
 
-/// A 12-digit personal ID.
-pub fn citizen_id(value: &str) -> Result<String, ApiError> {
-    if value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(value.to_string())
-    } else {
-        Err(ApiError::bad_request(
-            "citizen_id must be exactly 12 digits (số định danh cá nhân)",
-        ))
+impl From<Invalid> for ApiError {
+    fn from(e: Invalid) -> ApiError {
+        ApiError::bad_request(e.0)
     }
 }
 
-/// A SHA-256 in hex (either case), returned in lowercase.
-pub fn sha256(value: &str) -> Result<String, ApiError> {
-    if value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit()) {
-        Ok(value.to_ascii_lowercase())
-    } else {
-        Err(ApiError::bad_request(
-            "sha256 must be 64 hexadecimal digits",
-        ))
-    }
-}
-
-/// A document id as the store makes them (26 characters a-z, 2-7).
-pub fn document_id(value: &str) -> Result<&str, ApiError> {
-    if crate::store::is_id(value) {
-        Ok(value)
-    } else {
-        Err(ApiError::bad_request("malformed document id"))
-    }
-}
-
-/// A free-text value: not blank, at most 512 characters, no control characters.
-pub fn text(name: &str, value: &str) -> Result<String, ApiError> {
+/// A code (agency, dossier, procedure, kind), by the store's rule ([`values::check_code`]).
+pub fn code(name: &str, value: &str) -> Result<String, ApiError> {
     let value = value.trim();
-    if value.is_empty() || value.chars().count() > MAX_TEXT || value.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(format!(
-            "{name} must be 1 to {MAX_TEXT} characters without control characters"
-        )));
-    }
+    values::check_code(name, value)?;
     Ok(value.to_string())
 }
 
-/// A calendar date, `YYYY-MM-DD`.
-pub fn date(name: &str, value: &str) -> Result<String, ApiError> {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    time::Date::parse(value, &format)
-        .map(|_| value.to_string())
-        .map_err(|_| ApiError::bad_request(format!("{name} must be a date YYYY-MM-DD")))
+/// A free-text value: not blank, at most 512 characters, no control characters
+/// ([`values::check_text`]).
+pub fn text(name: &str, value: &str) -> Result<String, ApiError> {
+    let value = value.trim();
+    values::check_text(name, value, MAX_TEXT)?;
+    Ok(value.to_string())
 }
 
 /// `component` or `result`.
@@ -205,13 +178,13 @@ pub fn search_query(s: &Search) -> Result<SearchQuery, ApiError> {
     }
     let query = SearchQuery {
         text: opt(s.q.as_deref(), |v| text("q", v))?,
-        citizen_id: opt(s.citizen_id.as_deref(), citizen_id)?,
-        dossier_code: opt(s.dossier_code.as_deref(), |v| text("dossier_code", v))?,
-        procedure_code: opt(s.procedure.as_deref(), |v| text("procedure", v))?,
-        kind: opt(s.kind.as_deref(), |v| text("kind", v))?,
-        agency: opt(s.agency.as_deref(), |v| text("agency", v))?,
-        from: opt(s.from.as_deref(), |v| date("from", v))?,
-        to: opt(s.to.as_deref(), |v| date("to", v))?,
+        citizen_id: s.citizen_id.clone().map(String::from),
+        dossier_code: opt(s.dossier_code.as_deref(), |v| code("dossier_code", v))?,
+        procedure_code: opt(s.procedure.as_deref(), |v| code("procedure", v))?,
+        kind: opt(s.kind.as_deref(), |v| code("kind", v))?,
+        agency: opt(s.agency.as_deref(), |v| code("agency", v))?,
+        from: s.from.clone().map(String::from),
+        to: s.to.clone().map(String::from),
         limit: Some(limit),
     };
     let filtered = query.text.is_some()

@@ -28,6 +28,7 @@ use crate::certify::verify::{verify_pdf, VerifyOptions};
 use crate::store::{
     AuditEntry, CopyTrust, Document, Dossier, OnFile, Store, StoreError, StoredFile,
 };
+use crate::values::{self, DocumentId};
 
 /// Who asks, why, and what, for the audit log: every API handler opens with it. Every
 /// request of an authenticated caller is recorded, refused ones too (no read scope, no
@@ -199,38 +200,30 @@ type Find = Box<dyn FnOnce(&Store) -> Result<Vec<Document>, StoreError> + Send>;
 
 /// The store call for a lookup, after checking that exactly one key is given.
 fn lookup(q: Lookup) -> ApiResult<Find> {
-    let given = [
-        q.citizen_id.is_some(),
-        q.dossier_code.is_some(),
-        q.sha256.is_some(),
-        q.reference.is_some(),
-    ];
-    if given.iter().filter(|g| **g).count() != 1 {
-        return Err(ApiError::bad_request(
-            "give exactly one of citizen_id, dossier_code, sha256, reference",
-        ));
-    }
     if q.kind.is_some() && q.citizen_id.is_none() {
         return Err(ApiError::bad_request("kind is only used with citizen_id"));
     }
-    let find: Find = if let Some(id) = q.citizen_id {
-        let id = params::citizen_id(&id)?;
-        let kind = q.kind.map(|k| params::text("kind", &k)).transpose()?;
-        Box::new(move |store| store.documents_by_citizen(&id, kind.as_deref()))
-    } else if let Some(code) = q.dossier_code {
-        let code = params::text("dossier_code", &code)?;
-        Box::new(move |store| store.documents_by_dossier(&code))
-    } else if let Some(hash) = q.sha256 {
-        let hash = params::sha256(&hash)?;
-        Box::new(move |store| store.documents_by_sha256(&hash))
-    } else {
-        let reference = params::text("reference", q.reference.as_deref().unwrap_or_default())?;
-        Box::new(move |store: &Store| {
+    let find: Find = match (q.citizen_id, q.dossier_code, q.sha256, q.reference) {
+        (Some(id), None, None, None) => {
+            let kind = q.kind.map(|k| params::code("kind", &k)).transpose()?;
+            Box::new(move |store| store.documents_by_citizen(&id, kind.as_deref()))
+        }
+        (None, Some(code), None, None) => {
+            let code = params::code("dossier_code", &code)?;
+            Box::new(move |store| store.documents_by_dossier(&code))
+        }
+        (None, None, Some(hash), None) => Box::new(move |store| store.documents_by_sha256(&hash)),
+        (None, None, None, Some(reference)) => Box::new(move |store: &Store| {
             Ok(store
                 .document_by_reference(&reference)?
                 .into_iter()
                 .collect())
-        })
+        }),
+        _ => {
+            return Err(ApiError::bad_request(
+                "give exactly one of citizen_id, dossier_code, sha256, reference",
+            ))
+        }
     };
     Ok(find)
 }
@@ -266,9 +259,9 @@ pub async fn reuse(
         let q = query(q)?;
         access.purpose()?;
         require_read(&access.caller)?;
-        let citizen = params::citizen_id(&q.citizen_id)?;
-        let procedure = params::text("procedure", &q.procedure)?;
-        let at = q.at.map(|at| params::date("at", &at)).transpose()?;
+        let citizen = q.citizen_id;
+        let procedure = params::code("procedure", &q.procedure)?;
+        let at = q.at;
         let scopes = access.caller.0.clone();
         state
             .run(move |store| {
@@ -300,7 +293,7 @@ pub async fn attach(
     let access = access.or_purpose(purpose.as_deref().unwrap_or("reuse"));
     let outcome = async {
         let Path(code) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
-        let code = params::text("dossier code", &code)?;
+        let code = params::code("dossier code", &code)?;
         let Json(body) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
         if let Some(purpose) = &body.purpose {
             params::text("purpose", purpose)?;
@@ -311,7 +304,7 @@ pub async fn attach(
                 "this key has no write scope",
             ));
         }
-        let id = params::document_id(&body.document_id)?.to_string();
+        let id = String::from(body.document_id.clone());
         let doc = readable(&state, &access.caller, &id).await?;
         let agency = access.caller.0.agency.clone();
         let by = access.caller.0.id.clone();
@@ -367,7 +360,7 @@ async fn readable(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Docu
 /// The checked id of a single-document request.
 fn document_id(path: Result<Path<String>, PathRejection>) -> ApiResult<String> {
     let Path(id) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    Ok(params::document_id(&id)?.to_string())
+    Ok(DocumentId::parse(&id)?.into())
 }
 
 /// `GET /api/v1/documents/{id}`.
@@ -422,7 +415,7 @@ pub async fn get_file(
     let outcome = async {
         query(q)?;
         let Path((id, sha)) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
-        let sha = params::sha256(&sha)?;
+        let sha = values::Sha256::parse(&sha)?;
         access.purpose()?;
         let id = document_id(Ok(Path(id)))?;
         let doc = readable(&state, &access.caller, &id).await?;

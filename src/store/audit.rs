@@ -16,8 +16,10 @@ use super::sql::{args, Row, Sql};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::index::{check_text, now, write, Conn};
+use super::clock::now;
+use super::index::{write, Conn};
 use super::{AuditEntry, FsckReport, StoreError};
+use crate::values::check_text;
 
 /// `prev_hash` of the first entry.
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";

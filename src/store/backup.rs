@@ -105,7 +105,7 @@ impl Store {
     /// their path relative to the store folder and where they are now.
     pub fn backup(&self, out: &Path, extra: &[(String, PathBuf)]) -> Result<Manifest, StoreError> {
         fresh_folder(out)?;
-        let created_at = index::now();
+        let created_at = super::clock::now();
         let snapshot = out.join(INDEX);
         let index_sha256 = {
             let db = self.db()?;

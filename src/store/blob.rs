@@ -58,7 +58,7 @@ pub fn check_scratch_key(key: &str) -> Result<(), StoreError> {
     } else {
         Err(StoreError::Invalid(format!(
             "invalid working file name {:?}",
-            super::index::shorten(key)
+            crate::values::shorten(key)
         )))
     }
 }
@@ -67,11 +67,7 @@ pub fn check_scratch_key(key: &str) -> Result<(), StoreError> {
 const SCRATCH: &str = ".scratch";
 
 /// Whether `s` is a SHA-256 in lowercase hex: the only blob names ever turned into paths.
-pub fn is_sha256(s: &str) -> bool {
-    s.len() == 64
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
+pub use crate::values::is_sha256;
 
 /// SHA-256 of `bytes`, lowercase hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -85,7 +81,7 @@ pub fn check_sha256(s: &str) -> Result<(), StoreError> {
     } else {
         Err(StoreError::Invalid(format!(
             "invalid SHA-256 {:?}: expected 64 lowercase hex digits",
-            super::index::shorten(s)
+            crate::values::shorten(s)
         )))
     }
 }

@@ -11,9 +11,10 @@ use std::collections::HashMap;
 use super::sql::{args, Sql};
 use serde::{Deserialize, Serialize};
 
-use super::index::{check_code, check_text, now};
+use super::clock::now;
 use super::search::fold;
 use super::StoreError;
+use crate::values::{check_code, check_text};
 
 /// Procedures one import may hold.
 pub const MAX_PROCEDURES: usize = 20_000;
@@ -184,9 +185,9 @@ pub fn check(procedures: &[Procedure]) -> Result<(), StoreError> {
                 p.code
             )));
         }
-        check_text("procedure name", &p.name, 500).map_err(at)?;
+        check_text("procedure name", &p.name, 500).map_err(|e| at(e.into()))?;
         if !p.agency_level.is_empty() {
-            check_code("agency_level", &p.agency_level).map_err(at)?;
+            check_code("agency_level", &p.agency_level).map_err(|e| at(e.into()))?;
         }
         if p.components.len() + p.results.len() > MAX_ITEMS {
             return Err(at(StoreError::Invalid(format!(

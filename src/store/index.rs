@@ -13,9 +13,14 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
-use super::sql::{args, Engine, PgConn, Row, Sql, ToValue};
+use super::clock::now;
+use super::rows::{file_role_text, query_documents, role_text};
+use super::sql::{args, Engine, PgConn, Sql};
 
-use super::{Document, FileRole, NewDocument, Role, StoreError, StoredFile};
+use super::{NewDocument, StoreError, StoredFile};
+use crate::values::{
+    check_code, check_date, check_text, shorten, CitizenId, DocumentId, MAX_TITLE,
+};
 
 /// Connections kept open for reuse.
 const MAX_IDLE: usize = 16;
@@ -110,11 +115,6 @@ fn add_missing_columns(tx: &mut dyn Sql) -> Result<(), StoreError> {
     }
     Ok(())
 }
-
-/// The columns of `document_view v` that make a [`Document`], in [`row_document`] order.
-const DOC_COLUMNS: &str = "v.rowid, v.id, v.sha256, v.kind, v.title, v.role, v.dossier_code, \
-    v.procedure_code, v.citizen_id, v.agency, v.page_count, v.created_by, v.created_at, \
-    v.valid_until, v.supersedes, v.superseded_by, v.reference";
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> StoreError {
@@ -408,123 +408,20 @@ pub fn write_durably<T>(
     result
 }
 
-/// The current time, RFC 3339 in UTC with milliseconds (sorts as text).
-pub fn now() -> String {
-    format_time(time::OffsetDateTime::now_utc())
-}
-
-/// The time `span` from now, as [`now`] writes it.
-pub fn after(span: Duration) -> String {
-    format_time(time::OffsetDateTime::now_utc() + span)
-}
-
-fn format_time(t: time::OffsetDateTime) -> String {
-    let format = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
-    t.format(&format)
-        .unwrap_or_else(|_| t.unix_timestamp().to_string())
-}
-
-/// At most 80 characters of untrusted input, for error messages.
-pub(crate) fn shorten(s: &str) -> String {
-    s.chars().take(80).collect()
-}
-
-/// Checks a 12-digit personal ID number.
-pub fn check_citizen_id(id: &str) -> Result<(), StoreError> {
-    if id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()) {
-        return Ok(());
-    }
-    Err(StoreError::Invalid(format!(
-        "invalid personal ID number {:?}: expected exactly 12 digits",
-        shorten(id)
-    )))
-}
-
-/// Checks a code (agency, dossier, procedure, kind): 1–100 of `A-Z a-z 0-9 . _ / -`,
-/// not starting with `.` or `/` and without `..` (codes are never paths; nor look like one).
-pub fn check_code(what: &str, code: &str) -> Result<(), StoreError> {
-    let ok = (1..=100).contains(&code.len())
-        && code
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._/-".contains(&b))
-        && !code.starts_with(['.', '/'])
-        && !code.contains("..");
-    if ok {
-        return Ok(());
-    }
-    Err(StoreError::Invalid(format!(
-        "invalid {what} {:?}: use 1 to 100 letters, digits, '.', '_', '/' or '-'",
-        shorten(code)
-    )))
-}
-
-/// Checks free text: not blank, at most `max` characters, no control characters.
-pub fn check_text(what: &str, text: &str, max: usize) -> Result<(), StoreError> {
-    if text.trim().is_empty() {
-        return Err(StoreError::Invalid(format!("{what} is empty")));
-    }
-    if text.chars().count() > max || text.chars().any(char::is_control) {
-        return Err(StoreError::Invalid(format!(
-            "invalid {what}: at most {max} characters and no control characters"
-        )));
-    }
-    if text.chars().any(is_bidi_control) {
-        return Err(StoreError::Invalid(format!(
-            "invalid {what}: no bidirectional override characters (U+202A–U+202E, U+2066–U+2069)"
-        )));
-    }
-    Ok(())
-}
-
-/// Explicit bidirectional embeddings, overrides and isolates (and the marks), which let
-/// a name display differently from what it is (`gpj.exe` shown as `exe.jpg`).
-pub fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-}
-
-/// Checks a calendar date `YYYY-MM-DD`.
-pub fn check_date(what: &str, date: &str) -> Result<(), StoreError> {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    match time::Date::parse(date, &format) {
-        Ok(_) if date.len() == 10 => Ok(()),
-        _ => Err(StoreError::Invalid(format!(
-            "invalid {what} date {:?}: expected YYYY-MM-DD",
-            shorten(date)
-        ))),
-    }
-}
-
-/// Checks a verification reference: 1–128 of `A-Z a-z 0-9 : . _ / -`.
-pub fn check_reference(reference: &str) -> Result<(), StoreError> {
-    let ok = (1..=128).contains(&reference.len())
-        && reference
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b":._/-".contains(&b));
-    if ok {
-        return Ok(());
-    }
-    Err(StoreError::Invalid(format!(
-        "invalid verification reference {:?}",
-        shorten(reference)
-    )))
-}
-
 /// Checks the metadata of a new document (not yet against the database).
 pub fn check_new(new: &NewDocument) -> Result<(), StoreError> {
     check_code("dossier code", &new.dossier_code)?;
     check_code("procedure code", &new.procedure_code)?;
-    check_citizen_id(&new.citizen_id)?;
+    CitizenId::parse(&new.citizen_id)?;
     check_code("agency code", &new.agency)?;
     check_code("kind", &new.kind)?;
-    check_text("title", &new.title, 500)?;
+    check_text("title", &new.title, MAX_TITLE)?;
     check_text("created_by", &new.created_by, 200)?;
     if let Some(date) = &new.valid_until {
         check_date("valid_until", date)?;
     }
     if let Some(id) = &new.supersedes {
-        super::keys::check_id(id)?;
+        DocumentId::parse(id)?;
     }
     Ok(())
 }
@@ -676,113 +573,6 @@ pub fn insert_document(tx: &mut dyn Sql, row: &DocumentRow) -> Result<(), StoreE
     super::search::insert(tx, rowid, &meta, &super::search::fold(row.text))
 }
 
-/// Documents of `document_view v` selected by `tail` (joins, `WHERE`, `ORDER`, `LIMIT`).
-pub fn query_documents(
-    conn: &mut dyn Sql,
-    tail: &str,
-    params: &[&dyn ToValue],
-) -> Result<Vec<Document>, StoreError> {
-    let sql = format!("SELECT {DOC_COLUMNS} FROM document_view v {tail}");
-    let rows = conn.query_map(&sql, params, row_document)?;
-    let rowids: Vec<i64> = rows.iter().map(|(rowid, _)| *rowid).collect();
-    let mut files = files_of(conn, &rowids)?;
-    Ok(rows
-        .into_iter()
-        .map(|(rowid, mut doc)| {
-            doc.files = files.remove(&rowid).unwrap_or_default();
-            doc
-        })
-        .collect())
-}
-
-/// Documents whose files are read in one query.
-const FILES_PER_QUERY: usize = 64;
-
-/// The files of the documents `rowids`, in order, a few queries in all (not one per
-/// document: each is a round trip to PostgreSQL).
-fn files_of(
-    conn: &mut dyn Sql,
-    rowids: &[i64],
-) -> Result<std::collections::HashMap<i64, Vec<StoredFile>>, StoreError> {
-    let mut files: std::collections::HashMap<i64, Vec<StoredFile>> = Default::default();
-    for chunk in rowids.chunks(FILES_PER_QUERY) {
-        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("?{i}")).collect();
-        let sql = format!(
-            "SELECT doc, role, sha256, size, name FROM files WHERE doc IN ({}) ORDER BY doc, ord",
-            marks.join(", ")
-        );
-        let args: Vec<&dyn ToValue> = chunk.iter().map(|r| r as &dyn ToValue).collect();
-        conn.each(&sql, &args, &mut |r| {
-            let file = StoredFile {
-                role: parse_file_role(r.text(1)?),
-                sha256: r.get(2)?,
-                size: r.get(3)?,
-                name: r.get(4)?,
-            };
-            files.entry(r.get(0)?).or_default().push(file);
-            Ok(())
-        })?;
-    }
-    Ok(files)
-}
-
-fn row_document(r: &Row) -> Result<(i64, Document), StoreError> {
-    let role: String = r.get(5)?;
-    let doc = Document {
-        id: r.get(1)?,
-        sha256: r.get(2)?,
-        kind: r.get(3)?,
-        title: r.get(4)?,
-        role: if role == "result" {
-            Role::Result
-        } else {
-            Role::Component
-        },
-        dossier_code: r.get(6)?,
-        procedure_code: r.get(7)?,
-        citizen_id: r.get(8)?,
-        agency: r.get(9)?,
-        page_count: r.get(10)?,
-        created_by: r.get(11)?,
-        created_at: r.get(12)?,
-        valid_until: r.get(13)?,
-        supersedes: r.get(14)?,
-        superseded_by: r.get(15)?,
-        reference: r.get(16)?,
-        files: Vec::new(),
-    };
-    Ok((r.get(0)?, doc))
-}
-
-fn role_text(role: Role) -> &'static str {
-    match role {
-        Role::Component => "component",
-        Role::Result => "result",
-    }
-}
-
-fn file_role_text(role: FileRole) -> &'static str {
-    match role {
-        FileRole::Pdf => "pdf",
-        FileRole::Certified => "certified",
-        FileRole::Original => "original",
-        FileRole::Text => "text",
-        FileRole::Report => "report",
-        FileRole::Renewed => "renewed",
-    }
-}
-
-pub(super) fn parse_file_role(text: &str) -> FileRole {
-    match text {
-        "certified" => FileRole::Certified,
-        "renewed" => FileRole::Renewed,
-        "original" => FileRole::Original,
-        "text" => FileRole::Text,
-        "report" => FileRole::Report,
-        _ => FileRole::Pdf,
-    }
-}
-
 /// Every distinct blob name the index refers to.
 pub fn referenced_blobs(conn: &mut dyn Sql) -> Result<Vec<String>, StoreError> {
     conn.query_map(
@@ -877,7 +667,7 @@ pub fn open_dossier(
 ) -> Result<super::Dossier, StoreError> {
     check_code("dossier code", &dossier.code)?;
     check_code("procedure code", &dossier.procedure_code)?;
-    check_citizen_id(&dossier.citizen_id)?;
+    CitizenId::parse(&dossier.citizen_id)?;
     super::keys::check_agency(tx, &dossier.agency)?;
     for (what, date) in [
         ("received", &dossier.received_on),

@@ -19,8 +19,8 @@ use std::collections::{BTreeMap, HashMap};
 use super::sql::{args, Engine, Sql, ToValue};
 use serde::Serialize;
 
-use super::index::{check_code, check_date};
 use super::StoreError;
+use crate::values::{check_code, check_date};
 
 /// How the figures are grouped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]

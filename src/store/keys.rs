@@ -9,14 +9,13 @@ use ring::rand::{SecureRandom, SystemRandom};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::index::shorten;
-use super::index::{check_code, check_text, now};
+use super::clock::now;
 use super::{Agency, Document, KeyInfo, Scope, StoreError};
+pub use crate::values::is_id;
+use crate::values::{check_code, check_text, shorten, DocumentId};
 
 /// Prefix of every key secret.
 const SECRET_PREFIX: &str = "sohoa_";
-/// Length of an id: 16 random bytes in base32.
-pub const ID_LEN: usize = 26;
 
 /// `N` random bytes from the system's generator.
 fn random<const N: usize>() -> Result<[u8; N], StoreError> {
@@ -32,23 +31,10 @@ pub fn new_id() -> Result<String, StoreError> {
     Ok(BASE32_NOPAD.encode(&random::<16>()?).to_ascii_lowercase())
 }
 
-/// Whether `s` has the form of an id made by [`new_id`].
-pub fn is_id(s: &str) -> bool {
-    s.len() == ID_LEN
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b))
-}
-
 /// Checks an id coming from a caller.
 pub fn check_id(s: &str) -> Result<(), StoreError> {
-    if is_id(s) {
-        Ok(())
-    } else {
-        Err(StoreError::Invalid(format!(
-            "invalid id {:?}: expected {ID_LEN} characters a-z, 2-7",
-            shorten(s)
-        )))
-    }
+    DocumentId::parse(s)?;
+    Ok(())
 }
 
 impl Scope {

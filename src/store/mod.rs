@@ -35,6 +35,7 @@ mod audit;
 pub mod backup;
 mod blob;
 pub mod catalog;
+mod clock;
 mod index;
 pub mod indicators;
 mod ingest;
@@ -44,6 +45,7 @@ mod postgres;
 pub mod queue;
 mod renewal;
 pub mod reuse;
+mod rows;
 mod s3;
 mod search;
 mod sessions;
@@ -191,7 +193,7 @@ impl Store {
                 None => {
                     return Err(StoreError::Invalid(format!(
                         "unknown blob storage {:?}: expected file:DIR or s3://BUCKET/PREFIX",
-                        index::shorten(url)
+                        crate::values::shorten(url)
                     )))
                 }
             },
@@ -500,7 +502,7 @@ impl Store {
             let sha256 = main_file(&files)?;
             rows.push((keys::new_id()?, files, sha256));
         }
-        let created_at = index::now();
+        let created_at = clock::now();
         write_durably(&mut self.db()?, |tx| {
             for (p, (id, files, sha256)) in batch.iter().zip(&rows) {
                 p.check_in(tx)?;
@@ -561,14 +563,14 @@ impl Store {
 
     /// A dossier by code.
     pub fn dossier(&self, code: &str) -> Result<Option<Dossier>, StoreError> {
-        index::check_code("dossier code", code)?;
+        crate::values::check_code("dossier code", code)?;
         index::dossier(&mut *self.db()?, code)
     }
 
     /// A document by id, current or superseded.
     pub fn document(&self, id: &str) -> Result<Option<Document>, StoreError> {
         keys::check_id(id)?;
-        let docs = index::query_documents(&mut *self.db()?, "WHERE v.id = ?", &[&id])?;
+        let docs = rows::query_documents(&mut *self.db()?, "WHERE v.id = ?", &[&id])?;
         Ok(docs.into_iter().next())
     }
 
@@ -578,18 +580,18 @@ impl Store {
         citizen_id: &str,
         kind: Option<&str>,
     ) -> Result<Vec<Document>, StoreError> {
-        index::check_citizen_id(citizen_id)?;
+        crate::values::CitizenId::parse(citizen_id)?;
         let mut conn = self.db()?;
         let current = "v.superseded_by IS NULL ORDER BY v.rowid";
         match kind {
             Some(kind) => {
-                index::check_code("kind", kind)?;
+                crate::values::check_code("kind", kind)?;
                 let tail = format!("WHERE v.citizen_id = ? AND v.kind = ? AND {current}");
-                index::query_documents(&mut *conn, &tail, &[&citizen_id, &kind])
+                rows::query_documents(&mut *conn, &tail, &[&citizen_id, &kind])
             }
             None => {
                 let tail = format!("WHERE v.citizen_id = ? AND {current}");
-                index::query_documents(&mut *conn, &tail, &[&citizen_id])
+                rows::query_documents(&mut *conn, &tail, &[&citizen_id])
             }
         }
     }
@@ -597,18 +599,18 @@ impl Store {
     /// Current documents of a dossier, its own and those attached to it for reuse
     /// ([`Store::attach`]), oldest first.
     pub fn documents_by_dossier(&self, dossier_code: &str) -> Result<Vec<Document>, StoreError> {
-        index::check_code("dossier code", dossier_code)?;
+        crate::values::check_code("dossier code", dossier_code)?;
         let tail = "WHERE (v.dossier_code = ?1 OR v.id IN \
             (SELECT document_id FROM dossier_links WHERE dossier_code = ?1)) \
             AND v.superseded_by IS NULL ORDER BY v.rowid";
-        index::query_documents(&mut *self.db()?, tail, &[&dossier_code])
+        rows::query_documents(&mut *self.db()?, tail, &[&dossier_code])
     }
 
     /// Attaches stored document `id` to another dossier (created when new) so that it is
     /// reused instead of scanned again; the person must be the same.
     pub fn attach(&self, id: &str, dossier: &Dossier, by: &str) -> Result<(), StoreError> {
         keys::check_id(id)?;
-        index::check_text("attached_by", by, 200)?;
+        crate::values::check_text("attached_by", by, 200)?;
         write_durably(&mut self.db()?, |tx| index::attach(tx, id, dossier, by))
     }
 
@@ -633,13 +635,13 @@ impl Store {
 
     /// Procedures whose code or name has every word of `text` (diacritics optional).
     pub fn find_procedures(&self, text: &str) -> Result<Vec<Procedure>, StoreError> {
-        index::check_text("query", &format!("{text}."), 200)?;
+        crate::values::check_text("query", &format!("{text}."), 200)?;
         catalog::find_procedures(&mut *self.db()?, text)
     }
 
     /// A procedure of the catalogue.
     pub fn procedure(&self, code: &str) -> Result<Option<Procedure>, StoreError> {
-        index::check_code("procedure code", code)?;
+        crate::values::check_code("procedure code", code)?;
         catalog::procedure(&mut *self.db()?, code)
     }
 
@@ -659,7 +661,7 @@ impl Store {
     ) -> Result<OnFile, StoreError> {
         let today = crate::calendar::local_today();
         let at = at.unwrap_or(&today);
-        index::check_date("at", at)?;
+        crate::values::check_date("at", at)?;
         let day = crate::calendar::parse_day(at)
             .ok_or_else(|| StoreError::Invalid(format!("invalid at date {at:?}")))?;
         let procedure = self.procedure(procedure)?.ok_or_else(|| {
@@ -753,22 +755,22 @@ impl Store {
         let sha256 = sha256.to_ascii_lowercase();
         blob::check_sha256(&sha256)?;
         let tail = "WHERE v.rowid IN (SELECT doc FROM files WHERE sha256 = ?) ORDER BY v.rowid";
-        index::query_documents(&mut *self.db()?, tail, &[&sha256])
+        rows::query_documents(&mut *self.db()?, tail, &[&sha256])
     }
 
     /// The document with this verification reference (the current one when several).
     pub fn document_by_reference(&self, reference: &str) -> Result<Option<Document>, StoreError> {
-        index::check_reference(reference)?;
+        crate::values::Reference::parse(reference)?;
         let tail =
             "WHERE v.reference = ? ORDER BY v.superseded_by IS NULL DESC, v.rowid DESC LIMIT 1";
-        let docs = index::query_documents(&mut *self.db()?, tail, &[&reference])?;
+        let docs = rows::query_documents(&mut *self.db()?, tail, &[&reference])?;
         Ok(docs.into_iter().next())
     }
 
     /// All current documents, oldest first.
     pub fn list(&self) -> Result<Vec<Document>, StoreError> {
         let tail = "WHERE v.superseded_by IS NULL ORDER BY v.rowid";
-        index::query_documents(&mut *self.db()?, tail, &[])
+        rows::query_documents(&mut *self.db()?, tail, &[])
     }
 
     /// Current documents matching every filter; with text, best matches first, else newest
@@ -807,7 +809,7 @@ impl Store {
             role: renewal::ROLE,
             sha256: self.inner.blobs.put(renewed)?,
             size: renewed.len() as u64,
-            name: format!("{stem}-renewed-{}.pdf", &index::now()[..10]),
+            name: format!("{stem}-renewed-{}.pdf", &clock::now()[..10]),
         };
         write_durably(&mut self.db()?, |tx| {
             renewal::insert(tx, id, &previous.sha256, &file)
@@ -1029,7 +1031,7 @@ impl Parts<'_> {
     fn check(&self, conn: &mut dyn sql::Sql) -> Result<(), StoreError> {
         index::check_new(self.new)?;
         if let Some(r) = self.reference {
-            index::check_reference(r)?;
+            crate::values::Reference::parse(r)?;
         }
         if !self
             .files
@@ -1068,7 +1070,9 @@ fn file_name(name: &str) -> String {
     let last = name.rsplit(['/', '\\']).next().unwrap_or("");
     let clean: String = last
         .chars()
-        .filter(|c| !c.is_control() && !index::is_bidi_control(*c) && !"\"<>|:*?".contains(*c))
+        .filter(|c| {
+            !c.is_control() && !crate::values::is_bidi_control(*c) && !"\"<>|:*?".contains(*c)
+        })
         .take(200)
         .collect();
     match clean.trim() {
@@ -1093,6 +1097,12 @@ pub enum StoreError {
     /// later may succeed.
     #[error("store unavailable: {0}")]
     Unavailable(String),
+}
+
+impl From<crate::values::Invalid> for StoreError {
+    fn from(e: crate::values::Invalid) -> StoreError {
+        StoreError::Invalid(e.0)
+    }
 }
 
 /// Whether a document was submitted with the dossier or is the result of the procedure.

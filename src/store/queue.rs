@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::index::{after, now};
+use super::clock::{after, now};
 use super::sql::{args, Row, Sql};
 use super::{NewDocument, StoreError};
 

@@ -20,7 +20,7 @@ pub fn current_copies(conn: &mut dyn Sql) -> Result<Vec<(String, StoredFile)>, S
             Ok((
                 r.get::<String>(0)?,
                 StoredFile {
-                    role: super::index::parse_file_role(&r.get::<String>(1)?),
+                    role: super::rows::parse_file_role(&r.get::<String>(1)?),
                     sha256: r.get(2)?,
                     size: r.get(3)?,
                     name: r.get(4)?,

@@ -8,8 +8,8 @@ use super::sql::{args, Engine, Sql, ToValue, Value};
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
 
-use super::index::{self, check_code, check_date};
 use super::{Document, SearchQuery, StoreError};
+use crate::values::{check_code, check_date, CitizenId};
 
 /// At most this many terms of a query are used.
 const MAX_TERMS: usize = 32;
@@ -163,7 +163,7 @@ pub fn search(conn: &mut dyn Sql, query: &SearchQuery) -> Result<Vec<Document>, 
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
     params.push(Value::Int(limit.into()));
     let refs: Vec<&dyn ToValue> = params.iter().map(|p| p as &dyn ToValue).collect();
-    index::query_documents(conn, &sql, &refs)
+    super::rows::query_documents(conn, &sql, &refs)
 }
 
 /// Appends the metadata filters (checked) to `sql`.
@@ -177,7 +177,7 @@ fn filters(
         params.push(Value::Text(value));
     };
     if let Some(id) = &query.citizen_id {
-        index::check_citizen_id(id)?;
+        CitizenId::parse(id)?;
         add(" AND v.citizen_id = ?", id.clone());
     }
     let codes = [

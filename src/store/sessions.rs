@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use std::time::Duration;
 
-use super::index::{after, now};
+use super::clock::{after, now};
 use super::sql::{args, Sql};
 use super::users::{self, User};
 use super::StoreError;

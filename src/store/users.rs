@@ -12,8 +12,9 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use serde::Serialize;
 
-use super::index::{check_text, now};
+use super::clock::now;
 use super::StoreError;
+use crate::values::check_text;
 
 /// Shortest password accepted.
 pub const MIN_PASSWORD_CHARS: usize = 10;
