@@ -113,7 +113,8 @@ fn issuer_of<'a>(cert: &[u8], candidates: &'a [Vec<u8>]) -> Option<&'a Vec<u8>> 
 
 /// Whether `cert` says where its status is published (OCSP or CRL).
 fn names_status_source(cert: &[u8]) -> bool {
-    revocation::responder_url(cert).is_some() || super::crl::distribution_point(cert).is_some()
+    revocation::ocsp::responder_url(cert).is_some()
+        || revocation::crl::distribution_point(cert).is_some()
 }
 
 /// Keeps a checked answer, and its delegated responder's certificate, for the DSS.

@@ -10,7 +10,6 @@
 pub mod certificate;
 pub mod cms;
 pub mod copy;
-pub mod crl;
 pub mod issuer;
 pub mod key;
 pub mod keycheck;

@@ -10,8 +10,8 @@ use time::OffsetDateTime;
 use super::certificate;
 use super::cms;
 use super::revisions::{self, Level, Modifications, Policy};
+use super::revocation::{self, crl, ocsp};
 use super::timestamp;
-use super::{crl, revocation};
 
 /// What the verifier trusts.
 #[derive(Debug, Clone, Default)]
@@ -651,7 +651,7 @@ fn embedded_status(
     let ocsps = store.ocsps.iter().filter_map(|answer| {
         candidates
             .iter()
-            .find_map(|issuer| revocation::check(answer, signer, issuer).ok())
+            .find_map(|issuer| ocsp::check(answer, signer, issuer).ok())
     });
     let crls = store.crls.iter().filter_map(|list| {
         candidates

@@ -4,10 +4,7 @@
 //! (id-kp-OCSPSigning), about this very certificate, and current. The checked answer is
 //! what a PAdES B-LT copy keeps in its DSS.
 //!
-//! A certificate whose issuer runs no responder is looked up in its CRL instead
-//! ([`super::crl`]); [`status`] picks the source.
-//!
-//! Sans-I/O except for [`Online`], through which the caller does the HTTP exchange.
+//! Sans-I/O except for [`fetch`], which asks [`Online`] for the answer.
 
 use const_oid::db::rfc5912;
 use der::asn1::{AnyRef, OctetString};
@@ -20,7 +17,8 @@ use x509_ocsp::{
     TbsRequest, Version,
 };
 
-use super::certificate::{self, Hash, SigAlg};
+use super::{Evidence, Online, RevocationError, Source, Status};
+use crate::certify::certificate::{self, Hash, SigAlg};
 
 /// The OCSP basic response type.
 const ID_PKIX_OCSP_BASIC: der::oid::ObjectIdentifier =
@@ -29,66 +27,6 @@ const ID_PKIX_OCSP_BASIC: der::oid::ObjectIdentifier =
 const OCSP_SIGNING: &str = "1.3.6.1.5.5.7.3.9";
 /// How old an answer may be when it is fetched for signing.
 const FRESH_SECONDS: i64 = 7 * 24 * 3600;
-
-/// An HTTP exchange (implemented by `certify::online::Fetch`).
-pub trait Online: Send + Sync + std::fmt::Debug {
-    /// POSTs `body` as `content_type` to `url`; the answer's body.
-    fn post(&self, url: &str, content_type: &str, body: &[u8]) -> Result<Vec<u8>, String>;
-    /// GETs `url`; the answer's body, refused when over `limit` bytes.
-    fn get(&self, url: &str, limit: u64) -> Result<Vec<u8>, String>;
-}
-
-/// Where a status came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
-    /// An OCSP answer (DSS `/OCSPs`).
-    Ocsp,
-    /// A certificate revocation list (DSS `/CRLs`).
-    Crl,
-}
-
-/// The status an OCSP answer gives.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Status {
-    /// Not revoked.
-    Good,
-    /// Revoked at this time.
-    Revoked(OffsetDateTime),
-    /// The responder does not know the certificate.
-    Unknown,
-}
-
-/// A checked OCSP answer.
-#[derive(Debug, Clone)]
-pub struct Evidence {
-    /// The whole OCSPResponse, DER (what the DSS keeps).
-    pub response: Vec<u8>,
-    /// The status it gives.
-    pub status: Status,
-    /// When the responder produced it.
-    pub produced_at: OffsetDateTime,
-    /// The delegated responder's certificate, when it is not the issuer.
-    pub responder: Option<Vec<u8>>,
-    /// An OCSP answer or a CRL.
-    pub source: Source,
-}
-
-/// Why no revocation status could be had.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum RevocationError {
-    /// The certificate names no OCSP responder and no CRL distribution point.
-    #[error(
-        "the certificate names neither an OCSP responder (Authority Information Access) \
-         nor a CRL distribution point"
-    )]
-    NoResponder,
-    /// The responder or the CRL could not be reached.
-    #[error("revocation status: {0}")]
-    Transport(String),
-    /// The answer is not usable.
-    #[error("invalid revocation evidence: {0}")]
-    Invalid(String),
-}
 
 fn invalid(message: impl Into<String>) -> RevocationError {
     RevocationError::Invalid(message.into())
@@ -165,23 +103,6 @@ pub fn request(cert: &[u8], issuer: &[u8]) -> Result<Vec<u8>, RevocationError> {
 fn parse_pair(cert: &[u8], issuer: &[u8]) -> Result<(Certificate, Certificate), RevocationError> {
     let parse = |der: &[u8]| Certificate::from_der(der).map_err(|e| invalid(e.to_string()));
     Ok((parse(cert)?, parse(issuer)?))
-}
-
-/// The certificate's status now: from its OCSP responder, or from its CRL when it names
-/// no responder or the responder cannot be reached.
-pub fn status(
-    online: &dyn Online,
-    cert: &[u8],
-    issuer: &[u8],
-) -> Result<Evidence, RevocationError> {
-    let has_crl = super::crl::distribution_point(cert).is_some();
-    if responder_url(cert).is_none() {
-        return super::crl::fetch(online, cert, issuer);
-    }
-    match fetch(online, cert, issuer) {
-        Err(RevocationError::Transport(_)) if has_crl => super::crl::fetch(online, cert, issuer),
-        other => other,
-    }
 }
 
 /// Asks the certificate's responder for its status now.

@@ -11,8 +11,8 @@ use der::{Decode, Encode};
 use spki::AlgorithmIdentifierRef;
 use time::OffsetDateTime;
 
-use super::certificate::{self, Hash, SigAlg};
-use super::revocation::{Evidence, Online, RevocationError, Source, Status};
+use super::{Evidence, Online, RevocationError, Source, Status};
+use crate::certify::certificate::{self, Hash, SigAlg};
 
 /// The largest list fetched: a big CA's list runs to a few MiB.
 pub const MAX_CRL_BYTES: u64 = 16 << 20;
