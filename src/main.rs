@@ -129,8 +129,8 @@ fn main() -> ExitCode {
     match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
-        Err(message) => {
-            eprintln!("sohoa: error: {message}");
+        Err(error) => {
+            eprintln!("sohoa: error: {}", cli::report(&error));
             ExitCode::FAILURE
         }
     }

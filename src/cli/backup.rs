@@ -2,6 +2,7 @@
 //! serves, checked hash by hash, and put back into a new folder
 //! ([`sohoa::store::backup`]).
 
+use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 
 use sohoa::certify::register::REGISTER_FILE;
@@ -57,11 +58,11 @@ pub struct RestoreArgs {
 }
 
 /// Runs `sohoa backup` (or `backup verify`); false when a backup does not check out.
-pub fn run(args: Args) -> Result<bool, String> {
+pub fn run(args: Args) -> Result<bool> {
     if let Some(Command::Verify(verify)) = args.command {
         return run_verify(&verify);
     }
-    let output = args.output.ok_or("give the backup folder with -o DIR")?;
+    let output = args.output.context("give the backup folder with -o DIR")?;
     let dir = args.store.resolve()?;
     let store = args.store.open()?;
     let register = dir.join("register").join(REGISTER_FILE);
@@ -70,7 +71,7 @@ pub fn run(args: Args) -> Result<bool, String> {
     } else {
         Vec::new()
     };
-    let manifest = store.backup(&output, &extra).map_err(|e| e.to_string())?;
+    let manifest = store.backup(&output, &extra)?;
     print_manifest(&manifest, &output, args.json);
     Ok(true)
 }
@@ -107,14 +108,14 @@ fn print_manifest(manifest: &Manifest, dir: &Path, json: bool) {
     );
 }
 
-fn audit_key(args: &VerifyArgs) -> Result<Option<Vec<u8>>, String> {
+fn audit_key(args: &VerifyArgs) -> Result<Option<Vec<u8>>> {
     args.audit_key.as_deref().map(read_audit_key).transpose()
 }
 
-fn run_verify(args: &VerifyArgs) -> Result<bool, String> {
+fn run_verify(args: &VerifyArgs) -> Result<bool> {
     let key = audit_key(args)?;
     let (manifest, report) = backup::verify(&args.backup, key.as_deref())
-        .map_err(|e| format!("{}: {e}", args.backup.display()))?;
+        .with_context(|| args.backup.display().to_string())?;
     if args.json {
         let json = serde_json::json!({ "manifest": manifest, "report": report });
         println!(
@@ -141,10 +142,10 @@ fn print_report(report: &FsckReport) {
 }
 
 /// Runs `sohoa restore`.
-pub fn restore(args: RestoreArgs) -> Result<bool, String> {
+pub fn restore(args: RestoreArgs) -> Result<bool> {
     let key = audit_key(&args.backup)?;
     let manifest = backup::restore(&args.backup.backup, &args.store, key.as_deref())
-        .map_err(|e| format!("{}: {e}", args.backup.backup.display()))?;
+        .with_context(|| args.backup.backup.display().to_string())?;
     print_manifest(&manifest, &args.store, args.backup.json);
     Ok(true)
 }

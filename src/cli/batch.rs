@@ -4,6 +4,7 @@
 //! batch ran to its end but some documents failed or were stored with missing pages (see
 //! the summary and `--report`), 1 when it could not run or had to stop.
 
+use anyhow::{anyhow, bail, Context, Result};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -127,7 +128,11 @@ struct RegisterSigner {
 }
 
 impl Certify for RegisterSigner {
-    fn certify(&mut self, pdf: &[u8], ink: Arc<KnownInk>) -> Result<(Vec<u8>, String), String> {
+    fn certify(
+        &mut self,
+        pdf: &[u8],
+        ink: Arc<KnownInk>,
+    ) -> std::result::Result<(Vec<u8>, String), String> {
         let request = CertifyRequest {
             certifier: self.certifier.clone(),
             agency: self.agency.clone(),
@@ -150,13 +155,13 @@ impl Certify for RegisterSigner {
     }
 }
 
-fn signer(args: &Args) -> Result<Option<RegisterSigner>, String> {
+fn signer(args: &Args) -> Result<Option<RegisterSigner>> {
     if !args.signer.given() {
         return Ok(None);
     }
     let need = |v: &Option<String>, flag: &str| {
         v.clone()
-            .ok_or_else(|| format!("certifying in batch needs --{flag}"))
+            .ok_or_else(|| anyhow!("certifying in batch needs --{flag}"))
     };
     Ok(Some(RegisterSigner {
         certifier: need(&args.certifier, "certifier")?,
@@ -173,8 +178,8 @@ fn enqueue(
     plans: &[plan::DocumentPlan],
     store: &sohoa::store::Store,
     options: &BatchOptions,
-) -> Result<u8, String> {
-    let report = batch::queue::enqueue(plans, store, options).map_err(|e| e.to_string())?;
+) -> Result<u8> {
+    let report = batch::queue::enqueue(plans, store, options)?;
     for (name, why) in &report.failed {
         eprintln!("{name}: not queued: {why}");
     }
@@ -192,8 +197,8 @@ fn enqueue(
 }
 
 /// `--status`: the queue's counts and failures; exit 3 when some failed.
-fn queue_status(store: &sohoa::store::Store) -> Result<u8, String> {
-    let status = store.queue_status().map_err(|e| e.to_string())?;
+fn queue_status(store: &sohoa::store::Store) -> Result<u8> {
+    let status = store.queue_status()?;
     println!(
         "queued {}, running {}, done {}, failed {}",
         status.queued,
@@ -221,15 +226,15 @@ pub enum PageErrorArg {
 }
 
 /// Runs the command; returns the exit code.
-pub fn run(args: Args) -> Result<u8, String> {
+pub fn run(args: Args) -> Result<u8> {
     let dir = args.store.resolve()?;
     let store = args.store.open()?;
     if args.status {
         return queue_status(&store);
     }
-    let input = args.input.clone().ok_or("give the folder of scans")?;
+    let input = args.input.clone().context("give the folder of scans")?;
     if !input.is_dir() {
-        return Err(format!("{}: not a folder", input.display()));
+        bail!("{}: not a folder", input.display());
     }
     let defaults = Defaults {
         agency: choose_agency(&store, args.agency.clone())?,
@@ -248,8 +253,10 @@ pub fn run(args: Args) -> Result<u8, String> {
         },
     };
     let plans = match &args.manifest {
-        Some(path) => plan::plan_manifest(path, &read(path)?, &defaults)?,
-        None => plan::plan_folder(&input, &defaults)?,
+        Some(path) => {
+            plan::plan_manifest(path, &read(path)?, &defaults).map_err(anyhow::Error::msg)?
+        }
+        None => plan::plan_folder(&input, &defaults).map_err(anyhow::Error::msg)?,
     };
     let mut digitize = DigitizeOptions {
         models_dir: args.models.clone(),
@@ -273,11 +280,10 @@ pub fn run(args: Args) -> Result<u8, String> {
     let mut signer = signer(&args)?;
     let certify = signer.as_mut().map(|s| s as &mut (dyn Certify + Send));
     let mut progress = progress::for_stderr(args.quiet);
-    let mut report = batch::run(&plans, &store, &options, progress.as_mut(), certify)
-        .map_err(|e| e.to_string())?;
+    let mut report = batch::run(&plans, &store, &options, progress.as_mut(), certify)?;
     report.store = dir.display().to_string();
     if let Some(path) = &args.report {
-        let json = serde_json::to_vec_pretty(&report).map_err(|e| e.to_string())?;
+        let json = serde_json::to_vec_pretty(&report)?;
         write_atomically(path, &json)?;
     }
     print!("{}", report.summary());

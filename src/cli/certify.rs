@@ -1,5 +1,6 @@
 //! `sohoa certify`: an electronic certified copy, numbered in the register and signed.
 
+use anyhow::{anyhow, bail, Context, Result};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -143,7 +144,7 @@ pub enum Level {
 
 impl SignerArgs {
     /// The level above b-b and its services (`None` for b-b).
-    pub fn long_term(&self) -> Result<Option<Arc<LongTerm>>, String> {
+    pub fn long_term(&self) -> Result<Option<Arc<LongTerm>>> {
         /// `[certify]` in ./sohoa.toml: the office's usual level and TSA.
         #[derive(serde::Deserialize, Default)]
         // Other keys are certify's other flags (checked by `sohoa config check`).
@@ -158,15 +159,13 @@ impl SignerArgs {
             Level::Blt => longterm::Level::Blt,
             Level::Blta => longterm::Level::Blta,
         };
-        let url = self.tsa.clone().or(configured.tsa).ok_or(
+        let url = self.tsa.clone().or(configured.tsa).context(
             "--level b-t and above need --tsa URL (a time-stamping authority), or tsa = \"…\" \
              under [certify] in sohoa.toml",
         )?;
         let url = &url;
         if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(format!(
-                "--tsa {url}: expected an http:// or https:// address"
-            ));
+            bail!("--tsa {url}: expected an http:// or https:// address");
         }
         let fetch = Fetch {
             timeout: std::time::Duration::from_secs(self.tsa_timeout_secs.max(1)),
@@ -174,7 +173,7 @@ impl SignerArgs {
         };
         let issuers = match &self.chain {
             Some(path) => pem::certificates(&read(path)?, "--chain")
-                .map_err(|e| format!("{}: {e}", path.display()))?,
+                .with_context(|| path.display().to_string())?,
             None => Vec::new(),
         };
         Ok(Some(Arc::new(LongTerm {
@@ -230,15 +229,15 @@ struct Report<'a> {
     output: String,
 }
 
-fn secret(var: &Option<String>, what: &str) -> Result<String, String> {
+fn secret(var: &Option<String>, what: &str) -> Result<String> {
     let var = var
         .as_deref()
-        .ok_or_else(|| format!("--{what}-env is required"))?;
-    std::env::var(var).map_err(|_| format!("environment variable {var} (the {what}) is not set"))
+        .ok_or_else(|| anyhow!("--{what}-env is required"))?;
+    std::env::var(var).map_err(|_| anyhow!("environment variable {var} (the {what}) is not set"))
 }
 
 /// Loads the signing key the arguments name.
-pub fn load_key(args: &SignerArgs) -> Result<Box<dyn SigningKey>, String> {
+pub fn load_key(args: &SignerArgs) -> Result<Box<dyn SigningKey>> {
     let padding = match args.rsa_padding {
         Padding::Pss => RsaPadding::Pss,
         Padding::Pkcs1 => RsaPadding::Pkcs1,
@@ -248,12 +247,12 @@ pub fn load_key(args: &SignerArgs) -> Result<Box<dyn SigningKey>, String> {
         let password = secret(&args.password_env, "password")?;
         Box::new(
             pkcs12::load_pkcs12(&read(p12)?, &password, padding)
-                .map_err(|e| format!("{}: {e}", p12.display()))?,
+                .with_context(|| format!("{}", p12.display()))?,
         )
     } else if let (Some(cert), Some(key)) = (&args.cert, &args.key) {
         Box::new(
             pem::load_pem(&read(cert)?, &read(key)?, chain.as_deref(), padding)
-                .map_err(|e| format!("{}: {e}", key.display()))?,
+                .with_context(|| key.display().to_string())?,
         )
     } else if let Some(module) = &args.pkcs11 {
         let pin = secret(&args.pin_env, "pin")?;
@@ -263,16 +262,16 @@ pub fn load_key(args: &SignerArgs) -> Result<Box<dyn SigningKey>, String> {
         );
         Box::new(
             pkcs11::open_pkcs11(module, token, label, &pin, padding)
-                .map_err(|e| format!("{}: {e}", module.display()))?,
+                .with_context(|| module.display().to_string())?,
         )
     } else {
-        return Err("no signing key: give --p12, --cert with --key, or --pkcs11".into());
+        bail!("no signing key: give --p12, --cert with --key, or --pkcs11");
     };
     Ok(key)
 }
 
 /// Runs the command.
-pub fn run(args: Args) -> Result<(), String> {
+pub fn run(args: Args) -> Result<()> {
     let key = load_key(&args.signer)?;
     let input = read(&args.input)?;
     let request = CertifyRequest {
@@ -295,14 +294,15 @@ pub fn run(args: Args) -> Result<(), String> {
         },
         verify_url: args.verify_url.clone(),
     };
-    let mut issuer = Issuer::open(&args.register, key.as_ref()).map_err(|e| e.to_string())?;
+    let mut issuer = Issuer::open(&args.register, key.as_ref())?;
     let issued = issuer
         .issue(&input, &request, |copy, _| {
             Staged::write(&args.output, &copy.pdf)
         })
         .map_err(|e| match e {
-            IssueError::Certify(e) => format!("{}: {e}", args.input.display()),
-            e => e.to_string(),
+            IssueError::Certify(e) => anyhow!("{}: {e}", args.input.display()),
+            IssueError::Keep(e) => e,
+            e => anyhow!(e),
         })?;
     let (copy, number) = (issued.copy, issued.number);
     if let Err(e) = issued.kept.commit() {
@@ -324,10 +324,7 @@ pub fn run(args: Args) -> Result<(), String> {
     };
     print_report(&report);
     if let Some(path) = &args.report {
-        write_atomically(
-            path,
-            &serde_json::to_vec_pretty(&report).map_err(|e| e.to_string())?,
-        )?;
+        write_atomically(path, &serde_json::to_vec_pretty(&report)?)?;
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! `sohoa digitize`: scans and photos to one searchable PDF/A.
 
+use anyhow::{anyhow, Context, Result};
 use std::path::PathBuf;
 
 use sohoa::capture::{pdf_input, CaptureMode};
@@ -53,7 +54,7 @@ pub struct Args {
 }
 
 /// Runs the command.
-pub fn run(args: Args) -> Result<(), String> {
+pub fn run(args: Args) -> Result<()> {
     let sources = args
         .inputs
         .iter()
@@ -61,11 +62,11 @@ pub fn run(args: Args) -> Result<(), String> {
             let mut bytes = read(path)?;
             if args.invalidate_signatures && pdf_input::is_signed_pdf(&bytes) {
                 bytes = pdf_input::without_signatures(&bytes)
-                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                    .with_context(|| path.display().to_string())?;
             }
             Ok(Source::new(path.display().to_string(), bytes))
         })
-        .collect::<Result<Vec<_>, String>>()?;
+        .collect::<Result<Vec<_>>>()?;
     let mut options = DigitizeOptions {
         models_dir: args.models,
         mode: args.mode,
@@ -77,7 +78,7 @@ pub fn run(args: Args) -> Result<(), String> {
     if let Some(jobs) = args.jobs {
         options.jobs = jobs.max(1);
     }
-    let result = digitize(&sources, &options).map_err(|e| e.to_string())?;
+    let result = digitize(&sources, &options)?;
     for page in &result.pages {
         for warning in &page.geometry.warnings {
             eprintln!("warning: {}: {warning}", page.source);
@@ -88,7 +89,7 @@ pub fn run(args: Args) -> Result<(), String> {
         write_atomically(path, result.text().as_bytes())?;
     }
     if let Some(path) = &args.report {
-        let json = serde_json::to_vec_pretty(&result.pages).map_err(|e| e.to_string())?;
+        let json = serde_json::to_vec_pretty(&result.pages)?;
         write_atomically(path, &json)?;
     }
     println!("{} ({} pages)", args.output.display(), result.pages.len());
@@ -96,10 +97,10 @@ pub fn run(args: Args) -> Result<(), String> {
 }
 
 /// A scan resolution from the command line: 50 to 2400 dots per inch.
-pub fn parse_dpi(text: &str) -> Result<f32, String> {
+pub fn parse_dpi(text: &str) -> Result<f32> {
     match text.parse::<f32>() {
         Ok(dpi) if (50.0..=2400.0).contains(&dpi) => Ok(dpi),
-        _ => Err(format!(
+        _ => Err(anyhow!(
             "{text}: expected a resolution from 50 to 2400 dots per inch"
         )),
     }

@@ -1,5 +1,6 @@
 //! File edges of the CLI: reading inputs with their names in errors, atomic writes.
 
+use anyhow::{anyhow, Context, Result};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -13,25 +14,25 @@ pub fn config_path() -> PathBuf {
 
 /// The `[NAME]` table of the settings file ([`config_path`]) as `T` (`None` without the
 /// file or the table); errors name the file and the table.
-pub fn config_section<T: serde::de::DeserializeOwned>(name: &str) -> Result<Option<T>, String> {
+pub fn config_section<T: serde::de::DeserializeOwned>(name: &str) -> Result<Option<T>> {
     let path = config_path();
     if !path.exists() {
         return Ok(None);
     }
-    let text = String::from_utf8(read(&path)?).map_err(|_| "sohoa.toml: not UTF-8".to_string())?;
-    let mut table: toml::Table = toml::from_str(&text).map_err(|e| format!("sohoa.toml: {e}"))?;
+    let text = String::from_utf8(read(&path)?).map_err(|_| anyhow!("sohoa.toml: not UTF-8"))?;
+    let mut table: toml::Table = toml::from_str(&text).context("sohoa.toml")?;
     match table.remove(name) {
         None => Ok(None),
         Some(value) => value
             .try_into()
             .map(Some)
-            .map_err(|e: toml::de::Error| format!("sohoa.toml: [{name}]: {}", e.message())),
+            .map_err(|e: toml::de::Error| anyhow!("sohoa.toml: [{name}]: {}", e.message())),
     }
 }
 
 /// Reads a whole file; the error names it.
-pub fn read(path: &Path) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))
+pub fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))
 }
 
 /// A file written next to its destination, to be put in place by [`Staged::commit`].
@@ -42,8 +43,8 @@ pub struct Staged {
 
 impl Staged {
     /// Writes `bytes` to a synced temporary file in `path`'s folder.
-    pub fn write(path: &Path, bytes: &[u8]) -> Result<Staged, String> {
-        let fail = |e: std::io::Error| format!("{}: cannot write: {e}", path.display());
+    pub fn write(path: &Path, bytes: &[u8]) -> Result<Staged> {
+        let fail = |e: std::io::Error| anyhow!("{}: cannot write: {e}", path.display());
         let dir = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
@@ -59,17 +60,17 @@ impl Staged {
     }
 
     /// Renames the temporary file over the destination.
-    pub fn commit(self) -> Result<(), String> {
+    pub fn commit(self) -> Result<()> {
         let path = self.path;
         self.file
             .persist(&path)
-            .map_err(|e| format!("{}: cannot write: {}", path.display(), e.error))?;
+            .map_err(|e| anyhow!("{}: cannot write: {}", path.display(), e.error))?;
         Ok(())
     }
 }
 
 /// Writes through a temporary file in the same folder, synced, then renamed over `path`:
 /// readers see the old file or the whole new one, never a part.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     Staged::write(path, bytes)?.commit()
 }

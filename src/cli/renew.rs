@@ -4,6 +4,7 @@
 //! expires before a date (`--store DIR --due-before DATE`): each renewal is stored as it
 //! is made, so a run stopped halfway is simply run again.
 
+use anyhow::{anyhow, Context, Result};
 use std::path::{Path, PathBuf};
 
 use time::OffsetDateTime;
@@ -41,10 +42,10 @@ pub struct Args {
     timeout_secs: u64,
 }
 
-fn parse_date(text: &str) -> Result<OffsetDateTime, String> {
+fn parse_date(text: &str) -> Result<OffsetDateTime> {
     sohoa::calendar::parse_day(text)
         .map(|day| day.midnight().assume_utc())
-        .ok_or_else(|| format!("{text}: not a date (expected YYYY-MM-DD)"))
+        .ok_or_else(|| anyhow!("{text}: not a date (expected YYYY-MM-DD)"))
 }
 
 /// What renewing needs: the TSA, HTTP for revocation evidence, issuer certificates.
@@ -55,10 +56,10 @@ struct Renewer {
 }
 
 impl Renewer {
-    fn new(args: &Args) -> Result<Renewer, String> {
+    fn new(args: &Args) -> Result<Renewer> {
         let issuers = match &args.chain {
             Some(path) => sohoa::certify::pem::certificates(&read(path)?, "--chain")
-                .map_err(|e| format!("{}: {e}", path.display()))?,
+                .with_context(|| path.display().to_string())?,
             None => Vec::new(),
         };
         let fetch = Fetch {
@@ -76,26 +77,28 @@ impl Renewer {
         })
     }
 
-    fn renew(&self, pdf: &[u8]) -> Result<(Vec<u8>, sohoa::certify::timestamp::Token), String> {
-        longterm::renew(pdf, &self.tsa, &self.fetch, &self.issuers).map_err(|e| e.to_string())
+    fn renew(&self, pdf: &[u8]) -> Result<(Vec<u8>, sohoa::certify::timestamp::Token)> {
+        Ok(longterm::renew(pdf, &self.tsa, &self.fetch, &self.issuers)?)
     }
 }
 
 /// Runs the command.
-pub fn run(args: Args) -> Result<bool, String> {
+pub fn run(args: Args) -> Result<bool> {
     let renewer = Renewer::new(&args)?;
     match (&args.file, &args.output, args.due_before) {
         (Some(file), Some(output), _) => renew_file(&renewer, file, output).map(|()| true),
         (None, _, Some(due_before)) => renew_store(&renewer, &args.store.open()?, due_before),
-        _ => Err("give FILE -o OUT, or --due-before DATE (with --store DIR)".into()),
+        _ => Err(anyhow!(
+            "give FILE -o OUT, or --due-before DATE (with --store DIR)"
+        )),
     }
 }
 
-fn renew_file(renewer: &Renewer, file: &Path, output: &Path) -> Result<(), String> {
+fn renew_file(renewer: &Renewer, file: &Path, output: &Path) -> Result<()> {
     let pdf = read(file)?;
     let (renewed, token) = renewer
         .renew(&pdf)
-        .map_err(|e| format!("{}: {e}", file.display()))?;
+        .with_context(|| file.display().to_string())?;
     write_atomically(output, &renewed)?;
     println!(
         "Dấu thời gian mới / new document timestamp: {} ({})",
@@ -121,12 +124,8 @@ struct Tally {
 }
 
 /// Renews every stored copy due before `due_before`; false when one failed.
-fn renew_store(
-    renewer: &Renewer,
-    store: &Store,
-    due_before: OffsetDateTime,
-) -> Result<bool, String> {
-    let copies = store.certified_copies().map_err(|e| e.to_string())?;
+fn renew_store(renewer: &Renewer, store: &Store, due_before: OffsetDateTime) -> Result<bool> {
+    let copies = store.certified_copies()?;
     let mut tally = Tally::default();
     for (id, file) in &copies {
         match renew_stored(renewer, store, id, file, due_before) {
@@ -159,7 +158,7 @@ fn renew_store(
     Ok(tally.failed == 0)
 }
 
-fn audit(store: &Store, renewed: &[String]) -> Result<(), String> {
+fn audit(store: &Store, renewed: &[String]) -> Result<()> {
     if renewed.is_empty() {
         return Ok(());
     }
@@ -176,7 +175,7 @@ enum Failure {
     /// This copy could not be renewed; the others may.
     Copy(String),
     /// Renewing cannot help any copy: stop.
-    Run(String),
+    Run(anyhow::Error),
 }
 
 fn renew_stored(
@@ -194,12 +193,14 @@ fn renew_stored(
         Some(expiry) if expiry >= due_before => return Ok(Outcome::NotDue),
         Some(_) => {}
     }
-    let (renewed, token) = renewer.renew(&pdf).map_err(Failure::Copy)?;
+    let (renewed, token) = renewer
+        .renew(&pdf)
+        .map_err(|e| Failure::Copy(e.to_string()))?;
     // The new document timestamp is now the newest: its authority's end of validity.
     let expiry = sohoa::certify::certificate::inspect(&token.tsa_certificate)
         .map_or(token.time, |info| info.not_after);
     if expiry < due_before {
-        return Err(Failure::Run(format!(
+        return Err(Failure::Run(anyhow!(
             "the timestamp authority's certificate ({}) ends on {}, before --due-before: \
              renewing with it would not carry the copies past that date; nothing was stored",
             token.tsa,

@@ -1,6 +1,7 @@
 //! `sohoa catalog`, `sohoa reuse` and `sohoa report`: the procedure catalogue, what a
 //! person already has on file, and the province's indicators.
 
+use anyhow::{anyhow, bail, Context, Result};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -8,7 +9,7 @@ use sohoa::store::reuse::Status;
 use sohoa::store::{catalog, Dossier, GroupBy, IndicatorQuery, Indicators, OnFile, Store};
 
 use super::files::read;
-use super::store::{audit_ids, choose_agency, err, print_json, user, StoreDir};
+use super::store::{audit_ids, choose_agency, print_json, user, StoreDir};
 
 /// Largest catalogue file read.
 const MAX_CATALOG_BYTES: u64 = 32 << 20;
@@ -117,29 +118,29 @@ pub struct IndicatorArgs {
 }
 
 /// Runs `sohoa catalog …`.
-pub fn catalog(command: CatalogCommand) -> Result<(), String> {
+pub fn catalog(command: CatalogCommand) -> Result<()> {
     match command {
         CatalogCommand::Import { store, file } => {
             let size = std::fs::metadata(&file)
-                .map_err(|e| format!("{}: {e}", file.display()))?
+                .with_context(|| file.display().to_string())?
                 .len();
             if size > MAX_CATALOG_BYTES {
-                return Err(format!(
+                bail!(
                     "{}: {size} bytes; a catalogue file may have at most {MAX_CATALOG_BYTES}",
                     file.display()
-                ));
+                );
             }
             let procedures =
-                catalog::parse(&read(&file)?).map_err(|e| format!("{}: {e}", file.display()))?;
+                catalog::parse(&read(&file)?).with_context(|| file.display().to_string())?;
             let n = store
                 .open()?
                 .import_catalog(&procedures)
-                .map_err(|e| format!("{}: {e}", file.display()))?;
+                .with_context(|| file.display().to_string())?;
             println!("imported {n} procedures");
             Ok(())
         }
         CatalogCommand::List { store, json } => {
-            let procedures = store.open()?.procedures().map_err(err)?;
+            let procedures = store.open()?.procedures()?;
             if json {
                 return print_json(&procedures);
             }
@@ -159,23 +160,21 @@ pub fn catalog(command: CatalogCommand) -> Result<(), String> {
 }
 
 /// Runs `sohoa reuse …`.
-pub fn reuse(command: ReuseCommand) -> Result<(), String> {
+pub fn reuse(command: ReuseCommand) -> Result<()> {
     match command {
         ReuseCommand::Find(args) => find(args),
         ReuseCommand::Attach(args) => attach(args),
     }
 }
 
-fn find(args: FindArgs) -> Result<(), String> {
+fn find(args: FindArgs) -> Result<()> {
     let store = args.store.open()?;
-    let found = store
-        .reuse(
-            &args.citizen_id,
-            &args.procedure,
-            args.at.as_deref(),
-            |_| true,
-        )
-        .map_err(err)?;
+    let found = store.reuse(
+        &args.citizen_id,
+        &args.procedure,
+        args.at.as_deref(),
+        |_| true,
+    )?;
     let offered = found.shown_ids();
     let action = format!(
         "reuse find citizen_id={} procedure={} at={}",
@@ -222,44 +221,46 @@ fn on_file_text(found: &OnFile) -> String {
     s
 }
 
-fn attach(args: AttachArgs) -> Result<(), String> {
+fn attach(args: AttachArgs) -> Result<()> {
     let store = args.store.open()?;
     let doc = store
-        .document(&args.document)
-        .map_err(err)?
-        .ok_or_else(|| format!("no document {}", args.document))?;
-    let dossier = match store.dossier(&args.dossier).map_err(err)? {
+        .document(&args.document)?
+        .ok_or_else(|| anyhow!("no document {}", args.document))?;
+    let dossier = match store.dossier(&args.dossier)? {
         Some(existing) => existing,
         None => Dossier {
             code: args.dossier.clone(),
             procedure_code: args
                 .procedure
                 .clone()
-                .ok_or_else(|| format!("dossier {} is new: give its --procedure", args.dossier))?,
+                .ok_or_else(|| anyhow!("dossier {} is new: give its --procedure", args.dossier))?,
             citizen_id: doc.citizen_id.clone(),
             agency: choose_agency(&store, args.agency.clone())?,
             received_on: None,
             returned_on: None,
         },
     };
-    store
-        .attach(&doc.id, &dossier, &format!("cli:{}", user()))
-        .map_err(err)?;
+    store.attach(&doc.id, &dossier, &format!("cli:{}", user()))?;
     println!("attached {} to dossier {}", doc.id, dossier.code);
     Ok(())
 }
 
 /// Runs `sohoa report …`.
-pub fn report(command: ReportCommand) -> Result<(), String> {
+pub fn report(command: ReportCommand) -> Result<()> {
     let ReportCommand::Indicators(args) = command;
     let store: Store = args.store.open()?;
     let query = IndicatorQuery {
         from: args.from.clone(),
         to: args.to.clone(),
         agency: args.agency.clone(),
-        by: args.by.as_deref().unwrap_or("").parse::<GroupBy>()?,
+        by: args
+            .by
+            .as_deref()
+            .unwrap_or("")
+            .parse::<GroupBy>()
+            .map_err(anyhow::Error::msg)?,
     };
-    let rows = store.indicators(&query).map_err(err)?;
+    let rows = store.indicators(&query)?;
     if args.json {
         return print_json(&rows);
     }
@@ -270,12 +271,12 @@ pub fn report(command: ReportCommand) -> Result<(), String> {
     Ok(())
 }
 
-fn print_csv(rows: &[Indicators]) -> Result<(), String> {
+fn print_csv(rows: &[Indicators]) -> Result<()> {
     let mut out = csv::Writer::from_writer(std::io::stdout());
     for row in rows {
-        out.serialize(row).map_err(|e| e.to_string())?;
+        out.serialize(row)?;
     }
-    out.flush().map_err(|e| e.to_string())
+    Ok(out.flush()?)
 }
 
 fn percent(rate: Option<f64>) -> String {

@@ -1,5 +1,6 @@
 //! `sohoa serve`: the HTTP lookup service over a store.
 
+use anyhow::{bail, Context, Result};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -80,7 +81,7 @@ struct ConnectionArgs {
 
 impl ConnectionArgs {
     /// The limits given, else the defaults.
-    fn limits(&self) -> Result<Limits, String> {
+    fn limits(&self) -> Result<Limits> {
         let default = Limits::default();
         let secs =
             |value: Option<u64>, default: Duration| value.map_or(default, Duration::from_secs);
@@ -91,10 +92,10 @@ impl ConnectionArgs {
             max_connections: self.max_connections.unwrap_or(default.max_connections),
         };
         if limits.header_read.is_zero() || limits.idle.is_zero() || limits.body.is_zero() {
-            return Err("timeouts must be at least 1 second".into());
+            bail!("timeouts must be at least 1 second");
         }
         if limits.max_connections == 0 {
-            return Err("max_connections (--max-connections) must be at least 1".into());
+            bail!("max_connections (--max-connections) must be at least 1");
         }
         Ok(limits)
     }
@@ -132,13 +133,13 @@ struct WebArgs {
 }
 
 /// Runs the service until SIGINT or SIGTERM.
-pub fn run(args: Args) -> Result<(), String> {
+pub fn run(args: Args) -> Result<()> {
     let mut trust_anchors = Vec::new();
     let mut paths = args.trust.clone();
     paths.extend(super::verify::configured_anchors()?);
     for path in &paths {
         trust_anchors
-            .extend(certificates(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?);
+            .extend(certificates(&read(path)?).with_context(|| path.display().to_string())?);
     }
     let dir = args.store.resolve()?;
     let store = args.store.open()?;
@@ -166,10 +167,12 @@ pub fn run(args: Args) -> Result<(), String> {
     };
     let limits = args.connections.limits()?;
     let tls = match (&args.connections.tls_cert, &args.connections.tls_key) {
-        (Some(cert), Some(key)) => Some(server::listener::tls_acceptor(cert, key)?),
+        (Some(cert), Some(key)) => {
+            Some(server::listener::tls_acceptor(cert, key).map_err(anyhow::Error::msg)?)
+        }
         _ => None,
     };
-    let (app, state) = app(store, &config, web).map_err(|e| e.to_string())?;
+    let (app, state) = app(store, &config, web)?;
     let app = if tls.is_some() {
         server::with_hsts(app)
     } else {
@@ -180,29 +183,28 @@ pub fn run(args: Args) -> Result<(), String> {
     if let Some(n) = args.threads {
         runtime.worker_threads(n.max(1));
     }
-    let runtime = runtime.enable_all().build().map_err(|e| e.to_string())?;
+    let runtime = runtime.enable_all().build()?;
     runtime.block_on(async {
         let stop = server::shutdown_signal();
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
-            .map_err(|e| format!("{}: cannot listen: {e}", args.listen))?;
-        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+            .with_context(|| format!("{}: cannot listen", args.listen))?;
+        let addr = listener.local_addr()?;
         println!("listening on {scheme}://{addr}");
         use std::io::Write;
         if let Some(metrics) = args.metrics_listen {
             let listener = tokio::net::TcpListener::bind(metrics)
                 .await
-                .map_err(|e| format!("{metrics}: cannot listen: {e}"))?;
-            let addr = listener.local_addr().map_err(|e| e.to_string())?;
+                .with_context(|| format!("{metrics}: cannot listen"))?;
+            let addr = listener.local_addr()?;
             // Not println!: a closed stdout must not stop the service.
             let _ = writeln!(std::io::stdout(), "metrics on http://{addr}/metrics");
             let router = server::metrics::router(state);
             tokio::spawn(async move { axum::serve(listener, router).await });
         }
         let _ = std::io::stdout().flush();
-        server::listener::serve(listener, app, limits, tls, stop)
-            .await
-            .map_err(|e| e.to_string())
+        server::listener::serve(listener, app, limits, tls, stop).await?;
+        Ok(())
     })
 }
 
@@ -234,7 +236,7 @@ fn web_config(
     store: &Store,
     dir: &std::path::Path,
     https: bool,
-) -> Result<Option<WebConfig>, String> {
+) -> Result<Option<WebConfig>> {
     if !args.web {
         return Ok(None);
     }
@@ -242,8 +244,7 @@ fn web_config(
     let agency_name = match &args.agency_name {
         Some(name) => name.clone(),
         None => store
-            .agencies()
-            .map_err(|e| e.to_string())?
+            .agencies()?
             .into_iter()
             .find(|a| a.code == agency)
             .map_or_else(|| agency.clone(), |a| a.name),

@@ -6,25 +6,26 @@
 //! `s3_endpoint` its shared backends. `sohoa config check`
 //! reports unknown keys and bad values without running anything.
 
+use anyhow::{anyhow, Context, Result};
 use std::ffi::OsString;
 
 use clap::{Arg, ArgAction};
 
 /// The settings file's tables, when it exists.
-fn read_table() -> Result<Option<toml::Table>, String> {
+fn read_table() -> Result<Option<toml::Table>> {
     let path = super::files::config_path();
     if !path.exists() {
         return Ok(None);
     }
     let text = String::from_utf8(super::files::read(&path)?)
-        .map_err(|_| format!("{}: not UTF-8", path.display()))?;
+        .map_err(|_| anyhow!("{}: not UTF-8", path.display()))?;
     toml::from_str(&text)
         .map(Some)
         .map_err(|e: toml::de::Error| {
             // One line: where, then what.
             let at = e.to_string().lines().next().unwrap_or_default().to_string();
             let message = e.message().split_whitespace().collect::<Vec<_>>().join(" ");
-            format!("{}: {at}: {message}", path.display())
+            anyhow!("{}: {at}: {message}", path.display())
         })
 }
 
@@ -37,7 +38,7 @@ pub enum ConfigCommand {
 }
 
 /// Runs `sohoa config check`.
-pub fn run(command: ConfigCommand, cli: &clap::Command) -> Result<bool, String> {
+pub fn run(command: ConfigCommand, cli: &clap::Command) -> Result<bool> {
     match command {
         ConfigCommand::Check => {
             let path = super::files::config_path();
@@ -80,16 +81,16 @@ fn flag<'a>(command: &'a clap::Command, key: &str) -> Option<&'a Arg> {
 
 /// The command-line words for `key = value`: `--key VALUE` (repeated for a list),
 /// `--key` for `true`, nothing for `false`.
-fn words(arg: &Arg, value: &toml::Value) -> Result<Vec<OsString>, String> {
+fn words(arg: &Arg, value: &toml::Value) -> Result<Vec<OsString>> {
     let long = format!("--{}", arg.get_long().unwrap_or_default());
     let switch = matches!(arg.get_action(), ArgAction::SetTrue);
-    let scalar = |v: &toml::Value| -> Result<String, String> {
+    let scalar = |v: &toml::Value| -> Result<String> {
         match v {
             toml::Value::String(s) => Ok(s.clone()),
             toml::Value::Integer(n) => Ok(n.to_string()),
             toml::Value::Float(x) => Ok(x.to_string()),
             toml::Value::Boolean(b) => Ok(b.to_string()),
-            other => Err(format!(
+            other => Err(anyhow!(
                 "a {} where one value was expected",
                 other.type_str()
             )),
@@ -97,7 +98,7 @@ fn words(arg: &Arg, value: &toml::Value) -> Result<Vec<OsString>, String> {
     };
     match value {
         toml::Value::Boolean(on) if switch => Ok(if *on { vec![long.into()] } else { vec![] }),
-        _ if switch => Err("expected true or false".into()),
+        _ if switch => Err(anyhow!("expected true or false")),
         toml::Value::Array(items) => {
             let mut out = Vec::new();
             for item in items {
@@ -125,7 +126,7 @@ fn given(args: &[OsString], arg: &Arg) -> bool {
 }
 
 /// `args` with the settings of the invoked command's table inserted after its name.
-pub fn with_settings(args: Vec<OsString>, cli: &clap::Command) -> Result<Vec<OsString>, String> {
+pub fn with_settings(args: Vec<OsString>, cli: &clap::Command) -> Result<Vec<OsString>> {
     let Some((at, name)) = subcommand(&args) else {
         return Ok(args);
     };
@@ -141,11 +142,11 @@ pub fn with_settings(args: Vec<OsString>, cli: &clap::Command) -> Result<Vec<OsS
     let mut inserted = Vec::new();
     for (key, value) in section {
         let arg = flag(command, key).ok_or_else(|| {
-            format!("sohoa.toml: [{name}] {key}: no such setting (sohoa config check)")
+            anyhow!("sohoa.toml: [{name}] {key}: no such setting (sohoa config check)")
         })?;
         if !given(&args, arg) {
             inserted
-                .extend(words(arg, value).map_err(|e| format!("sohoa.toml: [{name}] {key}: {e}"))?);
+                .extend(words(arg, value).with_context(|| format!("sohoa.toml: [{name}] {key}"))?);
         }
     }
     let mut out = args[..=at].to_vec();
@@ -155,7 +156,7 @@ pub fn with_settings(args: Vec<OsString>, cli: &clap::Command) -> Result<Vec<OsS
 }
 
 /// Every problem of the settings file: unknown tables and keys, values a flag refuses.
-pub fn check(cli: &clap::Command) -> Result<Vec<String>, String> {
+pub fn check(cli: &clap::Command) -> Result<Vec<String>> {
     let Some(table) = read_table()? else {
         return Ok(Vec::new());
     };
@@ -182,8 +183,8 @@ pub fn check(cli: &clap::Command) -> Result<Vec<String>, String> {
     Ok(problems)
 }
 
-fn check_key(command: &clap::Command, key: &str, value: &toml::Value) -> Result<(), String> {
-    let arg = flag(command, key).ok_or("no such setting")?;
+fn check_key(command: &clap::Command, key: &str, value: &toml::Value) -> Result<()> {
+    let arg = flag(command, key).context("no such setting")?;
     let mut line = vec![OsString::from(command.get_name())];
     line.extend(words(arg, value)?);
     // The command with nothing required, so that one setting can be parsed alone.
@@ -196,12 +197,12 @@ fn check_key(command: &clap::Command, key: &str, value: &toml::Value) -> Result<
         Ok(_) => Ok(()),
         // Another flag it goes with (tls_key with tls_cert) may come from the command line.
         Err(e) if e.kind() == clap::error::ErrorKind::MissingRequiredArgument => Ok(()),
-        Err(e) => Err(e
+        Err(e) => Err(anyhow!(e
             .to_string()
             .lines()
             .next()
             .unwrap_or_default()
             .trim_start_matches("error: ")
-            .to_string()),
+            .to_string())),
     }
 }

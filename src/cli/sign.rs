@@ -2,6 +2,7 @@
 //! certificate after the certifying official's — in a new invisible field, leaving every
 //! earlier signature valid.
 
+use anyhow::{Context, Result};
 use std::path::PathBuf;
 
 use sohoa::certify::copy::sign_pdf;
@@ -30,7 +31,7 @@ pub struct Args {
 }
 
 /// Runs the command.
-pub fn run(args: Args) -> Result<(), String> {
+pub fn run(args: Args) -> Result<()> {
     let key = load_key(&args.signer)?;
     let long_term = args.signer.long_term()?;
     let input = read(&args.input)?;
@@ -44,7 +45,7 @@ pub fn run(args: Args) -> Result<(), String> {
         docmdp: None,
     };
     let signed = sign_pdf(&input, key.as_ref(), &info, long_term.as_deref())
-        .map_err(|e| format!("{}: {e}", args.input.display()))?;
+        .with_context(|| args.input.display().to_string())?;
     Staged::write(&args.output, &signed.pdf)?.commit()?;
     println!("Mức / level: {}", signed.level);
     println!("{}", args.output.display());

@@ -5,6 +5,7 @@
 //! `./sohoa.toml`, else `./store`. Reads of personal data (`store get`, `store list`,
 //! `search`) are recorded in the audit log as agency `LOCAL`, key `cli:$USER`.
 
+use anyhow::{anyhow, bail, Context, Result};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -48,12 +49,12 @@ pub struct StoreDir {
 
 impl StoreDir {
     /// The store folder: the flag, else `store = "…"` in ./sohoa.toml, else `store`.
-    pub fn resolve(&self) -> Result<PathBuf, String> {
+    pub fn resolve(&self) -> Result<PathBuf> {
         store_dir(self.dir.as_deref())
     }
 
     /// Opens the store, with the audit key when one is given.
-    pub fn open(&self) -> Result<Store, String> {
+    pub fn open(&self) -> Result<Store> {
         let dir = self.resolve()?;
         let configured = configured_backends()?;
         let backends = Backends {
@@ -61,35 +62,34 @@ impl StoreDir {
             blobs: self.blobs.clone().or(configured.blobs),
             s3_endpoint: self.s3_endpoint.clone().or(configured.s3_endpoint),
         };
-        let store =
-            Store::open_with(&dir, &backends).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let store = Store::open_with(&dir, &backends).with_context(|| dir.display().to_string())?;
         if let Some(path) = &self.audit_key {
             let key = read_audit_key(path)?;
             store
                 .set_audit_key(&key)
-                .map_err(|e| format!("{}: {e}", path.display()))?;
+                .with_context(|| path.display().to_string())?;
         }
         Ok(store)
     }
 }
 
 /// The audit key in `path` (hex, as `sohoa audit keygen` writes it).
-pub(crate) fn read_audit_key(path: &Path) -> Result<Vec<u8>, String> {
+pub(crate) fn read_audit_key(path: &Path) -> Result<Vec<u8>> {
     hex::decode(String::from_utf8_lossy(&read(path)?).trim())
-        .map_err(|_| format!("{}: not an audit key (hex)", path.display()))
+        .map_err(|_| anyhow!("{}: not an audit key (hex)", path.display()))
 }
 
 /// The shared backends named at the top of ./sohoa.toml (`index = "postgres://…"`,
 /// `blobs = "s3://…"`, `s3_endpoint = "…"`), for every command; flags and `SOHOA_*`
 /// variables win.
-fn configured_backends() -> Result<Backends, String> {
+fn configured_backends() -> Result<Backends> {
     let path = super::files::config_path();
     if !path.exists() {
         return Ok(Backends::default());
     }
-    let text = String::from_utf8(read(&path)?).map_err(|_| "sohoa.toml: not UTF-8".to_string())?;
+    let text = String::from_utf8(read(&path)?).map_err(|_| anyhow!("sohoa.toml: not UTF-8"))?;
     let table: toml::Table =
-        toml::from_str(&text).map_err(|e| format!("sohoa.toml: {}", e.message()))?;
+        toml::from_str(&text).map_err(|e| anyhow!("sohoa.toml: {}", e.message()))?;
     let text_of = |key: &str| table.get(key).and_then(|v| v.as_str()).map(str::to_string);
     Ok(Backends {
         index: text_of("index"),
@@ -99,7 +99,7 @@ fn configured_backends() -> Result<Backends, String> {
 }
 
 /// The store folder: `flag`, else `store = "…"` in ./sohoa.toml, else `store`.
-pub fn store_dir(flag: Option<&Path>) -> Result<PathBuf, String> {
+pub fn store_dir(flag: Option<&Path>) -> Result<PathBuf> {
     #[derive(Deserialize)]
     struct Config {
         store: Option<PathBuf>,
@@ -111,11 +111,11 @@ pub fn store_dir(flag: Option<&Path>) -> Result<PathBuf, String> {
     if !path.exists() {
         return Ok(PathBuf::from("store"));
     }
-    let text = String::from_utf8(read(&path)?).map_err(|_| "sohoa.toml: not UTF-8".to_string())?;
+    let text = String::from_utf8(read(&path)?).map_err(|_| anyhow!("sohoa.toml: not UTF-8"))?;
     let config: Config = toml::from_str(&text).map_err(|e| {
         let at = e.to_string().lines().next().unwrap_or_default().to_string();
         let message = e.message().split_whitespace().collect::<Vec<_>>().join(" ");
-        format!("sohoa.toml: {at}: {message}")
+        anyhow!("sohoa.toml: {at}: {message}")
     })?;
     Ok(config.store.unwrap_or_else(|| PathBuf::from("store")))
 }
@@ -168,17 +168,15 @@ pub struct MigrateArgs {
 }
 
 /// `sohoa store migrate`: copies, then checks the target with fsck and the audit chain.
-fn migrate(args: MigrateArgs) -> Result<bool, String> {
+fn migrate(args: MigrateArgs) -> Result<bool> {
     if !args.from.join("index.sqlite").is_file() {
-        return Err(format!("{}: no embedded store here", args.from.display()));
+        bail!("{}: no embedded store here", args.from.display());
     }
-    let source = Store::open(&args.from).map_err(|e| format!("{}: {e}", args.from.display()))?;
+    let source = Store::open(&args.from).with_context(|| args.from.display().to_string())?;
     let target = args.store.open()?;
-    let migrated = target
-        .migrate_from(&source, |step| eprintln!("{step}"))
-        .map_err(|e| e.to_string())?;
-    let mut report = target.fsck().map_err(|e| e.to_string())?;
-    let audit = target.verify_audit(None).map_err(|e| e.to_string())?;
+    let migrated = target.migrate_from(&source, |step| eprintln!("{step}"))?;
+    let mut report = target.fsck()?;
+    let audit = target.verify_audit(None)?;
     report.problems.extend(audit.problems);
     report.notes.extend(audit.notes);
     for problem in &report.problems {
@@ -432,7 +430,7 @@ pub enum KeyCommand {
 }
 
 /// Runs a store command; `Ok(false)` when a check found problems.
-pub fn run(command: Command) -> Result<bool, String> {
+pub fn run(command: Command) -> Result<bool> {
     match command {
         Command::Store(StoreCommand::Add(args)) => add(*args).map(|()| true),
         Command::Store(StoreCommand::Get(args)) => get(args).map(|()| true),
@@ -447,19 +445,15 @@ pub fn run(command: Command) -> Result<bool, String> {
         ),
         Command::Audit(AuditCommand::Keygen { output }) => audit_keygen(&output).map(|()| true),
         Command::Audit(AuditCommand::List { store, limit }) => {
-            print_json(&store.open()?.audit_entries(limit).map_err(err)?).map(|()| true)
+            print_json(&store.open()?.audit_entries(limit)?).map(|()| true)
         }
         Command::Agency(command) => agency(command).map(|()| true),
         Command::Key(command) => key(command).map(|()| true),
     }
 }
 
-pub(crate) fn err(e: sohoa::store::StoreError) -> String {
-    e.to_string()
-}
-
-pub(crate) fn print_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<(), String> {
-    let json = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
+pub(crate) fn print_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<()> {
+    let json = serde_json::to_string_pretty(value)?;
     println!("{json}");
     Ok(())
 }
@@ -472,12 +466,7 @@ pub(crate) fn user() -> String {
 }
 
 /// Records a read by the local user.
-pub(crate) fn audit(
-    store: &Store,
-    purpose: &str,
-    action: String,
-    docs: &[Document],
-) -> Result<(), String> {
+pub(crate) fn audit(store: &Store, purpose: &str, action: String, docs: &[Document]) -> Result<()> {
     let ids: Vec<String> = docs.iter().map(|d| d.id.clone()).collect();
     audit_ids(store, purpose, action, &ids)
 }
@@ -488,7 +477,7 @@ pub(crate) fn audit_ids(
     purpose: &str,
     action: String,
     ids: &[String],
-) -> Result<(), String> {
+) -> Result<()> {
     let chunks: Vec<&[String]> = if ids.is_empty() {
         vec![&[]]
     } else {
@@ -502,57 +491,53 @@ pub(crate) fn audit_ids(
             action: action.clone(),
             returned: chunk.to_vec(),
         };
-        store.audit(&entry).map_err(err)?;
+        store.audit(&entry)?;
     }
     Ok(())
 }
 
-fn add(args: AddArgs) -> Result<(), String> {
+fn add(args: AddArgs) -> Result<()> {
     let store = args.store.open()?;
     let meta = match &args.metadata {
         Some(path) => serde_json::from_slice(&read(path)?)
-            .map_err(|e| format!("{}: invalid metadata: {e}", path.display()))?,
+            .with_context(|| format!("{}: invalid metadata", path.display()))?,
         None => Metadata::default(),
     };
     let agency = choose_agency(&store, args.agency.clone().or(meta.agency.clone()))?;
     let new = new_document(&args, &meta, agency)?;
     let claimed = args.reference.clone().or(meta.reference.clone());
-    let doc = store
-        .ingest(&ingest(&args, new, claimed.as_deref())?)
-        .map_err(err)?;
+    let doc = store.ingest(&ingest(&args, new, claimed.as_deref())?)?;
     let received = args.received.as_deref().or(meta.received_on.as_deref());
     let returned = args.returned.as_deref().or(meta.returned_on.as_deref());
     if received.is_some() || returned.is_some() {
-        store
-            .set_dossier_dates(&doc.dossier_code, received, returned)
-            .map_err(err)?;
+        store.set_dossier_dates(&doc.dossier_code, received, returned)?;
     }
     print_json(&doc)
 }
 
 /// The agency asked for, else the store's only one, else LOCAL (created).
-pub(crate) fn choose_agency(store: &Store, asked: Option<String>) -> Result<String, String> {
+pub(crate) fn choose_agency(store: &Store, asked: Option<String>) -> Result<String> {
     if let Some(code) = asked {
         return Ok(code);
     }
-    let agencies = store.agencies().map_err(err)?;
+    let agencies = store.agencies()?;
     match agencies.as_slice() {
         [] => {
-            store
-                .add_agency(LOCAL_AGENCY, "Local office")
-                .map_err(err)?;
+            store.add_agency(LOCAL_AGENCY, "Local office")?;
             Ok(LOCAL_AGENCY.into())
         }
         [only] => Ok(only.code.clone()),
-        _ => Err("the store has several agencies: choose one with --agency".into()),
+        _ => Err(anyhow!(
+            "the store has several agencies: choose one with --agency"
+        )),
     }
 }
 
-fn new_document(args: &AddArgs, meta: &Metadata, agency: String) -> Result<NewDocument, String> {
+fn new_document(args: &AddArgs, meta: &Metadata, agency: String) -> Result<NewDocument> {
     let need = |flag: &Option<String>, key: &Option<String>, name: &str| {
         flag.clone()
             .or_else(|| key.clone())
-            .ok_or_else(|| format!("missing --{name} (or its key in --metadata)"))
+            .ok_or_else(|| anyhow!("missing --{name} (or its key in --metadata)"))
     };
     Ok(NewDocument {
         dossier_code: need(&args.dossier, &meta.dossier_code, "dossier")?,
@@ -577,7 +562,7 @@ fn new_document(args: &AddArgs, meta: &Metadata, agency: String) -> Result<NewDo
 }
 
 /// Reads the PDF (or digitizes the images, kept as originals) and `--original` files.
-fn ingest(args: &AddArgs, new: NewDocument, claimed: Option<&str>) -> Result<Ingest, String> {
+fn ingest(args: &AddArgs, new: NewDocument, claimed: Option<&str>) -> Result<Ingest> {
     let mut inputs = Vec::new();
     for path in &args.files {
         let bytes = read(path)?;
@@ -585,10 +570,10 @@ fn ingest(args: &AddArgs, new: NewDocument, claimed: Option<&str>) -> Result<Ing
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("pdf"));
         if named_pdf && !bytes.starts_with(b"%PDF-") {
-            return Err(format!("{}: not a PDF (no %PDF- header)", path.display()));
+            bail!("{}: not a PDF (no %PDF- header)", path.display());
         }
         if bytes.starts_with(b"%PDF-") && args.files.len() > 1 {
-            return Err("store add takes one PDF, or images to digitize".into());
+            bail!("store add takes one PDF, or images to digitize");
         }
         inputs.push((path, bytes));
     }
@@ -602,8 +587,7 @@ fn ingest(args: &AddArgs, new: NewDocument, claimed: Option<&str>) -> Result<Ing
                 .into_iter()
                 .map(|(path, bytes)| new_file(FileRole::Original, path, bytes))
                 .collect();
-            Ingest::from_pages(new, pdf_name(&args.files[0]), &digitized, originals, false)
-                .map_err(err)?
+            Ingest::from_pages(new, pdf_name(&args.files[0]), &digitized, originals, false)?
         }
     };
     for path in &args.original {
@@ -633,10 +617,10 @@ struct CopyTrustArgs {
     register: PathBuf,
 }
 
-fn copy_trust(args: &AddArgs) -> Result<CopyTrustArgs, String> {
+fn copy_trust(args: &AddArgs) -> Result<CopyTrustArgs> {
     let mut anchors = Vec::new();
     for path in &args.trust {
-        anchors.extend(certificates(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?);
+        anchors.extend(certificates(&read(path)?).with_context(|| path.display().to_string())?);
     }
     let register = match &args.register {
         Some(dir) => dir.clone(),
@@ -653,13 +637,13 @@ fn read_pdf(
     new: NewDocument,
     trust: &CopyTrustArgs,
     claimed: Option<&str>,
-) -> Result<Ingest, String> {
+) -> Result<Ingest> {
     let trust = CopyTrust {
         anchors: &trust.anchors,
         register: Some(&trust.register),
     };
     let (ingest, facts) = Ingest::from_pdf(new, file_name_of(path), bytes, &trust, claimed)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+        .with_context(|| path.display().to_string())?;
     if let Some(e) = &facts.text_error {
         eprintln!(
             "sohoa: warning: {}: some text could not be extracted ({e})",
@@ -692,7 +676,7 @@ fn file_name_of(path: &Path) -> String {
 fn digitize_inputs(
     inputs: &[(&PathBuf, Vec<u8>)],
     models_dir: Option<PathBuf>,
-) -> Result<Digitized, String> {
+) -> Result<Digitized> {
     let sources: Vec<Source> = inputs
         .iter()
         .map(|(path, bytes)| Source::new(path.display().to_string(), bytes.clone()))
@@ -701,15 +685,14 @@ fn digitize_inputs(
         models_dir,
         ..DigitizeOptions::default()
     };
-    digitize(&sources, &options).map_err(|e| e.to_string())
+    Ok(digitize(&sources, &options)?)
 }
 
-fn get(args: GetArgs) -> Result<(), String> {
+fn get(args: GetArgs) -> Result<()> {
     let store = args.store.open()?;
     let doc = store
-        .document(&args.id)
-        .map_err(err)?
-        .ok_or_else(|| format!("no document {}", args.id))?;
+        .document(&args.id)?
+        .ok_or_else(|| anyhow!("no document {}", args.id))?;
     audit(
         &store,
         &args.purpose,
@@ -718,21 +701,21 @@ fn get(args: GetArgs) -> Result<(), String> {
     )?;
     match &args.output {
         Some(path) => {
-            let bytes = store.read_blob(&doc.sha256).map_err(err)?;
+            let bytes = store.read_blob(&doc.sha256)?;
             write_atomically(path, &bytes)
         }
         None => print_json(&doc),
     }
 }
 
-fn list(args: ListArgs) -> Result<(), String> {
+fn list(args: ListArgs) -> Result<()> {
     let store = args.store.open()?;
-    let docs = store.list().map_err(err)?;
+    let docs = store.list()?;
     audit(&store, &args.purpose, "store list".into(), &docs)?;
     print_documents(&docs, args.json)
 }
 
-fn print_documents(docs: &[Document], json: bool) -> Result<(), String> {
+fn print_documents(docs: &[Document], json: bool) -> Result<()> {
     if json {
         return print_json(docs);
     }
@@ -750,7 +733,7 @@ fn print_documents(docs: &[Document], json: bool) -> Result<(), String> {
     Ok(())
 }
 
-fn search(args: SearchArgs) -> Result<(), String> {
+fn search(args: SearchArgs) -> Result<()> {
     let store = args.store.open()?;
     let query = SearchQuery {
         text: args.query.clone(),
@@ -763,15 +746,15 @@ fn search(args: SearchArgs) -> Result<(), String> {
         to: args.to.clone(),
         limit: args.limit,
     };
-    let docs = store.search(&query).map_err(err)?;
+    let docs = store.search(&query)?;
     let action = search_action(&query)?;
     audit(&store, &args.purpose, action, &docs)?;
     print_documents(&docs, args.json)
 }
 
 /// `search` and the query's given fields as JSON, for the audit log.
-fn search_action(query: &SearchQuery) -> Result<String, String> {
-    let mut value = serde_json::to_value(query).map_err(|e| e.to_string())?;
+fn search_action(query: &SearchQuery) -> Result<String> {
+    let mut value = serde_json::to_value(query)?;
     if let Some(fields) = value.as_object_mut() {
         fields.retain(|_, v| !v.is_null());
     }
@@ -779,21 +762,21 @@ fn search_action(query: &SearchQuery) -> Result<String, String> {
 }
 
 /// Writes 32 random bytes as hex to a new file only its owner may read.
-fn audit_keygen(path: &Path) -> Result<(), String> {
+fn audit_keygen(path: &Path) -> Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let mut key = [0u8; 32];
     ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut key)
-        .map_err(|_| "the system random generator failed".to_string())?;
+        .map_err(|_| anyhow!("the system random generator failed"))?;
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(path)
-        .map_err(|e| format!("{}: cannot create: {e}", path.display()))?;
+        .with_context(|| format!("{}: cannot create", path.display()))?;
     writeln!(file, "{}", hex::encode(key))
         .and_then(|()| file.sync_all())
-        .map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
+        .with_context(|| format!("{}: cannot write", path.display()))?;
     println!(
         "audit key written to {} (keep it outside the store)",
         path.display()
@@ -806,8 +789,8 @@ fn check(
     args: &JsonArgs,
     f: impl FnOnce(&Store) -> Result<FsckReport, sohoa::store::StoreError>,
     ok: &str,
-) -> Result<bool, String> {
-    let report = f(&args.store.open()?).map_err(err)?;
+) -> Result<bool> {
+    let report = f(&args.store.open()?)?;
     if args.json {
         print_json(&report)?;
     } else {
@@ -825,16 +808,16 @@ fn check(
     Ok(report.problems.is_empty())
 }
 
-fn agency(command: AgencyCommand) -> Result<(), String> {
+fn agency(command: AgencyCommand) -> Result<()> {
     match command {
         AgencyCommand::Add { store, code, name } => {
-            print_json(&store.open()?.add_agency(&code, &name).map_err(err)?)
+            print_json(&store.open()?.add_agency(&code, &name)?)
         }
-        AgencyCommand::List(store) => print_json(&store.open()?.agencies().map_err(err)?),
+        AgencyCommand::List(store) => print_json(&store.open()?.agencies()?),
     }
 }
 
-fn key(command: KeyCommand) -> Result<(), String> {
+fn key(command: KeyCommand) -> Result<()> {
     match command {
         KeyCommand::Create {
             store,
@@ -844,9 +827,8 @@ fn key(command: KeyCommand) -> Result<(), String> {
             let scopes = scope
                 .iter()
                 .map(|s| Scope::parse(s))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(err)?;
-            let (info, secret) = store.open()?.create_key(&agency, &scopes).map_err(err)?;
+                .collect::<Result<Vec<_>, _>>()?;
+            let (info, secret) = store.open()?.create_key(&agency, &scopes)?;
             let scopes: Vec<String> = info.scopes.iter().map(Scope::to_string).collect();
             eprintln!("sohoa: the key is shown only now: keep it safe");
             print_json(&serde_json::json!({
@@ -854,12 +836,12 @@ fn key(command: KeyCommand) -> Result<(), String> {
             }))
         }
         KeyCommand::Revoke { store, id } => {
-            store.open()?.revoke_key(&id).map_err(err)?;
+            store.open()?.revoke_key(&id)?;
             println!("revoked {id}");
             Ok(())
         }
         KeyCommand::List(store) => {
-            let keys = store.open()?.keys().map_err(err)?;
+            let keys = store.open()?.keys()?;
             let json: Vec<_> = keys
                 .iter()
                 .map(|k| {

@@ -1,5 +1,6 @@
 //! `sohoa user`: accounts of the clerks' web page.
 
+use anyhow::{anyhow, Result};
 use sohoa::store::{users, User};
 
 use super::store::StoreDir;
@@ -55,12 +56,12 @@ pub struct UserName {
     username: String,
 }
 
-fn password(var: &str) -> Result<String, String> {
-    std::env::var(var).map_err(|_| format!("environment variable {var} (the password) is not set"))
+fn password(var: &str) -> Result<String> {
+    std::env::var(var).map_err(|_| anyhow!("environment variable {var} (the password) is not set"))
 }
 
 /// Runs the command.
-pub fn run(command: UserCommand) -> Result<(), String> {
+pub fn run(command: UserCommand) -> Result<()> {
     match command {
         UserCommand::Add {
             store,
@@ -69,7 +70,7 @@ pub fn run(command: UserCommand) -> Result<(), String> {
             role,
             password_env,
         } => {
-            let roles = users::parse_roles(&role.join(",")).map_err(|e| e.to_string())?;
+            let roles = users::parse_roles(&role.join(","))?;
             let user = User {
                 username,
                 display_name: name,
@@ -78,10 +79,7 @@ pub fn run(command: UserCommand) -> Result<(), String> {
                 epoch: 0,
             };
             let secret = password(&password_env)?;
-            store
-                .open()?
-                .add_user(&user, &secret)
-                .map_err(|e| e.to_string())?;
+            store.open()?.add_user(&user, &secret)?;
             println!("added user {}", user.username);
             Ok(())
         }
@@ -91,39 +89,27 @@ pub fn run(command: UserCommand) -> Result<(), String> {
             password_env,
         } => {
             let secret = password(&password_env)?;
-            store
-                .open()?
-                .set_password(&username, &secret)
-                .map_err(|e| e.to_string())?;
+            store.open()?.set_password(&username, &secret)?;
             println!("password of {username} set");
             Ok(())
         }
         UserCommand::Disable(u) => set_disabled(&u, true),
         UserCommand::Enable(u) => set_disabled(&u, false),
         UserCommand::Remove(u) => {
-            u.store
-                .open()?
-                .remove_user(&u.username)
-                .map_err(|e| e.to_string())?;
+            u.store.open()?.remove_user(&u.username)?;
             println!("user {} removed", u.username);
             Ok(())
         }
         UserCommand::List(store) => {
-            let users = store.open()?.users().map_err(|e| e.to_string())?;
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&users).map_err(|e| e.to_string())?
-            );
+            let users = store.open()?.users()?;
+            println!("{}", serde_json::to_string_pretty(&users)?);
             Ok(())
         }
     }
 }
 
-fn set_disabled(u: &UserName, disabled: bool) -> Result<(), String> {
-    u.store
-        .open()?
-        .set_user_disabled(&u.username, disabled)
-        .map_err(|e| e.to_string())?;
+fn set_disabled(u: &UserName, disabled: bool) -> Result<()> {
+    u.store.open()?.set_user_disabled(&u.username, disabled)?;
     let state = if disabled { "disabled" } else { "enabled" };
     println!("user {} {state}", u.username);
     Ok(())

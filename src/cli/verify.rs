@@ -1,5 +1,6 @@
 //! `sohoa verify`: check every signature of a PDF.
 
+use anyhow::{anyhow, bail, Context, Result};
 use std::path::PathBuf;
 
 use sohoa::certify::revisions::Level;
@@ -29,14 +30,11 @@ pub struct Args {
     at: Option<time::OffsetDateTime>,
 }
 
-fn parse_date(text: &str) -> Result<time::OffsetDateTime, String> {
+fn parse_date(text: &str) -> Result<time::OffsetDateTime> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     let date = time::Date::parse(text, &format)
-        .map_err(|e| format!("{text}: {e} (expected YYYY-MM-DD)"))?;
-    Ok(date
-        .with_hms(23, 59, 59)
-        .map_err(|e| e.to_string())?
-        .assume_utc())
+        .map_err(|e| anyhow!("{text}: {e} (expected YYYY-MM-DD)"))?;
+    Ok(date.with_hms(23, 59, 59)?.assume_utc())
 }
 
 /// Exit status when every signature is intact but no trust anchor reaches a signer.
@@ -46,7 +44,7 @@ const SYSTEM_CAS: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 /// Runs the command; the exit status: 0 valid and trusted, [`EXIT_UNTRUSTED`] intact but
 /// not trusted, 1 invalid.
-pub fn run(args: Args) -> Result<u8, String> {
+pub fn run(args: Args) -> Result<u8> {
     let mut paths = args.trust.clone();
     paths.extend(configured_anchors()?);
     if args.system_trust {
@@ -55,7 +53,7 @@ pub fn run(args: Args) -> Result<u8, String> {
     let mut trust_anchors = Vec::new();
     for path in &paths {
         trust_anchors
-            .extend(certificates(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?);
+            .extend(certificates(&read(path)?).with_context(|| path.display().to_string())?);
     }
     let options = VerifyOptions {
         trust_anchors,
@@ -63,10 +61,7 @@ pub fn run(args: Args) -> Result<u8, String> {
     };
     let report = verify_pdf(&read(&args.file)?, &options);
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
-        );
+        println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         println!("{}", report.message_vi);
         println!("{}", report.message_en);
@@ -102,7 +97,7 @@ pub fn run(args: Args) -> Result<u8, String> {
 }
 
 /// `trust = ["…", …]` under `[verify]` in ./sohoa.toml (none without the file).
-pub(crate) fn configured_anchors() -> Result<Vec<PathBuf>, String> {
+pub(crate) fn configured_anchors() -> Result<Vec<PathBuf>> {
     #[derive(serde::Deserialize)]
     // Other keys are verify's other flags (checked by `sohoa config check`).
     struct Section {
@@ -114,11 +109,10 @@ pub(crate) fn configured_anchors() -> Result<Vec<PathBuf>, String> {
         .unwrap_or_default())
 }
 /// DER certificates from a PEM file (every CERTIFICATE block) or a single DER file.
-pub fn certificates(bytes: &[u8]) -> Result<Vec<Vec<u8>>, String> {
-    let certs = sohoa::certify::pem::certificates(bytes, "the trust anchor file")
-        .map_err(|e| e.to_string())?;
+pub fn certificates(bytes: &[u8]) -> Result<Vec<Vec<u8>>> {
+    let certs = sohoa::certify::pem::certificates(bytes, "the trust anchor file")?;
     if certs.is_empty() {
-        return Err("no CERTIFICATE in the file".into());
+        bail!("no CERTIFICATE in the file");
     }
     Ok(certs)
 }

@@ -2,6 +2,7 @@
 //! store and digitizes and stores them (see `sohoa::batch::queue`). Run one per core, on
 //! as many machines as share the store.
 
+use anyhow::{anyhow, Result};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
@@ -35,7 +36,7 @@ pub struct Args {
 }
 
 /// Runs the workers until stopped (or the queue is empty, with --exit-when-empty).
-pub fn run(args: Args) -> Result<(), String> {
+pub fn run(args: Args) -> Result<()> {
     let store = args.store.open()?;
     let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
     let stop = AtomicBool::new(false);
@@ -62,9 +63,7 @@ pub fn run(args: Args) -> Result<(), String> {
     });
     let mut totals = queue::WorkerTotals::default();
     for result in results {
-        let done = result
-            .map_err(|_| "a worker thread panicked".to_string())?
-            .map_err(|e| e.to_string())?;
+        let done = result.map_err(|_| anyhow!("a worker thread panicked"))??;
         totals.stored += done.stored;
         totals.already_stored += done.already_stored;
         totals.failed += done.failed;
