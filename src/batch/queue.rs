@@ -192,7 +192,7 @@ fn process(
         Err(StoreError::Unavailable(_)) => Ok(()), // the lease expires; taken again later
         Err(e) => {
             totals.failed += 1;
-            let retry = matches!(e, StoreError::Storage(_));
+            let retry = e.is_internal();
             store.finish_job(&job.key, &options.name, Err((&e.to_string(), retry)))
         }
     };

@@ -70,7 +70,7 @@ fn write_loop(store: &Store, queue: &mpsc::Receiver<Job>) {
             }
         }
         for done in waiting {
-            let _ = done.send(result.clone());
+            let _ = done.send(result.as_ref().map(|&()| ()).map_err(StoreError::duplicate));
         }
     }
 }

@@ -68,8 +68,8 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::Invalid(m) => ApiError::bad_request(m),
             StoreError::NotFound(m) => ApiError::not_found(format!("not found: {m}")),
-            StoreError::Storage(m) => ApiError::internal(m),
             StoreError::Unavailable(m) => ApiError::unavailable(m),
+            internal => ApiError::internal(internal),
         }
     }
 }

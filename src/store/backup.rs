@@ -53,7 +53,7 @@ pub struct Manifest {
 }
 
 fn io(path: &Path, e: std::io::Error) -> StoreError {
-    StoreError::Storage(format!("{}: {e}", path.display()))
+    StoreError::io(path, e)
 }
 
 /// A new, empty folder at `out` (refused when it holds anything).

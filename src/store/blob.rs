@@ -287,7 +287,7 @@ fn sync_dir(dir: &Path) -> Result<(), StoreError> {
 }
 
 fn io_error(path: &Path, e: std::io::Error) -> StoreError {
-    StoreError::Storage(format!("{}: {e}", path.display()))
+    StoreError::io(path, e)
 }
 
 #[cfg(test)]

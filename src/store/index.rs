@@ -116,12 +116,6 @@ fn add_missing_columns(tx: &mut dyn Sql) -> Result<(), StoreError> {
     Ok(())
 }
 
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> StoreError {
-        StoreError::Storage(format!("index: {e}"))
-    }
-}
-
 /// Where the index lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Location {
@@ -255,8 +249,7 @@ impl Pool {
     /// Opens (creating when missing) the index at `location`, bringing its schema up to date.
     pub fn open(location: &Location) -> Result<Pool, StoreError> {
         if let Location::Sqlite(path) = location {
-            crate::private_files::create_file(path)
-                .map_err(|e| StoreError::Storage(format!("{}: {e}", path.display())))?;
+            crate::private_files::create_file(path).map_err(|e| StoreError::io(path, e))?;
         }
         let pool = Pool {
             location: location.clone(),

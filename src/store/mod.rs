@@ -142,8 +142,7 @@ impl Backends {
 }
 
 fn create_store_dir(dir: &Path) -> Result<(), StoreError> {
-    crate::private_files::create_dir(dir)
-        .map_err(|e| StoreError::Storage(format!("{}: {e}", dir.display())))
+    crate::private_files::create_dir(dir).map_err(|e| StoreError::io(dir, e))
 }
 
 /// A dossier: filled in by its first document.
@@ -827,6 +826,9 @@ impl Store {
             match self.inner.blobs.get(name) {
                 Ok(_) => {}
                 Err(StoreError::Storage(e)) => report.problems.push(e),
+                Err(StoreError::Io { path, source }) => report
+                    .problems
+                    .push(format!("{}: {source}", path.display())),
                 Err(e) => report.problems.push(format!("blob {name}: {e}")),
             }
         }
@@ -1082,7 +1084,7 @@ fn file_name(name: &str) -> String {
 }
 
 /// Why a store operation failed.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// Invalid input from a caller (bad personal ID, unknown agency, malformed id…): a 4xx.
     #[error("{0}")]
@@ -1090,13 +1092,76 @@ pub enum StoreError {
     /// The thing asked for does not exist: a 404.
     #[error("not found: {0}")]
     NotFound(String),
-    /// The store is inconsistent or the disk failed: a 5xx.
+    /// The store is inconsistent (a broken row, a blob that is not what its name says): a
+    /// 5xx.
     #[error("store: {0}")]
     Storage(String),
+    /// The embedded index (SQLite) failed: a 5xx.
+    #[error("store: index: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The shared index (PostgreSQL) refused or failed a statement: a 5xx.
+    #[error("store: index: {message}")]
+    Postgres {
+        /// The server's message.
+        message: String,
+        /// The client's error.
+        #[source]
+        source: ::postgres::Error,
+    },
+    /// A file or folder of the store could not be read or written: a 5xx.
+    #[error("store: {}: {source}", path.display())]
+    Io {
+        /// The file or folder.
+        path: std::path::PathBuf,
+        /// What the system said.
+        #[source]
+        source: std::io::Error,
+    },
     /// A shared backend (PostgreSQL, S3) cannot be reached right now: a 503; retrying
     /// later may succeed.
     #[error("store unavailable: {0}")]
     Unavailable(String),
+}
+
+impl StoreError {
+    /// An I/O error on `path`.
+    pub fn io(path: &Path, source: std::io::Error) -> StoreError {
+        StoreError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    /// The same error for another receiver (an audit group's writers): a database error
+    /// is kept as its message, an I/O error as its kind and message.
+    pub fn duplicate(&self) -> StoreError {
+        match self {
+            StoreError::Invalid(m) => StoreError::Invalid(m.clone()),
+            StoreError::NotFound(m) => StoreError::NotFound(m.clone()),
+            StoreError::Storage(m) => StoreError::Storage(m.clone()),
+            StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
+            StoreError::Sqlite(e) => StoreError::Storage(format!("index: {e}")),
+            StoreError::Postgres { message, .. } => {
+                StoreError::Storage(format!("index: {message}"))
+            }
+            StoreError::Io { path, source } => StoreError::Io {
+                path: path.clone(),
+                source: std::io::Error::new(source.kind(), source.to_string()),
+            },
+        }
+    }
+
+    /// A failure of the store itself (not of the request, not an outage): worth a retry
+    /// by a batch, a 500 for a client.
+    pub fn is_internal(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Storage(_)
+                | StoreError::Sqlite(_)
+                | StoreError::Postgres { .. }
+                | StoreError::Io { .. }
+        )
+    }
 }
 
 impl From<crate::values::Invalid> for StoreError {

@@ -376,10 +376,11 @@ impl From<postgres::Error> for StoreError {
         if e.is_closed() || e.code().is_none() && e.as_db_error().is_none() {
             return StoreError::Unavailable(format!("PostgreSQL: {e}"));
         }
-        match e.as_db_error() {
-            Some(db) => StoreError::Storage(format!("index: {}", db.message())),
-            None => StoreError::Storage(format!("index: {e}")),
-        }
+        let message = match e.as_db_error() {
+            Some(db) => db.message().to_string(),
+            None => e.to_string(),
+        };
+        StoreError::Postgres { message, source: e }
     }
 }
 

@@ -243,7 +243,6 @@ impl From<StoreError> for WebError {
         match e {
             StoreError::Invalid(m) => WebError::bad_request(format!("Dữ liệu không hợp lệ: {m}")),
             StoreError::NotFound(m) => WebError::not_found(format!("Không tìm thấy: {m}")),
-            StoreError::Storage(m) => WebError::internal(m),
             StoreError::Unavailable(m) => {
                 tracing::error!("web: backend unavailable: {m}");
                 WebError::new(
@@ -251,6 +250,7 @@ impl From<StoreError> for WebError {
                     "Kho lưu trữ tạm thời không truy cập được. Hãy thử lại sau ít phút.",
                 )
             }
+            internal => WebError::internal(internal),
         }
     }
 }
