@@ -26,7 +26,8 @@ use x509_cert::ext::pkix::SubjectKeyIdentifier;
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::Certificate;
 
-use super::certificate::{self, CertError, Hash, SigAlg};
+use super::alg::{Hash, SigAlg};
+use super::certificate::{self, CertError};
 use super::key::{KeyError, SignatureScheme, SigningKey};
 
 /// The digest algorithm over the signed byte ranges.

@@ -12,7 +12,8 @@ use spki::AlgorithmIdentifierRef;
 use time::OffsetDateTime;
 
 use super::{Evidence, Online, RevocationError, Source, Status};
-use crate::certify::certificate::{self, Hash, SigAlg};
+use crate::certify::alg::{Hash, SigAlg};
+use crate::certify::certificate;
 
 /// The largest list fetched: a big CA's list runs to a few MiB.
 pub const MAX_CRL_BYTES: u64 = 16 << 20;

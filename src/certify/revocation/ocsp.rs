@@ -18,7 +18,8 @@ use x509_ocsp::{
 };
 
 use super::{Evidence, Online, RevocationError, Source, Status};
-use crate::certify::certificate::{self, Hash, SigAlg};
+use crate::certify::alg::{Hash, SigAlg};
+use crate::certify::certificate;
 
 /// The OCSP basic response type.
 const ID_PKIX_OCSP_BASIC: der::oid::ObjectIdentifier =
