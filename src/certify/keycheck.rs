@@ -5,17 +5,21 @@
 //! Certificate validity and key usage are checked elsewhere (`certificate.rs`); this module
 //! only looks at the public key.
 //!
-//! It also holds the few DER helpers the key sources need (reading a PKCS#8/SEC1 header,
-//! wrapping a SEC1 key in PKCS#8, turning a token's raw ECDSA `r‖s` into DER). They are
-//! written by hand because they are a few lines each and need no general ASN.1 library.
+//! It also turns the encodings key sources hand over into the ones `ring` and CMS want
+//! (a SEC1 key into PKCS#8, a token's raw ECDSA `r‖s` into DER), with the RustCrypto
+//! `der`/`pkcs8` types.
 
-use ring::signature::{self, UnparsedPublicKey};
-use x509_parser::oid_registry::{
-    OID_EC_P256, OID_KEY_TYPE_EC_PUBLIC_KEY, OID_NIST_EC_P384, OID_PKCS1_RSAENCRYPTION,
-};
-use x509_parser::prelude::{FromDer, X509Certificate};
-use x509_parser::public_key::PublicKey;
+use const_oid::db::rfc5912::{ID_EC_PUBLIC_KEY, RSA_ENCRYPTION, SECP_256_R_1, SECP_384_R_1};
+use const_oid::ObjectIdentifier;
+use der::asn1::{AnyRef, BitStringRef, OctetStringRef, UintRef};
+use der::{Decode, Encode, Sequence};
+use pkcs8::PrivateKeyInfo;
+use spki::AlgorithmIdentifierRef;
+use x509_cert::name::Name;
+use x509_cert::Certificate;
 
+use super::alg::{Curve, KeyKind, SigAlg};
+use super::certificate;
 use super::key::{KeyError, RsaPadding, SignatureScheme, SigningKey};
 
 /// The message every loader signs once to prove that its private key belongs to its
@@ -48,13 +52,12 @@ impl CertKey {
     }
 }
 
-fn parse_cert(cert_der: &[u8]) -> Result<X509Certificate<'_>, KeyError> {
-    match X509Certificate::from_der(cert_der) {
-        Ok((_, cert)) => Ok(cert),
-        Err(e) => Err(KeyError::Invalid(format!(
+fn parse_cert(cert_der: &[u8]) -> Result<Certificate, KeyError> {
+    Certificate::from_der(cert_der).map_err(|e| {
+        KeyError::Invalid(format!(
             "the certificate is not a valid DER X.509 certificate: {e}"
-        ))),
-    }
+        ))
+    })
 }
 
 /// Checks that `cert_der` is a DER X.509 certificate.
@@ -65,44 +68,23 @@ pub(crate) fn cert_parses(cert_der: &[u8]) -> Result<(), KeyError> {
 /// Reads the certificate's public key and refuses the ones sohoa does not sign with
 /// (Decree 23/2025: RSA ≥ 2048 bits, ECDSA ≥ 256 bits; we support P-256 and P-384).
 pub(crate) fn cert_key(cert_der: &[u8]) -> Result<CertKey, KeyError> {
-    let cert = parse_cert(cert_der)?;
-    let spki = cert.public_key();
-    let alg = &spki.algorithm.algorithm;
-    if *alg == OID_PKCS1_RSAENCRYPTION {
-        let bits = match spki.parsed() {
-            Ok(PublicKey::RSA(rsa)) => rsa.key_size(),
-            _ => {
-                return Err(KeyError::Invalid(
-                    "the certificate's RSA public key cannot be read".into(),
-                ))
-            }
-        };
-        if bits < 2048 {
-            return Err(KeyError::Unsuitable(format!(
-                "RSA key of {bits} bits; at least 2048 bits are required"
-            )));
-        }
-        Ok(CertKey::Rsa { bits })
-    } else if *alg == OID_KEY_TYPE_EC_PUBLIC_KEY {
-        let curve = spki
-            .algorithm
-            .parameters
-            .as_ref()
-            .and_then(|p| p.as_oid().ok());
-        match curve {
-            Some(c) if c == OID_EC_P256 => Ok(CertKey::EcP256),
-            Some(c) if c == OID_NIST_EC_P384 => Ok(CertKey::EcP384),
-            Some(c) => Err(KeyError::Unsuitable(format!(
-                "elliptic curve {c}; only P-256 and P-384 are supported"
-            ))),
-            None => Err(KeyError::Unsuitable(
-                "EC key without a named curve; only P-256 and P-384 are supported".into(),
-            )),
-        }
-    } else {
-        Err(KeyError::Unsuitable(format!(
-            "public key algorithm {alg}; only RSA and ECDSA (P-256, P-384) are supported"
-        )))
+    cert_parses(cert_der)?;
+    let key = certificate::public_key(cert_der)
+        .map_err(|e| KeyError::Invalid(format!("the certificate's public key: {e}")))?;
+    match key.kind {
+        KeyKind::Rsa(bits) if bits < 2048 => Err(KeyError::Unsuitable(format!(
+            "RSA key of {bits} bits; at least 2048 bits are required"
+        ))),
+        KeyKind::Rsa(bits) => Ok(CertKey::Rsa { bits }),
+        KeyKind::Ec(Curve::P256) => Ok(CertKey::EcP256),
+        KeyKind::Ec(Curve::P384) => Ok(CertKey::EcP384),
+        KeyKind::Ec(Curve::Other(c)) => Err(KeyError::Unsuitable(format!(
+            "elliptic curve {c}; only P-256 and P-384 are supported"
+        ))),
+        KeyKind::Ed25519 | KeyKind::Other(_) => Err(KeyError::Unsuitable(format!(
+            "public key {}; only RSA and ECDSA (P-256, P-384) are supported",
+            key.describe()
+        ))),
     }
 }
 
@@ -118,19 +100,14 @@ pub fn verify_with_certificate(
     message: &[u8],
     signature: &[u8],
 ) -> Result<(), KeyError> {
-    let cert = parse_cert(cert_der)?;
-    let spki = cert.public_key();
-    let alg: &dyn signature::VerificationAlgorithm = match scheme {
-        SignatureScheme::RsaPssSha256 => &signature::RSA_PSS_2048_8192_SHA256,
-        SignatureScheme::RsaPkcs1Sha256 => &signature::RSA_PKCS1_2048_8192_SHA256,
-        SignatureScheme::EcdsaP256Sha256 => &signature::ECDSA_P256_SHA256_ASN1,
-        SignatureScheme::EcdsaP384Sha384 => &signature::ECDSA_P384_SHA384_ASN1,
-    };
-    // ring takes the contents of the SubjectPublicKeyInfo BIT STRING: an RSAPublicKey for
-    // RSA, the uncompressed point for ECDSA; a key of the wrong type simply fails to verify.
-    UnparsedPublicKey::new(alg, spki.subject_public_key.data.as_ref())
-        .verify(message, signature)
-        .map_err(|_| KeyError::Mismatch)
+    cert_parses(cert_der)?;
+    let key = certificate::public_key(cert_der)
+        .map_err(|e| KeyError::Invalid(format!("the certificate's public key: {e}")))?;
+    match key.verify(SigAlg::from_scheme(scheme), message, signature) {
+        Ok(true) => Ok(()),
+        // A key of another type than the scheme's simply does not verify.
+        Ok(false) | Err(_) => Err(KeyError::Mismatch),
+    }
 }
 
 /// Signs a fixed message with `key` and verifies it against `key.certificate()`:
@@ -140,14 +117,11 @@ pub(crate) fn check_key_matches(key: &dyn SigningKey) -> Result<(), KeyError> {
     verify_with_certificate(key.certificate(), key.scheme(), TEST_MESSAGE, &signature)
 }
 
-/// Subject and issuer of a certificate as raw DER `Name`s (compared byte for byte, as
-/// chain builders commonly do; CAs issue certificates with the issuer name copied).
-fn names(cert_der: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
-    let (_, cert) = X509Certificate::from_der(cert_der).ok()?;
-    Some((
-        cert.subject().as_raw().to_vec(),
-        cert.issuer().as_raw().to_vec(),
-    ))
+/// Subject and issuer of a certificate (compared as they are encoded, as chain builders
+/// commonly do; CAs issue certificates with the issuer name copied).
+fn names(cert_der: &[u8]) -> Option<(Name, Name)> {
+    let cert = Certificate::from_der(cert_der).ok()?.tbs_certificate;
+    Some((cert.subject, cert.issuer))
 }
 
 /// Orders the certificates that come with a signer's certificate: its issuer first, then
@@ -165,7 +139,7 @@ pub(crate) fn order_chain(
             rest.push(cert);
         }
     }
-    let rest_names: Vec<Option<(Vec<u8>, Vec<u8>)>> = rest.iter().map(|c| names(c)).collect();
+    let rest_names: Vec<Option<(Name, Name)>> = rest.iter().map(|c| names(c)).collect();
     let mut used = vec![false; rest.len()];
     let mut path = Vec::new();
     let mut current = names(signer);
@@ -193,79 +167,20 @@ pub(crate) fn order_chain(
     path
 }
 
-// ---- Minimal DER -----------------------------------------------------------------------
+// ---- Key encodings ---------------------------------------------------------------------
 
-/// DER tag of SEQUENCE.
+/// DER tag of SEQUENCE: what a DER key or certificate starts with (PEM does not).
 pub(crate) const TAG_SEQUENCE: u8 = 0x30;
-const TAG_INTEGER: u8 = 0x02;
-const TAG_OCTET_STRING: u8 = 0x04;
-const TAG_OID: u8 = 0x06;
 
-/// The DER of OID 1.2.840.113549.1.1.1 (rsaEncryption), contents only.
-const OID_RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
-/// The DER of OID 1.2.840.10045.2.1 (id-ecPublicKey), contents only.
-const OID_EC: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
-/// The DER of OID 1.2.840.10045.3.1.7 (P-256), contents only.
-const OID_P256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
-/// The DER of OID 1.3.132.0.34 (P-384), contents only.
-const OID_P384: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x22];
-
-/// Reads one DER TLV: `(tag, contents, rest)`. Only definite lengths (DER).
-pub(crate) fn read_tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let (&tag, input) = input.split_first()?;
-    let (&first, mut input) = input.split_first()?;
-    let len = if first < 0x80 {
-        first as usize
-    } else {
-        let n = (first & 0x7f) as usize;
-        if n == 0 || n > 4 || input.len() < n {
-            return None;
-        }
-        let len = input[..n]
-            .iter()
-            .fold(0usize, |acc, &b| (acc << 8) | b as usize);
-        input = &input[n..];
-        len
-    };
-    if input.len() < len {
-        return None;
-    }
-    Some((tag, &input[..len], &input[len..]))
-}
-
-/// Writes one DER TLV.
-pub(crate) fn tlv(tag: u8, contents: &[u8]) -> Vec<u8> {
-    let len = contents.len();
-    let mut out = Vec::with_capacity(contents.len() + 6);
-    out.push(tag);
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes = len.to_be_bytes();
-        let skip = bytes.iter().take_while(|&&b| b == 0).count();
-        out.push(0x80 | (bytes.len() - skip) as u8);
-        out.extend_from_slice(&bytes[skip..]);
-    }
-    out.extend_from_slice(contents);
-    out
-}
-
-/// A DER INTEGER holding the unsigned big-endian number `magnitude`.
-fn der_unsigned_integer(magnitude: &[u8]) -> Vec<u8> {
-    let skip = magnitude.iter().take_while(|&&b| b == 0).count();
-    let trimmed = &magnitude[skip..];
-    let mut contents = Vec::with_capacity(trimmed.len() + 1);
-    if trimmed.is_empty() || trimmed[0] & 0x80 != 0 {
-        contents.push(0); // zero, or a positive number whose top bit is set
-    }
-    contents.extend_from_slice(trimmed);
-    tlv(TAG_INTEGER, &contents)
+/// `ECDSA-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER }` (RFC 3279).
+#[derive(Sequence)]
+struct EcdsaSigValue<'a> {
+    r: UintRef<'a>,
+    s: UintRef<'a>,
 }
 
 /// Turns a raw ECDSA signature `r‖s` (what PKCS#11 `CKM_ECDSA` returns: two big-endian
-/// numbers of the curve's size) into the DER `ECDSA-Sig-Value ::= SEQUENCE { r INTEGER,
-/// s INTEGER }` that CMS wants. Hand-written: two INTEGERs in a SEQUENCE do not justify
-/// pulling an EC library in.
+/// numbers of the curve's size) into the DER `ECDSA-Sig-Value` that CMS wants.
 pub(crate) fn ecdsa_raw_to_der(raw: &[u8]) -> Result<Vec<u8>, KeyError> {
     if raw.is_empty() || raw.len() % 2 != 0 {
         return Err(KeyError::Sign(format!(
@@ -274,9 +189,25 @@ pub(crate) fn ecdsa_raw_to_der(raw: &[u8]) -> Result<Vec<u8>, KeyError> {
         )));
     }
     let (r, s) = raw.split_at(raw.len() / 2);
-    let mut seq = der_unsigned_integer(r);
-    seq.extend_from_slice(&der_unsigned_integer(s));
-    Ok(tlv(TAG_SEQUENCE, &seq))
+    let encode = || -> der::Result<Vec<u8>> {
+        EcdsaSigValue {
+            r: UintRef::new(r)?,
+            s: UintRef::new(s)?,
+        }
+        .to_der()
+    };
+    encode().map_err(|e| KeyError::Sign(format!("the token's ECDSA signature: {e}")))
+}
+
+/// `ECPrivateKey` (RFC 5915), what an "EC PRIVATE KEY" PEM holds.
+#[derive(Sequence)]
+struct EcPrivateKey<'a> {
+    version: u8,
+    private_key: OctetStringRef<'a>,
+    #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
+    curve: Option<ObjectIdentifier>,
+    #[asn1(context_specific = "1", tag_mode = "EXPLICIT", optional = "true")]
+    public_key: Option<BitStringRef<'a>>,
 }
 
 /// The key type named in a PKCS#8 `PrivateKeyInfo`.
@@ -290,41 +221,24 @@ pub(crate) enum Pkcs8Kind {
     EcP384,
 }
 
-/// Reads the algorithm of a PKCS#8 `PrivateKeyInfo` (`SEQUENCE { version, AlgorithmIdentifier,
-/// OCTET STRING, … }`).
+/// Reads the algorithm of a PKCS#8 `PrivateKeyInfo`.
 pub(crate) fn pkcs8_kind(der: &[u8]) -> Result<Pkcs8Kind, KeyError> {
-    let bad = || KeyError::Invalid("the private key is not a valid PKCS#8 PrivateKeyInfo".into());
-    let (tag, body, _) = read_tlv(der).ok_or_else(bad)?;
-    if tag != TAG_SEQUENCE {
-        return Err(bad());
-    }
-    let (tag, _version, body) = read_tlv(body).ok_or_else(bad)?;
-    if tag != TAG_INTEGER {
-        return Err(bad());
-    }
-    let (tag, alg_id, _) = read_tlv(body).ok_or_else(bad)?;
-    if tag != TAG_SEQUENCE {
-        return Err(bad());
-    }
-    let (tag, oid, params) = read_tlv(alg_id).ok_or_else(bad)?;
-    if tag != TAG_OID {
-        return Err(bad());
-    }
-    if oid == OID_RSA {
-        return Ok(Pkcs8Kind::Rsa);
-    }
-    if oid == OID_EC {
-        return match read_tlv(params) {
-            Some((TAG_OID, c, _)) if c == OID_P256 => Ok(Pkcs8Kind::EcP256),
-            Some((TAG_OID, c, _)) if c == OID_P384 => Ok(Pkcs8Kind::EcP384),
+    let info = PrivateKeyInfo::from_der(der).map_err(|_| {
+        KeyError::Invalid("the private key is not a valid PKCS#8 PrivateKeyInfo".into())
+    })?;
+    match info.algorithm.oid {
+        RSA_ENCRYPTION => Ok(Pkcs8Kind::Rsa),
+        ID_EC_PUBLIC_KEY => match info.algorithm.parameters_oid() {
+            Ok(SECP_256_R_1) => Ok(Pkcs8Kind::EcP256),
+            Ok(SECP_384_R_1) => Ok(Pkcs8Kind::EcP384),
             _ => Err(KeyError::Unsuitable(
                 "EC private key on a curve other than P-256 or P-384".into(),
             )),
-        };
+        },
+        _ => Err(KeyError::Unsuitable(
+            "private key algorithm other than RSA or ECDSA (P-256, P-384)".into(),
+        )),
     }
-    Err(KeyError::Unsuitable(
-        "private key algorithm other than RSA or ECDSA (P-256, P-384)".into(),
-    ))
 }
 
 /// Wraps a SEC1 `ECPrivateKey` ("EC PRIVATE KEY" PEM, what `openssl ecparam -genkey`
@@ -337,24 +251,9 @@ pub(crate) fn sec1_to_pkcs8(sec1: &[u8]) -> Result<Vec<u8>, KeyError> {
              `openssl pkcs8 -topk8 -nocrypt -in key.pem -out key.pk8.pem`"
         ))
     };
-    let (tag, body, _) = read_tlv(sec1).ok_or_else(|| bad("not DER"))?;
-    if tag != TAG_SEQUENCE {
-        return Err(bad("not a SEQUENCE"));
-    }
-    let (_, _version, mut rest) = read_tlv(body).ok_or_else(|| bad("no version"))?;
-    let (_, _private, after) = read_tlv(rest).ok_or_else(|| bad("no private key"))?;
-    rest = after;
-    let mut curve = None;
-    while let Some((tag, contents, after)) = read_tlv(rest) {
-        if tag == 0xa0 {
-            if let Some((TAG_OID, oid, _)) = read_tlv(contents) {
-                curve = Some(oid);
-            }
-        }
-        rest = after;
-    }
-    let curve = match curve {
-        Some(c) if c == OID_P256 || c == OID_P384 => c,
+    let key = EcPrivateKey::from_der(sec1).map_err(|e| bad(&e.to_string()))?;
+    let curve = match key.curve {
+        Some(c) if c == SECP_256_R_1 || c == SECP_384_R_1 => c,
         Some(_) => {
             return Err(KeyError::Unsuitable(
                 "EC private key on a curve other than P-256 or P-384".into(),
@@ -362,12 +261,15 @@ pub(crate) fn sec1_to_pkcs8(sec1: &[u8]) -> Result<Vec<u8>, KeyError> {
         }
         None => return Err(bad("no named curve in the key")),
     };
-    let mut alg_id = tlv(TAG_OID, OID_EC);
-    alg_id.extend_from_slice(&tlv(TAG_OID, curve));
-    let mut body = tlv(TAG_INTEGER, &[0]);
-    body.extend_from_slice(&tlv(TAG_SEQUENCE, &alg_id));
-    body.extend_from_slice(&tlv(TAG_OCTET_STRING, sec1));
-    Ok(tlv(TAG_SEQUENCE, &body))
+    let info = PrivateKeyInfo {
+        algorithm: AlgorithmIdentifierRef {
+            oid: ID_EC_PUBLIC_KEY,
+            parameters: Some(AnyRef::from(&curve)),
+        },
+        private_key: sec1,
+        public_key: None,
+    };
+    info.to_der().map_err(|e| bad(&e.to_string()))
 }
 
 #[cfg(test)]
@@ -502,39 +404,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn der_integer_encoding() {
-        assert_eq!(der_unsigned_integer(&[0, 0, 1]), vec![2, 1, 1]);
-        assert_eq!(der_unsigned_integer(&[0x80]), vec![2, 2, 0, 0x80]);
-        assert_eq!(der_unsigned_integer(&[0, 0]), vec![2, 1, 0]);
-        assert_eq!(der_unsigned_integer(&[0x7f, 0xff]), vec![2, 2, 0x7f, 0xff]);
-    }
-
-    #[test]
     fn raw_ecdsa_to_der() {
         let mut raw = vec![0u8; 64];
         raw[0] = 0x80; // r has its top bit set: needs a 0 byte
         raw[63] = 5; // s = 5
         let der = ecdsa_raw_to_der(&raw).unwrap();
-        let (tag, body, rest) = read_tlv(&der).unwrap();
-        assert_eq!((tag, rest.len()), (TAG_SEQUENCE, 0));
-        let (tag, r, body) = read_tlv(body).unwrap();
-        assert_eq!((tag, r.len(), r[0], r[1]), (TAG_INTEGER, 33, 0, 0x80));
-        let (tag, s, body) = read_tlv(body).unwrap();
-        assert_eq!((tag, s), (TAG_INTEGER, &[5u8][..]));
-        assert!(body.is_empty());
+        let value = EcdsaSigValue::from_der(&der).unwrap();
+        assert_eq!(value.r.as_bytes(), &raw[..32]);
+        assert_eq!(value.s.as_bytes(), &[5]);
+        assert_eq!(&der[..5], &[0x30, 0x26, 0x02, 0x21, 0x00]);
         assert!(ecdsa_raw_to_der(&[1, 2, 3]).is_err());
-    }
-
-    #[test]
-    fn long_tlv_lengths_roundtrip() {
-        let contents = vec![7u8; 300];
-        let encoded = tlv(TAG_OCTET_STRING, &contents);
-        assert_eq!(&encoded[..4], &[0x04, 0x82, 0x01, 0x2c]);
-        let (tag, body, rest) = read_tlv(&encoded).unwrap();
-        assert_eq!(
-            (tag, body, rest.len()),
-            (TAG_OCTET_STRING, &contents[..], 0)
-        );
     }
 
     #[test]

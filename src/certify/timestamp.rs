@@ -174,24 +174,21 @@ fn checked(
 /// critical and names timeStamping only.
 fn tsa_subject(der: &[u8]) -> Result<String, TimestampError> {
     let invalid = |m: &str| TimestampError::Invalid(m.to_string());
-    let (_, cert) = x509_parser::parse_x509_certificate(der)
-        .map_err(|e| TimestampError::Invalid(format!("TSA certificate: {e}")))?;
-    let eku = cert
-        .extended_key_usage()
-        .map_err(|e| TimestampError::Invalid(format!("TSA certificate: {e}")))?
+    let unreadable = |e: der::Error| TimestampError::Invalid(format!("TSA certificate: {e}"));
+    let cert = x509_cert::Certificate::from_der(der).map_err(unreadable)?;
+    let (critical, eku) = cert
+        .tbs_certificate
+        .get::<x509_cert::ext::pkix::ExtendedKeyUsage>()
+        .map_err(unreadable)?
         .ok_or_else(|| invalid("the TSA certificate has no extended key usage"))?;
-    let time_stamping = eku.value.time_stamping
-        || eku
-            .value
-            .other
-            .iter()
-            .any(|o| o.to_id_string() == TIME_STAMPING.to_string());
-    if !time_stamping || !eku.critical {
+    if !eku.0.contains(&TIME_STAMPING) || !critical {
         return Err(invalid(
             "the TSA certificate is not for timestamps (critical timeStamping EKU required)",
         ));
     }
-    Ok(cert.subject().to_string())
+    Ok(super::certificate::name_to_string(
+        &cert.tbs_certificate.subject,
+    ))
 }
 
 /// Adds a signature timestamp from `tsa` to a CMS signature (PAdES B-T).

@@ -11,6 +11,14 @@ use der::{Decode, Encode};
 use spki::AlgorithmIdentifierRef;
 use time::OffsetDateTime;
 
+use x509_cert::crl::RevokedCert;
+use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
+use x509_cert::ext::pkix::CrlDistributionPoints;
+use x509_cert::ext::Extensions;
+use x509_cert::name::Name;
+use x509_cert::time::Time;
+use x509_cert::Certificate;
+
 use super::{Evidence, Online, RevocationError, Source, Status};
 use crate::certify::alg::{Hash, SigAlg};
 use crate::certify::certificate;
@@ -24,31 +32,27 @@ fn invalid(message: impl Into<String>) -> RevocationError {
 
 /// The first HTTP(S) address among the certificate's CRL distribution points.
 pub fn distribution_point(cert: &[u8]) -> Option<String> {
-    use x509_parser::extensions::{DistributionPointName, GeneralName, ParsedExtension};
-    let (_, cert) = x509_parser::parse_x509_certificate(cert).ok()?;
-    cert.extensions()
+    let cert = Certificate::from_der(cert).ok()?;
+    let (_, points) = cert.tbs_certificate.get::<CrlDistributionPoints>().ok()??;
+    points
+        .0
         .iter()
-        .find_map(|ext| match ext.parsed_extension() {
-            ParsedExtension::CRLDistributionPoints(points) => {
-                points
-                    .iter()
-                    .find_map(|point| match &point.distribution_point {
-                        Some(DistributionPointName::FullName(names)) => {
-                            names.iter().find_map(|name| match name {
-                                GeneralName::URI(uri)
-                                    if uri.starts_with("http://")
-                                        || uri.starts_with("https://") =>
-                                {
-                                    Some(uri.to_string())
-                                }
-                                _ => None,
-                            })
-                        }
-                        _ => None,
-                    })
-            }
+        .find_map(|point| match &point.distribution_point {
+            Some(DistributionPointName::FullName(names)) => names.iter().find_map(http_uri),
             _ => None,
         })
+}
+
+/// The address a general name holds, when it is an HTTP(S) URI.
+pub(super) fn http_uri(name: &GeneralName) -> Option<String> {
+    match name {
+        GeneralName::UniformResourceIdentifier(uri)
+            if uri.as_str().starts_with("http://") || uri.as_str().starts_with("https://") =>
+        {
+            Some(uri.to_string())
+        }
+        _ => None,
+    }
 }
 
 /// Fetches the list at the certificate's distribution point and checks it now: it must
@@ -74,37 +78,51 @@ pub fn check(
     cert: &[u8],
     issuer: &[u8],
 ) -> Result<(Evidence, Option<OffsetDateTime>), RevocationError> {
-    // x509-parser reads v1 lists too (x509-cert 0.2 requires the version field).
-    let (_, parsed) = x509_parser::parse_x509_crl(list).map_err(|e| invalid(e.to_string()))?;
-    let (_, cert) =
-        x509_parser::parse_x509_certificate(cert).map_err(|e| invalid(e.to_string()))?;
-    let (_, issuer_cert) =
-        x509_parser::parse_x509_certificate(issuer).map_err(|e| invalid(e.to_string()))?;
-    let authority = issuer_cert.subject().as_raw();
-    if parsed.issuer().as_raw() != authority || cert.issuer().as_raw() != authority {
+    let parsed = CertList::from_der(list).map_err(|e| invalid(e.to_string()))?;
+    let cert = Certificate::from_der(cert).map_err(|e| invalid(e.to_string()))?;
+    let issuer_cert = Certificate::from_der(issuer).map_err(|e| invalid(e.to_string()))?;
+    let authority = &issuer_cert.tbs_certificate.subject;
+    if parsed.tbs.issuer != *authority || cert.tbs_certificate.issuer != *authority {
         return Err(invalid("the list is not from the certificate's issuer"));
     }
     check_signature(list, issuer)?;
-    let serial = cert.raw_serial();
-    let status = match parsed
-        .iter_revoked_certificates()
-        .find(|r| r.raw_serial() == serial)
-    {
-        Some(entry) => Status::Revoked(unix(entry.revocation_date.timestamp())?),
+    let serial = &cert.tbs_certificate.serial_number;
+    let revoked = parsed.tbs.revoked_certificates.as_deref().unwrap_or(&[]);
+    let status = match revoked.iter().find(|r| r.serial_number == *serial) {
+        Some(entry) => Status::Revoked(time_of(entry.revocation_date)?),
         None => Status::Good,
     };
     let evidence = Evidence {
         response: list.to_vec(),
         status,
-        produced_at: unix(parsed.last_update().timestamp())?,
+        produced_at: time_of(parsed.tbs.this_update)?,
         responder: None,
         source: Source::Crl,
     };
-    let next = parsed
-        .next_update()
-        .map(|t| unix(t.timestamp()))
-        .transpose()?;
+    let next = parsed.tbs.next_update.map(time_of).transpose()?;
     Ok((evidence, next))
+}
+
+/// `CertificateList` (RFC 5280 §5.1), read with the version optional: version 1 lists
+/// leave it out, and `x509-cert` 0.2's own type requires it.
+#[derive(der::Sequence)]
+struct CertList {
+    tbs: TbsCertList,
+    algorithm: spki::AlgorithmIdentifierOwned,
+    signature: der::asn1::BitString,
+}
+
+/// `TBSCertList`, version optional.
+#[derive(der::Sequence)]
+struct TbsCertList {
+    version: Option<x509_cert::Version>,
+    signature: spki::AlgorithmIdentifierOwned,
+    issuer: Name,
+    this_update: Time,
+    next_update: Option<Time>,
+    revoked_certificates: Option<Vec<RevokedCert>>,
+    #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
+    crl_extensions: Option<Extensions>,
 }
 
 /// A signed list's three parts, the first kept as its exact bytes.
@@ -130,7 +148,9 @@ fn check_signature(list: &[u8], issuer: &[u8]) -> Result<(), RevocationError> {
     }
 }
 
-fn unix(seconds: i64) -> Result<OffsetDateTime, RevocationError> {
+fn time_of(t: Time) -> Result<OffsetDateTime, RevocationError> {
+    let seconds =
+        i64::try_from(t.to_unix_duration().as_secs()).map_err(|e| invalid(e.to_string()))?;
     OffsetDateTime::from_unix_timestamp(seconds).map_err(|e| invalid(e.to_string()))
 }
 

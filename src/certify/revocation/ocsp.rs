@@ -6,11 +6,13 @@
 //!
 //! Sans-I/O except for [`fetch`], which asks [`Online`] for the answer.
 
+use const_oid::db::rfc5280;
 use const_oid::db::rfc5912;
 use der::asn1::{AnyRef, OctetString};
 use der::{Decode, Encode};
 use spki::AlgorithmIdentifierRef;
 use time::OffsetDateTime;
+use x509_cert::ext::pkix::{AuthorityInfoAccessSyntax, ExtendedKeyUsage};
 use x509_cert::Certificate;
 use x509_ocsp::{
     BasicOcspResponse, CertId, CertStatus, OcspRequest, OcspResponse, OcspResponseStatus, Request,
@@ -24,8 +26,6 @@ use crate::certify::certificate;
 /// The OCSP basic response type.
 const ID_PKIX_OCSP_BASIC: der::oid::ObjectIdentifier =
     der::oid::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1.1");
-/// The responder purpose a delegated OCSP signer must carry.
-const OCSP_SIGNING: &str = "1.3.6.1.5.5.7.3.9";
 /// How old an answer may be when it is fetched for signing.
 const FRESH_SECONDS: i64 = 7 * 24 * 3600;
 
@@ -35,23 +35,16 @@ fn invalid(message: impl Into<String>) -> RevocationError {
 
 /// The OCSP responder address in a certificate's Authority Information Access.
 pub fn responder_url(cert: &[u8]) -> Option<String> {
-    let (_, cert) = x509_parser::parse_x509_certificate(cert).ok()?;
-    cert.extensions()
+    let cert = Certificate::from_der(cert).ok()?;
+    let (_, access) = cert
+        .tbs_certificate
+        .get::<AuthorityInfoAccessSyntax>()
+        .ok()??;
+    access
+        .0
         .iter()
-        .find_map(|ext| match ext.parsed_extension() {
-            x509_parser::extensions::ParsedExtension::AuthorityInfoAccess(aia) => {
-                aia.accessdescs.iter().find_map(|d| {
-                    let ocsp = d.access_method.to_id_string() == "1.3.6.1.5.5.7.48.1";
-                    match (&d.access_location, ocsp) {
-                        (x509_parser::extensions::GeneralName::URI(uri), true) => {
-                            Some(uri.to_string())
-                        }
-                        _ => None,
-                    }
-                })
-            }
-            _ => None,
-        })
+        .filter(|d| d.access_method == rfc5280::ID_AD_OCSP)
+        .find_map(|d| super::crl::http_uri(&d.access_location))
 }
 
 /// The CertID (SHA-1, as every responder understands; it only names the certificate).
@@ -215,16 +208,13 @@ fn check_signature(
 fn delegated(responder: &[u8], issuer: &[u8], at: OffsetDateTime) -> Result<(), RevocationError> {
     certificate::verify_chain(responder, &[], &[issuer.to_vec()], at)
         .map_err(|e| invalid(format!("responder certificate: {e}")))?;
-    let (_, cert) =
-        x509_parser::parse_x509_certificate(responder).map_err(|e| invalid(e.to_string()))?;
-    let purpose = cert.extended_key_usage().ok().flatten().is_some_and(|eku| {
-        eku.value.ocsp_signing
-            || eku
-                .value
-                .other
-                .iter()
-                .any(|o| o.to_id_string() == OCSP_SIGNING)
-    });
+    let cert = Certificate::from_der(responder).map_err(|e| invalid(e.to_string()))?;
+    let purpose = cert
+        .tbs_certificate
+        .get::<ExtendedKeyUsage>()
+        .ok()
+        .flatten()
+        .is_some_and(|(_, eku)| eku.0.contains(&rfc5280::ID_KP_OCSP_SIGNING));
     if !purpose {
         return Err(invalid("the responder certificate is not for OCSP signing"));
     }
