@@ -10,11 +10,11 @@ use der::{Decode, Sequence};
 use ring::signature::{self as sig, UnparsedPublicKey, VerificationAlgorithm};
 use spki::{AlgorithmIdentifierOwned, AlgorithmIdentifierRef, SubjectPublicKeyInfoRef};
 
-use super::key::SignatureScheme;
+use super::key::{RsaPadding, SignatureScheme};
 
 /// A hash function by its role in signatures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Hash {
+pub enum Hash {
     /// SHA-1: only read (legacy ESS signingCertificate), never accepted for signatures.
     Sha1,
     /// SHA-256.
@@ -63,7 +63,7 @@ impl Hash {
     }
 
     /// The digest of the concatenation of `parts`.
-    pub(crate) fn digest(self, parts: &[&[u8]]) -> Vec<u8> {
+    pub fn digest(self, parts: &[&[u8]]) -> Vec<u8> {
         let mut context = ring::digest::Context::new(self.ring());
         for part in parts {
             context.update(part);
@@ -320,6 +320,30 @@ fn verify_pss_with_salt(
         Hash::Sha1 => return Err("SHA-1 signatures are not accepted (SHA-1 is broken)".into()),
     };
     Ok(verified.is_ok())
+}
+
+/// A key sohoa signs with, by type: what a certificate's public key or a PKCS#8 private
+/// key is, once checked (RSA of at least 2048 bits, ECDSA on P-256 or P-384).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyType {
+    /// RSA.
+    Rsa,
+    /// ECDSA on P-256.
+    EcP256,
+    /// ECDSA on P-384.
+    EcP384,
+}
+
+impl KeyType {
+    /// The scheme sohoa signs with for this key and the user's RSA padding choice.
+    pub(crate) fn scheme(self, padding: RsaPadding) -> SignatureScheme {
+        match (self, padding) {
+            (KeyType::Rsa, RsaPadding::Pss) => SignatureScheme::RsaPssSha256,
+            (KeyType::Rsa, RsaPadding::Pkcs1) => SignatureScheme::RsaPkcs1Sha256,
+            (KeyType::EcP256, _) => SignatureScheme::EcdsaP256Sha256,
+            (KeyType::EcP384, _) => SignatureScheme::EcdsaP384Sha384,
+        }
+    }
 }
 
 /// The curve of an EC key.

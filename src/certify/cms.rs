@@ -30,35 +30,12 @@ use super::alg::{Hash, SigAlg};
 use super::certificate::{self, CertError};
 use super::key::{KeyError, SignatureScheme, SigningKey};
 
-/// The digest algorithm over the signed byte ranges.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DigestAlgorithm {
-    /// SHA-256 (RSA and P-256 keys).
-    Sha256,
-    /// SHA-384 (P-384 keys).
-    Sha384,
-}
-
-impl DigestAlgorithm {
-    /// The digest of the concatenation of `parts` (e.g. the two byte ranges of a PDF).
-    pub fn digest(&self, parts: &[&[u8]]) -> Vec<u8> {
-        self.hash().digest(parts)
-    }
-
-    fn hash(self) -> Hash {
-        match self {
-            DigestAlgorithm::Sha256 => Hash::Sha256,
-            DigestAlgorithm::Sha384 => Hash::Sha384,
-        }
-    }
-}
-
 /// The digest algorithm a scheme uses (so the PDF side hashes the byte range with the
 /// right one): SHA-256 for RSA and P-256, SHA-384 for P-384.
-pub fn digest_for(scheme: SignatureScheme) -> DigestAlgorithm {
+pub fn digest_for(scheme: SignatureScheme) -> Hash {
     match scheme {
-        SignatureScheme::EcdsaP384Sha384 => DigestAlgorithm::Sha384,
-        _ => DigestAlgorithm::Sha256,
+        SignatureScheme::EcdsaP384Sha384 => Hash::Sha384,
+        _ => Hash::Sha256,
     }
 }
 
@@ -135,7 +112,7 @@ pub struct CmsReport {
 /// so a key that does not belong to its certificate fails here, not at the verifier.
 pub fn sign_detached(key: &dyn SigningKey, content_digest: &[u8]) -> Result<Vec<u8>, CmsError> {
     let scheme = key.scheme();
-    let digest = digest_for(scheme).hash();
+    let digest = digest_for(scheme);
     if content_digest.len() != digest.len() {
         return Err(CmsError::Input(format!(
             "the content digest has {} bytes, a {} digest has {}",
@@ -1014,16 +991,10 @@ mod tests {
 
     #[test]
     fn digest_follows_the_scheme() {
-        assert_eq!(
-            digest_for(SignatureScheme::RsaPssSha256),
-            DigestAlgorithm::Sha256
-        );
-        assert_eq!(
-            digest_for(SignatureScheme::EcdsaP384Sha384),
-            DigestAlgorithm::Sha384
-        );
-        let split = DigestAlgorithm::Sha384.digest(&[&DATA[..10], &DATA[10..]]);
-        assert_eq!(split, DigestAlgorithm::Sha384.digest(&[DATA]));
+        assert_eq!(digest_for(SignatureScheme::RsaPssSha256), Hash::Sha256);
+        assert_eq!(digest_for(SignatureScheme::EcdsaP384Sha384), Hash::Sha384);
+        let split = Hash::Sha384.digest(&[&DATA[..10], &DATA[10..]]);
+        assert_eq!(split, Hash::Sha384.digest(&[DATA]));
         assert_eq!(split.len(), 48);
     }
 
@@ -1081,7 +1052,7 @@ mod tests {
     #[test]
     fn unsorted_signed_attributes_verify_as_signed() {
         let key = TestKey::new(&pki().rsa, SignatureScheme::RsaPkcs1Sha256);
-        let mut der = sign_detached(&key, &DigestAlgorithm::Sha256.digest(&[DATA])).unwrap();
+        let mut der = sign_detached(&key, &Hash::Sha256.digest(&[DATA])).unwrap();
         let set = RawParts::read(&der).unwrap().signed_attrs;
         let set = AnyRef::from_der(&set).unwrap();
         let mut attrs = elements(set.value()).unwrap();

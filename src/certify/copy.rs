@@ -199,7 +199,7 @@ impl<'a> InputHash<'a> {
                 more.extend_from_slice(rest);
                 self.extended(&more)
             }
-            _ => cms::DigestAlgorithm::Sha256.digest(parts),
+            _ => crate::certify::alg::Hash::Sha256.digest(parts),
         }
     }
 }
@@ -228,7 +228,7 @@ fn sign(
     let parts = prepared.signed_parts();
     let algorithm = cms::digest_for(key.scheme());
     let digest = match input {
-        Some(input) if algorithm == cms::DigestAlgorithm::Sha256 => input.of(&parts),
+        Some(input) if algorithm == crate::certify::alg::Hash::Sha256 => input.of(&parts),
         _ => algorithm.digest(&parts),
     };
     let der = cms::sign_detached(key, &digest)?;

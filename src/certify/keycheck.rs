@@ -18,39 +18,13 @@ use spki::AlgorithmIdentifierRef;
 use x509_cert::name::Name;
 use x509_cert::Certificate;
 
-use super::alg::{Curve, KeyKind, SigAlg};
+use super::alg::{Curve, KeyKind, KeyType, SigAlg};
 use super::certificate;
-use super::key::{KeyError, RsaPadding, SignatureScheme, SigningKey};
+use super::key::{KeyError, SignatureScheme, SigningKey};
 
 /// The message every loader signs once to prove that its private key belongs to its
 /// certificate.
 const TEST_MESSAGE: &[u8] = b"sohoa key check: this private key belongs to this certificate";
-
-/// The public key of a certificate, as far as signing is concerned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum CertKey {
-    /// RSA with a modulus of `bits` bits (always ≥ 2048 once returned by [`cert_key`]).
-    Rsa {
-        /// Modulus length in bits.
-        bits: usize,
-    },
-    /// ECDSA on P-256.
-    EcP256,
-    /// ECDSA on P-384.
-    EcP384,
-}
-
-impl CertKey {
-    /// The scheme sohoa signs with for this key and the user's RSA padding choice.
-    pub(crate) fn scheme(self, padding: RsaPadding) -> SignatureScheme {
-        match (self, padding) {
-            (CertKey::Rsa { .. }, RsaPadding::Pss) => SignatureScheme::RsaPssSha256,
-            (CertKey::Rsa { .. }, RsaPadding::Pkcs1) => SignatureScheme::RsaPkcs1Sha256,
-            (CertKey::EcP256, _) => SignatureScheme::EcdsaP256Sha256,
-            (CertKey::EcP384, _) => SignatureScheme::EcdsaP384Sha384,
-        }
-    }
-}
 
 fn parse_cert(cert_der: &[u8]) -> Result<Certificate, KeyError> {
     Certificate::from_der(cert_der).map_err(|e| {
@@ -67,7 +41,7 @@ pub(crate) fn cert_parses(cert_der: &[u8]) -> Result<(), KeyError> {
 
 /// Reads the certificate's public key and refuses the ones sohoa does not sign with
 /// (Decree 23/2025: RSA ≥ 2048 bits, ECDSA ≥ 256 bits; we support P-256 and P-384).
-pub(crate) fn cert_key(cert_der: &[u8]) -> Result<CertKey, KeyError> {
+pub(crate) fn cert_key(cert_der: &[u8]) -> Result<KeyType, KeyError> {
     cert_parses(cert_der)?;
     let key = certificate::public_key(cert_der)
         .map_err(|e| KeyError::Invalid(format!("the certificate's public key: {e}")))?;
@@ -75,9 +49,9 @@ pub(crate) fn cert_key(cert_der: &[u8]) -> Result<CertKey, KeyError> {
         KeyKind::Rsa(bits) if bits < 2048 => Err(KeyError::Unsuitable(format!(
             "RSA key of {bits} bits; at least 2048 bits are required"
         ))),
-        KeyKind::Rsa(bits) => Ok(CertKey::Rsa { bits }),
-        KeyKind::Ec(Curve::P256) => Ok(CertKey::EcP256),
-        KeyKind::Ec(Curve::P384) => Ok(CertKey::EcP384),
+        KeyKind::Rsa(_) => Ok(KeyType::Rsa),
+        KeyKind::Ec(Curve::P256) => Ok(KeyType::EcP256),
+        KeyKind::Ec(Curve::P384) => Ok(KeyType::EcP384),
         KeyKind::Ec(Curve::Other(c)) => Err(KeyError::Unsuitable(format!(
             "elliptic curve {c}; only P-256 and P-384 are supported"
         ))),
@@ -210,27 +184,16 @@ struct EcPrivateKey<'a> {
     public_key: Option<BitStringRef<'a>>,
 }
 
-/// The key type named in a PKCS#8 `PrivateKeyInfo`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Pkcs8Kind {
-    /// rsaEncryption.
-    Rsa,
-    /// id-ecPublicKey on P-256.
-    EcP256,
-    /// id-ecPublicKey on P-384.
-    EcP384,
-}
-
 /// Reads the algorithm of a PKCS#8 `PrivateKeyInfo`.
-pub(crate) fn pkcs8_kind(der: &[u8]) -> Result<Pkcs8Kind, KeyError> {
+pub(crate) fn pkcs8_kind(der: &[u8]) -> Result<KeyType, KeyError> {
     let info = PrivateKeyInfo::from_der(der).map_err(|_| {
         KeyError::Invalid("the private key is not a valid PKCS#8 PrivateKeyInfo".into())
     })?;
     match info.algorithm.oid {
-        RSA_ENCRYPTION => Ok(Pkcs8Kind::Rsa),
+        RSA_ENCRYPTION => Ok(KeyType::Rsa),
         ID_EC_PUBLIC_KEY => match info.algorithm.parameters_oid() {
-            Ok(SECP_256_R_1) => Ok(Pkcs8Kind::EcP256),
-            Ok(SECP_384_R_1) => Ok(Pkcs8Kind::EcP384),
+            Ok(SECP_256_R_1) => Ok(KeyType::EcP256),
+            Ok(SECP_384_R_1) => Ok(KeyType::EcP384),
             _ => Err(KeyError::Unsuitable(
                 "EC private key on a curve other than P-256 or P-384".into(),
             )),
@@ -439,15 +402,15 @@ mod tests {
         let read = |p: &std::path::Path| std::fs::read(p).unwrap();
         assert_eq!(
             cert_key(&read(&pki.office_rsa.cert_der)).unwrap(),
-            CertKey::Rsa { bits: 2048 }
+            KeyType::Rsa
         );
         assert_eq!(
             cert_key(&read(&pki.office_ec.cert_der)).unwrap(),
-            CertKey::EcP256
+            KeyType::EcP256
         );
         assert_eq!(
             cert_key(&read(&pki.office_p384.cert_der)).unwrap(),
-            CertKey::EcP384
+            KeyType::EcP384
         );
         assert!(matches!(
             cert_key(&read(&pki.rsa1024.cert_der)),

@@ -7,7 +7,7 @@
 //! Keys come from PEM/PKCS#8 files ([`pem`]), PKCS#12 files ([`pkcs12`]) or PKCS#11 tokens
 //! ([`pkcs11`]) behind one trait ([`key::SigningKey`]).
 
-pub(crate) mod alg;
+pub mod alg;
 pub mod certificate;
 pub mod cms;
 pub mod copy;

@@ -17,8 +17,9 @@ use ring::signature::{
     ECDSA_P384_SHA384_ASN1_SIGNING, RSA_PKCS1_SHA256, RSA_PSS_SHA256,
 };
 
+use super::alg::KeyType;
 use super::key::{KeyError, RsaPadding, SignatureScheme, SigningKey};
-use super::keycheck::{self, Pkcs8Kind};
+use super::keycheck;
 
 /// A private key held in memory (from a PEM or PKCS#12 file), with its certificates.
 pub(crate) struct SoftKey {
@@ -68,7 +69,7 @@ impl SoftKey {
         let cert_key = keycheck::cert_key(&cert)?;
         let wrapped;
         let (kind, der, pkcs1) = match key {
-            KeyDer::Pkcs1(der) => (Pkcs8Kind::Rsa, der, true),
+            KeyDer::Pkcs1(der) => (KeyType::Rsa, der, true),
             KeyDer::Sec1(der) => {
                 wrapped = keycheck::sec1_to_pkcs8(der)?;
                 (keycheck::pkcs8_kind(&wrapped)?, &wrapped[..], false)
@@ -76,7 +77,7 @@ impl SoftKey {
             KeyDer::Pkcs8(der) => (keycheck::pkcs8_kind(der)?, der, false),
         };
         let (pair, scheme) = match kind {
-            Pkcs8Kind::Rsa => {
+            KeyType::Rsa => {
                 let pair = if pkcs1 {
                     RsaKeyPair::from_der(der)
                 } else {
@@ -89,8 +90,8 @@ impl SoftKey {
                 };
                 (Pair::Rsa(pair, encoding), scheme)
             }
-            Pkcs8Kind::EcP256 | Pkcs8Kind::EcP384 => {
-                let (alg, scheme) = if kind == Pkcs8Kind::EcP256 {
+            KeyType::EcP256 | KeyType::EcP384 => {
+                let (alg, scheme) = if kind == KeyType::EcP256 {
                     (
                         &ECDSA_P256_SHA256_ASN1_SIGNING,
                         SignatureScheme::EcdsaP256Sha256,

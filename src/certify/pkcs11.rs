@@ -28,8 +28,9 @@ use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
 use ring::digest;
 
+use super::alg::KeyType;
 use super::key::{KeyError, RsaPadding, SignatureScheme, SigningKey};
-use super::keycheck::{self, CertKey};
+use super::keycheck;
 
 /// How the token is asked to sign.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -394,31 +395,31 @@ pub fn open_pkcs11(
     let mechanisms = pkcs11.get_mechanism_list(slot).ok();
     let has = |m: MechanismType| mechanisms.as_ref().is_none_or(|list| list.contains(&m));
     let method = match (cert_key, padding) {
-        (CertKey::Rsa { .. }, RsaPadding::Pss) if has(MechanismType::SHA256_RSA_PKCS_PSS) => {
+        (KeyType::Rsa, RsaPadding::Pss) if has(MechanismType::SHA256_RSA_PKCS_PSS) => {
             Method::Sha256RsaPss
         }
-        (CertKey::Rsa { .. }, RsaPadding::Pss) if has(MechanismType::RSA_PKCS_PSS) => {
+        (KeyType::Rsa, RsaPadding::Pss) if has(MechanismType::RSA_PKCS_PSS) => {
             Method::RsaPssOnDigest
         }
-        (CertKey::Rsa { .. }, RsaPadding::Pss) => {
+        (KeyType::Rsa, RsaPadding::Pss) => {
             return Err(KeyError::Unsuitable(format!(
                 "token '{token}' cannot sign with RSA-PSS; choose PKCS#1 v1.5 padding \
                  (--rsa-padding pkcs1)"
             )))
         }
-        (CertKey::Rsa { .. }, RsaPadding::Pkcs1) if has(MechanismType::SHA256_RSA_PKCS) => {
+        (KeyType::Rsa, RsaPadding::Pkcs1) if has(MechanismType::SHA256_RSA_PKCS) => {
             Method::Sha256RsaPkcs1
         }
-        (CertKey::Rsa { .. }, RsaPadding::Pkcs1) if has(MechanismType::RSA_PKCS) => {
+        (KeyType::Rsa, RsaPadding::Pkcs1) if has(MechanismType::RSA_PKCS) => {
             Method::RsaPkcs1OnDigestInfo
         }
-        (CertKey::Rsa { .. }, RsaPadding::Pkcs1) => {
+        (KeyType::Rsa, RsaPadding::Pkcs1) => {
             return Err(KeyError::Unsuitable(format!(
                 "token '{token}' cannot sign with RSA PKCS#1 v1.5"
             )))
         }
-        (CertKey::EcP256 | CertKey::EcP384, _) if has(MechanismType::ECDSA) => Method::Ecdsa,
-        (CertKey::EcP256 | CertKey::EcP384, _) => {
+        (KeyType::EcP256 | KeyType::EcP384, _) if has(MechanismType::ECDSA) => Method::Ecdsa,
+        (KeyType::EcP256 | KeyType::EcP384, _) => {
             return Err(KeyError::Unsuitable(format!(
                 "token '{token}' cannot sign with ECDSA"
             )))
