@@ -7,9 +7,6 @@
 //! (`input.pdf`, `certified.pdf`, `root.pem`, `office-rsa.pem`, `office-rsa.key.pem`, …) so
 //! that the comparison script signs and verifies the very same files with the same key.
 
-#[path = "../tests/it/common/pki.rs"]
-mod pki;
-
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +21,7 @@ use sohoa::certify::stamp::{self, StampText, STATEMENT};
 use sohoa::certify::verify::{verify_pdf, VerifyOptions};
 use sohoa::certify::{certificate, cms};
 use sohoa::digitize::{digitize, DigitizeOptions, Source};
+use sohoa_fixtures::pki;
 use time::OffsetDateTime;
 
 /// Where the PKI and the PDFs are written.

@@ -236,8 +236,7 @@ pub(crate) fn sec1_to_pkcs8(sec1: &[u8]) -> Result<Vec<u8>, KeyError> {
 }
 
 #[cfg(test)]
-#[path = "../../tests/it/common/pki.rs"]
-pub(crate) mod test_pki;
+pub(crate) use sohoa_fixtures::pki as test_pki;
 
 /// One test PKI (and at most one SoftHSM token) per test process, shared by the unit tests
 /// of all key sources: generating RSA keys and tokens takes a while, and the SoftHSM

@@ -335,11 +335,12 @@ mod tests {
     fn inspect_reads_vietnamese_names_and_keys() {
         let pki = pki();
         let info = inspect(&pki.rsa.cert).unwrap();
+        // The fixture writes its names CN first: RFC 4514 text reverses the RDNs.
+        assert_eq!(info.subject, "O=UBND xã Thử Nghiệm, CN=Nguyễn Văn An");
         assert_eq!(
-            info.subject,
-            r"CN=Nguyễn Văn A, O=UBND xã Tân Phú\, huyện Định Quán, C=VN"
+            info.issuer,
+            "O=Thử nghiệm, CN=Test Root CA sohoa (TEST ONLY)"
         );
-        assert_eq!(info.issuer, "CN=Sohoa Test Root, O=Sohoa Test, C=VN");
         assert_eq!(info.public_key_description, "RSA 2048");
         assert!(info.key_usage_ok && !info.is_ca);
         assert!(
@@ -442,7 +443,7 @@ mod tests {
         assert!(matches!(err, CertError::Expired { .. }), "{err}");
         assert_eq!(
             err.to_string(),
-            "certificate of CN=Phạm Văn Hết Hạn, C=VN expired on 2021-01-01 00:00:00 UTC"
+            "certificate of O=UBND xã Thử Nghiệm, CN=Phạm Văn Hết Hạn expired on 2021-01-01 00:00:00 UTC"
         );
         let early = check_signing(&pki().expired, datetime!(2019-06-01 0:00 UTC)).unwrap_err();
         assert!(
@@ -501,7 +502,10 @@ mod tests {
         let anchors = [pki.other_root.clone(), pki.root.clone()];
         let path = verify_chain(&pki.rsa.cert, &[], &anchors, now()).unwrap();
         assert_eq!(path.len(), 2);
-        assert_eq!(path[1].subject, "CN=Sohoa Test Root, O=Sohoa Test, C=VN");
+        assert_eq!(
+            path[1].subject,
+            "O=Thử nghiệm, CN=Test Root CA sohoa (TEST ONLY)"
+        );
         let path = verify_chain(
             &pki.ec256.cert,
             &[pki.sub.clone(), pki.rsa.cert.clone()],
@@ -513,9 +517,9 @@ mod tests {
         assert_eq!(
             subjects,
             [
-                "CN=Trần Thị Bình, C=VN",
-                "CN=Sohoa Test Sub CA, O=Sohoa Test, C=VN",
-                "CN=Sohoa Test Root, O=Sohoa Test, C=VN"
+                "O=UBND xã Thử Nghiệm, CN=Đỗ Thị Hoa",
+                "O=Thử nghiệm, CN=Test Sub CA sohoa (TEST ONLY)",
+                "O=Thử nghiệm, CN=Test Root CA sohoa (TEST ONLY)"
             ]
         );
         let path = verify_chain(&pki.root, &[], &anchors, now()).unwrap();
@@ -534,7 +538,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             err.to_string(),
-            r"certificate chain: CN=Nguyễn Văn A, O=UBND xã Tân Phú\, huyện Định Quán, C=VN does not lead to a trusted root: its issuer CN=Sohoa Test Root, O=Sohoa Test, C=VN is neither a trust anchor nor among the intermediate certificates"
+            "certificate chain: O=UBND xã Thử Nghiệm, CN=Nguyễn Văn An does not lead to a trusted root: its issuer O=Thử nghiệm, CN=Test Root CA sohoa (TEST ONLY) is neither a trust anchor nor among the intermediate certificates"
         );
         let err = verify_chain(
             &pki.rsa.cert,
@@ -544,14 +548,16 @@ mod tests {
         )
         .unwrap_err();
         assert!(
-            err.to_string()
-                .contains("does not verify with the key of trust anchor CN=Sohoa Test Root"),
+            err.to_string().contains(
+                "does not verify with the key of trust anchor O=Thử nghiệm, CN=Test Root CA"
+            ),
             "{err}"
         );
         let err =
             verify_chain(&pki.ec256.cert, &[], std::slice::from_ref(&pki.root), now()).unwrap_err();
         assert!(
-            err.to_string().contains("its issuer CN=Sohoa Test Sub CA"),
+            err.to_string()
+                .contains("its issuer O=Thử nghiệm, CN=Test Sub CA"),
             "{err}"
         );
         let err =

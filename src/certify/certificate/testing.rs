@@ -1,8 +1,8 @@
-//! A test PKI made with the `openssl` command: roots, a sub CA, office certificates
-//! with RSA and EC keys, and the wrong kinds (expired, encipherment-only, weak).
+//! The unit tests' view of the shared test PKI (`sohoa_fixtures::pki`, made once per
+//! test process by `keycheck::testing`): certificates and PKCS#8 keys as DER, and a
+//! `SigningKey` over `ring` for them.
 
 use std::path::Path;
-use std::process::Command;
 use std::sync::OnceLock;
 
 use ring::rand::SystemRandom;
@@ -10,6 +10,7 @@ use ring::signature::{
     EcdsaKeyPair, RsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING, ECDSA_P384_SHA384_ASN1_SIGNING,
     RSA_PKCS1_SHA256, RSA_PSS_SHA256,
 };
+use sohoa_fixtures::pki::Identity;
 
 use crate::certify::key::{KeyError, SignatureScheme, SigningKey};
 
@@ -37,50 +38,41 @@ pub(crate) struct Pki {
     pub(crate) weak: Vec<u8>,
 }
 
-const CONFIG: &str = "\
-[ca]
-default_ca = test_ca
-[test_ca]
-database = index.txt
-new_certs_dir = .
-serial = serial
-default_md = sha256
-policy = policy_any
-unique_subject = no
-email_in_dn = no
-copy_extensions = none
-[policy_any]
-countryName = optional
-organizationName = optional
-commonName = supplied
-[req]
-distinguished_name = dn
-string_mask = utf8only
-utf8 = yes
-[dn]
-[root]
-basicConstraints = critical,CA:true
-keyUsage = critical,keyCertSign,cRLSign
-subjectKeyIdentifier = hash
-[sub]
-basicConstraints = critical,CA:true,pathlen:0
-keyUsage = critical,keyCertSign,cRLSign
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-[office]
-basicConstraints = CA:false
-keyUsage = critical,digitalSignature,nonRepudiation
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-[encipher]
-basicConstraints = CA:false
-keyUsage = critical,keyEncipherment
-subjectKeyIdentifier = hash
-";
+fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
 
-/// Runs `openssl` in `dir`, panicking with its stderr on failure.
+fn issued(identity: &Identity, chain: Vec<Vec<u8>>) -> Issued {
+    let key = pem::parse(read(&identity.key_pem)).expect("a PEM key");
+    Issued {
+        cert: read(&identity.cert_der),
+        pkcs8: key.into_contents(),
+        chain,
+    }
+}
+
+fn make() -> Pki {
+    let shared = crate::certify::keycheck::testing::pki();
+    let set = shared.chain_set();
+    let sub = read(&set.sub_ca.cert_der);
+    Pki {
+        root: read(&shared.root_der),
+        root_pem: String::from_utf8(read(&shared.root_pem)).unwrap(),
+        other_root: read(&set.other_root.cert_der),
+        twin_root: read(&set.twin_root.cert_der),
+        rsa: issued(&shared.office_rsa, vec![]),
+        ec256: issued(&set.sub_office, vec![sub.clone()]),
+        ec384: issued(&shared.office_p384, vec![]),
+        expired: read(&shared.expired.cert_der),
+        encipher: read(&shared.key_encipherment.cert_der),
+        weak: read(&shared.rsa1024.cert_der),
+        sub,
+    }
+}
+
+/// Runs `openssl ARGS` in `dir` (cross-checks in the CMS tests); panics on failure.
 pub(crate) fn openssl(dir: &Path, args: &[&str]) -> std::process::Output {
-    let out = Command::new("openssl")
+    let out = std::process::Command::new("openssl")
         .args(args)
         .current_dir(dir)
         .output()
@@ -92,199 +84,6 @@ pub(crate) fn openssl(dir: &Path, args: &[&str]) -> std::process::Output {
         String::from_utf8_lossy(&out.stderr)
     );
     out
-}
-
-fn der_of(dir: &Path, pem: &str) -> Vec<u8> {
-    let der = format!("{pem}.der");
-    openssl(dir, &["x509", "-in", pem, "-outform", "DER", "-out", &der]);
-    std::fs::read(dir.join(der)).unwrap()
-}
-
-fn pkcs8_of(dir: &Path, key: &str) -> Vec<u8> {
-    let out = format!("{key}.p8");
-    openssl(
-        dir,
-        &[
-            "pkcs8", "-topk8", "-nocrypt", "-in", key, "-outform", "DER", "-out", &out,
-        ],
-    );
-    std::fs::read(dir.join(out)).unwrap()
-}
-
-fn self_signed(dir: &Path, name: &str, subject: &str) -> Vec<u8> {
-    let (key, pem) = (format!("{name}.key"), format!("{name}.pem"));
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-config",
-            "ca.cnf",
-            "-extensions",
-            "root",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            &key,
-            "-out",
-            &pem,
-            "-days",
-            "3650",
-            "-subj",
-            subject,
-        ],
-    );
-    der_of(dir, &pem)
-}
-
-/// Issues `name` for a new key (`newkey` as for `openssl req -newkey`, with options).
-fn issue(
-    dir: &Path,
-    name: &str,
-    newkey: &[&str],
-    subject: &str,
-    by: &str,
-    ext: &str,
-    dates: &[&str],
-) -> (Vec<u8>, Vec<u8>) {
-    let (key, csr, pem) = (
-        format!("{name}.key"),
-        format!("{name}.csr"),
-        format!("{name}.pem"),
-    );
-    let mut req = vec![
-        "req", "-new", "-config", "ca.cnf", "-nodes", "-keyout", &key, "-out", &csr, "-subj",
-        subject,
-    ];
-    req.extend_from_slice(newkey);
-    openssl(dir, &req);
-    let (cert, ca_key) = (format!("{by}.pem"), format!("{by}.key"));
-    let mut ca = vec![
-        "ca",
-        "-batch",
-        "-config",
-        "ca.cnf",
-        "-cert",
-        &cert,
-        "-keyfile",
-        &ca_key,
-        "-extensions",
-        ext,
-        "-in",
-        &csr,
-        "-out",
-        &pem,
-        "-notext",
-        "-utf8",
-    ];
-    ca.extend_from_slice(if dates.is_empty() {
-        &["-days", "365"]
-    } else {
-        dates
-    });
-    openssl(dir, &ca);
-    (der_of(dir, &pem), pkcs8_of(dir, &key))
-}
-
-fn make() -> Pki {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    std::fs::write(dir.join("ca.cnf"), CONFIG).unwrap();
-    std::fs::write(dir.join("index.txt"), "").unwrap();
-    std::fs::write(dir.join("serial"), "1000\n").unwrap();
-    let rsa = ["-newkey", "rsa:2048"];
-    let p256 = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
-    let p384 = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384"];
-    let root_subject = "/C=VN/O=Sohoa Test/CN=Sohoa Test Root";
-    let root = self_signed(dir, "root", root_subject);
-    let office = "/C=VN/O=UBND xã Tân Phú, huyện Định Quán/CN=Nguyễn Văn A";
-    let (rsa_cert, rsa_key) = issue(dir, "office", &rsa, office, "root", "office", &[]);
-    let (sub, _) = issue(
-        dir,
-        "sub",
-        &rsa,
-        "/C=VN/O=Sohoa Test/CN=Sohoa Test Sub CA",
-        "root",
-        "sub",
-        &[],
-    );
-    let (ec256, ec256_key) = issue(
-        dir,
-        "ec256",
-        &p256,
-        "/C=VN/CN=Trần Thị Bình",
-        "sub",
-        "office",
-        &[],
-    );
-    let (ec384, ec384_key) = issue(
-        dir,
-        "ec384",
-        &p384,
-        "/C=VN/CN=Lê Văn Cường",
-        "root",
-        "office",
-        &[],
-    );
-    let old = [
-        "-startdate",
-        "20200101000000Z",
-        "-enddate",
-        "20210101000000Z",
-    ];
-    let (expired, _) = issue(
-        dir,
-        "expired",
-        &rsa,
-        "/C=VN/CN=Phạm Văn Hết Hạn",
-        "root",
-        "office",
-        &old,
-    );
-    let (encipher, _) = issue(
-        dir,
-        "encipher",
-        &rsa,
-        "/C=VN/CN=Mã Hóa",
-        "root",
-        "encipher",
-        &[],
-    );
-    let (weak, _) = issue(
-        dir,
-        "weak",
-        &["-newkey", "rsa:1024"],
-        "/C=VN/CN=Yếu",
-        "root",
-        "office",
-        &[],
-    );
-    Pki {
-        root_pem: std::fs::read_to_string(dir.join("root.pem")).unwrap(),
-        root,
-        sub: sub.clone(),
-        other_root: self_signed(dir, "other", "/C=VN/CN=Another Root"),
-        twin_root: self_signed(dir, "twin", root_subject),
-        rsa: Issued {
-            cert: rsa_cert,
-            pkcs8: rsa_key,
-            chain: vec![],
-        },
-        ec256: Issued {
-            cert: ec256,
-            pkcs8: ec256_key,
-            chain: vec![sub],
-        },
-        ec384: Issued {
-            cert: ec384,
-            pkcs8: ec384_key,
-            chain: vec![],
-        },
-        expired,
-        encipher,
-        weak,
-    }
 }
 
 /// The test PKI, made once per test run.

@@ -90,7 +90,7 @@ pub fn cer(text: &str, truth: &str) -> f64 {
     sohoa_fixtures::cer(text, truth)
 }
 
-pub mod pki;
+pub use sohoa_fixtures::pki;
 pub mod proxy;
 pub mod server;
 pub mod services;
