@@ -257,13 +257,13 @@ fn citizen_docs(
             new: NewDocument {
                 dossier_code: code,
                 procedure_code: procedure.code.into(),
-                citizen_id: cid.clone(),
+                citizen_id: cid.parse().expect("a 12-digit personal ID"),
                 agency: AGENCY.into(),
                 kind: kind.into(),
-                title: format!("{title} – {name}"),
+                title: format!("{title} – {name}").parse().expect("a title"),
                 role,
                 created_by: "bench-import".into(),
-                valid_until: months.map(valid_until),
+                valid_until: months.map(valid_until).map(|d| d.parse().expect("a date")),
                 supersedes: None,
             },
             files: vec![NewFile {

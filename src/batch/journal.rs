@@ -60,10 +60,10 @@ mod tests {
         NewDocument {
             dossier_code: "D1".into(),
             procedure_code: "1.001193".into(),
-            citizen_id: "001234567890".into(),
+            citizen_id: "001234567890".parse().unwrap(),
             agency: "UBND-A".into(),
             kind: "k".into(),
-            title: title.into(),
+            title: title.parse().unwrap(),
             role: Role::Component,
             created_by: "a".into(),
             valid_until: None,

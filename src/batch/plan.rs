@@ -14,6 +14,7 @@ use std::path::{Component, Path, PathBuf};
 use serde::Deserialize;
 
 use crate::store::{NewDocument, Role};
+use crate::values::{Date, Invalid};
 
 /// File extensions taken as pages (any case): images (JPEG 2000 too), and scanned PDFs
 /// (each page's image).
@@ -241,7 +242,9 @@ fn resolve(name: &str, stated: &Metadata, defaults: &Defaults) -> Result<NewDocu
             stated.dossier_code.clone().or(named_dossier),
             "dossier code",
         )?,
-        citizen_id: need(stated.citizen_id.clone().or(named_citizen), "personal ID")?,
+        citizen_id: need(stated.citizen_id.clone().or(named_citizen), "personal ID")?
+            .parse()
+            .map_err(|e: Invalid| e.to_string())?,
         procedure_code: need(
             stated
                 .procedure_code
@@ -254,14 +257,21 @@ fn resolve(name: &str, stated: &Metadata, defaults: &Defaults) -> Result<NewDocu
             .title
             .clone()
             .or(defaults.title.clone())
-            .unwrap_or_else(|| name.to_string()),
+            .unwrap_or_else(|| name.to_string())
+            .parse()
+            .map_err(|e: Invalid| e.to_string())?,
         agency: stated
             .agency
             .clone()
             .unwrap_or_else(|| defaults.agency.clone()),
         role: stated.role.unwrap_or(defaults.role),
         created_by: defaults.created_by.clone(),
-        valid_until: stated.valid_until.clone(),
+        valid_until: stated
+            .valid_until
+            .as_deref()
+            .map(Date::parse)
+            .transpose()
+            .map_err(|e| e.to_string())?,
         supersedes: None,
     })
 }
@@ -391,7 +401,7 @@ mod tests {
         assert_eq!(plans[0].files, [PathBuf::from("a/1.png"), "a/2.png".into()]);
         assert_eq!(plans[0].on_page_error, OnPageError::StoreFlagged);
         assert_eq!(plans[1].name, "row 2");
-        assert_eq!(plans[1].metadata.as_ref().unwrap().title, "row 2");
+        assert_eq!(plans[1].metadata.as_ref().unwrap().title.as_str(), "row 2");
         let json = r#"[{"files": ["../etc/passwd"], "dossier_code": "D1"}]"#;
         assert!(plan_manifest(Path::new("m.json"), json.as_bytes(), &defaults()).is_err());
         let json = r#"[{"files": ["x.png"], "dossier_code": "D1", "citizen_id": "001234567890"}]"#;

@@ -14,6 +14,7 @@ use sohoa::store::{
     AuditEntry, Backends, CopyTrust, Document, FileRole, FsckReport, Ingest, NewDocument, NewFile,
     Role, Scope, SearchQuery, Store,
 };
+use sohoa::values::{CitizenId, Date, DocumentId};
 
 use super::files::{read, write_atomically};
 use super::verify::certificates;
@@ -542,9 +543,9 @@ fn new_document(args: &AddArgs, meta: &Metadata, agency: String) -> Result<NewDo
     Ok(NewDocument {
         dossier_code: need(&args.dossier, &meta.dossier_code, "dossier")?,
         procedure_code: need(&args.procedure, &meta.procedure_code, "procedure")?,
-        citizen_id: need(&args.citizen_id, &meta.citizen_id, "citizen-id")?,
+        citizen_id: need(&args.citizen_id, &meta.citizen_id, "citizen-id")?.parse()?,
         kind: need(&args.kind, &meta.kind, "kind")?,
-        title: need(&args.title, &meta.title, "title")?,
+        title: need(&args.title, &meta.title, "title")?.parse()?,
         agency,
         role: if args.result {
             Role::Result
@@ -556,8 +557,18 @@ fn new_document(args: &AddArgs, meta: &Metadata, agency: String) -> Result<NewDo
             .clone()
             .or(meta.created_by.clone())
             .unwrap_or_else(user),
-        valid_until: args.valid_until.clone().or(meta.valid_until.clone()),
-        supersedes: args.supersedes.clone().or(meta.supersedes.clone()),
+        valid_until: args
+            .valid_until
+            .as_deref()
+            .or(meta.valid_until.as_deref())
+            .map(Date::parse)
+            .transpose()?,
+        supersedes: args
+            .supersedes
+            .as_deref()
+            .or(meta.supersedes.as_deref())
+            .map(DocumentId::parse)
+            .transpose()?,
     })
 }
 
@@ -737,13 +748,17 @@ fn search(args: SearchArgs) -> Result<()> {
     let store = args.store.open()?;
     let query = SearchQuery {
         text: args.query.clone(),
-        citizen_id: args.citizen_id.clone(),
+        citizen_id: args
+            .citizen_id
+            .as_deref()
+            .map(CitizenId::parse)
+            .transpose()?,
         dossier_code: args.dossier.clone(),
         procedure_code: args.procedure.clone(),
         kind: args.kind.clone(),
         agency: args.agency.clone(),
-        from: args.from.clone(),
-        to: args.to.clone(),
+        from: args.from.as_deref().map(Date::parse).transpose()?,
+        to: args.to.as_deref().map(Date::parse).transpose()?,
         limit: args.limit,
     };
     let docs = store.search(&query)?;

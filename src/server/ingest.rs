@@ -20,14 +20,14 @@ pub fn prepare(
     let new = NewDocument {
         dossier_code: params::code("dossier_code", &meta.dossier_code)?,
         procedure_code: params::code("procedure_code", &meta.procedure_code)?,
-        citizen_id: meta.citizen_id.into(),
+        citizen_id: meta.citizen_id,
         agency: key.agency.clone(),
         kind: params::code("kind", &meta.kind)?,
-        title: meta.title.into(),
+        title: meta.title,
         role: params::role(meta.role.as_deref())?,
         created_by: key.id.clone(),
-        valid_until: meta.valid_until.map(String::from),
-        supersedes: meta.supersedes.map(String::from),
+        valid_until: meta.valid_until,
+        supersedes: meta.supersedes,
     };
     let claimed = meta.reference.as_deref();
     let (ingest, _) = Ingest::from_pdf(new, name, pdf, trust, claimed)?;

@@ -178,13 +178,13 @@ pub fn search_query(s: &Search) -> Result<SearchQuery, ApiError> {
     }
     let query = SearchQuery {
         text: opt(s.q.as_deref(), |v| text("q", v))?,
-        citizen_id: s.citizen_id.clone().map(String::from),
+        citizen_id: s.citizen_id.clone(),
         dossier_code: opt(s.dossier_code.as_deref(), |v| code("dossier_code", v))?,
         procedure_code: opt(s.procedure.as_deref(), |v| code("procedure", v))?,
         kind: opt(s.kind.as_deref(), |v| code("kind", v))?,
         agency: opt(s.agency.as_deref(), |v| code("agency", v))?,
-        from: s.from.clone().map(String::from),
-        to: s.to.clone().map(String::from),
+        from: s.from.clone(),
+        to: s.to.clone(),
         limit: Some(limit),
     };
     let filtered = query.text.is_some()

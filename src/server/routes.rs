@@ -589,7 +589,7 @@ pub async fn ingest(
         }
         Err(e) => return Err(access.refuse(&state, e).await),
     };
-    let superseded = prepared.new.supersedes.clone();
+    let superseded = prepared.new.supersedes.clone().map(String::from);
     if let Some(old) = &superseded {
         access.action = format!("{} supersedes={old}", access.action);
     }

@@ -18,9 +18,7 @@ use super::rows::{file_role_text, query_documents, role_text};
 use super::sql::{args, Engine, PgConn, Sql};
 
 use super::{NewDocument, StoreError, StoredFile};
-use crate::values::{
-    check_code, check_date, check_text, shorten, CitizenId, DocumentId, MAX_TITLE,
-};
+use crate::values::{check_code, check_date, check_text, shorten, CitizenId};
 
 /// Connections kept open for reuse.
 const MAX_IDLE: usize = 16;
@@ -403,19 +401,12 @@ pub fn write_durably<T>(
 
 /// Checks the metadata of a new document (not yet against the database).
 pub fn check_new(new: &NewDocument) -> Result<(), StoreError> {
+    // The personal ID, title, validity date and superseded id are checked by their types.
     check_code("dossier code", &new.dossier_code)?;
     check_code("procedure code", &new.procedure_code)?;
-    CitizenId::parse(&new.citizen_id)?;
     check_code("agency code", &new.agency)?;
     check_code("kind", &new.kind)?;
-    check_text("title", &new.title, MAX_TITLE)?;
     check_text("created_by", &new.created_by, 200)?;
-    if let Some(date) = &new.valid_until {
-        check_date("valid_until", date)?;
-    }
-    if let Some(id) = &new.supersedes {
-        DocumentId::parse(id)?;
-    }
     Ok(())
 }
 
@@ -440,7 +431,7 @@ pub fn check_reference_free(
     let holders = query_documents(conn, tail, args![reference])?;
     match holders
         .iter()
-        .find(|d| Some(&d.id) != new.supersedes.as_ref())
+        .find(|d| new.supersedes.as_ref().is_none_or(|old| *old != d.id))
     {
         Some(d) => Err(StoreError::Invalid(format!(
             "the certified copy {reference} is already stored as document {}: attach that \

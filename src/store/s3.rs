@@ -746,10 +746,10 @@ mod tests {
         let new = NewDocument {
             dossier_code: "H35.12-240101-0001".into(),
             procedure_code: "1.001193".into(),
-            citizen_id: "001234567890".into(),
+            citizen_id: "001234567890".parse().unwrap(),
             agency: "UBND-XA-TN".into(),
             kind: "giay-khai-sinh".into(),
-            title: "Giấy khai sinh".into(),
+            title: "Giấy khai sinh".parse().unwrap(),
             role: Role::Result,
             created_by: "clerk".into(),
             valid_until: None,

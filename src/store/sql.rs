@@ -449,6 +449,23 @@ impl ToValue for String {
     }
 }
 
+/// The domain's checked values are stored as their text.
+macro_rules! text_values {
+    ($($t:ty),*) => {$(
+        impl ToValue for $t {
+            fn to_value(&self) -> Value {
+                Value::Text(self.as_str().to_string())
+            }
+        }
+    )*};
+}
+text_values!(
+    crate::values::CitizenId,
+    crate::values::Date,
+    crate::values::DocumentId,
+    crate::values::Title
+);
+
 impl ToValue for [u8] {
     fn to_value(&self) -> Value {
         Value::Bytes(self.to_vec())

@@ -13,7 +13,7 @@ use crate::certify::copy::CertifyRequest;
 use crate::certify::issuer::{IssueError, Issuer};
 use crate::certify::pades::Placement;
 use crate::certify::register::Details;
-use crate::store::{Document, FileRole, NewDocument, NewFile, UserRole};
+use crate::store::{CitizenId, Date, Document, FileRole, NewDocument, NewFile, Title, UserRole};
 
 /// The certification form.
 #[derive(Deserialize)]
@@ -134,7 +134,7 @@ fn issue(
     let mut issuer = Issuer::open(&state.config.register_dir, signer.key.as_ref())
         .map_err(WebError::internal)?;
     let issued = issuer.issue(&pdf, &request, |copy, number| {
-        let new = copy_metadata(doc, by);
+        let new = copy_metadata(doc, by)?;
         let mut files = vec![
             NewFile {
                 role: FileRole::Certified,
@@ -174,17 +174,17 @@ fn issue(
 }
 
 /// The copy's metadata: the source document's, stored by `by`.
-fn copy_metadata(doc: &Document, by: &str) -> NewDocument {
-    NewDocument {
+fn copy_metadata(doc: &Document, by: &str) -> WebResult<NewDocument> {
+    Ok(NewDocument {
         dossier_code: doc.dossier_code.clone(),
         procedure_code: doc.procedure_code.clone(),
-        citizen_id: doc.citizen_id.clone(),
+        citizen_id: CitizenId::parse(&doc.citizen_id)?,
         agency: doc.agency.clone(),
         kind: doc.kind.clone(),
-        title: doc.title.clone(),
+        title: Title::parse(&doc.title)?,
         role: doc.role,
         created_by: by.to_string(),
-        valid_until: doc.valid_until.clone(),
+        valid_until: doc.valid_until.as_deref().map(Date::parse).transpose()?,
         supersedes: None,
-    }
+    })
 }

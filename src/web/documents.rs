@@ -18,8 +18,8 @@ use crate::digitize::{digitize_frames, Source, LOW_CONFIDENCE};
 use crate::pdf::KeptPage;
 use crate::server::routes::disposition;
 use crate::store::{
-    has_active_content, AuditEntry, Document, Dossier, FileRole, Ingest, NewDocument, NewFile,
-    Role, SearchQuery, UserRole,
+    has_active_content, AuditEntry, CitizenId, Date, Document, Dossier, FileRole, Ingest,
+    NewDocument, NewFile, Role, SearchQuery, Title, UserRole,
 };
 
 impl WebState {
@@ -128,7 +128,7 @@ pub(super) fn document_table(docs: &[Document]) -> Markup {
 }
 
 /// The dossier form of a draft.
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 pub struct StoreForm {
     dossier_code: String,
     procedure_code: String,
@@ -151,12 +151,11 @@ pub async fn store_draft(
     CsrfForm(session, form): CsrfForm<StoreForm>,
 ) -> WebResult<Response> {
     session.require(UserRole::Clerk, "lưu tài liệu")?;
-    let new = new_document(&state, &session, &form)?;
-    let (draft_id, owner) = (id.clone(), session.clone());
+    let (draft_id, owner, fields) = (id.clone(), session.clone(), form.clone());
     let (dir, draft, new) = state
         .blocking(move |s| {
             let (dir, draft) = drafts::load(s, &owner, &draft_id)?;
-            let new = from_dossier(s, new)?;
+            let new = new_document(s, &owner, &fields)?;
             s.app.store.check_document(&new)?;
             Ok((dir, draft, new))
         })
@@ -189,41 +188,40 @@ pub async fn store_draft(
     }
 }
 
+/// The document the form describes. A blank procedure code or personal ID is the
+/// dossier's, when the dossier exists.
 fn new_document(state: &WebState, session: &Session, form: &StoreForm) -> WebResult<NewDocument> {
     let role = match form.role.as_str() {
         "component" => Role::Component,
         "result" => Role::Result,
         _ => return Err(WebError::bad_request("Loại tài liệu không hợp lệ.")),
     };
-    let valid_until = Some(form.valid_until.trim().to_string()).filter(|v| !v.is_empty());
+    let dossier_code = form.dossier_code.trim();
+    let mut procedure_code = form.procedure_code.trim().to_string();
+    let mut citizen_id = form.citizen_id.trim().to_string();
+    if procedure_code.is_empty() || citizen_id.is_empty() {
+        if let Some(dossier) = state.app.store.dossier(dossier_code)? {
+            if procedure_code.is_empty() {
+                procedure_code = dossier.procedure_code;
+            }
+            if citizen_id.is_empty() {
+                citizen_id = dossier.citizen_id;
+            }
+        }
+    }
+    let valid_until = Some(form.valid_until.trim()).filter(|v| !v.is_empty());
     Ok(NewDocument {
-        dossier_code: form.dossier_code.trim().into(),
-        procedure_code: form.procedure_code.trim().into(),
-        citizen_id: form.citizen_id.trim().into(),
+        dossier_code: dossier_code.into(),
+        procedure_code,
+        citizen_id: CitizenId::parse(&citizen_id)?,
         agency: state.config.agency.clone(),
         kind: form.kind.trim().into(),
-        title: form.title.trim().into(),
+        title: Title::parse(&form.title)?,
         role,
         created_by: session.user.username.clone(),
-        valid_until,
+        valid_until: valid_until.map(Date::parse).transpose()?,
         supersedes: None,
     })
-}
-
-/// Fills a blank procedure code or personal ID from the dossier, when it exists.
-fn from_dossier(state: &WebState, mut new: NewDocument) -> WebResult<NewDocument> {
-    if !new.procedure_code.is_empty() && !new.citizen_id.is_empty() {
-        return Ok(new);
-    }
-    if let Some(dossier) = state.app.store.dossier(&new.dossier_code)? {
-        if new.procedure_code.is_empty() {
-            new.procedure_code = dossier.procedure_code;
-        }
-        if new.citizen_id.is_empty() {
-            new.citizen_id = dossier.citizen_id;
-        }
-    }
-    Ok(new)
 }
 
 fn digitize_and_store(

@@ -255,6 +255,12 @@ impl From<StoreError> for WebError {
     }
 }
 
+impl From<crate::values::Invalid> for WebError {
+    fn from(e: crate::values::Invalid) -> WebError {
+        WebError::bad_request(format!("Dữ liệu không hợp lệ: {e}"))
+    }
+}
+
 impl From<crate::server::errors::ApiError> for WebError {
     fn from(e: crate::server::errors::ApiError) -> WebError {
         WebError::new(e.status, e.message)

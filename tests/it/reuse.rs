@@ -46,10 +46,10 @@ fn doc(n: u64, dossier: &str, procedure: &str, citizen: &str, kind: &str, role: 
         new: NewDocument {
             dossier_code: dossier.into(),
             procedure_code: procedure.into(),
-            citizen_id: citizen.into(),
+            citizen_id: citizen.parse().unwrap(),
             agency: AGENCY.into(),
             kind: kind.into(),
-            title: format!("{kind} số {n}"),
+            title: format!("{kind} số {n}").parse().unwrap(),
             role,
             created_by: "test".into(),
             valid_until: None,
@@ -120,7 +120,7 @@ fn reuse_case(store: &Store) -> Case {
         "can-cuoc",
         Role::Component,
     );
-    plain.new.valid_until = Some("2040-01-01".into());
+    plain.new.valid_until = Some("2040-01-01".parse().unwrap());
     let plain_id_card = store_one(store, plain);
     let mut certified = next(
         "OLD-2",
@@ -129,7 +129,7 @@ fn reuse_case(store: &Store) -> Case {
         "can-cuoc",
         Role::Component,
     );
-    certified.new.valid_until = Some("2040-01-01".into());
+    certified.new.valid_until = Some("2040-01-01".parse().unwrap());
     certified.reference = Some("TEST-REF-OLD-2".into());
     let certified_id_card = store_one(store, certified);
     let mut expired = next(
@@ -139,7 +139,7 @@ fn reuse_case(store: &Store) -> Case {
         "can-cuoc",
         Role::Component,
     );
-    expired.new.valid_until = Some("2020-01-01".into());
+    expired.new.valid_until = Some("2020-01-01".parse().unwrap());
     let expired_id_card = store_one(store, expired);
     let status = next(
         "OLD-1",
@@ -164,7 +164,7 @@ fn reuse_case(store: &Store) -> Case {
         "to-khai-ket-hon",
         Role::Component,
     );
-    fixed.new.supersedes = Some(superseded_form.clone());
+    fixed.new.supersedes = Some(superseded_form.parse().unwrap());
     let correction = store_one(store, fixed);
     let other = next(
         "B-1",

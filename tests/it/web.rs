@@ -941,13 +941,13 @@ fn put_on_file(store: &Path) {
         new: NewDocument {
             dossier_code: dossier.into(),
             procedure_code: procedure.into(),
-            citizen_id: REUSE_CITIZEN.into(),
+            citizen_id: REUSE_CITIZEN.parse().unwrap(),
             agency: AGENCY.into(),
             kind: kind.into(),
-            title: title.into(),
+            title: title.parse().unwrap(),
             role: Role::Component,
             created_by: "import".into(),
-            valid_until: Some("2040-01-01".into()),
+            valid_until: Some("2040-01-01".parse().unwrap()),
             supersedes: None,
         },
         files: vec![NewFile {
