@@ -728,6 +728,12 @@ fn store_certify_find_reuse_and_verify_over_http() {
     document.expect(200);
     assert!(document.body.contains("id=\"ocr-text\""));
     assert!(document.body.contains("class=\"confidence\""));
+    // The page report's stage timings are on the page (issue 17: the clerk's wait).
+    let timings = between(&document.body, "<small class=\"timings\">", "</small>").unwrap();
+    assert!(
+        timings.contains("nhận dạng chữ") && timings.contains("tổng"),
+        "{timings}"
+    );
     // A plain clerk sees no certification form and the server refuses it too.
     assert!(!document.body.contains("id=\"certify\""));
     clerk
