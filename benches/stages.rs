@@ -17,6 +17,7 @@ fn skewed_page() -> image::GrayImage {
 fn dense_text() -> RecognizedPage {
     let lines = (0..30)
         .map(|l| Line {
+            paragraph: (1, l / 10),
             words: (0..12)
                 .map(|w| Word {
                     text: "nghiệp".into(),

@@ -61,6 +61,9 @@ pub struct Word {
 pub struct Line {
     /// The words of the line, left to right.
     pub words: Vec<Word>,
+    /// The engine's (block, paragraph) numbers: lines of one paragraph share them.
+    #[serde(skip)]
+    pub paragraph: (u32, u32),
 }
 
 impl Line {

@@ -95,7 +95,11 @@ fn parse_tsv(tsv: &str) -> RecognizedPage {
         }
         let key = (cols[2], cols[3], cols[4]);
         if current_key != Some(key) {
-            lines.push(Line { words: Vec::new() });
+            let number = |col: &str| col.parse().unwrap_or(0);
+            lines.push(Line {
+                words: Vec::new(),
+                paragraph: (number(cols[2]), number(cols[3])),
+            });
             current_key = Some(key);
         }
         let bbox = BBox {
