@@ -18,8 +18,8 @@ use spki::AlgorithmIdentifierRef;
 use x509_cert::name::Name;
 use x509_cert::Certificate;
 
-use super::alg::{Curve, KeyKind, KeyType, SigAlg};
-use super::certificate;
+use super::alg::{Curve, KeyKind, KeyType, PublicKey, SigAlg};
+use super::certificate::{self, CertError};
 use super::key::{KeyError, SignatureScheme, SigningKey};
 
 /// The message every loader signs once to prove that its private key belongs to its
@@ -39,12 +39,20 @@ pub(crate) fn cert_parses(cert_der: &[u8]) -> Result<(), KeyError> {
     parse_cert(cert_der).map(|_| ())
 }
 
+/// The public key of the DER certificate `cert_der`.
+fn cert_public_key(cert_der: &[u8]) -> Result<PublicKey, KeyError> {
+    certificate::public_key(cert_der).map_err(|e| match e {
+        CertError::Malformed(why) => KeyError::Invalid(format!(
+            "the certificate is not a valid DER X.509 certificate: {why}"
+        )),
+        e => KeyError::Invalid(format!("the certificate's public key: {e}")),
+    })
+}
+
 /// Reads the certificate's public key and refuses the ones sohoa does not sign with
 /// (Decree 23/2025: RSA ≥ 2048 bits, ECDSA ≥ 256 bits; we support P-256 and P-384).
 pub(crate) fn cert_key(cert_der: &[u8]) -> Result<KeyType, KeyError> {
-    cert_parses(cert_der)?;
-    let key = certificate::public_key(cert_der)
-        .map_err(|e| KeyError::Invalid(format!("the certificate's public key: {e}")))?;
+    let key = cert_public_key(cert_der)?;
     match key.kind {
         KeyKind::Rsa(bits) if bits < 2048 => Err(KeyError::Unsuitable(format!(
             "RSA key of {bits} bits; at least 2048 bits are required"
@@ -74,9 +82,7 @@ pub fn verify_with_certificate(
     message: &[u8],
     signature: &[u8],
 ) -> Result<(), KeyError> {
-    cert_parses(cert_der)?;
-    let key = certificate::public_key(cert_der)
-        .map_err(|e| KeyError::Invalid(format!("the certificate's public key: {e}")))?;
+    let key = cert_public_key(cert_der)?;
     match key.verify(SigAlg::from_scheme(scheme), message, signature) {
         Ok(true) => Ok(()),
         // A key of another type than the scheme's simply does not verify.

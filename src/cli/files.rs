@@ -12,15 +12,30 @@ pub fn config_path() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("sohoa.toml"))
 }
 
-/// The `[NAME]` table of the settings file ([`config_path`]) as `T` (`None` without the
-/// file or the table); errors name the file and the table.
-pub fn config_section<T: serde::de::DeserializeOwned>(name: &str) -> Result<Option<T>> {
+/// The settings file ([`config_path`]) as a table, when it exists; a syntax error is one
+/// line: the file, where, then what.
+pub fn config_table() -> Result<Option<toml::Table>> {
     let path = config_path();
     if !path.exists() {
         return Ok(None);
     }
-    let text = String::from_utf8(read(&path)?).map_err(|_| anyhow!("sohoa.toml: not UTF-8"))?;
-    let mut table: toml::Table = toml::from_str(&text).context("sohoa.toml")?;
+    let text =
+        String::from_utf8(read(&path)?).map_err(|_| anyhow!("{}: not UTF-8", path.display()))?;
+    toml::from_str(&text)
+        .map(Some)
+        .map_err(|e: toml::de::Error| {
+            let at = e.to_string().lines().next().unwrap_or_default().to_string();
+            let message = e.message().split_whitespace().collect::<Vec<_>>().join(" ");
+            anyhow!("{}: {at}: {message}", path.display())
+        })
+}
+
+/// The `[NAME]` table of the settings file ([`config_path`]) as `T` (`None` without the
+/// file or the table); errors name the file and the table.
+pub fn config_section<T: serde::de::DeserializeOwned>(name: &str) -> Result<Option<T>> {
+    let Some(mut table) = config_table()? else {
+        return Ok(None);
+    };
     match table.remove(name) {
         None => Ok(None),
         Some(value) => value

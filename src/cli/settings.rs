@@ -11,24 +11,6 @@ use std::ffi::OsString;
 
 use clap::{Arg, ArgAction};
 
-/// The settings file's tables, when it exists.
-fn read_table() -> Result<Option<toml::Table>> {
-    let path = super::files::config_path();
-    if !path.exists() {
-        return Ok(None);
-    }
-    let text = String::from_utf8(super::files::read(&path)?)
-        .map_err(|_| anyhow!("{}: not UTF-8", path.display()))?;
-    toml::from_str(&text)
-        .map(Some)
-        .map_err(|e: toml::de::Error| {
-            // One line: where, then what.
-            let at = e.to_string().lines().next().unwrap_or_default().to_string();
-            let message = e.message().split_whitespace().collect::<Vec<_>>().join(" ");
-            anyhow!("{}: {at}: {message}", path.display())
-        })
-}
-
 /// `sohoa config …`.
 #[derive(clap::Subcommand)]
 pub enum ConfigCommand {
@@ -133,7 +115,7 @@ pub fn with_settings(args: Vec<OsString>, cli: &clap::Command) -> Result<Vec<OsS
     let Some(command) = cli.find_subcommand(&name) else {
         return Ok(args);
     };
-    let Some(table) = read_table()? else {
+    let Some(table) = super::files::config_table()? else {
         return Ok(args);
     };
     let Some(section) = table.get(&name).and_then(toml::Value::as_table) else {
@@ -157,7 +139,7 @@ pub fn with_settings(args: Vec<OsString>, cli: &clap::Command) -> Result<Vec<OsS
 
 /// Every problem of the settings file: unknown tables and keys, values a flag refuses.
 pub fn check(cli: &clap::Command) -> Result<Vec<String>> {
-    let Some(table) = read_table()? else {
+    let Some(table) = super::files::config_table()? else {
         return Ok(Vec::new());
     };
     let mut problems = Vec::new();

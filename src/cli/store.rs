@@ -84,13 +84,9 @@ pub(crate) fn read_audit_key(path: &Path) -> Result<Vec<u8>> {
 /// `blobs = "s3://…"`, `s3_endpoint = "…"`), for every command; flags and `SOHOA_*`
 /// variables win.
 fn configured_backends() -> Result<Backends> {
-    let path = super::files::config_path();
-    if !path.exists() {
+    let Some(table) = super::files::config_table()? else {
         return Ok(Backends::default());
-    }
-    let text = String::from_utf8(read(&path)?).map_err(|_| anyhow!("sohoa.toml: not UTF-8"))?;
-    let table: toml::Table =
-        toml::from_str(&text).map_err(|e| anyhow!("sohoa.toml: {}", e.message()))?;
+    };
     let text_of = |key: &str| table.get(key).and_then(|v| v.as_str()).map(str::to_string);
     Ok(Backends {
         index: text_of("index"),
@@ -101,24 +97,15 @@ fn configured_backends() -> Result<Backends> {
 
 /// The store folder: `flag`, else `store = "…"` in ./sohoa.toml, else `store`.
 pub fn store_dir(flag: Option<&Path>) -> Result<PathBuf> {
-    #[derive(Deserialize)]
-    struct Config {
-        store: Option<PathBuf>,
-    }
     if let Some(dir) = flag {
         return Ok(dir.to_path_buf());
     }
-    let path = super::files::config_path();
-    if !path.exists() {
-        return Ok(PathBuf::from("store"));
+    let table = super::files::config_table()?.unwrap_or_default();
+    match table.get("store") {
+        None => Ok(PathBuf::from("store")),
+        Some(toml::Value::String(dir)) => Ok(PathBuf::from(dir)),
+        Some(_) => Err(anyhow!("sohoa.toml: store must be a folder name (text)")),
     }
-    let text = String::from_utf8(read(&path)?).map_err(|_| anyhow!("sohoa.toml: not UTF-8"))?;
-    let config: Config = toml::from_str(&text).map_err(|e| {
-        let at = e.to_string().lines().next().unwrap_or_default().to_string();
-        let message = e.message().split_whitespace().collect::<Vec<_>>().join(" ");
-        anyhow!("sohoa.toml: {at}: {message}")
-    })?;
-    Ok(config.store.unwrap_or_else(|| PathBuf::from("store")))
 }
 
 /// The store's commands, flattened into the top level.

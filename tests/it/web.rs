@@ -330,6 +330,23 @@ fn upload_and_store(
     files: &[(&str, &[u8])],
     dossier: &str,
 ) -> String {
+    upload_and_store_titled(
+        client,
+        csrf,
+        files,
+        dossier,
+        "Giấy khai sinh Nguyễn Thị Bình",
+    )
+}
+
+/// [`upload_and_store`] with the document's title.
+fn upload_and_store_titled(
+    client: &mut Client,
+    csrf: &str,
+    files: &[(&str, &[u8])],
+    dossier: &str,
+    title: &str,
+) -> String {
     let draft = client.post_files("/capture", Some(csrf), files);
     draft.expect(303);
     assert!(draft.location.starts_with("/drafts/"), "{}", draft.location);
@@ -342,7 +359,7 @@ fn upload_and_store(
             ("procedure_code", "1.001234"),
             ("citizen_id", CITIZEN),
             ("kind", "giay-khai-sinh"),
-            ("title", "Giấy khai sinh Nguyễn Thị Bình"),
+            ("title", title),
             ("role", "component"),
         ],
     );
@@ -1237,28 +1254,34 @@ fn active_pdfs_are_never_shown_inline_and_pages_are_not_cached() {
     assert!(disposition.starts_with("attachment"), "{disposition}");
 }
 
-#[test]
-fn register_export_is_safe_for_spreadsheets() {
-    let office = Office::new();
+/// Adds a clerk and certifier named `display` (what pages show); its sign-in.
+fn add_certifier(
+    office: &Office,
+    username: &'static str,
+    display: &str,
+) -> (&'static str, &'static str) {
+    const PASSWORD: &str = "mat-khau-dai-du-roi";
     let out = run(sohoa()
         .args(["user", "add"])
         .args(common::store_args(&office.store()))
-        .args([
-            "--username",
-            "hacker",
-            "--name",
-            "=HYPERLINK(\"http://x\",\"y\")",
-        ])
+        .args(["--username", username, "--name", display])
         .args(["--role", "clerk,certifier", "--password-env", "P"])
-        .env("P", "mat-khau-dai-du-roi"));
+        .env("P", PASSWORD));
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    (username, PASSWORD)
+}
+
+#[test]
+fn register_export_is_safe_for_spreadsheets() {
+    let office = Office::new();
+    let hacker = add_certifier(&office, "hacker", "=HYPERLINK(\"http://x\",\"y\")");
     let server = office.serve(true);
     let mut client = Client::new(&server);
-    let csrf = client.sign_in(("hacker", "mat-khau-dai-du-roi"));
+    let csrf = client.sign_in(hacker);
     let dir = tempfile::tempdir().unwrap();
     let doc = upload_and_store(
         &mut client,
@@ -1277,46 +1300,19 @@ fn register_export_is_safe_for_spreadsheets() {
 #[test]
 fn markup_typed_into_names_and_titles_is_shown_as_text() {
     let office = Office::new();
-    let hostile_name = "<img src=x onerror=alert(1)>";
-    let out = run(sohoa()
-        .args(["user", "add"])
-        .args(common::store_args(&office.store()))
-        .args(["--username", "mallory", "--name", hostile_name])
-        .args(["--role", "clerk,certifier", "--password-env", "P"])
-        .env("P", "mat-khau-dai-du-roi"));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let mallory = add_certifier(&office, "mallory", "<img src=x onerror=alert(1)>");
     let server = office.serve(true);
     let mut client = Client::new(&server);
-    let csrf = client.sign_in(("mallory", "mat-khau-dai-du-roi"));
+    let csrf = client.sign_in(mallory);
     let dir = tempfile::tempdir().unwrap();
-    let draft = client.post_files(
-        "/capture",
-        Some(&csrf),
-        &[("p.png", &clean_page(dir.path(), 73))],
-    );
-    draft.expect(303);
     let hostile_title = "<script>alert(\"t\")</script> & 'x'";
-    let stored = client.post_form(
-        &format!("{}/store", draft.location),
-        &[
-            ("csrf", &csrf),
-            ("dossier_code", "HS-XSS"),
-            ("procedure_code", "1.001234"),
-            ("citizen_id", CITIZEN),
-            ("kind", "giay-khai-sinh"),
-            ("title", hostile_title),
-            ("role", "component"),
-        ],
+    let id = upload_and_store_titled(
+        &mut client,
+        &csrf,
+        &[("p.png", &clean_page(dir.path(), 73))],
+        "HS-XSS",
+        hostile_title,
     );
-    stored.expect(303);
-    let id = stored
-        .location
-        .trim_start_matches("/documents/")
-        .to_string();
     let copy = client.post_form(
         &format!("/documents/{id}/certify"),
         &[
@@ -1329,7 +1325,7 @@ fn markup_typed_into_names_and_titles_is_shown_as_text() {
     copy.expect(303);
     let pages = [
         "/".to_string(),
-        stored.location.clone(),
+        format!("/documents/{id}"),
         copy.location.clone(),
         "/search?q=alert".to_string(),
         "/dossiers/HS-XSS".to_string(),
