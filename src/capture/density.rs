@@ -62,6 +62,13 @@ pub fn page_dpi(given: Option<f32>, stated: Option<f32>, raster: &Raster) -> f32
 /// The median height in pixels of the image's text lines (runs of rows with dark ink,
 /// text running across); `None` without any.
 pub fn line_height(gray: &GrayImage) -> Option<f32> {
+    let heights = line_heights(gray);
+    heights.get(heights.len() / 2).copied()
+}
+
+/// The heights in pixels of the image's text lines (runs of rows with dark ink, text
+/// running across), smallest first.
+pub fn line_heights(gray: &GrayImage) -> Vec<f32> {
     let (width, height) = gray.dimensions();
     let needed = (width / 100).max(1);
     let inked: Vec<bool> = gray
@@ -83,7 +90,7 @@ pub fn line_height(gray: &GrayImage) -> Option<f32> {
         }
     }
     runs.sort_unstable();
-    runs.get(runs.len() / 2).map(|r| *r as f32)
+    runs.into_iter().map(|r| r as f32).collect()
 }
 
 /// `file` (PNG or JPEG) stating `dpi`: a PNG gets a `pHYs` chunk after its header, a

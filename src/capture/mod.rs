@@ -16,9 +16,10 @@ mod resample;
 
 use decode::check_size;
 pub use decode::{decode_frame, frame_count, DecodeLimits, Frame, Original, Raster};
-pub use density::{effective_dpi, line_height};
+pub use density::{effective_dpi, line_height, line_heights};
 pub use orientation::ReadingCheck;
 pub use pdf_image::bilevel_samples;
+pub use resample::resize_gray;
 
 use std::time::Instant;
 
