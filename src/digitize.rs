@@ -654,23 +654,32 @@ fn ocr_scale(gray: &image::GrayImage, dpi: f32) -> OcrScale {
 
 /// Recognises the page, from a copy enlarged to at least [`OCR_MIN_DPI`] when its
 /// resolution is low, or reduced when its letters are taller than OCR needs
-/// ([`OCR_LINE_PX`]); the word boxes are scaled back to the page's pixels.
+/// ([`OCR_LINE_PX`]); the word boxes are scaled back to the page's pixels, and ruled
+/// tables are read cell by cell ([`ocr::table`]).
 fn recognize(engine: &mut dyn OcrEngine, page: &capture::Page) -> Result<RecognizedPage, OcrError> {
     let gray = page.raster.to_ocr_gray();
-    let (w, h) = gray.dimensions();
     let scale = ocr_scale(&gray, page.dpi);
     tracing::debug!(?scale, "page read for OCR");
-    let (scaled_w, scaled_h, dpi) = match scale {
-        OcrScale::AsIs => return engine.recognize(&gray, page.dpi.round() as u32),
-        OcrScale::Enlarge(f) => (w * f, h * f, page.dpi * f as f32),
-        OcrScale::Reduce(f) => (
-            ((w as f32 / f).round() as u32).max(1),
-            ((h as f32 / f).round() as u32).max(1),
-            page.dpi / f,
-        ),
+    let read = match scale {
+        OcrScale::AsIs => engine.recognize(&gray, page.dpi.round() as u32)?,
+        OcrScale::Enlarge(f) => read_scaled(engine, &gray, page.dpi, f as f32)?,
+        OcrScale::Reduce(f) => read_scaled(engine, &gray, page.dpi, 1.0 / f)?,
     };
-    let scaled = capture::resize_gray(&gray, scaled_w, scaled_h);
-    let mut read = engine.recognize(&scaled, dpi.round() as u32)?;
+    Ok(ocr::table::in_cell_order(read, &gray, page.dpi))
+}
+
+/// Recognises a copy of `gray` scaled by `factor`, word boxes scaled back.
+fn read_scaled(
+    engine: &mut dyn OcrEngine,
+    gray: &image::GrayImage,
+    dpi: f32,
+    factor: f32,
+) -> Result<RecognizedPage, OcrError> {
+    let (w, h) = gray.dimensions();
+    let scaled_w = ((w as f32 * factor).round() as u32).max(1);
+    let scaled_h = ((h as f32 * factor).round() as u32).max(1);
+    let scaled = capture::resize_gray(gray, scaled_w, scaled_h);
+    let mut read = engine.recognize(&scaled, (dpi * factor).round() as u32)?;
     let (sx, sy) = (w as f32 / scaled_w as f32, h as f32 / scaled_h as f32);
     for word in read.lines.iter_mut().flat_map(|l| l.words.iter_mut()) {
         let b = &mut word.bbox;

@@ -1,6 +1,7 @@
 //! Recognize: words, boxes and confidences from a corrected page.
 
 pub mod models;
+pub mod table;
 mod tesseract;
 
 pub use self::tesseract::TesseractEngine;

@@ -259,3 +259,29 @@ fn compact_quality_stores_text_pages_bitonal_and_keeps_colour() {
         "the seal keeps the page in colour: {listing}"
     );
 }
+
+#[test]
+fn a_ruled_table_with_wrapped_cells_reads_cell_by_cell() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = sohoa_fixtures::render_table_page().unwrap();
+    let png = dir.path().join("table.png");
+    page.image.save(&png).unwrap();
+    let (pdf, txt) = (dir.path().join("t.pdf"), dir.path().join("t.txt"));
+    let out = run(sohoa()
+        .args(["digitize", "-o"])
+        .arg(&pdf)
+        .arg("--text")
+        .arg(&txt)
+        .arg(&png));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Read line by line across the cells (Tesseract's own order), the truth, one cell
+    // per line, scores about 17 % (benches/table-order.sh).
+    let text = std::fs::read_to_string(&txt).unwrap();
+    assert!(cer(&text, &page.text) < 0.02, "--text:\n{text}");
+    let layer = pdftotext(&pdf, 1);
+    assert!(cer(&layer, &page.text) < 0.02, "text layer:\n{layer}");
+}
