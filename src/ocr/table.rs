@@ -35,40 +35,46 @@ struct Rule {
     to: f32,
 }
 
-/// One table: its horizontal rulings' positions, top to bottom, and the vertical rulings.
+/// One table: its horizontal rulings' positions, top to bottom, and for each band between
+/// two of them, the positions of the vertical rulings crossing it, left to right.
 #[derive(Debug)]
 struct Grid {
     rows: Vec<f32>,
-    verticals: Vec<Rule>,
+    edges: Vec<Vec<f32>>,
 }
 
 impl Grid {
+    fn new(mut rows: Vec<f32>, verticals: &[Rule]) -> Grid {
+        rows.sort_by(f32::total_cmp);
+        let edges = rows
+            .windows(2)
+            .map(|band| {
+                let middle = (band[0] + band[1]) / 2.0;
+                let mut edges: Vec<f32> = verticals
+                    .iter()
+                    .filter(|v| v.from <= middle && middle <= v.to)
+                    .map(|v| v.at)
+                    .collect();
+                edges.sort_by(f32::total_cmp);
+                edges
+            })
+            .collect();
+        Grid { rows, edges }
+    }
+
     /// (row, column) of the cell holding point (`x`, `y`); `None` outside the grid.
     fn cell_of(&self, x: f32, y: f32) -> Option<(usize, usize)> {
         let row = self.rows.windows(2).position(|r| r[0] <= y && y < r[1])?;
-        let middle = (self.rows[row] + self.rows[row + 1]) / 2.0;
-        let mut edges: Vec<f32> = self
-            .verticals
-            .iter()
-            .filter(|v| v.from <= middle && middle <= v.to)
-            .map(|v| v.at)
-            .collect();
-        edges.sort_by(f32::total_cmp);
-        let column = edges.windows(2).position(|e| e[0] <= x && x < e[1])?;
+        let column = self.edges[row]
+            .windows(2)
+            .position(|e| e[0] <= x && x < e[1])?;
         Some((row, column))
     }
 
     /// Cells with at least two columns in some row and at least two rows: a frame around
     /// a page or a boxed paragraph is not a table.
     fn is_table(&self) -> bool {
-        let columns = |row: usize| {
-            let middle = (self.rows[row] + self.rows[row + 1]) / 2.0;
-            self.verticals
-                .iter()
-                .filter(|v| v.from <= middle && middle <= v.to)
-                .count()
-        };
-        self.rows.len() >= 3 && (0..self.rows.len() - 1).any(|r| columns(r) >= 3)
+        self.rows.len() >= 3 && self.edges.iter().any(|e| e.len() >= 3)
     }
 }
 
@@ -217,9 +223,8 @@ fn grids(horizontal: Vec<Rule>, vertical: Vec<Rule>, tolerance: f32) -> Vec<Grid
             }
             i += 1;
         }
-        let mut rows: Vec<f32> = group.iter().map(|&g| horizontal[g].at).collect();
-        rows.sort_by(f32::total_cmp);
-        let grid = Grid { rows, verticals };
+        let rows = group.iter().map(|&g| horizontal[g].at).collect();
+        let grid = Grid::new(rows, &verticals);
         if grid.is_table() {
             found.push(grid);
         }
