@@ -1081,6 +1081,15 @@ fn unfilter(kind: u8, up: &[u8], row: &mut [u8], bpp: usize) -> Option<()> {
     let (up, row) = (&up[..n], &mut row[..n]);
     match kind {
         0 => {}
+        // One-byte pixels carry the left neighbour in a register: read back from memory,
+        // each byte would wait for the store of the one before it.
+        1 if bpp == 1 => {
+            let mut left = 0u8;
+            for x in row.iter_mut() {
+                left = x.wrapping_add(left);
+                *x = left;
+            }
+        }
         1 => {
             for i in bpp..n {
                 row[i] = row[i].wrapping_add(row[i - bpp]);
@@ -1095,6 +1104,14 @@ fn unfilter(kind: u8, up: &[u8], row: &mut [u8], bpp: usize) -> Option<()> {
             for i in 0..n {
                 let left = if i >= bpp { row[i - bpp] } else { 0 };
                 row[i] = row[i].wrapping_add(((u16::from(left) + u16::from(up[i])) / 2) as u8);
+            }
+        }
+        4 if bpp == 1 => {
+            let (mut left, mut upper_left) = (0u8, 0u8);
+            for (x, &up) in row.iter_mut().zip(up) {
+                left = x.wrapping_add(paeth(left, up, upper_left));
+                *x = left;
+                upper_left = up;
             }
         }
         4 => {
@@ -1119,15 +1136,10 @@ fn paeth(a: u8, b: u8, c: u8) -> u8 {
     let pa = (b16 - c16).abs();
     let pb = (a16 - c16).abs();
     let pc = (a16 - c16 + b16 - c16).abs();
-    let (mut out, mut least) = (a, pa);
-    if pb < least {
-        out = b;
-        least = pb;
-    }
-    if pc < least {
-        out = c;
-    }
-    out
+    // Selects, not branches: which neighbour wins changes from pixel to pixel, and a
+    // mispredicted branch costs more than the whole select.
+    let nearer = std::hint::select_unpredictable(pb < pa, b, a);
+    std::hint::select_unpredictable(pc < pa.min(pb), c, nearer)
 }
 
 #[cfg(test)]
