@@ -1136,10 +1136,16 @@ fn paeth(a: u8, b: u8, c: u8) -> u8 {
     let pa = (b16 - c16).abs();
     let pb = (a16 - c16).abs();
     let pc = (a16 - c16 + b16 - c16).abs();
-    // Selects, not branches: which neighbour wins changes from pixel to pixel, and a
-    // mispredicted branch costs more than the whole select.
-    let nearer = std::hint::select_unpredictable(pb < pa, b, a);
-    std::hint::select_unpredictable(pc < pa.min(pb), c, nearer)
+    // Masks, not branches: which neighbour wins changes from pixel to pixel, and a
+    // mispredicted branch costs more than the whole selection.
+    let nearer = select(pb < pa, b, a);
+    select(pc < pa.min(pb), c, nearer)
+}
+
+/// `if_true` when `condition` holds, else `if_false`, without a branch.
+fn select(condition: bool, if_true: u8, if_false: u8) -> u8 {
+    let mask = 0u8.wrapping_sub(u8::from(condition));
+    (if_true & mask) | (if_false & !mask)
 }
 
 #[cfg(test)]
