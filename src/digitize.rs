@@ -259,7 +259,9 @@ pub fn assemble(done: Vec<DonePage>) -> Result<Digitized, PdfError> {
     let (mut pages, mut texts) = (Vec::new(), Vec::new());
     for page in done {
         if let OutputPage::Scanned(scanned) = &page.pdf_page {
-            ink.add(&scanned.image.data, page.ink);
+            for key in scanned.image.layer_keys() {
+                ink.add(key, page.ink.clone());
+            }
         }
         pages.push(page.report);
         texts.push(page.text);

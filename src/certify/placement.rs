@@ -817,15 +817,15 @@ fn image_ink(
     marks: &mut Marks,
     known: Option<&KnownInk>,
 ) {
+    // An image with a stencil mask paints only where the mask does (mixed raster
+    // content's foreground): its ink is the mask's.
+    let image = stencil_mask(doc, image).unwrap_or(image);
     let upright = ctm[1].abs() < 1e-3 && ctm[2].abs() < 1e-3;
-    let size = |key: &[u8]| image.dict.get(key).and_then(Object::as_i64).ok();
-    let mask = known
+    // A known mask maps onto the unit square the image fills, whatever its resolution.
+    if let Some(mask) = known
         .filter(|_| upright)
         .and_then(|k| k.get(&image.content))
-        .filter(|m| {
-            size(b"Width") == Some(m.width as i64) && size(b"Height") == Some(m.height as i64)
-        });
-    if let Some(mask) = mask {
+    {
         mask.mark(ctm, marks);
         return;
     }
@@ -833,6 +833,15 @@ fn image_ink(
     if !marked {
         marks.rect(bounds(ctm, [0.0, 0.0, 1.0, 1.0]));
     }
+}
+
+/// The image's `/Mask` when it is a stencil (an image mask stream, not a colour-key
+/// array).
+fn stencil_mask<'a>(doc: &'a Document, image: &lopdf::Stream) -> Option<&'a lopdf::Stream> {
+    let mask = image.dict.get(b"Mask").ok()?.as_reference().ok()?;
+    let mask = doc.get_object(mask).ok()?.as_stream().ok()?;
+    let is_mask = mask.dict.get(b"ImageMask").and_then(Object::as_bool);
+    is_mask.unwrap_or(false).then_some(mask)
 }
 
 /// Marks the cells under an upright image's dark (luminance below 170) or strongly
@@ -953,13 +962,10 @@ fn mark_decoded_ink(
     marks: &mut Marks,
 ) -> Option<()> {
     let dict = &image.dict;
-    if dict
+    let stencil = dict
         .get(b"ImageMask")
         .and_then(Object::as_bool)
-        .unwrap_or(false)
-    {
-        return None;
-    }
+        .unwrap_or(false);
     let width = usize::try_from(dict.get(b"Width").ok()?.as_i64().ok()?).ok()?;
     let height = usize::try_from(dict.get(b"Height").ok()?.as_i64().ok()?).ok()?;
     if width == 0 || height == 0 || (width as u64) * (height as u64) > MAX_DECODED_PIXELS {
@@ -987,9 +993,12 @@ fn mark_decoded_ink(
                 max_pixels: MAX_DECODED_PIXELS,
                 ..Default::default()
             };
+            // Black where the image is black, or where a stencil paints.
             let gray = crate::capture::bilevel_samples(doc, image, &limits).ok()??;
             return whole(gray.into_raw(), 1, marks);
         }
+        // Other stencils are painted whole.
+        _ if stencil => return None,
         Some(b"DCTDecode") => {
             let decoded =
                 image::load_from_memory_with_format(&image.content, image::ImageFormat::Jpeg)
@@ -1361,6 +1370,43 @@ mod tests {
         other.add(b"other bytes", InkMask::new(&vec![255; w * h], w, h, 1));
         let elsewhere = occupancy(&doc, page_id, A4, Some(&other));
         assert_eq!(elsewhere.sums, decoded.sums);
+    }
+
+    #[test]
+    fn a_masked_image_has_ink_only_where_its_stencil_paints() {
+        // A page-sized image, dark all over, masked by a stencil that paints its top half
+        // only (mixed raster content's foreground).
+        let (w, h) = (64u16, 96u16);
+        let mut encoder = fax::encoder::Encoder::new(fax::VecWriter::new());
+        for y in 0..h {
+            let colour = if y < h / 2 {
+                fax::Color::Black
+            } else {
+                fax::Color::White
+            };
+            let Ok(()) = encoder.encode_line(std::iter::repeat_n(colour, w.into()), w);
+        }
+        let Ok(writer) = encoder.finish();
+        let (mut doc, page_id) = page("q 595 0 0 842 0 0 cm /Im0 Do Q", A4);
+        let mask = doc.add_object(Stream::new(
+            dictionary! { "Type" => "XObject", "Subtype" => "Image", "Width" => w as i64,
+            "Height" => h as i64, "ImageMask" => true, "BitsPerComponent" => 1,
+            "Filter" => "CCITTFaxDecode",
+            "DecodeParms" => dictionary! { "K" => -1, "Columns" => w as i64, "Rows" => h as i64 } },
+            writer.finish(),
+        ));
+        let image = doc.add_object(Stream::new(
+            dictionary! { "Type" => "XObject", "Subtype" => "Image", "Width" => 8, "Height" => 12,
+            "ColorSpace" => "DeviceGray", "BitsPerComponent" => 8, "Mask" => mask },
+            vec![10; 8 * 12],
+        ));
+        let resources = dictionary! { "XObject" => dictionary! { "Im0" => image } };
+        doc.get_dictionary_mut(page_id)
+            .unwrap()
+            .set("Resources", resources);
+        let map = occupancy(&doc, page_id, A4, None);
+        assert!(map.is_free([20.0, 20.0, 575.0, 400.0], 0.0));
+        assert!(!map.is_free([20.0, 440.0, 575.0, 822.0], 0.0));
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! Page image compression: JPEG for photos and colour, lossless Flate for gray scans,
 //! CCITT G4 for bitonal ones (lossless, the fax standard PDF/A allows). With
-//! [`Quality::Compact`], gray pages of text on white are stored bitonal too. Never JBIG2.
+//! [`Quality::Compact`], gray pages of text on white are stored bitonal too, and colour
+//! pages of text with seals or signatures as mixed raster content: a full-resolution G4
+//! mask of the ink, coloured by a low-resolution foreground, over a low-resolution
+//! background. Never JBIG2.
 
 use std::io::Write;
 
@@ -41,8 +44,9 @@ pub enum Quality {
     #[default]
     Archive,
     /// Pages of text on white without colour are stored bitonal (CCITT G4), a tenth of
-    /// the bytes of gray; photos, pictures and colour stamps stay as in `archive`. OCR
-    /// reads the gray page either way.
+    /// the bytes of gray; colour pages of text (a red seal, a blue signature) as mixed
+    /// raster content; photos and pictures stay as in `archive`. OCR reads the full page
+    /// either way.
     Compact,
 }
 
@@ -88,18 +92,61 @@ pub struct EncodedImage {
     pub png_rows: bool,
     /// The compressed samples.
     pub data: Vec<u8>,
+    /// A bitonal stencil (CCITT G4, black = painted, any resolution): the image paints
+    /// only where it is black (the image's `/Mask`).
+    pub mask: Option<Box<EncodedImage>>,
+}
+
+/// A page's pixels as PDF draws them: layers over the whole page, bottom first.
+#[derive(Debug, Clone)]
+pub struct PageImage {
+    /// Width of the page in full-resolution pixels.
+    pub width: u32,
+    /// Height of the page in full-resolution pixels.
+    pub height: u32,
+    /// One image, or mixed raster content's background then masked foreground.
+    pub layers: Vec<EncodedImage>,
+}
+
+impl PageImage {
+    fn single(image: EncodedImage) -> PageImage {
+        PageImage {
+            width: image.width,
+            height: image.height,
+            layers: vec![image],
+        }
+    }
+
+    /// The bytes that identify each layer: its mask's when it has one (the mask carries
+    /// the full-resolution ink), else its own.
+    pub fn layer_keys(&self) -> impl Iterator<Item = &[u8]> {
+        self.layers
+            .iter()
+            .map(|l| l.mask.as_deref().map_or(l.data.as_slice(), |m| &m.data))
+    }
 }
 
 /// Compresses a page. The source's own JPEG or gray/RGB PNG data is reused when capture
 /// kept it (the page was not resampled); otherwise colour pages and gray pages from lossy
 /// sources become JPEG, other gray pages Flate, bitonal pages CCITT G4. With
-/// [`Quality::Compact`] a page of text on white becomes bitonal first.
-pub fn encode(page: &Page, quality: Quality) -> Result<EncodedImage, PdfError> {
+/// [`Quality::Compact`] a page of text on white becomes bitonal first, and a colour page
+/// of text mixed raster content.
+pub fn encode(page: &Page, quality: Quality) -> Result<PageImage, PdfError> {
     if quality == Quality::Compact {
         if let Some(bitonal) = text_on_white(&page.raster) {
-            return ccitt_g4(&bitonal);
+            return ccitt_g4(&bitonal).map(PageImage::single);
+        }
+        if let Raster::Rgb(rgb) = &page.raster {
+            if let Some(layers) = mixed_raster(rgb)? {
+                return Ok(layers);
+            }
         }
     }
+    encode_whole(page).map(PageImage::single)
+}
+
+/// The page as one image.
+fn encode_whole(page: &Page) -> Result<EncodedImage, PdfError> {
     let (width, height) = page.raster.dimensions();
     let color = match &page.raster {
         Raster::Bilevel(_) => ImageColor::Bilevel,
@@ -114,6 +161,7 @@ pub fn encode(page: &Page, quality: Quality) -> Result<EncodedImage, PdfError> {
             filter: ImageFilter::Dct,
             png_rows: false,
             data: data.clone(),
+            mask: None,
         }),
         // A bitonal page is smaller as G4 than as its PNG's Flate rows.
         Some(Original::PngIdat(_)) if color == ImageColor::Bilevel => {
@@ -126,6 +174,7 @@ pub fn encode(page: &Page, quality: Quality) -> Result<EncodedImage, PdfError> {
             filter: ImageFilter::Flate,
             png_rows: true,
             data: data.clone(),
+            mask: None,
         }),
         None => compress(&page.raster, page.lossy_source),
     }
@@ -134,11 +183,21 @@ pub fn encode(page: &Page, quality: Quality) -> Result<EncodedImage, PdfError> {
 fn compress(raster: &Raster, lossy_source: bool) -> Result<EncodedImage, PdfError> {
     match raster {
         Raster::Bilevel(g) => ccitt_g4(g),
-        Raster::Gray(g) if lossy_source => {
-            jpeg(g.as_raw(), g.width(), g.height(), ImageColor::Gray)
-        }
+        Raster::Gray(g) if lossy_source => jpeg(
+            g.as_raw(),
+            g.width(),
+            g.height(),
+            ImageColor::Gray,
+            JPEG_QUALITY,
+        ),
         Raster::Gray(g) => Ok(flate_gray(g)),
-        Raster::Rgb(c) if has_colour(c) => jpeg(c.as_raw(), c.width(), c.height(), ImageColor::Rgb),
+        Raster::Rgb(c) if has_colour(c) => jpeg(
+            c.as_raw(),
+            c.width(),
+            c.height(),
+            ImageColor::Rgb,
+            JPEG_QUALITY,
+        ),
         Raster::Rgb(c) => compress(
             &Raster::Gray(image::DynamicImage::ImageRgb8(c.clone()).into_luma8()),
             lossy_source,
@@ -165,6 +224,7 @@ fn jpeg(
     width: u32,
     height: u32,
     color: ImageColor,
+    quality: u8,
 ) -> Result<EncodedImage, PdfError> {
     let too_large = || PdfError::ImageTooLarge { width, height };
     let (w, h) = (
@@ -177,7 +237,7 @@ fn jpeg(
     } else {
         ColorType::Luma
     };
-    Encoder::new(&mut data, JPEG_QUALITY)
+    Encoder::new(&mut data, quality)
         .encode(samples, w, h, color_type)
         .map_err(|e| PdfError::Encode(e.to_string()))?;
     Ok(EncodedImage {
@@ -187,6 +247,7 @@ fn jpeg(
         filter: ImageFilter::Dct,
         png_rows: false,
         data,
+        mask: None,
     })
 }
 
@@ -198,6 +259,7 @@ fn flate_gray(gray: &GrayImage) -> EncodedImage {
         filter: ImageFilter::Flate,
         png_rows: true,
         data: zlib(&png_up_rows(gray.as_raw(), gray.width() as usize)),
+        mask: None,
     }
 }
 
@@ -210,8 +272,23 @@ fn text_on_white(raster: &Raster) -> Option<GrayImage> {
         Raster::Rgb(c) if !has_colour(c) => std::borrow::Cow::Owned(raster.to_gray()),
         Raster::Rgb(_) => return None,
     };
-    let threshold = imageproc::contrast::otsu_level(&gray);
-    // Mid-tones lie between the means of ink and paper, a quarter of the gap in from each.
+    let threshold = text_threshold(&gray, MAX_MIDTONE_SHARE, |_| true)?;
+    let mut bitonal = gray.into_owned();
+    for p in bitonal.pixels_mut() {
+        p.0[0] = if p.0[0] <= threshold { 0 } else { 255 };
+    }
+    Some(bitonal)
+}
+
+/// Otsu's ink/paper level of a page of text, or `None` for a picture: more than
+/// `max_midtones` of the `counted` pixels (by index) are mid-tones, between the means of
+/// ink and paper a quarter of the gap in from each.
+fn text_threshold(
+    gray: &GrayImage,
+    max_midtones: f64,
+    counted: impl Fn(usize) -> bool,
+) -> Option<u8> {
+    let threshold = imageproc::contrast::otsu_level(gray);
     let (mut sums, mut counts) = ([0u64; 2], [0u64; 2]);
     for p in gray.pixels() {
         let class = usize::from(p.0[0] > threshold);
@@ -221,18 +298,163 @@ fn text_on_white(raster: &Raster) -> Option<GrayImage> {
     let mean = |c: usize| (sums[c] / counts[c].max(1)) as i32;
     let (ink, paper) = (mean(0), mean(1));
     let margin = (paper - ink) / 4;
-    let midtones = gray
+    let (mut midtones, mut total) = (0usize, 0usize);
+    for (_, p) in gray.pixels().enumerate().filter(|(i, _)| counted(*i)) {
+        total += 1;
+        midtones += usize::from((ink + margin + 1..paper - margin).contains(&i32::from(p.0[0])));
+    }
+    (midtones as f64 <= max_midtones * total as f64).then_some(threshold)
+}
+
+/// Colour layers of mixed raster content have this fraction of the page's resolution
+/// (75 dpi for a 300-dpi page): colour changes slowly where the mask does not.
+const LAYER_REDUCTION: u32 = 4;
+/// JPEG quality of the reduced colour layers: flat paper and flat ink.
+const LAYER_JPEG_QUALITY: u8 = 60;
+/// A pixel is coloured ink (a seal, a signature) when two channels differ by this much.
+const INK_CHROMA: u8 = 60;
+/// Share of mid-tone pixels (not coloured ink) above which a colour page is a picture.
+/// Higher than [`MAX_MIDTONE_SHARE`]: the mid-tones that are not ink go to the background
+/// layer rather than being lost, and a phone photo's soft text edges have some 5 %.
+const MAX_LAYERED_MIDTONE_SHARE: f64 = 0.10;
+/// Above this share of coloured-ink pixels a page is a colour picture, not text with
+/// marks, and is kept as one image.
+const MAX_COLOURED_SHARE: f64 = 0.15;
+
+/// A colour page of text as mixed raster content, or `None` when it is a picture.
+///
+/// The ink (pixels darker than Otsu's level, or strongly coloured) becomes a
+/// full-resolution G4 mask, as sharp as `compact`'s bitonal pages; where it paints, the
+/// colour comes from a reduced foreground of the ink's own colours (black text, a red
+/// seal); under it lies a reduced background of the paper. This is the layering of the
+/// MRC model (ITU-T T.44) with PDF's own means: an image with an explicit `/Mask`, no
+/// transparency, as PDF/A-2 allows. Written here because no crate builds it.
+fn mixed_raster(rgb: &RgbImage) -> Result<Option<PageImage>, PdfError> {
+    let coloured: Vec<bool> = rgb.pixels().map(|p| chroma(p.0) > INK_CHROMA).collect();
+    let share = coloured.iter().filter(|&&c| c).count() as f64 / coloured.len().max(1) as f64;
+    if share > MAX_COLOURED_SHARE {
+        return Ok(None);
+    }
+    let gray = Raster::Rgb(rgb.clone()).to_gray();
+    let Some(threshold) = text_threshold(&gray, MAX_LAYERED_MIDTONE_SHARE, |i| !coloured[i]) else {
+        return Ok(None);
+    };
+    let ink: Vec<bool> = gray
         .pixels()
-        .filter(|p| (ink + margin + 1..paper - margin).contains(&i32::from(p.0[0])))
-        .count();
-    if midtones as f64 > MAX_MIDTONE_SHARE * (gray.width() * gray.height()) as f64 {
-        return None;
+        .zip(&coloured)
+        .map(|(p, &c)| c || p.0[0] <= threshold)
+        .collect();
+    let (width, height) = rgb.dimensions();
+    let stencil = GrayImage::from_fn(width, height, |x, y| {
+        image::Luma([if ink[(y * width + x) as usize] {
+            0
+        } else {
+            255
+        }])
+    });
+    let background = layer_colours(rgb, &ink, false);
+    let foreground = layer_colours(rgb, &ink, true);
+    let mut foreground = jpeg(
+        foreground.as_raw(),
+        foreground.width(),
+        foreground.height(),
+        ImageColor::Rgb,
+        LAYER_JPEG_QUALITY,
+    )?;
+    foreground.mask = Some(Box::new(ccitt_g4(&stencil)?));
+    let background = jpeg(
+        background.as_raw(),
+        background.width(),
+        background.height(),
+        ImageColor::Rgb,
+        LAYER_JPEG_QUALITY,
+    )?;
+    Ok(Some(PageImage {
+        width,
+        height,
+        layers: vec![background, foreground],
+    }))
+}
+
+fn chroma([r, g, b]: [u8; 3]) -> u8 {
+    r.max(g).max(b) - r.min(g).min(b)
+}
+
+/// The page reduced by [`LAYER_REDUCTION`], each block the mean colour of its ink pixels
+/// (`of_ink`) or of its paper pixels. Blocks with none take the mean of their filled
+/// neighbours, spreading outwards, so that the JPEG sees smooth colour where the mask
+/// hides it; blocks still empty take the mean of the whole selection.
+fn layer_colours(rgb: &RgbImage, ink: &[bool], of_ink: bool) -> RgbImage {
+    let (width, height) = rgb.dimensions();
+    let f = LAYER_REDUCTION;
+    let (columns, rows) = (width.div_ceil(f) as usize, height.div_ceil(f) as usize);
+    let mut sums = vec![[0u32; 4]; columns * rows];
+    for (y, row) in rgb.rows().enumerate() {
+        let line = &mut sums[(y / f as usize) * columns..][..columns];
+        let flags = &ink[y * width as usize..][..width as usize];
+        for (x, (p, &is_ink)) in row.zip(flags).enumerate() {
+            if is_ink == of_ink {
+                let sum = &mut line[x / f as usize];
+                for (total, &value) in sum.iter_mut().zip(&p.0) {
+                    *total += u32::from(value);
+                }
+                sum[3] += 1;
+            }
+        }
     }
-    let mut bitonal = gray.into_owned();
-    for p in bitonal.pixels_mut() {
-        p.0[0] = if p.0[0] <= threshold { 0 } else { 255 };
+    let mut colours: Vec<Option<[u8; 3]>> = sums
+        .iter()
+        .map(|s| (s[3] > 0).then(|| [0, 1, 2].map(|c| (s[c] / s[3]) as u8)))
+        .collect();
+    fill_holes(&mut colours, columns, rows);
+    let overall = mean_colour(&sums).unwrap_or(if of_ink { [0; 3] } else { [255; 3] });
+    RgbImage::from_fn(columns as u32, rows as u32, |x, y| {
+        image::Rgb(colours[y as usize * columns + x as usize].unwrap_or(overall))
+    })
+}
+
+/// Gives empty blocks the mean of their filled 4-neighbours, a ring at a time (at most
+/// eight rings: farther blocks are far from any visible pixel).
+fn fill_holes(colours: &mut [Option<[u8; 3]>], columns: usize, rows: usize) {
+    for _ in 0..8 {
+        let before = colours.to_vec();
+        let mut changed = false;
+        for (i, colour) in colours.iter_mut().enumerate().filter(|(_, c)| c.is_none()) {
+            let (x, y) = (i % columns, i / columns);
+            let neighbours = [
+                (x > 0).then(|| i - 1),
+                (x + 1 < columns).then_some(i + 1),
+                (y > 0).then(|| i - columns),
+                (y + 1 < rows).then_some(i + columns),
+            ];
+            let filled: Vec<[u8; 3]> = neighbours
+                .into_iter()
+                .flatten()
+                .filter_map(|n| before[n])
+                .collect();
+            if !filled.is_empty() {
+                let n = filled.len() as u32;
+                *colour = Some(
+                    [0, 1, 2]
+                        .map(|c| (filled.iter().map(|f| u32::from(f[c])).sum::<u32>() / n) as u8),
+                );
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
     }
-    Some(bitonal)
+}
+
+fn mean_colour(sums: &[[u32; 4]]) -> Option<[u8; 3]> {
+    let total: [u64; 4] = sums.iter().fold([0; 4], |mut t, s| {
+        for (total, &value) in t.iter_mut().zip(s) {
+            *total += u64::from(value);
+        }
+        t
+    });
+    (total[3] > 0).then(|| [0, 1, 2].map(|c| (total[c] / total[3]) as u8))
 }
 
 /// A bitonal page (0 black, 255 white) as CCITT Group 4 data.
@@ -258,6 +480,7 @@ fn ccitt_g4(gray: &GrayImage) -> Result<EncodedImage, PdfError> {
         filter: ImageFilter::CcittG4,
         png_rows: false,
         data: writer.finish(),
+        mask: None,
     })
 }
 
@@ -355,5 +578,61 @@ mod tests {
         assert!(text_on_white(&Raster::Gray(text)).is_some());
         let photo = GrayImage::from_fn(200, 100, |x, y| image::Luma([((x + y) % 256) as u8]));
         assert!(text_on_white(&Raster::Gray(photo)).is_none());
+    }
+
+    /// Decodes a G4 stencil into one flag per pixel, true where it paints (black).
+    fn painted(mask: &EncodedImage) -> Vec<bool> {
+        let (w, h) = (mask.width as u16, mask.height as u16);
+        let mut flags = Vec::new();
+        fax::decoder::decode_g4(mask.data.iter().copied(), w, Some(h), |t| {
+            flags.extend(fax::decoder::pels(t, w).map(|c| c == fax::Color::Black));
+        })
+        .unwrap();
+        flags
+    }
+
+    #[test]
+    fn a_colour_page_of_text_becomes_layers_and_a_colour_picture_does_not() {
+        // Text stripes on paper and a red ring (a seal).
+        let page = RgbImage::from_fn(400, 300, |x, y| {
+            let (dx, dy) = (x as i32 - 300, y as i32 - 200);
+            let ring = (40 * 40..50 * 50).contains(&(dx * dx + dy * dy));
+            let text = y % 20 < 4 && (20..380).contains(&x) && y < 140;
+            image::Rgb(match (ring, text) {
+                (true, _) => [210, 40, 30],
+                (_, true) => [25, 25, 30],
+                _ => [240, 236, 228],
+            })
+        });
+        let layered = mixed_raster(&page).unwrap().expect("text with a seal");
+        assert_eq!((layered.width, layered.height), (400, 300));
+        let [background, foreground] = &layered.layers[..] else {
+            panic!("two layers")
+        };
+        assert!(background.mask.is_none());
+        assert_eq!((background.width, foreground.width), (100, 100));
+        let mask = foreground
+            .mask
+            .as_deref()
+            .expect("the foreground is masked");
+        let ink: Vec<bool> = page.pixels().map(|p| p.0 != [240, 236, 228]).collect();
+        assert_eq!(
+            painted(mask),
+            ink,
+            "the mask paints the ink and only the ink"
+        );
+        // The foreground carries the seal's red where the ring is, black where the text is.
+        let colours = image::load_from_memory(&foreground.data)
+            .unwrap()
+            .into_rgb8();
+        let red = colours.get_pixel(300 / 4, 250 / 4).0;
+        assert!(red[0] > 150 && red[1] < 100, "{red:?}");
+        let black = colours.get_pixel(200 / 4, 1).0;
+        assert!(black.iter().all(|&c| c < 90), "{black:?}");
+
+        let picture = RgbImage::from_fn(400, 300, |x, y| {
+            image::Rgb([(x % 256) as u8, (y % 256) as u8, ((x + y) % 256) as u8])
+        });
+        assert!(mixed_raster(&picture).unwrap().is_none());
     }
 }

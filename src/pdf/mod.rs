@@ -10,7 +10,7 @@ mod image;
 pub mod import;
 pub mod text_layer;
 
-pub use self::image::{encode, EncodedImage, ImageColor, ImageFilter, Quality};
+pub use self::image::{encode, EncodedImage, ImageColor, ImageFilter, PageImage, Quality};
 
 use lopdf::{dictionary, Dictionary, Document, Object, ObjectId, Stream, StringFormat};
 use sha2::{Digest, Sha256};
@@ -50,7 +50,7 @@ pub enum PdfError {
 #[derive(Debug, Clone)]
 pub struct PdfPage {
     /// The page image.
-    pub image: EncodedImage,
+    pub image: PageImage,
     /// Resolution of the image in dots per inch; fixes the page size.
     pub dpi: f32,
     /// Words to place invisibly over the image.
@@ -167,8 +167,17 @@ fn add_page(doc: &mut Document, page: &PdfPage, parent: ObjectId, font: ObjectId
         page.image.width as f32 * scale,
         page.image.height as f32 * scale,
     );
-    let image_id = doc.add_object(image_xobject(&page.image));
-    let mut content = format!("q {w:.3} 0 0 {h:.3} 0 0 cm /Im0 Do Q\n");
+    let mut xobjects = Dictionary::new();
+    let mut content = format!("q {w:.3} 0 0 {h:.3} 0 0 cm");
+    for (i, layer) in page.image.layers.iter().enumerate() {
+        let mut image = image_xobject(layer);
+        if let Some(mask) = &layer.mask {
+            image.dict.set("Mask", doc.add_object(mask_xobject(mask)));
+        }
+        xobjects.set(format!("Im{i}"), doc.add_object(image));
+        content.push_str(&format!(" /Im{i} Do"));
+    }
+    content.push_str(" Q\n");
     content.push_str(&text_layer::operators(
         &page.text,
         PixelToPoint {
@@ -182,7 +191,7 @@ fn add_page(doc: &mut Document, page: &PdfPage, parent: ObjectId, font: ObjectId
         "Parent" => parent,
         "MediaBox" => vec![0.into(), 0.into(), Object::Real(w), Object::Real(h)],
         "Resources" => dictionary! {
-            "XObject" => dictionary! { "Im0" => image_id },
+            "XObject" => xobjects,
             "Font" => dictionary! { FONT_RESOURCE => font },
         },
         "Contents" => content_id,
@@ -223,6 +232,21 @@ fn image_xobject(image: &EncodedImage) -> Stream {
         );
     }
     Stream::new(dict, image.data.clone()).with_compression(false)
+}
+
+/// A G4 stencil as an image mask (its black pixels, bits 0, are where it paints).
+fn mask_xobject(mask: &EncodedImage) -> Stream {
+    let dict = dictionary! {
+        "Type" => "XObject",
+        "Subtype" => "Image",
+        "Width" => mask.width as i64,
+        "Height" => mask.height as i64,
+        "ImageMask" => true,
+        "BitsPerComponent" => 1,
+        "Filter" => "CCITTFaxDecode",
+        "DecodeParms" => dictionary! { "K" => -1, "Columns" => mask.width as i64, "Rows" => mask.height as i64, "BlackIs1" => false },
+    };
+    Stream::new(dict, mask.data.clone()).with_compression(false)
 }
 
 fn flate_stream(mut dict: Dictionary, bytes: &[u8]) -> Stream {
@@ -377,7 +401,10 @@ fn document_id(pages: &[OutputPage], info: &DocumentInfo) -> Vec<u8> {
     for page in pages {
         match page {
             OutputPage::Scanned(page) => {
-                hasher.update(&page.image.data);
+                for layer in page.image.layers.iter() {
+                    hasher.update(&layer.data);
+                    hasher.update(layer.mask.as_ref().map_or(&[][..], |m| &m.data));
+                }
                 hasher.update(page.text.text().as_bytes());
             }
             OutputPage::Kept(kept) => {

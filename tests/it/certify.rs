@@ -702,6 +702,10 @@ fn text_pdf(path: &Path, (width, height): (f32, f32), lines: usize) {
     doc.save(path).unwrap();
 }
 
+/// Centre of the red seal of the `half-sealed` page, in 300-dpi pixels: low on the right,
+/// where a half page's stamp would otherwise go.
+const SEAL: (i64, i64) = (1900, 3150);
+
 #[test]
 fn the_stamp_never_covers_the_original() {
     let s = setup();
@@ -724,8 +728,31 @@ fn the_stamp_never_covers_the_original() {
         "{:?}",
         image_filters(&bitonal)
     );
+    // A colour page (a red seal where a stamp would go) becomes mixed raster content:
+    // its ink is read from the mask of the foreground layer, the seal included.
+    let sealed = {
+        let (image, _) = common::render(11, 14, 0.0);
+        let mut page = image::DynamicImage::ImageLuma8(image).into_rgb8();
+        for (x, y, p) in page.enumerate_pixels_mut() {
+            let d = (x as i64 - SEAL.0).pow(2) + (y as i64 - SEAL.1).pow(2);
+            if (170 * 170..200 * 200).contains(&d) {
+                *p = image::Rgb([220, 30, 30]);
+            }
+        }
+        page.save(dir.join("half-sealed.png")).unwrap();
+        let pdf = dir.join("half-sealed.pdf");
+        assert_ok(&run(sohoa()
+            .args(["digitize", "--quality", "compact", "-o"])
+            .arg(&pdf)
+            .arg(dir.join("half-sealed.png"))));
+        pdf
+    };
+    let mut filters = image_filters(&sealed);
+    filters.sort();
+    assert_eq!(filters, ["CCITTFaxDecode", "DCTDecode", "DCTDecode"]);
     let cases = [
         ("full", digitized("full", 44), true),
+        ("half-sealed", sealed, false),
         ("half", digitized("half", 14), false),
         ("half-bitonal", bitonal, false),
         (
@@ -791,6 +818,14 @@ fn the_stamp_never_covers_the_original() {
             assert!(
                 covered.is_empty(),
                 "{name}: the stamp {rect:?} covers {covered:?}"
+            );
+            // The seal's ring, in points (300 dpi pixels × 0.24, y up from the bottom).
+            let [cx, cy, r] = [SEAL.0 as f32 * 0.24, 842.0 - SEAL.1 as f32 * 0.24, 48.0];
+            let on_seal =
+                rect[0] < cx + r && cx - r < rect[2] && rect[1] < cy + r && cy - r < rect[3];
+            assert!(
+                name != "half-sealed" || !on_seal,
+                "{name}: the stamp {rect:?} covers the seal"
             );
         }
         let (valid, json) = sohoa_verify(&out);

@@ -199,7 +199,8 @@ fn text_output_separates_pages_with_a_form_feed_line() {
 }
 
 /// `--quality compact` stores a gray scan of text as a CCITT G4 image (pdfimages says so)
-/// at a fraction of the bytes, with the same text; a page with a red seal stays in colour.
+/// at a fraction of the bytes, with the same text; a page with a red seal becomes mixed
+/// raster content: still red where the seal is, black where the text is.
 #[test]
 fn compact_quality_stores_text_pages_bitonal_and_keeps_colour() {
     let dir = tempfile::tempdir().unwrap();
@@ -234,7 +235,7 @@ fn compact_quality_stores_text_pages_bitonal_and_keeps_colour() {
     assert!(listing.contains("ccitt"), "{listing}");
     assert!(cer(&pdftotext(&compact, 1), &page.truth) < 0.02);
 
-    let (image, _) = common::render(2202, 12, 0.0);
+    let (image, truth) = common::render(2202, 12, 0.0);
     let mut seal = image::DynamicImage::ImageLuma8(image).into_rgb8();
     for (x, y, p) in seal.enumerate_pixels_mut() {
         let (dx, dy) = (x as i64 - 1700, y as i64 - 2900);
@@ -244,20 +245,50 @@ fn compact_quality_stores_text_pages_bitonal_and_keeps_colour() {
     }
     let sealed = dir.path().join("sealed.png");
     seal.save(&sealed).unwrap();
+    let sealed_archive = digitize("archive", &sealed);
     let out = dir.path().join("sealed.pdf");
     let done = run(sohoa()
         .args(["digitize", "--quality", "compact", "-o"])
         .arg(&out)
         .arg(&sealed));
     assert!(done.status.success());
+    assert_qpdf_check(&out);
+    // Mixed raster content: reduced colour layers and a full-resolution mask.
     let listing = run(std::process::Command::new("pdfimages")
         .arg("-list")
         .arg(&out));
     let listing = String::from_utf8_lossy(&listing.stdout);
+    assert!(listing.contains("rgb"), "{listing}");
     assert!(
-        listing.contains("rgb"),
-        "the seal keeps the page in colour: {listing}"
+        listing.contains("mask     2480  3508"),
+        "a full-resolution mask: {listing}"
     );
+    assert!(
+        size(&out) * 3 < size(&sealed_archive),
+        "compact {} vs archive {}",
+        size(&out),
+        size(&sealed_archive)
+    );
+    assert!(cer(&pdftotext(&out, 1), &truth) < 0.02);
+    // Poppler draws the seal red and the text black.
+    let prefix = dir.path().join("sealed-render");
+    run(std::process::Command::new("pdftoppm")
+        .args(["-r", "75", "-png", "-singlefile"])
+        .arg(&out)
+        .arg(&prefix));
+    let render = image::open(prefix.with_extension("png"))
+        .unwrap()
+        .into_rgb8();
+    let ring = render.get_pixel((1700 + 185) / 4, 2900 / 4).0;
+    assert!(
+        ring[0] > 150 && ring[1] < 110 && ring[2] < 110,
+        "seal {ring:?}"
+    );
+    let dark_text = render
+        .pixels()
+        .filter(|p| p.0.iter().all(|&c| c < 100))
+        .count();
+    assert!(dark_text > 500, "{dark_text} dark pixels");
 }
 
 #[test]
