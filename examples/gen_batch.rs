@@ -10,8 +10,9 @@
 //! named by the folder convention of `sohoa batch` (dossier code `_` personal ID), and the
 //! ground truth beside each page (`pageK.txt`, ignored by the batch). Pages cycle through
 //! the kinds of `--mix`: `clean` (as rendered), `phone` (a 12 MP photo of the page on a
-//! desk, JPEG, from `sohoa_fixtures::phone_photo`) and `skewed` (rotated by 2 to 6 degrees,
-//! either way).
+//! desk, JPEG, from `sohoa_fixtures::phone_photo`), `sealed-phone` (the same of the page
+//! with a red seal and a blue signature, `sohoa_fixtures::with_seal`) and `skewed` (rotated
+//! by 2 to 6 degrees, either way).
 use std::path::PathBuf;
 
 fn main() {
@@ -62,9 +63,13 @@ fn run() -> Result<(), String> {
                     let skewed = sohoa_fixtures::rotate(&page.image, sign * degrees);
                     (format!("page{}.png", p + 1), png(&skewed)?)
                 }
-                "phone" => {
+                "phone" | "sealed-phone" => {
                     let style = sohoa_fixtures::PhotoStyle::for_seed(page_seed);
-                    let rgb = image::DynamicImage::ImageLuma8(page.image).into_rgb8();
+                    let rgb = if kind == "phone" {
+                        image::DynamicImage::ImageLuma8(page.image).into_rgb8()
+                    } else {
+                        sohoa_fixtures::with_seal(&page.image, page_seed)
+                    };
                     let photo = sohoa_fixtures::phone_photo(&rgb, &style, page_seed);
                     (format!("page{}.jpg", p + 1), photo.jpeg)
                 }

@@ -1,9 +1,9 @@
 //! Page image compression: JPEG for photos and colour, lossless Flate for gray scans,
 //! CCITT G4 for bitonal ones (lossless, the fax standard PDF/A allows). With
-//! [`Quality::Compact`], gray pages of text on white are stored bitonal too, and colour
-//! pages of text with seals or signatures as mixed raster content: a full-resolution G4
-//! mask of the ink, coloured by a low-resolution foreground, over a low-resolution
-//! background. Never JBIG2.
+//! [`Quality::Compact`], gray pages of text on white are stored bitonal too, and other
+//! pages of text (a phone photo's soft edges, a red seal, a blue signature) as mixed
+//! raster content: a full-resolution G4 mask of the ink, coloured by a low-resolution
+//! foreground, over a low-resolution background. Never JBIG2.
 
 use std::io::Write;
 
@@ -44,9 +44,9 @@ pub enum Quality {
     #[default]
     Archive,
     /// Pages of text on white without colour are stored bitonal (CCITT G4), a tenth of
-    /// the bytes of gray; colour pages of text (a red seal, a blue signature) as mixed
-    /// raster content; photos and pictures stay as in `archive`. OCR reads the full page
-    /// either way.
+    /// the bytes of gray; other pages of text (phone photos, a red seal, a blue
+    /// signature) as mixed raster content; photos and pictures stay as in `archive`. OCR
+    /// reads the full page either way.
     Compact,
 }
 
@@ -129,17 +129,15 @@ impl PageImage {
 /// Compresses a page. The source's own JPEG or gray/RGB PNG data is reused when capture
 /// kept it (the page was not resampled); otherwise colour pages and gray pages from lossy
 /// sources become JPEG, other gray pages Flate, bitonal pages CCITT G4. With
-/// [`Quality::Compact`] a page of text on white becomes bitonal first, and a colour page
+/// [`Quality::Compact`] a page of text on white becomes bitonal first, and another page
 /// of text mixed raster content.
 pub fn encode(page: &Page, quality: Quality) -> Result<PageImage, PdfError> {
     if quality == Quality::Compact {
         if let Some(bitonal) = text_on_white(&page.raster) {
             return ccitt_g4(&bitonal).map(PageImage::single);
         }
-        if let Raster::Rgb(rgb) = &page.raster {
-            if let Some(layers) = mixed_raster(rgb)? {
-                return Ok(layers);
-            }
+        if let Some(layers) = mixed_raster(&page.raster)? {
+            return Ok(layers);
         }
     }
     encode_whole(page).map(PageImage::single)
@@ -321,30 +319,45 @@ const MAX_LAYERED_MIDTONE_SHARE: f64 = 0.10;
 /// marks, and is kept as one image.
 const MAX_COLOURED_SHARE: f64 = 0.15;
 
-/// A colour page of text as mixed raster content, or `None` when it is a picture.
+/// A page of text as mixed raster content, or `None` when it is a picture.
 ///
 /// The ink (pixels darker than Otsu's level, or strongly coloured) becomes a
 /// full-resolution G4 mask, as sharp as `compact`'s bitonal pages; where it paints, the
 /// colour comes from a reduced foreground of the ink's own colours (black text, a red
 /// seal); under it lies a reduced background of the paper. This is the layering of the
 /// MRC model (ITU-T T.44) with PDF's own means: an image with an explicit `/Mask`, no
-/// transparency, as PDF/A-2 allows. Written here because no crate builds it.
-fn mixed_raster(rgb: &RgbImage) -> Result<Option<PageImage>, PdfError> {
-    let coloured: Vec<bool> = rgb.pixels().map(|p| chroma(p.0) > INK_CHROMA).collect();
+/// transparency, as PDF/A-2 allows. A gray page (a phone photo's soft edges make too
+/// many mid-tones for plain bitonal) gets gray layers. Written here because no crate
+/// builds it.
+fn mixed_raster(raster: &Raster) -> Result<Option<PageImage>, PdfError> {
+    let (samples, channels, color) = match raster {
+        Raster::Rgb(c) => (c.as_raw(), 3, ImageColor::Rgb),
+        Raster::Gray(g) => (g.as_raw(), 1, ImageColor::Gray),
+        Raster::Bilevel(_) => return Ok(None),
+    };
+    let coloured: Vec<bool> = match raster {
+        Raster::Rgb(c) => c.pixels().map(|p| chroma(p.0) > INK_CHROMA).collect(),
+        _ => Vec::new(),
+    };
+    let is_coloured = |i: usize| coloured.get(i).copied().unwrap_or(false);
     let share = coloured.iter().filter(|&&c| c).count() as f64 / coloured.len().max(1) as f64;
     if share > MAX_COLOURED_SHARE {
         return Ok(None);
     }
-    let gray = Raster::Rgb(rgb.clone()).to_gray();
-    let Some(threshold) = text_threshold(&gray, MAX_LAYERED_MIDTONE_SHARE, |i| !coloured[i]) else {
+    let gray = match raster {
+        Raster::Gray(g) => std::borrow::Cow::Borrowed(g),
+        _ => std::borrow::Cow::Owned(raster.to_gray()),
+    };
+    let Some(threshold) = text_threshold(&gray, MAX_LAYERED_MIDTONE_SHARE, |i| !is_coloured(i))
+    else {
         return Ok(None);
     };
     let ink: Vec<bool> = gray
         .pixels()
-        .zip(&coloured)
-        .map(|(p, &c)| c || p.0[0] <= threshold)
+        .enumerate()
+        .map(|(i, p)| p.0[0] <= threshold || is_coloured(i))
         .collect();
-    let (width, height) = rgb.dimensions();
+    let (width, height) = raster.dimensions();
     let stencil = GrayImage::from_fn(width, height, |x, y| {
         image::Luma([if ink[(y * width + x) as usize] {
             0
@@ -352,23 +365,16 @@ fn mixed_raster(rgb: &RgbImage) -> Result<Option<PageImage>, PdfError> {
             255
         }])
     });
-    let background = layer_colours(rgb, &ink, false);
-    let foreground = layer_colours(rgb, &ink, true);
-    let mut foreground = jpeg(
-        foreground.as_raw(),
-        foreground.width(),
-        foreground.height(),
-        ImageColor::Rgb,
-        LAYER_JPEG_QUALITY,
-    )?;
+    let size = (
+        width.div_ceil(LAYER_REDUCTION),
+        height.div_ceil(LAYER_REDUCTION),
+    );
+    let layer = |of_ink: bool| {
+        let colours = layer_colours(samples, channels, width as usize, &ink, of_ink);
+        jpeg(&colours, size.0, size.1, color, LAYER_JPEG_QUALITY)
+    };
+    let (background, mut foreground) = (layer(false)?, layer(true)?);
     foreground.mask = Some(Box::new(ccitt_g4(&stencil)?));
-    let background = jpeg(
-        background.as_raw(),
-        background.width(),
-        background.height(),
-        ImageColor::Rgb,
-        LAYER_JPEG_QUALITY,
-    )?;
     Ok(Some(PageImage {
         width,
         height,
@@ -380,22 +386,30 @@ fn chroma([r, g, b]: [u8; 3]) -> u8 {
     r.max(g).max(b) - r.min(g).min(b)
 }
 
-/// The page reduced by [`LAYER_REDUCTION`], each block the mean colour of its ink pixels
-/// (`of_ink`) or of its paper pixels. Blocks with none take the mean of their filled
-/// neighbours, spreading outwards, so that the JPEG sees smooth colour where the mask
-/// hides it; blocks still empty take the mean of the whole selection.
-fn layer_colours(rgb: &RgbImage, ink: &[bool], of_ink: bool) -> RgbImage {
-    let (width, height) = rgb.dimensions();
-    let f = LAYER_REDUCTION;
-    let (columns, rows) = (width.div_ceil(f) as usize, height.div_ceil(f) as usize);
+/// The page (`channels` samples per pixel, rows of `width` pixels) reduced by
+/// [`LAYER_REDUCTION`], each block the mean colour of its ink pixels (`of_ink`) or of its
+/// paper pixels. Blocks with none take the mean of their filled neighbours, spreading
+/// outwards, so that the JPEG sees smooth colour where the mask hides it; blocks still
+/// empty take the mean of the whole selection.
+fn layer_colours(
+    samples: &[u8],
+    channels: usize,
+    width: usize,
+    ink: &[bool],
+    of_ink: bool,
+) -> Vec<u8> {
+    let f = LAYER_REDUCTION as usize;
+    let height = samples.len() / (width * channels).max(1);
+    let (columns, rows) = (width.div_ceil(f), height.div_ceil(f));
+    // Per block: the sums of up to three channels, then the pixel count.
     let mut sums = vec![[0u32; 4]; columns * rows];
-    for (y, row) in rgb.rows().enumerate() {
-        let line = &mut sums[(y / f as usize) * columns..][..columns];
-        let flags = &ink[y * width as usize..][..width as usize];
-        for (x, (p, &is_ink)) in row.zip(flags).enumerate() {
+    for (y, row) in samples.chunks_exact(width * channels).enumerate() {
+        let line = &mut sums[(y / f) * columns..][..columns];
+        let flags = &ink[y * width..][..width];
+        for (x, (pixel, &is_ink)) in row.chunks_exact(channels).zip(flags).enumerate() {
             if is_ink == of_ink {
-                let sum = &mut line[x / f as usize];
-                for (total, &value) in sum.iter_mut().zip(&p.0) {
+                let sum = &mut line[x / f];
+                for (total, &value) in sum.iter_mut().zip(pixel) {
                     *total += u32::from(value);
                 }
                 sum[3] += 1;
@@ -408,9 +422,10 @@ fn layer_colours(rgb: &RgbImage, ink: &[bool], of_ink: bool) -> RgbImage {
         .collect();
     fill_holes(&mut colours, columns, rows);
     let overall = mean_colour(&sums).unwrap_or(if of_ink { [0; 3] } else { [255; 3] });
-    RgbImage::from_fn(columns as u32, rows as u32, |x, y| {
-        image::Rgb(colours[y as usize * columns + x as usize].unwrap_or(overall))
-    })
+    colours
+        .iter()
+        .flat_map(|c| c.unwrap_or(overall).into_iter().take(channels))
+        .collect()
 }
 
 /// Gives empty blocks the mean of their filled 4-neighbours, a ring at a time (at most
@@ -604,7 +619,9 @@ mod tests {
                 _ => [240, 236, 228],
             })
         });
-        let layered = mixed_raster(&page).unwrap().expect("text with a seal");
+        let layered = mixed_raster(&Raster::Rgb(page.clone()))
+            .unwrap()
+            .expect("text with a seal");
         assert_eq!((layered.width, layered.height), (400, 300));
         let [background, foreground] = &layered.layers[..] else {
             panic!("two layers")
@@ -633,6 +650,22 @@ mod tests {
         let picture = RgbImage::from_fn(400, 300, |x, y| {
             image::Rgb([(x % 256) as u8, (y % 256) as u8, ((x + y) % 256) as u8])
         });
-        assert!(mixed_raster(&picture).unwrap().is_none());
+        assert!(mixed_raster(&Raster::Rgb(picture)).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_gray_page_of_soft_text_gets_gray_layers() {
+        // Text stripes with a two-pixel soft edge: some 8 % mid-tones, too many for G4.
+        let page = GrayImage::from_fn(400, 300, |_, y| {
+            image::Luma([match y % 24 {
+                0..=3 => 20,
+                4 | 5 => 130,
+                _ => 240,
+            }])
+        });
+        assert!(text_on_white(&Raster::Gray(page.clone())).is_none());
+        let layered = mixed_raster(&Raster::Gray(page)).unwrap().expect("text");
+        assert!(layered.layers.iter().all(|l| l.color == ImageColor::Gray));
+        assert!(layered.layers[1].mask.is_some());
     }
 }
