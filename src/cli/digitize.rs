@@ -47,8 +47,9 @@ pub struct Args {
     /// an earlier OCR layer again, `force` renders and reads every page.
     #[arg(long, default_value = "skip-text")]
     ocr: OcrMode,
-    /// How page images are kept: `archive` (as scanned) or `compact` (pages of text on
-    /// white stored bitonal, CCITT G4; pictures and colour stay as scanned).
+    /// How page images are kept: `archive` (as scanned) or `compact` (text on white
+    /// stored bitonal, CCITT G4; other pages of text, seals and signatures included, as
+    /// a G4 ink mask over 75-dpi colour layers; pictures stay as scanned).
     #[arg(long, default_value = "archive")]
     quality: Quality,
 }
