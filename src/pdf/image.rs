@@ -335,42 +335,40 @@ fn mixed_raster(raster: &Raster) -> Result<Option<PageImage>, PdfError> {
         Raster::Gray(g) => (g.as_raw(), 1, ImageColor::Gray),
         Raster::Bilevel(_) => return Ok(None),
     };
-    let coloured: Vec<bool> = match raster {
-        Raster::Rgb(c) => c.pixels().map(|p| chroma(p.0) > INK_CHROMA).collect(),
-        _ => Vec::new(),
+    // Computed where needed rather than kept: a flag per pixel of a 300-dpi page is 9 MB,
+    // and `batch` runs a page per core.
+    let coloured = |i: usize| {
+        channels == 3
+            && chroma([samples[3 * i], samples[3 * i + 1], samples[3 * i + 2]]) > INK_CHROMA
     };
-    let is_coloured = |i: usize| coloured.get(i).copied().unwrap_or(false);
-    let share = coloured.iter().filter(|&&c| c).count() as f64 / coloured.len().max(1) as f64;
+    let pixels = samples.len() / channels;
+    let share = (0..pixels).filter(|&i| coloured(i)).count() as f64 / pixels.max(1) as f64;
     if share > MAX_COLOURED_SHARE {
         return Ok(None);
     }
     let gray = match raster {
-        Raster::Gray(g) => std::borrow::Cow::Borrowed(g),
-        _ => std::borrow::Cow::Owned(raster.to_gray()),
+        Raster::Gray(g) => g.clone(),
+        _ => raster.to_gray(),
     };
-    let Some(threshold) = text_threshold(&gray, MAX_LAYERED_MIDTONE_SHARE, |i| !is_coloured(i))
-    else {
+    let Some(threshold) = text_threshold(&gray, MAX_LAYERED_MIDTONE_SHARE, |i| !coloured(i)) else {
         return Ok(None);
     };
-    let ink: Vec<bool> = gray
-        .pixels()
-        .enumerate()
-        .map(|(i, p)| p.0[0] <= threshold || is_coloured(i))
-        .collect();
-    let (width, height) = raster.dimensions();
-    let stencil = GrayImage::from_fn(width, height, |x, y| {
-        image::Luma([if ink[(y * width + x) as usize] {
+    // The gray page becomes the stencil in place: black (0) where the ink is.
+    let mut stencil = gray;
+    for (i, p) in stencil.pixels_mut().enumerate() {
+        p.0[0] = if p.0[0] <= threshold || coloured(i) {
             0
         } else {
             255
-        }])
-    });
+        };
+    }
+    let (width, height) = raster.dimensions();
     let size = (
         width.div_ceil(LAYER_REDUCTION),
         height.div_ceil(LAYER_REDUCTION),
     );
     let layer = |of_ink: bool| {
-        let colours = layer_colours(samples, channels, width as usize, &ink, of_ink);
+        let colours = layer_colours(samples, channels, &stencil, of_ink);
         jpeg(&colours, size.0, size.1, color, LAYER_JPEG_QUALITY)
     };
     let (background, mut foreground) = (layer(false)?, layer(true)?);
@@ -386,42 +384,52 @@ fn chroma([r, g, b]: [u8; 3]) -> u8 {
     r.max(g).max(b) - r.min(g).min(b)
 }
 
-/// The page (`channels` samples per pixel, rows of `width` pixels) reduced by
-/// [`LAYER_REDUCTION`], each block the mean colour of its ink pixels (`of_ink`) or of its
-/// paper pixels. Blocks with none take the mean of their filled neighbours, spreading
-/// outwards, so that the JPEG sees smooth colour where the mask hides it; blocks still
-/// empty take the mean of the whole selection.
-fn layer_colours(
-    samples: &[u8],
-    channels: usize,
-    width: usize,
-    ink: &[bool],
-    of_ink: bool,
-) -> Vec<u8> {
+/// The page (`channels` samples per pixel) reduced by [`LAYER_REDUCTION`], each block the
+/// mean colour of its ink pixels (`of_ink`: black in `stencil`) or of its paper pixels.
+/// Blocks with none take the mean of their filled neighbours, spreading outwards, so that
+/// the JPEG sees smooth colour where the mask hides it; blocks still empty take the mean
+/// of the whole selection. Summed a band of blocks at a time.
+fn layer_colours(samples: &[u8], channels: usize, stencil: &GrayImage, of_ink: bool) -> Vec<u8> {
     let f = LAYER_REDUCTION as usize;
-    let height = samples.len() / (width * channels).max(1);
-    let (columns, rows) = (width.div_ceil(f), height.div_ceil(f));
-    // Per block: the sums of up to three channels, then the pixel count.
-    let mut sums = vec![[0u32; 4]; columns * rows];
-    for (y, row) in samples.chunks_exact(width * channels).enumerate() {
-        let line = &mut sums[(y / f) * columns..][..columns];
-        let flags = &ink[y * width..][..width];
-        for (x, (pixel, &is_ink)) in row.chunks_exact(channels).zip(flags).enumerate() {
-            if is_ink == of_ink {
-                let sum = &mut line[x / f];
-                for (total, &value) in sum.iter_mut().zip(pixel) {
-                    *total += u32::from(value);
+    let width = stencil.width() as usize;
+    let columns = width.div_ceil(f);
+    let mut colours: Vec<Option<[u8; 3]>> = Vec::new();
+    // Per block of the band: the sums of up to three channels, then the pixel count.
+    let mut sums = vec![[0u32; 4]; columns];
+    let mut total = [0u64; 4];
+    let bands = samples
+        .chunks(width * channels * f)
+        .zip(stencil.as_raw().chunks(width * f));
+    for (band, flags) in bands {
+        sums.fill([0; 4]);
+        let rows = band
+            .chunks_exact(width * channels)
+            .zip(flags.chunks_exact(width));
+        for (row, row_flags) in rows {
+            for (x, (pixel, &flag)) in row.chunks_exact(channels).zip(row_flags).enumerate() {
+                if (flag == 0) == of_ink {
+                    let sum = &mut sums[x / f];
+                    for (sum, &value) in sum.iter_mut().zip(pixel) {
+                        *sum += u32::from(value);
+                    }
+                    sum[3] += 1;
                 }
-                sum[3] += 1;
             }
         }
+        for sum in &sums {
+            for (total, &value) in total.iter_mut().zip(sum) {
+                *total += u64::from(value);
+            }
+            colours.push((sum[3] > 0).then(|| [0, 1, 2].map(|c| (sum[c] / sum[3]) as u8)));
+        }
     }
-    let mut colours: Vec<Option<[u8; 3]>> = sums
-        .iter()
-        .map(|s| (s[3] > 0).then(|| [0, 1, 2].map(|c| (s[c] / s[3]) as u8)))
-        .collect();
+    let rows = colours.len() / columns.max(1);
     fill_holes(&mut colours, columns, rows);
-    let overall = mean_colour(&sums).unwrap_or(if of_ink { [0; 3] } else { [255; 3] });
+    let default = if of_ink { [0; 3] } else { [255; 3] };
+    let overall = match total[3] {
+        0 => default,
+        n => [0, 1, 2].map(|c| (total[c] / n) as u8),
+    };
     colours
         .iter()
         .flat_map(|c| c.unwrap_or(overall).into_iter().take(channels))
@@ -460,16 +468,6 @@ fn fill_holes(colours: &mut [Option<[u8; 3]>], columns: usize, rows: usize) {
             break;
         }
     }
-}
-
-fn mean_colour(sums: &[[u32; 4]]) -> Option<[u8; 3]> {
-    let total: [u64; 4] = sums.iter().fold([0; 4], |mut t, s| {
-        for (total, &value) in t.iter_mut().zip(s) {
-            *total += u64::from(value);
-        }
-        t
-    });
-    (total[3] > 0).then(|| [0, 1, 2].map(|c| (total[c] / total[3]) as u8))
 }
 
 /// A bitonal page (0 black, 255 white) as CCITT Group 4 data.
