@@ -450,17 +450,15 @@ fn fill_holes(colours: &mut [Option<[u8; 3]>], columns: usize, rows: usize) {
                 (y > 0).then(|| i - columns),
                 (y + 1 < rows).then_some(i + columns),
             ];
-            let filled: Vec<[u8; 3]> = neighbours
-                .into_iter()
-                .flatten()
-                .filter_map(|n| before[n])
-                .collect();
-            if !filled.is_empty() {
-                let n = filled.len() as u32;
-                *colour = Some(
-                    [0, 1, 2]
-                        .map(|c| (filled.iter().map(|f| u32::from(f[c])).sum::<u32>() / n) as u8),
-                );
+            let (mut sum, mut n) = ([0u32; 3], 0u32);
+            for filled in neighbours.into_iter().flatten().filter_map(|n| before[n]) {
+                for (sum, value) in sum.iter_mut().zip(filled) {
+                    *sum += u32::from(value);
+                }
+                n += 1;
+            }
+            if n > 0 {
+                *colour = Some(sum.map(|s| (s / n) as u8));
                 changed = true;
             }
         }
